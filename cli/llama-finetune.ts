@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+/**
+ * `llama-finetune`: the command-line companion of the constructs. Each sub-command lives in
+ * cli/commands/ and uses the same pure code (lambda/shared/) as the Lambda handlers.
+ *
+ * Exit codes: 0 success, 1 the input has errors, 2 bad usage.
+ */
+import { runPrepare, PREPARE_USAGE } from './commands/prepare';
+import { runValidate, VALIDATE_USAGE } from './commands/validate';
+
+type Command = (args: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; usage: string }> = {
+  validate: { run: runValidate, usage: VALIDATE_USAGE },
+  prepare: { run: runPrepare, usage: PREPARE_USAGE },
+};
+
+export function usage(): string {
+  return ['Usage: llama-finetune <command> [options]', '', ...Object.values(COMMANDS).map((c) => c.usage)].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h') {
+    process.stdout.write(usage() + '\n');
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`Unknown command '${name}'.\n\n${usage()}\n`);
+    return 2;
+  }
+  return command.run(rest);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`llama-finetune: ${(err as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}
