@@ -80,8 +80,16 @@ const KNOWN_FIELDS = new Set(['name', 'model', 'trainingData', 'validationData',
 const KNOWN_EVALUATION_FIELDS = new Set(['enabled', 'maxTokens', 'maxRecords']);
 export const MAX_EVALUATION_TOKENS = 4096;
 
+/** Deployment-wide defaults that a request may omit or override. */
+export interface RunRequestDefaults {
+  /** Model used when the request names none. */
+  readonly defaultModel?: string;
+  /** Hyperparameters used unless the request sets them. */
+  readonly defaultHyperParameters?: Record<string, number>;
+}
+
 /** Parses and checks a run request; `source` names the file in messages (e.g. s3://bucket/key). */
-export function parseRunRequest(text: string, source: string, datasetBucket: string): RunRequest {
+export function parseRunRequest(text: string, source: string, datasetBucket: string, defaults: RunRequestDefaults = {}): RunRequest {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -111,12 +119,13 @@ export function parseRunRequest(text: string, source: string, datasetBucket: str
   }
 
   let model: LlamaModel | undefined;
-  if (typeof d.model !== 'string' || d.model === '') {
+  const requestedModel = d.model ?? defaults.defaultModel;
+  if (typeof requestedModel !== 'string' || requestedModel === '') {
     problem('model', 'required', `is required; use one of ${LLAMA_MODELS.map((m) => m.name).join(', ')}`);
   } else {
-    model = findModel(d.model);
+    model = findModel(requestedModel);
     if (!model) {
-      problem('model', 'unknown-model', `"${d.model}" is not a Llama 3.2 model Bedrock can fine-tune; use one of ${LLAMA_MODELS.map((m) => `${m.name} (${m.baseModelIdentifier})`).join(', ')}`);
+      problem('model', 'unknown-model', `"${requestedModel}" is not a Llama 3.2 model Bedrock can fine-tune; use one of ${LLAMA_MODELS.map((m) => `${m.name} (${m.baseModelIdentifier})`).join(', ')}`);
     }
   }
 
@@ -142,7 +151,7 @@ export function parseRunRequest(text: string, source: string, datasetBucket: str
     problem('hyperParameters', 'hyperparameters-object', 'must be an object such as {"epochCount": 3}');
   } else if (model) {
     try {
-      hyperParameters = resolveHyperParameters(model, (requestedHp ?? {}) as Record<string, unknown>);
+      hyperParameters = resolveHyperParameters(model, { ...defaults.defaultHyperParameters, ...(requestedHp as Record<string, unknown> | undefined) });
     } catch (err) {
       if (!(err instanceof ModelCatalogueError)) throw err;
       problem('hyperParameters', 'hyperparameter-range', err.message);

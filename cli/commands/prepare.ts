@@ -1,0 +1,62 @@
+/**
+ * `llama-finetune prepare`: converts LLaVA, VQAv2, ChartQA or CSV data into Bedrock conversation
+ * JSONL (train/validation/test), stages the images beside it and optionally uploads everything.
+ * The work lives in cli/prepare/; this file maps its outcome to output and exit codes.
+ */
+import {
+  PREPARE_USAGE as USAGE,
+  PrepareDataError,
+  PrepareIo,
+  PrepareUsageError,
+  UploadError,
+  formatPrepareSummary,
+  parsePrepareArgs,
+  prepareDataset,
+} from '../prepare';
+
+/** Usage text of the command. */
+export const PREPARE_USAGE = USAGE;
+
+/** Where the command writes; tests capture it. */
+export interface PrepareCommandIo extends Partial<PrepareIo> {
+  readonly stdout?: { write(text: string): unknown };
+  readonly stderr?: { isTTY?: boolean; write(text: string): unknown };
+}
+
+/**
+ * Runs the command.
+ * @returns 0 when prepared, 1 when the data has errors (or the upload failed), 2 on bad usage.
+ */
+export async function runPrepare(args: string[], io: PrepareCommandIo = {}): Promise<number> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  try {
+    const options = parsePrepareArgs(args);
+    if (options === 'help') {
+      stdout.write(`${PREPARE_USAGE}\n`);
+      return 0;
+    }
+    const report = await prepareDataset(options, { progress: io.progress ?? stderr, createS3Client: io.createS3Client });
+    for (const warning of report.warnings) stderr.write(`warning: ${warning}\n`);
+    if (report.skipped.records > 0) {
+      stderr.write(`warning: skipped ${report.skipped.records} example(s) with a missing or unreadable image:\n`);
+      for (const line of report.skipped.first) stderr.write(`  ${line}\n`);
+    }
+    stdout.write(`${formatPrepareSummary(report)}\n`);
+    return 0;
+  } catch (err) {
+    if (err instanceof PrepareUsageError) {
+      stderr.write(`llama-finetune prepare: ${err.message}\n\n${PREPARE_USAGE}\n`);
+      return 2;
+    }
+    if (err instanceof PrepareDataError) {
+      stderr.write(`llama-finetune prepare: ${err.message}\n${err.details.map((d) => `  ${d}\n`).join('')}`);
+      return 1;
+    }
+    if (err instanceof UploadError) {
+      stderr.write(`llama-finetune prepare: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,296 @@
+/**
+ * The prepare pipeline: read and convert the input, check every image, split, build the Bedrock
+ * records, write them (with the images staged beside them) and optionally upload everything.
+ * Nothing is written unless the whole input converts; data problems surface as one
+ * {@link PrepareDataError} listing the first few, each with its file and line or index.
+ */
+import { mkdir, rm } from 'fs/promises';
+import * as path from 'path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { ConversationRecord, ImageFormat } from '../../lambda/shared/bedrock-record';
+import { DATASET_LIMITS } from '../../lib/models/llama-models';
+import { mapWithConcurrency } from './bounded-concurrency';
+import { ImageInspection, inspectImageFile } from './image-inspector';
+import { imageObjectName, resolveImagePath } from './image-naming';
+import { stageImageFile } from './image-staging';
+import { writeJsonLines } from './jsonl-writer';
+import { LoadedExamples, loadExamples } from './load-examples';
+import {
+  OutputLayout, dataFileKey, imageKey, imageUri, localImagePath, referencesFilePath, splitFilePath,
+} from './output-layout';
+import { PrepareOptions } from './prepare-options';
+import { PrepareDataError } from './prepare-errors';
+import { ProgressStream, createProgressLine } from './progress-line';
+import { buildConversationRecord } from './record-builder';
+import { UploadFile, UploadReport, uploadFiles } from './s3-uploader';
+import { SPLIT_NAMES, SplitName, assignSplits } from './split-assignment';
+import { SourceExample, describeLocation, describeProblem } from './source-example';
+
+/** How many problems a message lists before saying "and N more". */
+export const PROBLEMS_LISTED = 10;
+/** Files inspected or staged at once; local disk work, so a fixed modest number. */
+const LOCAL_FILE_CONCURRENCY = 32;
+
+/** What prepare read, wrote and uploaded. */
+export interface PrepareReport {
+  readonly format: LoadedExamples['format'];
+  readonly input: string;
+  readonly imageRoot: string;
+  readonly layout: OutputLayout;
+  readonly examplesRead: number;
+  readonly splits: Readonly<Record<SplitName, SplitOutput>>;
+  readonly records: number;
+  readonly textOnlyRecords: number;
+  readonly images: {
+    readonly distinct: number;
+    readonly byFormat: Readonly<Partial<Record<ImageFormat, number>>>;
+    readonly staged: { readonly linked: number; readonly copied: number; readonly unchanged: number };
+  };
+  /** Examples dropped under --on-missing-image skip. */
+  readonly skipped: { readonly records: number; readonly images: number; readonly first: readonly string[] };
+  /** Things worth knowing that did not stop the run. */
+  readonly warnings: readonly string[];
+  readonly upload?: UploadReport;
+}
+
+/** One split's output. */
+export interface SplitOutput {
+  readonly records: number;
+  /** The JSONL file, absent when the split is empty. */
+  readonly file?: string;
+  /** The reference-answers sidecar, when the input had extra references. */
+  readonly referencesFile?: string;
+}
+
+/** The outside world prepare talks to; tests replace parts of it. */
+export interface PrepareIo {
+  /** Where progress goes (a line rewritten in place when it is a terminal). */
+  readonly progress: ProgressStream;
+  /** Makes the S3 client for --upload. */
+  readonly createS3Client?: (region: string | undefined) => S3Client;
+}
+
+/** An example whose image has been checked, with the image's name under images/. */
+interface CheckedExample {
+  readonly example: SourceExample;
+  readonly image?: {
+    readonly name: string;
+    readonly sourcePath: string;
+    readonly format: ImageFormat;
+    readonly size: number;
+    readonly width: number;
+    readonly height: number;
+  };
+}
+
+/**
+ * Runs prepare.
+ * @throws PrepareUsageError for bad options found while reading; PrepareDataError for data problems;
+ *   UploadError when --upload fails.
+ */
+export async function prepareDataset(options: PrepareOptions, io: PrepareIo): Promise<PrepareReport> {
+  const loaded = await loadExamples(options);
+  if (loaded.problems.length > 0) {
+    throw new PrepareDataError(
+      `${loaded.problems.length} example(s) in ${options.input} cannot be converted as ${loaded.format}; fix them and run again (nothing was written)`,
+      listFirst(loaded.problems.map(describeProblem)),
+    );
+  }
+  if (loaded.examples.length === 0) throw new PrepareDataError(`${options.input} holds no examples; nothing to prepare`);
+
+  const layout: OutputLayout = { outDir: path.resolve(options.out), bucket: options.bucket, prefix: options.prefix };
+  const warnings: string[] = [];
+  const { kept, skipped } = await checkImages(loaded, options);
+  const splitOf = assignSplits(kept.map(groupKey), options.ratios, options.seed);
+
+  const bySplit = new Map<SplitName, CheckedExample[]>(SPLIT_NAMES.map((s) => [s, []]));
+  kept.forEach((checked, i) => bySplit.get(splitOf[i])!.push(checked));
+
+  await mkdir(layout.outDir, { recursive: true });
+  const images = distinctImages(kept);
+  const staged = await stageImages(images, layout);
+
+  const splits = {} as Record<SplitName, SplitOutput>;
+  const dataFiles: UploadFile[] = [];
+  for (const split of SPLIT_NAMES) {
+    const members = bySplit.get(split)!;
+    splits[split] = await writeSplit(split, members, layout, options, dataFiles);
+  }
+
+  const trainingRecords = splits.train.records + splits.validation.records;
+  if (trainingRecords < DATASET_LIMITS.minRecords) {
+    warnings.push(`train + validation hold ${trainingRecords} records; Bedrock needs at least ${DATASET_LIMITS.minRecords}, so add examples or give train and validation a larger share with --split`);
+  }
+  if (trainingRecords > DATASET_LIMITS.maxRecords) {
+    warnings.push(`train + validation hold ${trainingRecords} records; Bedrock accepts at most ${DATASET_LIMITS.maxRecords} by default (an adjustable quota), so sample the input or raise the quota`);
+  }
+  const mislabeled = images.filter((img) => !extensionMatches(img.name, img.format));
+  if (mislabeled.length > 0) {
+    warnings.push(
+      `${mislabeled.length} image(s) have a file extension that does not match their content; the records carry the real format ` +
+        `(e.g. ${mislabeled.slice(0, 3).map((img) => `${img.name} is ${img.format}`).join(', ')})`,
+    );
+  }
+  const outOfLimits = images.filter((img) => !withinBedrockImageLimits(img));
+  if (outOfLimits.length > 0) {
+    warnings.push(
+      `${outOfLimits.length} image(s) are outside Bedrock's limits (${DATASET_LIMITS.minImageSide}-${DATASET_LIMITS.maxImageSide} px a side, ` +
+        `at most ${DATASET_LIMITS.maxImageBytes / 1024 / 1024} MB), so validate and Bedrock will reject their records; resize them ` +
+        `(e.g. ${outOfLimits.slice(0, 3).map((img) => `${img.name} ${img.width}x${img.height}, ${img.size} bytes`).join('; ')})`,
+    );
+  }
+
+  let upload: UploadReport | undefined;
+  if (options.upload) {
+    const s3 = (io.createS3Client ?? defaultS3Client)(options.region);
+    const imageFiles: UploadFile[] = images.map((img) => ({
+      localPath: localImagePath(layout, img.name),
+      key: imageKey(layout, img.name),
+      size: img.size,
+      contentType: `image/${img.format}`,
+    }));
+    upload = await uploadFiles(s3, layout.bucket, [imageFiles, dataFiles], {
+      concurrency: options.concurrency,
+      progress: createProgressLine(io.progress),
+    });
+  }
+
+  const byFormat: Partial<Record<ImageFormat, number>> = {};
+  for (const img of images) byFormat[img.format] = (byFormat[img.format] ?? 0) + 1;
+  return {
+    format: loaded.format,
+    input: options.input,
+    imageRoot: loaded.imageRoot,
+    layout,
+    examplesRead: loaded.examples.length,
+    splits,
+    records: kept.length,
+    textOnlyRecords: kept.filter((c) => !c.image).length,
+    images: { distinct: images.length, byFormat, staged },
+    skipped,
+    warnings,
+    upload,
+  };
+}
+
+function defaultS3Client(region: string | undefined): S3Client {
+  return new S3Client(region ? { region } : {});
+}
+
+function listFirst(lines: readonly string[]): string[] {
+  const shown = lines.slice(0, PROBLEMS_LISTED);
+  if (lines.length > shown.length) shown.push(`... and ${lines.length - shown.length} more`);
+  return shown;
+}
+
+/** Inspects every distinct image once, then keeps, skips or fails the examples per --on-missing-image. */
+async function checkImages(loaded: LoadedExamples, options: PrepareOptions): Promise<{ kept: CheckedExample[]; skipped: PrepareReport['skipped'] }> {
+  const paths = [...new Set(loaded.examples.flatMap((e) => (e.image ? [resolveImagePath(loaded.imageRoot, e.image)] : [])))];
+  const inspections = new Map<string, ImageInspection>();
+  await mapWithConcurrency(paths, LOCAL_FILE_CONCURRENCY, async (p) => inspections.set(p, await inspectImageFile(p)));
+
+  const kept: CheckedExample[] = [];
+  const failed: string[] = [];
+  const failedImages = new Set<string>();
+  for (const example of loaded.examples) {
+    if (!example.image) {
+      kept.push({ example });
+      continue;
+    }
+    const sourcePath = resolveImagePath(loaded.imageRoot, example.image);
+    const inspection = inspections.get(sourcePath)!;
+    if (!inspection.ok) {
+      failed.push(`${describeLocation(example.location)}: ${inspection.message}`);
+      failedImages.add(sourcePath);
+      continue;
+    }
+    kept.push({
+      example,
+      image: {
+        name: imageObjectName(loaded.imageRoot, sourcePath),
+        sourcePath,
+        format: inspection.format,
+        size: inspection.size,
+        width: inspection.width,
+        height: inspection.height,
+      },
+    });
+  }
+  if (failed.length > 0 && options.onMissingImage === 'fail') {
+    throw new PrepareDataError(
+      `${failed.length} example(s) refer to ${failedImages.size} missing or unreadable image(s) (image folder ${loaded.imageRoot}); ` +
+        'fix the paths or the folder (--images), or pass --on-missing-image skip to leave those examples out (nothing was written)',
+      listFirst(failed),
+    );
+  }
+  if (kept.length === 0) {
+    throw new PrepareDataError(`every example of ${options.input} was skipped for a missing or unreadable image; check --images (image folder ${loaded.imageRoot})`, listFirst(failed));
+  }
+  return { kept, skipped: { records: failed.length, images: failedImages.size, first: failed.slice(0, PROBLEMS_LISTED) } };
+}
+
+/** Examples about the same image share a split; text-only examples are keyed by their content, so duplicates share one too. */
+function groupKey(checked: CheckedExample): string {
+  return checked.image ? `image:${checked.image.name}` : `text:${JSON.stringify(checked.example.turns)}`;
+}
+
+function distinctImages(kept: readonly CheckedExample[]): NonNullable<CheckedExample['image']>[] {
+  const byName = new Map<string, NonNullable<CheckedExample['image']>>();
+  for (const c of kept) if (c.image && !byName.has(c.image.name)) byName.set(c.image.name, c.image);
+  return [...byName.values()];
+}
+
+async function stageImages(images: readonly NonNullable<CheckedExample['image']>[], layout: OutputLayout): Promise<PrepareReport['images']['staged']> {
+  const counts = { linked: 0, copied: 0, unchanged: 0 };
+  await mapWithConcurrency(images, LOCAL_FILE_CONCURRENCY, async (img) => {
+    counts[await stageImageFile(img.sourcePath, localImagePath(layout, img.name))]++;
+  });
+  return counts;
+}
+
+/** Writes one split's records and reference sidecar; removes stale files of an earlier run when the split is empty. */
+async function writeSplit(split: SplitName, members: readonly CheckedExample[], layout: OutputLayout, options: PrepareOptions, dataFiles: UploadFile[]): Promise<SplitOutput> {
+  const file = splitFilePath(layout, split);
+  const referencesFile = referencesFilePath(layout, split);
+  if (members.length === 0) {
+    await Promise.all([rm(file, { force: true }), rm(referencesFile, { force: true })]);
+    return { records: 0 };
+  }
+  const records: ConversationRecord[] = members.map(({ example, image }) =>
+    buildConversationRecord(
+      example,
+      image ? { uri: imageUri(layout, image.name), format: image.format, bucketOwner: options.account } : undefined,
+      { system: options.system, promptTemplate: options.promptTemplate },
+    ),
+  );
+  const size = await writeJsonLines(file, records);
+  dataFiles.push({ localPath: file, key: dataFileKey(layout, path.basename(file)), size, contentType: 'application/jsonl' });
+
+  // Extra reference answers (VQAv2) live beside the split, one line per record with the record's line number.
+  const references = members.flatMap(({ example }, i) =>
+    example.references ? [{ line: i + 1, ...(example.id !== undefined ? { id: example.id } : {}), references: example.references }] : [],
+  );
+  if (references.length === 0) {
+    await rm(referencesFile, { force: true });
+    return { records: records.length, file };
+  }
+  const referencesSize = await writeJsonLines(referencesFile, references);
+  dataFiles.push({ localPath: referencesFile, key: dataFileKey(layout, path.basename(referencesFile)), size: referencesSize, contentType: 'application/jsonl' });
+  return { records: records.length, file, referencesFile };
+}
+
+const EXTENSIONS: Record<ImageFormat, readonly string[]> = {
+  png: ['.png'],
+  jpeg: ['.jpg', '.jpeg', '.jpe', '.jfif'],
+  gif: ['.gif'],
+  webp: ['.webp'],
+};
+
+function withinBedrockImageLimits(img: { width: number; height: number; size: number }): boolean {
+  const side = (n: number) => n >= DATASET_LIMITS.minImageSide && n <= DATASET_LIMITS.maxImageSide;
+  return side(img.width) && side(img.height) && img.size <= DATASET_LIMITS.maxImageBytes;
+}
+
+function extensionMatches(name: string, format: ImageFormat): boolean {
+  return EXTENSIONS[format].includes(path.extname(name).toLowerCase());
+}

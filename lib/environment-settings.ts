@@ -1,0 +1,65 @@
+/**
+ * Per-environment settings read from cdk.json (`context["llama-finetune:environments"]`), so
+ * one app deploys dev, prod and more with their own accounts, regions and policies.
+ */
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { InvalidPropsError } from './core/props-validation';
+
+/** The context key in cdk.json that holds the environments. */
+export const ENVIRONMENTS_CONTEXT_KEY = 'llama-finetune:environments';
+
+/** Settings of one environment as written in cdk.json. */
+export interface EnvironmentSettings {
+  /** AWS account id (12 digits). */
+  readonly account?: string;
+  /** AWS region. */
+  readonly region?: string;
+  /** Whether buckets use a customer managed KMS key (created with rotation). @default false */
+  readonly kmsEncryption?: boolean;
+  /** `retain` (default) or `destroy`: what happens to buckets and logs when the stack is deleted. */
+  readonly removalPolicy?: 'retain' | 'destroy';
+  /** Days to keep logs; one of CloudWatch Logs' retention values. @default 90 */
+  readonly logRetentionDays?: number;
+  /** Model used when a request names none. */
+  readonly defaultModel?: string;
+  /** Hyperparameters used unless a request sets them. */
+  readonly defaultHyperParameters?: Record<string, number>;
+  /** Longest run, in hours. @default 168 */
+  readonly executionTimeoutHours?: number;
+}
+
+const KNOWN_KEYS = new Set(['account', 'region', 'kmsEncryption', 'removalPolicy', 'logRetentionDays', 'defaultModel', 'defaultHyperParameters', 'executionTimeoutHours']);
+
+/** Checks one environment's settings; errors name the cdk.json key and the fix. */
+export function parseEnvironmentSettings(name: string, raw: unknown): EnvironmentSettings {
+  const where = `cdk.json ${ENVIRONMENTS_CONTEXT_KEY}.${name}`;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new InvalidPropsError('EnvironmentSettings', where, 'is not an object', 'Write it as {"account": "...", "region": "..."}.');
+  }
+  const s = raw as Record<string, unknown>;
+  for (const key of Object.keys(s)) {
+    if (!KNOWN_KEYS.has(key)) throw new InvalidPropsError('EnvironmentSettings', `${where}.${key}`, 'is not a known setting', `Use one of: ${[...KNOWN_KEYS].join(', ')}.`);
+  }
+  if (s.account !== undefined && (typeof s.account !== 'string' || !/^\d{12}$/.test(s.account))) {
+    throw new InvalidPropsError('EnvironmentSettings', `${where}.account`, `'${String(s.account)}' is not a 12-digit account id`, 'Put your AWS account id there.');
+  }
+  if (s.region !== undefined && (typeof s.region !== 'string' || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(s.region))) {
+    throw new InvalidPropsError('EnvironmentSettings', `${where}.region`, `'${String(s.region)}' is not a region name`, 'Use a region such as us-west-2.');
+  }
+  if (s.removalPolicy !== undefined && s.removalPolicy !== 'retain' && s.removalPolicy !== 'destroy') {
+    throw new InvalidPropsError('EnvironmentSettings', `${where}.removalPolicy`, `'${String(s.removalPolicy)}' is not allowed`, "Use 'retain' or 'destroy'.");
+  }
+  if (s.logRetentionDays !== undefined && !(Object.values(logs.RetentionDays) as unknown[]).includes(s.logRetentionDays)) {
+    throw new InvalidPropsError('EnvironmentSettings', `${where}.logRetentionDays`, `${String(s.logRetentionDays)} is not a CloudWatch Logs retention`, 'Use e.g. 30, 90, 365.');
+  }
+  if (s.executionTimeoutHours !== undefined && (typeof s.executionTimeoutHours !== 'number' || s.executionTimeoutHours < 1 || s.executionTimeoutHours > 24 * 365)) {
+    throw new InvalidPropsError('EnvironmentSettings', `${where}.executionTimeoutHours`, `${String(s.executionTimeoutHours)} is out of range`, 'Use a number of hours from 1 to 8760.');
+  }
+  return s as EnvironmentSettings;
+}
+
+/** Maps the removal policy setting. */
+export function removalPolicyOf(settings: EnvironmentSettings): RemovalPolicy {
+  return settings.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+}

@@ -1,0 +1,11 @@
+export * from './models';
+export * from './storage/finetuning-storage';
+export * from './iam/bedrock-customization-role';
+export * from './notifications/run-notifications';
+export * from './trigger/run-request-trigger';
+export * from './workflow/finetuning-workflow';
+export * from './workflow/workflow-function';
+export * from './llama-finetuning';
+export * from './llama-finetuning-stack';
+export * from './environment-settings';
+export { InvalidPropsError } from './core/props-validation';

@@ -1,0 +1,37 @@
+import { Duration, Stack, StackProps, Tags } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { EnvironmentSettings, removalPolicyOf } from './environment-settings';
+import { LlamaFinetuning } from './llama-finetuning';
+import { StorageEncryption } from './storage/finetuning-storage';
+
+/** Props of {@link LlamaFinetuningStack}. */
+export interface LlamaFinetuningStackProps extends StackProps {
+  /** Name of the environment (dev, prod, ...), used in tags. */
+  readonly environmentName: string;
+  /**
+   * The environment's settings from cdk.json.
+   * @default - all defaults
+   */
+  readonly settings?: EnvironmentSettings;
+}
+
+/** A stack with one {@link LlamaFinetuning}, configured from an environment's settings. */
+export class LlamaFinetuningStack extends Stack {
+  /** The fine-tuning construct. */
+  public readonly finetuning: LlamaFinetuning;
+
+  constructor(scope: Construct, id: string, props: LlamaFinetuningStackProps) {
+    super(scope, id, props);
+    const settings = props.settings ?? {};
+    Tags.of(this).add('llama-finetune:environment', props.environmentName);
+    this.finetuning = new LlamaFinetuning(this, 'Finetuning', {
+      storage: { encryption: settings.kmsEncryption ? StorageEncryption.KMS : StorageEncryption.S3_MANAGED },
+      removalPolicy: removalPolicyOf(settings),
+      logRetention: settings.logRetentionDays as logs.RetentionDays | undefined,
+      defaultModel: settings.defaultModel,
+      defaultHyperParameters: settings.defaultHyperParameters,
+      executionTimeout: settings.executionTimeoutHours ? Duration.hours(settings.executionTimeoutHours) : undefined,
+    });
+  }
+}

@@ -1,0 +1,152 @@
+import { Annotations, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { BedrockCustomizationRole, CustomizationVpcConfig } from './iam/bedrock-customization-role';
+import { CUSTOMIZATION_REGIONS, isCustomizationRegion } from './models/llama-models';
+import { RunNotifications } from './notifications/run-notifications';
+import { FinetuningStorage, FinetuningStorageProps } from './storage/finetuning-storage';
+import { RunRequestTrigger } from './trigger/run-request-trigger';
+import { FinetuningWorkflow } from './workflow/finetuning-workflow';
+
+/** Props of {@link LlamaFinetuning}. */
+export interface LlamaFinetuningProps {
+  /**
+   * Buckets and their encryption: pass existing buckets, or props for the ones created.
+   * @default - secure buckets are created with SSE-S3
+   */
+  readonly storage?: FinetuningStorageProps;
+  /**
+   * An existing SNS topic for run outcomes.
+   * @default - an encrypted, SSL-only topic is created
+   */
+  readonly notificationTopic?: sns.ITopic;
+  /**
+   * Key prefix of run requests in the dataset bucket: uploading `<prefix><name>.json` starts a run.
+   * @default 'requests/'
+   */
+  readonly requestPrefix?: string;
+  /**
+   * Key prefix in the artifacts bucket for run records, reports and Bedrock output.
+   * @default 'runs/'
+   */
+  readonly runsPrefix?: string;
+  /**
+   * Model used when a run request names none (e.g. `llama3.2-11b`). Checked at synth time.
+   * @default - every request names its model
+   */
+  readonly defaultModel?: string;
+  /**
+   * Hyperparameters used unless a run request sets them. Checked at synth time.
+   * @default - Bedrock's defaults (epochCount 5, batchSize 1, learningRate 0.0001)
+   */
+  readonly defaultHyperParameters?: Record<string, number>;
+  /**
+   * VPC for customization jobs; the service role then gets the network interface permissions.
+   * @default - jobs run without a VPC
+   */
+  readonly customizationVpc?: CustomizationVpcConfig;
+  /**
+   * Longest time one run may take, from upload to report.
+   * @default Duration.days(7)
+   */
+  readonly executionTimeout?: Duration;
+  /**
+   * How long workflow logs are kept.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * What happens to buckets, keys and logs created here when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * Everything needed to fine-tune Llama 3.2 models on Amazon Bedrock from an S3 upload:
+ * storage, the Bedrock customization service role, the workflow state machine, the upload
+ * trigger and the outcome topic. Can be created several times in one stack, next to the
+ * user's own resources.
+ */
+export class LlamaFinetuning extends Construct {
+  /** Storage: dataset, artifacts and access log buckets. */
+  public readonly storage: FinetuningStorage;
+  /** Datasets, images and run requests. */
+  public readonly datasetBucket: s3.IBucket;
+  /** Run records, reports and Bedrock output. */
+  public readonly artifactsBucket: s3.IBucket;
+  /** The role Bedrock assumes to run customization jobs. */
+  public readonly customizationRole: BedrockCustomizationRole;
+  /** The workflow. */
+  public readonly workflow: FinetuningWorkflow;
+  /** The state machine of one run. */
+  public readonly stateMachine: sfn.StateMachine;
+  /** The topic that receives run outcomes. */
+  public readonly notificationTopic: sns.ITopic;
+  /** The rule that starts a run on upload. */
+  public readonly trigger: RunRequestTrigger;
+
+  constructor(scope: Construct, id: string, props: LlamaFinetuningProps = {}) {
+    super(scope, id);
+    warnOnUnsupportedRegion(this);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+
+    this.storage = new FinetuningStorage(this, 'Storage', { removalPolicy, ...props.storage });
+    this.datasetBucket = this.storage.datasetBucket;
+    this.artifactsBucket = this.storage.artifactsBucket;
+    // A key this construct created can be given the service permissions logs and SNS need.
+    const ownKey = this.storage.encryptionKey instanceof kms.Key && !props.storage?.encryptionKey ? this.storage.encryptionKey : undefined;
+
+    this.notificationTopic = new RunNotifications(this, 'Notifications', {
+      topic: props.notificationTopic,
+      encryptionKey: props.notificationTopic ? undefined : ownKey,
+    }).topic;
+
+    this.workflow = new FinetuningWorkflow(this, 'Workflow', {
+      datasetBucket: this.datasetBucket,
+      artifactsBucket: this.artifactsBucket,
+      notificationTopic: this.notificationTopic,
+      requestPrefix: props.requestPrefix,
+      runsPrefix: props.runsPrefix,
+      defaultModel: props.defaultModel,
+      defaultHyperParameters: props.defaultHyperParameters,
+      executionTimeout: props.executionTimeout,
+      logRetention: props.logRetention,
+      logEncryptionKey: ownKey,
+      bucketEncryptionKey: this.storage.encryptionKey,
+      removalPolicy,
+    });
+    this.stateMachine = this.workflow.stateMachine;
+
+    this.customizationRole = new BedrockCustomizationRole(this, 'CustomizationRole', {
+      dataLocations: [{ bucket: this.datasetBucket }],
+      outputLocation: { bucket: this.artifactsBucket, prefix: this.workflow.runsPrefix },
+      encryptionKeys: this.storage.encryptionKey ? [this.storage.encryptionKey] : [],
+      vpc: props.customizationVpc,
+    });
+
+    this.trigger = new RunRequestTrigger(this, 'Trigger', {
+      bucket: this.datasetBucket,
+      stateMachine: this.stateMachine,
+      requestPrefix: this.workflow.requestPrefix,
+    });
+  }
+}
+
+function warnOnUnsupportedRegion(scope: Construct): void {
+  const region = Stack.of(scope).region;
+  if (Token.isUnresolved(region)) {
+    Annotations.of(scope).addInfo(
+      `The stack has no region, so it cannot be checked; Llama 3.2 customization is offered in ${CUSTOMIZATION_REGIONS.join(', ')}.`,
+    );
+  } else if (!isCustomizationRegion(region)) {
+    Annotations.of(scope).addWarningV2(
+      'llama-finetune:unsupported-region',
+      `Region ${region} does not offer Llama 3.2 model customization (offered in ${CUSTOMIZATION_REGIONS.join(', ')}); runs will fail when they create the job. Deploy to a supported region.`,
+    );
+  }
+}

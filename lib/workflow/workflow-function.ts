@@ -1,0 +1,114 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** The newest Node.js runtime this aws-cdk-lib knows; cdk-nag's L1 rule checks for it. */
+export const HANDLER_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/** Props of {@link WorkflowFunction}. */
+export interface WorkflowFunctionProps {
+  /** The handler's folder under lambda/, e.g. `read-request`. */
+  readonly handler: string;
+  /** One line on what the function does. */
+  readonly description: string;
+  /** Environment variables. */
+  readonly environment: Record<string, string>;
+  /**
+   * Timeout.
+   * @default Duration.minutes(1)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Memory in MiB.
+   * @default 512
+   */
+  readonly memorySize?: number;
+  /** How long the function's logs are kept. */
+  readonly logRetention: logs.RetentionDays;
+  /**
+   * Key that encrypts the function's log group.
+   * @default - CloudWatch Logs service-side encryption
+   */
+  readonly logEncryptionKey?: kms.IKey;
+  /** What happens to the log group when the stack is deleted. */
+  readonly logRemovalPolicy: RemovalPolicy;
+}
+
+/**
+ * A Lambda function of the workflow: Node.js (newest runtime), arm64, bundled with esbuild
+ * from lambda/<handler>/index.ts (AWS SDK included, so the code runs against the SDK version
+ * it was tested with), X-Ray tracing, its own log group with retention, and its own role that
+ * starts with nothing but writing to that log group. Callers add exactly the grants it needs.
+ */
+export class WorkflowFunction extends Construct {
+  /** The function. */
+  public readonly function: nodejs.NodejsFunction;
+  /** The function's role. */
+  public readonly role: iam.Role;
+  /** The function's log group. */
+  public readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: WorkflowFunctionProps) {
+    super(scope, id);
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      encryptionKey: props.logEncryptionKey,
+      removalPolicy: props.logRemovalPolicy,
+    });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Role of the ${props.handler} function of the Llama fine-tuning workflow`,
+    });
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteOwnLogs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: handlerEntry(props.handler),
+      handler: 'handler',
+      description: props.description,
+      runtime: HANDLER_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.minutes(1),
+      role: this.role,
+      logGroup: this.logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        target: 'node24',
+        externalModules: [],
+      },
+    });
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so AWS offers no narrower form than Resource: *.',
+    });
+  }
+}
+
+/**
+ * Resolves lambda/<name>/index.ts from the source tree, or the compiled index.js when the
+ * library runs from its build output.
+ */
+export function handlerEntry(name: string): string {
+  const roots = [path.join(__dirname, '..', '..', 'lambda', name), path.join(__dirname, '..', '..', '..', 'lambda', name)];
+  for (const root of roots) {
+    for (const file of ['index.ts', 'index.js']) {
+      const candidate = path.join(root, file);
+      if (fs.existsSync(candidate)) return candidate;
+    }
+  }
+  throw new Error(`Handler code for '${name}' not found under ${roots.join(' or ')}`);
+}

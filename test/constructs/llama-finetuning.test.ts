@@ -1,0 +1,209 @@
+import { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { LlamaFinetuning } from '../../lib';
+import { actionsOf, allStatements, resourcesOf, statementsOfRole, testApp, testStack } from '../support/cdk';
+
+describe('LlamaFinetuning (default props)', () => {
+  let stack: Stack;
+  let construct: LlamaFinetuning;
+  let template: Template;
+  let ref: (c: { node: { defaultChild?: unknown } }) => string;
+
+  beforeAll(() => {
+    stack = testStack();
+    construct = new LlamaFinetuning(stack, 'Finetuning');
+    // A caller that launches jobs; issue-2 wiring of grantPassRole is checked through it.
+    const launcher = new iam.Role(stack, 'Launcher', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    construct.customizationRole.grantPassRole(launcher);
+    template = Template.fromStack(stack);
+    ref = (c) => stack.resolve((c.node.defaultChild as { logicalId: string }).logicalId);
+  });
+
+  test('Bedrock may assume the service role only for this account and its customization jobs in this region', () => {
+    const roleId = ref(construct.customizationRole.role as never);
+    const role = template.toJSON().Resources[roleId];
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'sts:AssumeRole',
+        Principal: { Service: 'bedrock.amazonaws.com' },
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': '111122223333' },
+          ArnEquals: {
+            'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':bedrock:us-west-2:111122223333:model-customization-job/*']] },
+          },
+        },
+      },
+    ]);
+  });
+
+  test('the service role reads the dataset bucket, writes only under runs/ of the artifacts bucket, and has nothing else', () => {
+    const datasetId = ref(construct.datasetBucket as never);
+    const artifactsId = ref(construct.artifactsBucket as never);
+    const statements = statementsOfRole(template, ref(construct.customizationRole.role as never));
+    const bySid = Object.fromEntries(statements.map((s) => [s.Sid, s]));
+    expect(Object.keys(bySid).sort()).toEqual(['ListDataAndOutputBuckets', 'ReadTrainingData0', 'WriteJobOutput']);
+    expect(bySid.ReadTrainingData0.Action).toBe('s3:GetObject');
+    expect(bySid.ReadTrainingData0.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [datasetId, 'Arn'] }, '/*']] });
+    expect(actionsOf(bySid.WriteJobOutput).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
+    expect(bySid.WriteJobOutput.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [artifactsId, 'Arn'] }, '/runs/*']] });
+    expect(bySid.ListDataAndOutputBuckets.Action).toBe('s3:ListBucket');
+    expect(resourcesOf(bySid.ListDataAndOutputBuckets)).toEqual([{ 'Fn::GetAtt': [datasetId, 'Arn'] }, { 'Fn::GetAtt': [artifactsId, 'Arn'] }]);
+    // No KMS and no EC2 permissions without a key or a VPC.
+    expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('kms:') || a.startsWith('ec2:'))).toEqual([]);
+  });
+
+  test('grantPassRole passes exactly this role, and only to Bedrock', () => {
+    const statements = statementsOfRole(template, 'Launcher');
+    expect(statements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: { 'Fn::GetAtt': [ref(construct.customizationRole.role as never), 'Arn'] },
+        Condition: { StringEquals: { 'iam:PassedToService': 'bedrock.amazonaws.com' } },
+      },
+    ]);
+  });
+
+  test('the read-request function reads requests (by version), checks data files, and nothing more', () => {
+    const datasetId = ref(construct.datasetBucket as never);
+    const statements = statementsOfRole(template, 'FinetuningWorkflowReadRequestRole');
+    const bySid = Object.fromEntries(statements.map((s) => [s.Sid ?? actionsOf(s).join(','), s]));
+    expect(Object.keys(bySid).sort()).toEqual([
+      'CheckDataFilesExist',
+      'ReadRunRequests',
+      'TellMissingFromDenied',
+      'WriteOwnLogs',
+      'xray:PutTraceSegments,xray:PutTelemetryRecords',
+    ]);
+    expect(actionsOf(bySid.ReadRunRequests).sort()).toEqual(['s3:GetObject', 's3:GetObjectVersion']);
+    expect(bySid.ReadRunRequests.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [datasetId, 'Arn'] }, '/requests/*']] });
+    expect(bySid.CheckDataFilesExist.Action).toBe('s3:GetObject');
+    expect(bySid.TellMissingFromDenied).toMatchObject({ Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [datasetId, 'Arn'] } });
+    // It never writes to S3.
+    expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('s3:') && /Put|Delete/.test(a))).toEqual([]);
+  });
+
+  test('no IAM statement grants Resource "*" except the actions AWS offers no narrower form for', () => {
+    const allowedStar = new Set([
+      'xray:PutTraceSegments',
+      'xray:PutTelemetryRecords',
+      'xray:GetSamplingRules',
+      'xray:GetSamplingTargets',
+      'logs:CreateLogDelivery',
+      'logs:GetLogDelivery',
+      'logs:UpdateLogDelivery',
+      'logs:DeleteLogDelivery',
+      'logs:ListLogDeliveries',
+      'logs:PutResourcePolicy',
+      'logs:DescribeResourcePolicies',
+      'logs:DescribeLogGroups',
+    ]);
+    const starStatements = allStatements(template).filter((s) => resourcesOf(s).includes('*'));
+    expect(starStatements.length).toBeGreaterThan(0);
+    for (const s of starStatements) {
+      expect(actionsOf(s).filter((a) => !allowedStar.has(a))).toEqual([]);
+    }
+  });
+
+  test('every bucket is encrypted, private, versioned and SSL-only; data buckets log access', () => {
+    const buckets = template.findResources('AWS::S3::Bucket');
+    expect(Object.keys(buckets)).toHaveLength(3);
+    for (const [id, bucket] of Object.entries(buckets)) {
+      const p = bucket.Properties;
+      expect(p.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
+      expect(p.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+      expect(p.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+      expect(bucket.DeletionPolicy).toBe('Retain');
+      const policies = Object.values(template.findResources('AWS::S3::BucketPolicy', { Properties: { Bucket: { Ref: id } } }));
+      const denyInsecure = policies.flatMap((bp) => bp.Properties.PolicyDocument.Statement).find((s) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false');
+      expect(denyInsecure).toBeDefined();
+    }
+    for (const b of [construct.datasetBucket, construct.artifactsBucket]) {
+      const p = buckets[ref(b as never)].Properties;
+      expect(p.LoggingConfiguration.DestinationBucketName).toEqual({ Ref: ref(construct.storage.accessLogsBucket as never) });
+      expect(p.LifecycleConfiguration.Rules[0].NoncurrentVersionExpiration).toEqual({ NoncurrentDays: 90 });
+    }
+    expect(buckets[ref(construct.datasetBucket as never)].Properties.NotificationConfiguration).toEqual({ EventBridgeConfiguration: { EventBridgeEnabled: true } });
+  });
+
+  test('the topic is encrypted and SSL-only; the dead-letter queue is encrypted and SSL-only', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    const topicPolicy = Object.values(template.findResources('AWS::SNS::TopicPolicy'))[0];
+    expect(topicPolicy.Properties.PolicyDocument.Statement).toEqual(
+      expect.arrayContaining([expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+    );
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    const queuePolicy = Object.values(template.findResources('AWS::SQS::QueuePolicy'))[0];
+    expect(queuePolicy.Properties.PolicyDocument.Statement).toEqual(
+      expect.arrayContaining([expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+    );
+  });
+
+  test('an upload of requests/*.json to the dataset bucket, and nothing else, starts the state machine, with retries and a dead-letter queue', () => {
+    const rule = Object.values(template.findResources('AWS::Events::Rule'))[0];
+    expect(rule.Properties.EventPattern).toEqual({
+      source: ['aws.s3'],
+      'detail-type': ['Object Created'],
+      detail: { bucket: { name: [{ Ref: ref(construct.datasetBucket as never) }] }, object: { key: [{ wildcard: 'requests/*.json' }] } },
+    });
+    const target = rule.Properties.Targets[0];
+    expect(target.Arn).toEqual({ Ref: ref(construct.stateMachine as never) });
+    expect(target.InputPath).toBe('$.detail');
+    expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86400 });
+    expect(target.DeadLetterConfig.Arn).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/DeadLetterQueue/), 'Arn'] });
+  });
+
+  test('the state machine is a standard workflow with full logging, tracing and a timeout', () => {
+    const sm = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0];
+    expect(sm.Properties.StateMachineType).toBe('STANDARD');
+    expect(sm.Properties.TracingConfiguration).toEqual({ Enabled: true });
+    expect(sm.Properties.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: true });
+    const definition = JSON.parse(
+      (sm.Properties.DefinitionString['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : 'TOKEN')).join(''),
+    );
+    expect(definition.TimeoutSeconds).toBe(7 * 24 * 3600);
+    expect(definition.StartAt).toBe('ReadRunRequest');
+    // An invalid request ends in the Fail state with the step's error and cause, after a notification.
+    expect(definition.States.ReadRunRequest.Catch[0]).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'NotifyFailure' });
+    expect(definition.States.RunFailed).toEqual({ Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' });
+    const logGroup = Object.entries(template.findResources('AWS::Logs::LogGroup')).find(([id]) => id.startsWith('FinetuningWorkflowLogs'))!;
+    expect(logGroup[1].Properties.RetentionInDays).toBe(90);
+  });
+
+  test('functions run on the newest Node.js runtime, arm64, traced, with their own log group', () => {
+    template.allResourcesProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: { LogGroup: Match.anyValue() },
+    });
+  });
+});
+
+describe('LlamaFinetuning with a KMS key', () => {
+  test('buckets use the key, the service role may use it only through S3 and Bedrock', () => {
+    const stack = testStack(testApp());
+    const construct = new LlamaFinetuning(stack, 'Finetuning', { storage: { encryption: 'KMS' as never } });
+    const template = Template.fromStack(stack);
+    const keyId = stack.resolve((construct.storage.encryptionKey!.node.defaultChild as { logicalId: string }).logicalId);
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    const buckets = template.findResources('AWS::S3::Bucket');
+    for (const b of [construct.datasetBucket, construct.artifactsBucket]) {
+      const id = stack.resolve((b.node.defaultChild as { logicalId: string }).logicalId);
+      expect(buckets[id].Properties.BucketEncryption.ServerSideEncryptionConfiguration[0]).toEqual({
+        ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [keyId, 'Arn'] } },
+        BucketKeyEnabled: true,
+      });
+    }
+    const roleId = stack.resolve((construct.customizationRole.role.node.defaultChild as { logicalId: string }).logicalId);
+    const kmsStatement = statementsOfRole(template, roleId).find((s) => s.Sid === 'UseEncryptionKeysThroughS3AndBedrock')!;
+    expect(actionsOf(kmsStatement).sort()).toEqual(['kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey']);
+    expect(kmsStatement.Resource).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+    expect(kmsStatement.Condition).toEqual({ StringEquals: { 'kms:ViaService': ['s3.us-west-2.amazonaws.com', 'bedrock.us-west-2.amazonaws.com'] } });
+    // The topic and the log groups use the same key.
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+    template.allResourcesProperties('AWS::Logs::LogGroup', { KmsKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+  });
+});
