@@ -1,9 +1,10 @@
-import { ArnFormat, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { acknowledgeWildcardResource } from '../core/nag';
 import { InvalidPropsError, normalizePrefix } from '../core/props-validation';
 
 /** A bucket, optionally narrowed to a key prefix. */
@@ -104,6 +105,11 @@ export class BedrockCustomizationRole extends Construct {
           resources: [location.bucket.arnForObjects(prefix)],
         }),
       );
+      acknowledgeWildcardResource(
+        this.role,
+        location.bucket.arnForObjects(prefix),
+        'Bedrock reads every training, validation and image object under this data location; their keys are chosen by the user. Read-only.',
+      );
     });
     const outputPrefix = objectPattern(props.outputLocation, 'outputLocation.prefix');
     this.role.addToPrincipalPolicy(
@@ -112,6 +118,11 @@ export class BedrockCustomizationRole extends Construct {
         actions: ['s3:GetObject', 's3:PutObject'],
         resources: [props.outputLocation.bucket.arnForObjects(outputPrefix)],
       }),
+    );
+    acknowledgeWildcardResource(
+      this.role,
+      props.outputLocation.bucket.arnForObjects(outputPrefix),
+      'Bedrock writes job output under a folder it names after the job id, which is unknown before the job starts; confined to the output prefix.',
     );
     // ListBucket is granted on each bucket once; Bedrock lists the data and output locations.
     const buckets = new Map<string, s3.IBucket>();
@@ -173,6 +184,15 @@ export class BedrockCustomizationRole extends Construct {
         actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeVpcs', 'ec2:DescribeDhcpOptions', 'ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups'],
         resources: ['*'],
       }),
+    );
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'ec2:Describe* calls used by Bedrock to place job network interfaces support no resource-level permissions; AWS offers no narrower form.',
+    });
+    acknowledgeWildcardResource(
+      this.role,
+      ec2Arn('network-interface', '*'),
+      'Network interfaces Bedrock creates for a job have no id beforehand; the statements are limited by the BedrockManaged tag and the configured subnets.',
     );
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({

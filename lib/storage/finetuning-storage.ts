@@ -127,7 +127,7 @@ export class FinetuningStorage extends Construct {
 
     if (props.datasetBucket) {
       if (props.datasetBucket instanceof s3.Bucket) {
-        props.datasetBucket.enableEventBridgeNotification();
+        enableEventBridge(props.datasetBucket);
       } else {
         Annotations.of(this).addInfo(
           `The dataset bucket ${props.datasetBucket.node.path} was imported: make sure it sends events to Amazon EventBridge (S3 console > Properties > Event notifications), or uploads will not start runs.`,
@@ -175,11 +175,7 @@ export class FinetuningStorage extends Construct {
       autoDeleteObjects: overrides?.autoDeleteObjects ?? removalPolicy === RemovalPolicy.DESTROY,
     });
     this.enableAccessLogging(bucket, `${Names.uniqueId(this)}/${logPrefix}`);
-    if (id === 'DatasetBucket') {
-      // Set on the resource itself: the eventBridgeEnabled prop would add a custom resource
-      // (a Lambda function) to do what CloudFormation does natively.
-      (bucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = { eventBridgeConfiguration: { eventBridgeEnabled: true } };
-    }
+    if (id === 'DatasetBucket') enableEventBridge(bucket);
     return bucket;
   }
 
@@ -208,4 +204,15 @@ export class FinetuningStorage extends Construct {
       }),
     );
   }
+}
+
+/**
+ * Turns on EventBridge notifications on the bucket resource itself, keeping any other
+ * notification configuration. (The eventBridgeEnabled prop would add a custom resource, a
+ * Lambda function, to do what CloudFormation does natively.)
+ */
+function enableEventBridge(bucket: s3.Bucket): void {
+  const cfn = bucket.node.defaultChild as s3.CfnBucket;
+  const existing = (cfn.notificationConfiguration ?? {}) as s3.CfnBucket.NotificationConfigurationProperty;
+  cfn.notificationConfiguration = { ...existing, eventBridgeConfiguration: { eventBridgeEnabled: true } };
 }
