@@ -6,7 +6,7 @@
  * Output: RunContext. Throws InvalidRunRequest (the state machine ends the run as failed with
  * the message) when the request cannot be run.
  */
-import { S3Client } from '@aws-sdk/client-s3';
+import { s3Client } from '../shared/aws-clients';
 import { jsonEnv, requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 import { RunContext, buildRunContext } from '../shared/run-context';
@@ -19,7 +19,6 @@ export interface ObjectCreatedDetail {
   readonly object: { readonly key: string; readonly 'version-id'?: string; readonly etag?: string; readonly size?: number };
 }
 
-const s3 = new S3Client({});
 const log = createLogger({ step: 'read-request' });
 
 export async function handler(event: ObjectCreatedDetail): Promise<RunContext> {
@@ -56,7 +55,7 @@ export async function handler(event: ObjectCreatedDetail): Promise<RunContext> {
   await Promise.all(
     files.map(async ([field, dataKey]) => {
       if (!dataKey) return;
-      const head = await headObject(s3, { bucket: datasetBucket, key: dataKey });
+      const head = await headObject(s3Client(), { bucket: datasetBucket, key: dataKey });
       if (!head) {
         missing.push({ field, rule: 'data-missing', message: `s3://${datasetBucket}/${dataKey} does not exist; upload the file first, then upload the request again` });
       } else if (head.size === 0) {
@@ -81,7 +80,7 @@ async function readRequest(bucket: string, rawKey: string, versionId?: string): 
   if (decoded !== rawKey) candidates.push(decoded);
   for (const key of candidates) {
     try {
-      return { key, text: await getText(s3, { bucket, key, versionId }) };
+      return { key, text: await getText(s3Client(), { bucket, key, versionId }) };
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }

@@ -1,0 +1,35 @@
+/**
+ * AWS SDK clients shared by the handlers, created on first use and then reused across
+ * invocations of a warm Lambda. Created lazily (not at import) so that configuration from the
+ * environment, such as AWS_ENDPOINT_URL_S3 in the offline tests, is read when it is set.
+ */
+import { BedrockClient } from '@aws-sdk/client-bedrock';
+import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import { S3Client } from '@aws-sdk/client-s3';
+
+let s3: S3Client | undefined;
+let bedrock: BedrockClient | undefined;
+let bedrockRuntime: BedrockRuntimeClient | undefined;
+
+/** The S3 client. */
+export function s3Client(): S3Client {
+  return (s3 ??= new S3Client({}));
+}
+
+/** The Bedrock control-plane client. */
+export function bedrockClient(): BedrockClient {
+  return (bedrock ??= new BedrockClient({}));
+}
+
+/** The Bedrock runtime (inference) client. */
+export function bedrockRuntimeClient(): BedrockRuntimeClient {
+  return (bedrockRuntime ??= new BedrockRuntimeClient({}));
+}
+
+/** Forgets the clients, so the next call reads the environment again (tests switch stand-ins). */
+export function resetClients(): void {
+  s3?.destroy();
+  bedrock?.destroy();
+  bedrockRuntime?.destroy();
+  s3 = bedrock = bedrockRuntime = undefined;
+}
