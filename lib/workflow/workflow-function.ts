@@ -11,6 +11,9 @@ import { Construct } from 'constructs';
 /** The newest Node.js runtime this aws-cdk-lib knows; cdk-nag's L1 rule checks for it. */
 export const HANDLER_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
+/** Template metadata key on each function resource that names its folder under lambda/. */
+export const HANDLER_METADATA_KEY = 'llama-finetune:handler';
+
 /** Props of {@link WorkflowFunction}. */
 export interface WorkflowFunctionProps {
   /** The handler's folder under lambda/, e.g. `read-request`. */
@@ -91,6 +94,8 @@ export class WorkflowFunction extends Construct {
         externalModules: [],
       },
     });
+    // Names the handler folder in the template, so tools (the offline runner) can find the code.
+    (this.function.node.defaultChild as lambda.CfnFunction).addMetadata(HANDLER_METADATA_KEY, props.handler);
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so AWS offers no narrower form than Resource: *.',
