@@ -27,9 +27,13 @@ export interface EnvironmentSettings {
   readonly defaultHyperParameters?: Record<string, number>;
   /** Longest run, in hours. @default 168 */
   readonly executionTimeoutHours?: number;
+  /** Minutes between job status checks. @default 5 */
+  readonly pollIntervalMinutes?: number;
+  /** Hours a run waits for Bedrock's concurrent-job quota before failing. @default 6 */
+  readonly quotaWaitHours?: number;
 }
 
-const KNOWN_KEYS = new Set(['account', 'region', 'kmsEncryption', 'removalPolicy', 'logRetentionDays', 'defaultModel', 'defaultHyperParameters', 'executionTimeoutHours']);
+const KNOWN_KEYS = new Set(['account', 'region', 'kmsEncryption', 'removalPolicy', 'logRetentionDays', 'defaultModel', 'defaultHyperParameters', 'executionTimeoutHours', 'pollIntervalMinutes', 'quotaWaitHours']);
 
 /** Checks one environment's settings; errors name the cdk.json key and the fix. */
 export function parseEnvironmentSettings(name: string, raw: unknown): EnvironmentSettings {
@@ -55,6 +59,12 @@ export function parseEnvironmentSettings(name: string, raw: unknown): Environmen
   }
   if (s.executionTimeoutHours !== undefined && (typeof s.executionTimeoutHours !== 'number' || s.executionTimeoutHours < 1 || s.executionTimeoutHours > 24 * 365)) {
     throw new InvalidPropsError('EnvironmentSettings', `${where}.executionTimeoutHours`, `${String(s.executionTimeoutHours)} is out of range`, 'Use a number of hours from 1 to 8760.');
+  }
+  for (const [key, max] of [['pollIntervalMinutes', 24 * 60], ['quotaWaitHours', 24 * 30]] as const) {
+    const value = s[key];
+    if (value !== undefined && (typeof value !== 'number' || value <= 0 || value > max)) {
+      throw new InvalidPropsError('EnvironmentSettings', `${where}.${key}`, `${String(value)} is out of range`, `Use a positive number up to ${max}.`);
+    }
   }
   return s as EnvironmentSettings;
 }

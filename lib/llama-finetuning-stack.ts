@@ -26,6 +26,9 @@ export class LlamaFinetuningStack extends Stack {
     const settings = props.settings ?? {};
     Tags.of(this).add('llama-finetune:environment', props.environmentName);
     this.finetuning = new LlamaFinetuning(this, 'Finetuning', {
+      environmentName: props.environmentName,
+      pollInterval: settings.pollIntervalMinutes ? Duration.minutes(settings.pollIntervalMinutes) : undefined,
+      quotaWaitTimeout: settings.quotaWaitHours ? Duration.hours(settings.quotaWaitHours) : undefined,
       storage: { encryption: settings.kmsEncryption ? StorageEncryption.KMS : StorageEncryption.S3_MANAGED },
       removalPolicy: removalPolicyOf(settings),
       logRetention: settings.logRetentionDays as logs.RetentionDays | undefined,

@@ -1,10 +1,12 @@
 import { Annotations, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { normalizePrefix } from './core/props-validation';
 import { BedrockCustomizationRole, CustomizationVpcConfig } from './iam/bedrock-customization-role';
 import { CUSTOMIZATION_REGIONS, isCustomizationRegion } from './models/llama-models';
 import { RunNotifications } from './notifications/run-notifications';
@@ -24,6 +26,37 @@ export interface LlamaFinetuningProps {
    * @default - an encrypted, SSL-only topic is created
    */
   readonly notificationTopic?: sns.ITopic;
+  /**
+   * Name of the environment (dev, prod, ...), in job tags, notifications and events.
+   * @default 'default'
+   */
+  readonly environmentName?: string;
+  /**
+   * How often a training job's status is checked.
+   * @default Duration.minutes(5)
+   */
+  readonly pollInterval?: Duration;
+  /**
+   * How long to wait between attempts while Bedrock's concurrent-job quota is exceeded.
+   * @default Duration.minutes(15)
+   */
+  readonly quotaRetryInterval?: Duration;
+  /**
+   * How long a run waits for the concurrent-job quota before it fails.
+   * @default Duration.hours(6)
+   */
+  readonly quotaWaitTimeout?: Duration;
+  /**
+   * Event bus for run outcome events (source `llama-finetune`, detail-type
+   * `Fine-tuning Run Finished`).
+   * @default - the account's default event bus
+   */
+  readonly eventBus?: events.IEventBus;
+  /**
+   * Key that encrypts the custom models. Its key policy must let Bedrock use it.
+   * @default - Bedrock's AWS owned key
+   */
+  readonly customModelEncryptionKey?: kms.IKey;
   /**
    * Key prefix of run requests in the dataset bucket: uploading `<prefix><name>.json` starts a run.
    * @default 'requests/'
@@ -106,28 +139,36 @@ export class LlamaFinetuning extends Construct {
       encryptionKey: props.notificationTopic ? undefined : ownKey,
     }).topic;
 
+    const runsPrefix = normalizePrefix('LlamaFinetuning', 'runsPrefix', props.runsPrefix ?? 'runs/');
+    this.customizationRole = new BedrockCustomizationRole(this, 'CustomizationRole', {
+      dataLocations: [{ bucket: this.datasetBucket }],
+      outputLocation: { bucket: this.artifactsBucket, prefix: runsPrefix },
+      encryptionKeys: this.storage.encryptionKey ? [this.storage.encryptionKey] : [],
+      vpc: props.customizationVpc,
+    });
+
     this.workflow = new FinetuningWorkflow(this, 'Workflow', {
       datasetBucket: this.datasetBucket,
       artifactsBucket: this.artifactsBucket,
       notificationTopic: this.notificationTopic,
+      customizationRole: this.customizationRole,
+      environmentName: props.environmentName,
       requestPrefix: props.requestPrefix,
-      runsPrefix: props.runsPrefix,
+      runsPrefix,
       defaultModel: props.defaultModel,
       defaultHyperParameters: props.defaultHyperParameters,
+      pollInterval: props.pollInterval,
+      quotaRetryInterval: props.quotaRetryInterval,
+      quotaWaitTimeout: props.quotaWaitTimeout,
       executionTimeout: props.executionTimeout,
+      eventBus: props.eventBus,
       logRetention: props.logRetention,
       logEncryptionKey: ownKey,
       bucketEncryptionKey: this.storage.encryptionKey,
+      customModelEncryptionKey: props.customModelEncryptionKey,
       removalPolicy,
     });
     this.stateMachine = this.workflow.stateMachine;
-
-    this.customizationRole = new BedrockCustomizationRole(this, 'CustomizationRole', {
-      dataLocations: [{ bucket: this.datasetBucket }],
-      outputLocation: { bucket: this.artifactsBucket, prefix: this.workflow.runsPrefix },
-      encryptionKeys: this.storage.encryptionKey ? [this.storage.encryptionKey] : [],
-      vpc: props.customizationVpc,
-    });
 
     this.trigger = new RunRequestTrigger(this, 'Trigger', {
       bucket: this.datasetBucket,

@@ -5,11 +5,15 @@
  */
 import { BedrockClient } from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
 
 let s3: S3Client | undefined;
 let bedrock: BedrockClient | undefined;
 let bedrockRuntime: BedrockRuntimeClient | undefined;
+let sns: SNSClient | undefined;
+let events: EventBridgeClient | undefined;
 
 /** The S3 client. */
 export function s3Client(): S3Client {
@@ -26,10 +30,22 @@ export function bedrockRuntimeClient(): BedrockRuntimeClient {
   return (bedrockRuntime ??= new BedrockRuntimeClient({}));
 }
 
+/** The SNS client. */
+export function snsClient(): SNSClient {
+  return (sns ??= new SNSClient({}));
+}
+
+/** The EventBridge client. */
+export function eventBridgeClient(): EventBridgeClient {
+  return (events ??= new EventBridgeClient({}));
+}
+
 /** Forgets the clients, so the next call reads the environment again (tests switch stand-ins). */
 export function resetClients(): void {
   s3?.destroy();
   bedrock?.destroy();
   bedrockRuntime?.destroy();
-  s3 = bedrock = bedrockRuntime = undefined;
+  sns?.destroy();
+  events?.destroy();
+  s3 = bedrock = bedrockRuntime = sns = events = undefined;
 }

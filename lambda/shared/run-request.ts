@@ -52,6 +52,7 @@ export interface RunRequest {
   readonly validationDataKey?: string;
   readonly testDataKey?: string;
   readonly hyperParameters: ResolvedHyperParameters;
+  /** Names set explicitly by the request or the deployment's defaults; the rest may follow the recommendation. */
   readonly hyperParametersOverridden: readonly string[];
   readonly evaluation: Required<Pick<EvaluationRequest, 'enabled' | 'maxTokens'>> & Pick<EvaluationRequest, 'maxRecords'>;
 }
@@ -170,7 +171,8 @@ export function parseRunRequest(text: string, source: string, datasetBucket: str
     validationDataKey,
     testDataKey,
     hyperParameters,
-    hyperParametersOverridden: Object.keys((requestedHp ?? {}) as object),
+    // Values set explicitly (by the request or the deployment) win over the data-driven recommendation.
+    hyperParametersOverridden: [...new Set([...Object.keys(defaults.defaultHyperParameters ?? {}), ...Object.keys((requestedHp ?? {}) as object)])],
     evaluation,
   };
 }

@@ -1,17 +1,23 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { BedrockCustomizationRole } from '../iam/bedrock-customization-role';
+import { grantPublishExactly, grantS3KeyUse } from '../core/kms-grants';
 import { acknowledgeWildcardResource } from '../core/nag';
 import { InvalidPropsError, normalizePrefix } from '../core/props-validation';
-import { ResolvedHyperParameters, resolveHyperParameters, resolveModel } from '../models/llama-models';
-import { WorkflowFunction } from './workflow-function';
+import { LLAMA_MODELS, ResolvedHyperParameters, resolveHyperParameters, resolveModel } from '../models/llama-models';
+import { WorkflowFunction, WorkflowFunctionProps } from './workflow-function';
 
 /** Props of {@link FinetuningWorkflow}. */
 export interface FinetuningWorkflowProps {
@@ -21,6 +27,13 @@ export interface FinetuningWorkflowProps {
   readonly artifactsBucket: s3.IBucket;
   /** Topic that receives run outcomes. */
   readonly notificationTopic: sns.ITopic;
+  /** The role Bedrock assumes to run the jobs; the launch function may pass it to Bedrock only. */
+  readonly customizationRole: BedrockCustomizationRole;
+  /**
+   * Name of the environment (dev, prod, ...), in job tags, messages and events.
+   * @default 'default'
+   */
+  readonly environmentName?: string;
   /**
    * Key prefix of run requests in the dataset bucket.
    * @default 'requests/'
@@ -40,14 +53,40 @@ export interface FinetuningWorkflowProps {
   /**
    * Hyperparameters used unless a request sets them. Checked at synth time against the
    * default model (or every model, when there is no default).
-   * @default - Bedrock's defaults
+   * @default - the recommendation from the data, else Bedrock's defaults
    */
   readonly defaultHyperParameters?: Record<string, number>;
+  /**
+   * How often the job's status is checked while it trains. Each check is one Lambda
+   * invocation and three state transitions.
+   * @default Duration.minutes(5)
+   */
+  readonly pollInterval?: Duration;
+  /**
+   * When Bedrock's concurrent-job quota is exceeded, how long to wait between attempts.
+   * @default Duration.minutes(15)
+   */
+  readonly quotaRetryInterval?: Duration;
+  /**
+   * How long a run keeps waiting for the concurrent-job quota before it fails.
+   * @default Duration.hours(6)
+   */
+  readonly quotaWaitTimeout?: Duration;
   /**
    * Longest time one run may take, from upload to report, including waiting for quota.
    * @default Duration.days(7)
    */
   readonly executionTimeout?: Duration;
+  /**
+   * Images read at once while validating a dataset.
+   * @default 32
+   */
+  readonly imageConcurrency?: number;
+  /**
+   * Event bus that receives the run outcome events.
+   * @default - the account's default event bus
+   */
+  readonly eventBus?: events.IEventBus;
   /**
    * How long the state machine's and functions' logs are kept.
    * @default logs.RetentionDays.THREE_MONTHS
@@ -66,6 +105,11 @@ export interface FinetuningWorkflowProps {
    */
   readonly bucketEncryptionKey?: kms.IKey;
   /**
+   * Key that encrypts the custom models the jobs create.
+   * @default - Bedrock encrypts custom models with an AWS owned key
+   */
+  readonly customModelEncryptionKey?: kms.IKey;
+  /**
    * What happens to the log groups when the stack is deleted.
    * @default RemovalPolicy.RETAIN
    */
@@ -74,117 +118,292 @@ export interface FinetuningWorkflowProps {
 
 const CONSTRUCT = 'FinetuningWorkflow';
 
+/** Errors Bedrock and the AWS SDK raise for load, retried with backoff and jitter. */
+export const TRANSIENT_ERRORS = ['ThrottlingException', 'TooManyRequestsException', 'InternalServerException', 'ServiceUnavailableException', 'SlowDown', 'RequestTimeout'];
+/** Errors of the Lambda service itself, retried like CDK's LambdaInvoke does. */
+const LAMBDA_SERVICE_ERRORS = ['Lambda.ClientExecutionTimeoutException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
+
 /**
- * The Step Functions state machine of one fine-tuning run: read the request, then the later
- * stages; every failure ends in a notification and a Failed execution whose error says what
- * to fix. Standard workflow, logging at level ALL, X-Ray tracing and an overall timeout.
+ * The Step Functions state machine of one fine-tuning run:
+ * read request -> begin run -> validate data -> launch job -> wait/check until the job ends ->
+ * record the outcome and notify. Every failure records the outcome, notifies, and ends the
+ * execution as Failed with an error that says what to fix. A separate rule stops the job of
+ * any execution that fails, times out or is aborted.
  */
 export class FinetuningWorkflow extends Construct {
   /** The state machine. */
   public readonly stateMachine: sfn.StateMachine;
   /** The state machine's log group. */
   public readonly logGroup: logs.LogGroup;
-  /** The function that reads and checks run requests. */
-  public readonly readRequestFunction: lambda.IFunction;
+  /** The workflow's functions by step name (read-request, begin-run, validate-dataset, launch-job, check-job, record-outcome, cleanup-run). */
+  public readonly functions: Readonly<Record<string, lambda.IFunction>>;
+  /** The rule that cleans up after executions that fail, time out or are aborted. */
+  public readonly cleanupRule: events.Rule;
+  /** Where cleanup events that could not be handled are kept. */
+  public readonly cleanupDeadLetterQueue: sqs.Queue;
   /** Resolved request prefix (ends in '/'). */
   public readonly requestPrefix: string;
   /** Resolved runs prefix (ends in '/'). */
   public readonly runsPrefix: string;
+
+  private readonly functionDefaults: Pick<WorkflowFunctionProps, 'logRetention' | 'logEncryptionKey' | 'logRemovalPolicy'>;
 
   constructor(scope: Construct, id: string, props: FinetuningWorkflowProps) {
     super(scope, id);
     this.requestPrefix = normalizePrefix(CONSTRUCT, 'requestPrefix', props.requestPrefix ?? 'requests/');
     this.runsPrefix = normalizePrefix(CONSTRUCT, 'runsPrefix', props.runsPrefix ?? 'runs/');
     const defaults = checkDefaults(props.defaultModel, props.defaultHyperParameters);
+    const pollInterval = props.pollInterval ?? Duration.minutes(5);
+    const quotaRetryInterval = props.quotaRetryInterval ?? Duration.minutes(15);
+    const quotaWaitTimeout = props.quotaWaitTimeout ?? Duration.hours(6);
+    checkDurations(pollInterval, quotaRetryInterval, quotaWaitTimeout);
+    const environmentName = props.environmentName ?? 'default';
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     props.logEncryptionKey?.grantEncryptDecrypt(new iam.ServicePrincipal(`logs.${Stack.of(this).region}.amazonaws.com`));
+    this.functionDefaults = { logRetention, logEncryptionKey: props.logEncryptionKey, logRemovalPolicy: removalPolicy };
+    const eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
+    const outcomeEnvironment = { ENVIRONMENT_NAME: environmentName, TOPIC_ARN: props.notificationTopic.topicArn, EVENT_BUS_NAME: eventBus.eventBusName };
+    const runRecords = props.artifactsBucket.arnForObjects(`${this.runsPrefix}*/run.json`);
 
-    const functionDefaults = { logRetention, logEncryptionKey: props.logEncryptionKey, logRemovalPolicy: removalPolicy };
+    // ---- Functions, each with exactly the access it uses ----
+    const readRequest = this.fn('ReadRequest', 'read-request', 'Reads an uploaded run request and checks it against the model catalogue and the dataset bucket', {
+      DATASET_BUCKET: props.datasetBucket.bucketName,
+      ARTIFACTS_BUCKET: props.artifactsBucket.bucketName,
+      RUNS_PREFIX: this.runsPrefix,
+      ...(defaults.model ? { DEFAULT_MODEL: defaults.model } : {}),
+      ...(props.defaultHyperParameters ? { DEFAULT_HYPERPARAMETERS: JSON.stringify(props.defaultHyperParameters) } : {}),
+    });
+    this.allow(readRequest, 'ReadRunRequests', ['s3:GetObject', 's3:GetObjectVersion'], [props.datasetBucket.arnForObjects(`${this.requestPrefix}*`)], 'Reads run requests: any object under the request prefix may be a request.');
+    this.allow(readRequest, 'CheckDataFilesExist', ['s3:GetObject'], [props.datasetBucket.arnForObjects('*')], 'Read-only HeadObject on the dataset files a run request names; users choose their keys freely inside the dedicated dataset bucket.');
+    // Without ListBucket, S3 answers 403 instead of 404 for a missing file, and the user would
+    // be told "access denied" instead of "file missing".
+    this.allow(readRequest, 'TellMissingFromDenied', ['s3:ListBucket'], [props.datasetBucket.bucketArn]);
+    grantS3KeyUse(props.bucketEncryptionKey, readRequest.role, 'read');
 
-    // Step 1: read and check the run request.
-    const readRequest = new WorkflowFunction(this, 'ReadRequest', {
-      ...functionDefaults,
-      handler: 'read-request',
-      description: 'Reads an uploaded run request and checks it against the model catalogue and the dataset bucket',
-      environment: {
-        DATASET_BUCKET: props.datasetBucket.bucketName,
-        ARTIFACTS_BUCKET: props.artifactsBucket.bucketName,
-        RUNS_PREFIX: this.runsPrefix,
-        ...(defaults.model ? { DEFAULT_MODEL: defaults.model } : {}),
-        ...(props.defaultHyperParameters ? { DEFAULT_HYPERPARAMETERS: JSON.stringify(props.defaultHyperParameters) } : {}),
+    const beginRun = this.fn('BeginRun', 'begin-run', 'Creates the run record (never overwriting one) and the execution pointer', { RUNS_PREFIX: this.runsPrefix });
+    this.allow(beginRun, 'CreateRunRecord', ['s3:PutObject'], [runRecords, props.artifactsBucket.arnForObjects(`${this.runsPrefix}executions/*`)], 'Run records live at <runs prefix>/<run id>/run.json; run ids are made per request.');
+    grantS3KeyUse(props.bucketEncryptionKey, beginRun.role, 'write');
+
+    const validate = this.fn(
+      'ValidateDataset',
+      'validate-dataset',
+      'Validates the training, validation and test files and writes the validation report',
+      {
+        EXPECTED_ACCOUNT_ID: Stack.of(this).account,
+        IMAGE_CONCURRENCY: String(props.imageConcurrency ?? 32),
+        ALLOWED_IMAGE_LOCATIONS: `s3://${props.datasetBucket.bucketName}/`,
       },
-    });
-    // The request object, possibly by version (GetObjectVersion), under the request prefix only.
-    readRequest.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadRunRequests',
-        actions: ['s3:GetObject', 's3:GetObjectVersion'],
-        resources: [props.datasetBucket.arnForObjects(`${this.requestPrefix}*`)],
-      }),
+      { timeout: Duration.minutes(15), memorySize: 1024 },
     );
-    // HeadObject on the data files the request names: they may be anywhere in the dataset bucket.
-    readRequest.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'CheckDataFilesExist',
-        actions: ['s3:GetObject'],
-        resources: [props.datasetBucket.arnForObjects('*')],
-      }),
-    );
-    // Without ListBucket, S3 answers 403 instead of 404 for a missing file, and the user
-    // would be told "access denied" instead of "file missing".
-    readRequest.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ sid: 'TellMissingFromDenied', actions: ['s3:ListBucket'], resources: [props.datasetBucket.bucketArn] }),
-    );
-    props.bucketEncryptionKey?.grantDecrypt(readRequest.role);
-    acknowledgeWildcardResource(
-      readRequest.role,
-      props.datasetBucket.arnForObjects('*'),
-      'Read-only HeadObject on the dataset files a run request names; users choose their keys freely inside the dedicated dataset bucket.',
-    );
-    acknowledgeWildcardResource(
-      readRequest.role,
-      props.datasetBucket.arnForObjects(`${this.requestPrefix}*`),
-      'Reads run requests: any object under the request prefix may be a request.',
-    );
-    this.readRequestFunction = readRequest.function;
+    this.allow(validate, 'ReadDataset', ['s3:GetObject'], [props.datasetBucket.arnForObjects('*')], 'Reads every training, validation and test file and the headers of every image they name; the keys are the user\'s.');
+    this.allow(validate, 'TellMissingFromDenied', ['s3:ListBucket'], [props.datasetBucket.bucketArn]);
+    this.allow(validate, 'WriteValidationReport', ['s3:PutObject'], [props.artifactsBucket.arnForObjects(`${this.runsPrefix}*/validation/*`)], 'Writes the validation report under the run\'s own prefix; run ids are made per request.');
+    grantS3KeyUse(props.bucketEncryptionKey, validate.role, 'read-write');
 
-    // Failure path shared by every step: notify, then fail with the step's error and cause.
-    const notifyFailure = new tasks.SnsPublish(this, 'NotifyFailure', {
-      topic: props.notificationTopic,
-      subject: 'Llama fine-tuning run failed',
-      message: sfn.TaskInput.fromJsonPathAt(sfn.JsonPath.format('Run failed ({}).\n\n{}', sfn.JsonPath.stringAt('$.error.Error'), sfn.JsonPath.stringAt('$.error.Cause'))),
-      messageAttributes: { outcome: { value: 'FAILED' } },
-      resultPath: sfn.JsonPath.DISCARD,
+    const launch = this.fn('LaunchJob', 'launch-job', 'Creates the Bedrock model customization job of a run', {
+      CUSTOMIZATION_ROLE_ARN: props.customizationRole.roleArn,
+      ENVIRONMENT_NAME: environmentName,
+      ...(props.customModelEncryptionKey ? { CUSTOM_MODEL_KMS_KEY_ARN: props.customModelEncryptionKey.keyArn } : {}),
+      ...(props.customizationRole.subnetIds
+        ? { VPC_CONFIG: JSON.stringify({ subnetIds: props.customizationRole.subnetIds, securityGroupIds: props.customizationRole.securityGroupIds }) }
+        : {}),
     });
-    const runFailed = new sfn.Fail(this, 'RunFailed', { errorPath: '$.error.Error', causePath: '$.error.Cause' });
-    const failureChain = notifyFailure.next(runFailed);
-    notifyFailure.addCatch(runFailed, { resultPath: sfn.JsonPath.DISCARD });
+    const stack = Stack.of(this);
+    const bedrockArn = (resource: string, name: string, account = stack.account) => `arn:${stack.partition}:bedrock:${stack.region}:${account}:${resource}/${name}`;
+    this.allow(
+      launch,
+      'CreateCustomizationJob',
+      ['bedrock:CreateModelCustomizationJob', 'bedrock:TagResource'],
+      [...LLAMA_MODELS.map((m) => bedrockArn('foundation-model', m.baseModelIdentifier, '')), bedrockArn('custom-model', '*'), bedrockArn('model-customization-job', '*')],
+      'Job and custom model ARNs carry ids Bedrock assigns at creation, so they cannot be named beforehand; the base models are listed exactly.',
+    );
+    props.customizationRole.grantPassRole(launch.role);
+    this.allow(launch, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runRecords], 'Updates the run\'s own record; run ids are made per request.');
+    grantS3KeyUse(props.bucketEncryptionKey, launch.role, 'read-write');
+    if (props.customModelEncryptionKey) {
+      launch.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'EncryptCustomModel',
+          actions: ['kms:DescribeKey', 'kms:CreateGrant', 'kms:GenerateDataKey', 'kms:Decrypt'],
+          resources: [props.customModelEncryptionKey.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `bedrock.${stack.region}.amazonaws.com` } },
+        }),
+      );
+    }
 
-    const readRequestStep = new tasks.LambdaInvoke(this, 'ReadRunRequest', {
-      lambdaFunction: readRequest.function,
-      payloadResponseOnly: true,
-      resultPath: '$.run',
-      retryOnServiceExceptions: true,
+    const check = this.fn('CheckJob', 'check-job', 'Checks a customization job and, when it completed, reads its training metrics');
+    this.allow(check, 'GetCustomizationJob', ['bedrock:GetModelCustomizationJob'], [bedrockArn('model-customization-job', '*')], 'Job ARNs carry ids Bedrock assigns at creation.');
+    this.allow(check, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runRecords], 'Updates the run\'s own record; run ids are made per request.');
+    this.allow(check, 'ReadTrainingMetrics', ['s3:GetObject'], [props.artifactsBucket.arnForObjects(`${this.runsPrefix}*/bedrock-output/*`)], 'Reads the metrics CSVs Bedrock writes under a folder named after the job id.');
+    this.allow(check, 'TellMissingFromDenied', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
+    grantS3KeyUse(props.bucketEncryptionKey, check.role, 'read-write');
+
+    const recordOutcome = this.fn('RecordOutcome', 'record-outcome', 'Records how a run ended and notifies the topic and the event bus', outcomeEnvironment);
+    this.allow(recordOutcome, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runRecords], 'Updates the run\'s own record; run ids are made per request.');
+    this.allow(recordOutcome, 'TellMissingFromDenied', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
+    grantPublishExactly(props.notificationTopic, recordOutcome.role);
+    eventBus.grantPutEventsTo(recordOutcome.role);
+    grantS3KeyUse(props.bucketEncryptionKey, recordOutcome.role, 'read-write');
+
+    this.cleanupDeadLetterQueue = new sqs.Queue(this, 'CleanupDeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
     });
-    readRequestStep.addCatch(failureChain, { errors: ['States.ALL'], resultPath: '$.error' });
-
-    const accepted = new sfn.Succeed(this, 'RunAccepted', { comment: 'The request is valid; later stages plug in here.' });
-
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: logRetention,
-      encryptionKey: props.logEncryptionKey,
-      removalPolicy,
+    Validations.of(this.cleanupDeadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the cleanup rule and function; a dead-letter queue of a dead-letter queue adds nothing.',
     });
+    const cleanup = this.fn('CleanupRun', 'cleanup-run', 'Stops the job of an execution that failed, timed out or was aborted, and records the outcome', {
+      ARTIFACTS_BUCKET: props.artifactsBucket.bucketName,
+      RUNS_PREFIX: this.runsPrefix,
+      ...outcomeEnvironment,
+    }, { deadLetterQueue: this.cleanupDeadLetterQueue });
+    this.allow(cleanup, 'ReadExecutionPointers', ['s3:GetObject'], [props.artifactsBucket.arnForObjects(`${this.runsPrefix}executions/*`)], 'Execution pointers are named after executions, which are created at run time.');
+    this.allow(cleanup, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runRecords], 'Updates the run\'s own record; run ids are made per request.');
+    this.allow(cleanup, 'TellMissingFromDenied', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
+    this.allow(cleanup, 'StopCustomizationJob', ['bedrock:GetModelCustomizationJob', 'bedrock:StopModelCustomizationJob'], [bedrockArn('model-customization-job', '*')], 'Job ARNs carry ids Bedrock assigns at creation.');
+    grantPublishExactly(props.notificationTopic, cleanup.role);
+    eventBus.grantPutEventsTo(cleanup.role);
+    grantS3KeyUse(props.bucketEncryptionKey, cleanup.role, 'read-write');
+
+    this.functions = {
+      'read-request': readRequest.function,
+      'begin-run': beginRun.function,
+      'validate-dataset': validate.function,
+      'launch-job': launch.function,
+      'check-job': check.function,
+      'record-outcome': recordOutcome.function,
+      'cleanup-run': cleanup.function,
+    };
+
+    // ---- States (in their own scope: state names are construct ids, and may equal a function's) ----
+    const states = new Construct(this, 'States');
+    const invoke = (stateId: string, fn: WorkflowFunction, payload: Record<string, unknown>, resultPath: string) => {
+      const task = new tasks.LambdaInvoke(states, stateId, {
+        lambdaFunction: fn.function,
+        payload: sfn.TaskInput.fromObject(payload),
+        payloadResponseOnly: true,
+        resultPath,
+        retryOnServiceExceptions: false,
+      });
+      task.addRetry({ errors: LAMBDA_SERVICE_ERRORS, interval: Duration.seconds(2), maxAttempts: 6, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
+      return task;
+    };
+    const withTransientRetry = (task: tasks.LambdaInvoke) => {
+      task.addRetry({ errors: TRANSIENT_ERRORS, interval: Duration.seconds(5), maxAttempts: 6, backoffRate: 2, maxDelay: Duration.minutes(2), jitterStrategy: sfn.JitterType.FULL });
+      return task;
+    };
+    const run = sfn.JsonPath.objectAt('$.run');
+
+    // Failure ends: record, notify, fail with the original error.
+    const runFailed = new sfn.Fail(states, 'RunFailed', { errorPath: '$.error.Error', causePath: '$.error.Cause' });
+    const recordFailure = withTransientRetry(invoke('RecordFailure', recordOutcome, { status: 'FAILED', run, error: sfn.JsonPath.objectAt('$.error') }, '$.outcome'));
+    recordFailure.addCatch(runFailed, { resultPath: '$.outcomeError' });
+    recordFailure.next(runFailed);
+    const recordRequestFailure = withTransientRetry(
+      invoke('RecordRequestFailure', recordOutcome, { status: 'FAILED', error: sfn.JsonPath.objectAt('$.error'), request: { 'bucket.$': '$.bucket', 'object.$': '$.object' } }, '$.outcome'),
+    );
+    recordRequestFailure.addCatch(runFailed, { resultPath: '$.outcomeError' });
+    recordRequestFailure.next(runFailed);
+    const failOn = (task: sfn.TaskStateBase, target: sfn.IChainable = recordFailure) => task.addCatch(target, { errors: ['States.ALL'], resultPath: '$.error' });
+
+    const readRequestStep = invoke('ReadRunRequest', readRequest, { 'bucket.$': '$.bucket', 'object.$': '$.object' }, '$.run');
+    withTransientRetry(readRequestStep);
+    failOn(readRequestStep, recordRequestFailure);
+
+    const beginRunStep = withTransientRetry(
+      invoke('BeginRun', beginRun, { run, executionArn: sfn.JsonPath.stringAt('$$.Execution.Id'), executionName: sfn.JsonPath.stringAt('$$.Execution.Name') }, '$.begin'),
+    );
+    failOn(beginRunStep);
+    const duplicate = new sfn.Succeed(states, 'DuplicateRequest', { comment: 'This request version already has a run; a duplicated event starts nothing.' });
+
+    const validateStep = withTransientRetry(invoke('ValidateDataset', validate, { run }, '$.validation'));
+    failOn(validateStep);
+    const datasetInvalid = new sfn.Pass(states, 'DatasetInvalid', {
+      parameters: { Error: 'InvalidDataset', 'Cause.$': '$.validation.summary' },
+      resultPath: '$.error',
+    }).next(recordFailure);
+
+    const launchStep = withTransientRetry(invoke('LaunchJob', launch, { run, hyperParameters: sfn.JsonPath.objectAt('$.validation.recommendedHyperParameters') }, '$.job'));
+    const quotaAttempts = Math.max(1, Math.ceil(quotaWaitTimeout.toSeconds() / quotaRetryInterval.toSeconds()));
+    launchStep.addRetry({ errors: ['ServiceQuotaExceededException'], interval: quotaRetryInterval, maxAttempts: quotaAttempts, backoffRate: 1 });
+    const quotaNeverCleared = new sfn.Pass(states, 'QuotaNeverCleared', {
+      parameters: {
+        Error: 'QuotaExceeded',
+        Cause: `Bedrock's quota of concurrent model customization jobs stayed exceeded for ${quotaWaitTimeout.toHumanString()} (${quotaAttempts} attempts). Wait for running jobs to finish or ask for a higher quota (Service Quotas > Amazon Bedrock), then upload the request again.`,
+      },
+      resultPath: '$.error',
+    }).next(recordFailure);
+    launchStep.addCatch(quotaNeverCleared, { errors: ['ServiceQuotaExceededException'], resultPath: '$.quotaError' });
+    failOn(launchStep);
+
+    const waitForJob = new sfn.Wait(states, 'WaitForJob', { time: sfn.WaitTime.duration(pollInterval) });
+    const checkStep = withTransientRetry(invoke('CheckJob', check, { run, job: sfn.JsonPath.objectAt('$.job') }, '$.job'));
+    failOn(checkStep);
+    const jobDidNotComplete = new sfn.Pass(states, 'JobDidNotComplete', {
+      parameters: {
+        Error: 'JobFailed',
+        'Cause.$': "States.Format('Bedrock customization job {} ended {}: {}', $.job.jobName, $.job.status, $.job.failureMessage)",
+      },
+      resultPath: '$.error',
+    }).next(recordFailure);
+
+    const recordSuccess = withTransientRetry(invoke('RecordSuccess', recordOutcome, { status: 'SUCCEEDED', run }, '$.outcome'));
+    // A success that cannot be recorded still ends as failed, so the cleanup rule looks at it.
+    failOn(recordSuccess, runFailed);
+    recordSuccess.next(new sfn.Succeed(states, 'RunSucceeded'));
+
+    const definition = readRequestStep
+      .next(beginRunStep)
+      .next(new sfn.Choice(states, 'IsDuplicate').when(sfn.Condition.booleanEquals('$.begin.duplicate', true), duplicate).otherwise(validateStep));
+    validateStep.next(new sfn.Choice(states, 'IsDatasetValid').when(sfn.Condition.booleanEquals('$.validation.valid', false), datasetInvalid).otherwise(launchStep));
+    launchStep.next(waitForJob);
+    waitForJob.next(checkStep);
+    checkStep.next(
+      new sfn.Choice(states, 'JobStatus')
+        .when(sfn.Condition.stringEquals('$.job.status', 'Completed'), recordSuccess)
+        .when(sfn.Condition.or(sfn.Condition.stringEquals('$.job.status', 'Failed'), sfn.Condition.stringEquals('$.job.status', 'Stopped')), jobDidNotComplete)
+        .otherwise(waitForJob),
+    );
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logRetention, encryptionKey: props.logEncryptionKey, removalPolicy });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      definitionBody: sfn.DefinitionBody.fromChainable(readRequestStep.next(accepted)),
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
       stateMachineType: sfn.StateMachineType.STANDARD,
       timeout: props.executionTimeout ?? Duration.days(7),
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
       comment: 'Fine-tunes a Llama 3.2 model on Amazon Bedrock for one uploaded run request',
     });
-    acknowledgeStateMachineRole(this.stateMachine, [readRequest.function]);
+    acknowledgeStateMachineRole(this.stateMachine, Object.values(this.functions).filter((f) => f !== cleanup.function));
+
+    // Whatever ends an execution abnormally (a failure, the timeout, an abort), the job stops.
+    this.cleanupRule = new events.Rule(this, 'CleanupRule', {
+      description: 'Stops the customization job of a fine-tuning execution that failed, timed out or was aborted',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArn: [this.stateMachine.stateMachineArn] },
+      },
+    });
+    this.cleanupRule.addTarget(
+      new targets.LambdaFunction(cleanup.function, { retryAttempts: 8, maxEventAge: Duration.hours(24), deadLetterQueue: this.cleanupDeadLetterQueue }),
+    );
+  }
+
+  private fn(id: string, handler: string, description: string, environment: Record<string, string> = {}, extra: Partial<WorkflowFunctionProps> = {}): WorkflowFunction {
+    return new WorkflowFunction(this, id, { ...this.functionDefaults, handler, description, environment, ...extra });
+  }
+
+  /** Adds one statement to a function's role; a wildcard resource needs the reason why. */
+  private allow(fn: WorkflowFunction, sid: string, actions: string[], resources: string[], wildcardReason?: string): void {
+    fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions, resources }));
+    if (!wildcardReason) return;
+    for (const resource of resources.filter((r) => JSON.stringify(Stack.of(this).resolve(r)).includes('*'))) {
+      acknowledgeWildcardResource(fn.role, resource, wildcardReason);
+    }
   }
 }
 
@@ -204,6 +423,14 @@ function checkDefaults(model?: string, hyperParameters?: Record<string, number>)
     return { model: resolvedModel?.name, hyperParameters: resolveHyperParameters(resolvedModel ?? resolveModel('llama3.2-11b'), hyperParameters) };
   } catch (err) {
     throw new InvalidPropsError(CONSTRUCT, 'defaultHyperParameters', (err as Error).message.replace(/\.$/, ''), 'Fix the values in your props or cdk.json.');
+  }
+}
+
+function checkDurations(pollInterval: Duration, quotaRetryInterval: Duration, quotaWaitTimeout: Duration): void {
+  if (pollInterval.toSeconds() < 1) throw new InvalidPropsError(CONSTRUCT, 'pollInterval', 'is shorter than a second', 'Use at least Duration.seconds(1); minutes suit jobs that train for hours.');
+  if (quotaRetryInterval.toSeconds() < 1) throw new InvalidPropsError(CONSTRUCT, 'quotaRetryInterval', 'is shorter than a second', 'Use e.g. Duration.minutes(15).');
+  if (quotaWaitTimeout.toSeconds() < quotaRetryInterval.toSeconds()) {
+    throw new InvalidPropsError(CONSTRUCT, 'quotaWaitTimeout', 'is shorter than quotaRetryInterval', 'Make it at least one retry interval long.');
   }
 }
 

@@ -6,6 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 /** The newest Node.js runtime this aws-cdk-lib knows; cdk-nag's L1 rule checks for it. */
@@ -41,6 +42,11 @@ export interface WorkflowFunctionProps {
   readonly logEncryptionKey?: kms.IKey;
   /** What happens to the log group when the stack is deleted. */
   readonly logRemovalPolicy: RemovalPolicy;
+  /**
+   * Queue for asynchronous invocations that failed every attempt.
+   * @default - none (the function is invoked synchronously by Step Functions)
+   */
+  readonly deadLetterQueue?: sqs.IQueue;
 }
 
 /**
@@ -86,6 +92,7 @@ export class WorkflowFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       tracing: lambda.Tracing.ACTIVE,
+      deadLetterQueue: props.deadLetterQueue,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
       bundling: {
         minify: true,

@@ -142,7 +142,7 @@ describe('LlamaFinetuning (default props)', () => {
   });
 
   test('an upload of requests/*.json to the dataset bucket, and nothing else, starts the state machine, with retries and a dead-letter queue', () => {
-    const rule = Object.values(template.findResources('AWS::Events::Rule'))[0];
+    const rule = Object.values(template.findResources('AWS::Events::Rule')).find((r) => r.Properties.EventPattern.source[0] === 'aws.s3')!;
     expect(rule.Properties.EventPattern).toEqual({
       source: ['aws.s3'],
       'detail-type': ['Object Created'],
@@ -166,7 +166,7 @@ describe('LlamaFinetuning (default props)', () => {
     expect(definition.TimeoutSeconds).toBe(7 * 24 * 3600);
     expect(definition.StartAt).toBe('ReadRunRequest');
     // An invalid request ends in the Fail state with the step's error and cause, after a notification.
-    expect(definition.States.ReadRunRequest.Catch[0]).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'NotifyFailure' });
+    expect(definition.States.ReadRunRequest.Catch[0]).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'RecordRequestFailure' });
     expect(definition.States.RunFailed).toEqual({ Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' });
     const logGroup = Object.entries(template.findResources('AWS::Logs::LogGroup')).find(([id]) => id.startsWith('FinetuningWorkflowLogs'))!;
     expect(logGroup[1].Properties.RetentionInDays).toBe(90);

@@ -54,6 +54,8 @@ describe('parseRunRequest accepts', () => {
     });
     expect(request.model.name).toBe('llama3.2-3b');
     expect(request.hyperParameters).toEqual({ epochCount: 4, batchSize: 1, learningRate: 0.001 });
+    // Both the request's and the deployment's values are explicit: the recommendation must not replace them.
+    expect([...request.hyperParametersOverridden].sort()).toEqual(['epochCount', 'learningRate']);
   });
 });
 

@@ -1,0 +1,63 @@
+/**
+ * Begins a run: creates its record (`runs/<run id>/run.json`) with a conditional write, and the
+ * pointer from the execution to the run that the cleanup function uses. A second execution for
+ * the same request version (a duplicated S3 event) finds the record and is told it is a
+ * duplicate; it never overwrites the first run's record.
+ *
+ * Input: { run, executionArn, executionName }. Output: { duplicate, runId, recordUri }.
+ */
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { s3Client } from '../shared/aws-clients';
+import { requireEnv } from '../shared/env';
+import { createLogger } from '../shared/logger';
+import { RunContext } from '../shared/run-context';
+import { RunRecord, RunRecordExistsError, createRunRecord, executionPointerKey, runRecordKey } from '../shared/run-record';
+
+export interface BeginRunEvent {
+  readonly run: RunContext;
+  readonly executionArn: string;
+  readonly executionName: string;
+}
+
+export interface BeginRunResult {
+  readonly duplicate: boolean;
+  readonly runId: string;
+  readonly recordUri: string;
+}
+
+const log = createLogger({ step: 'begin-run' });
+
+export async function handler(event: BeginRunEvent): Promise<BeginRunResult> {
+  const runsPrefix = requireEnv('RUNS_PREFIX');
+  const { run } = event;
+  const bucket = run.artifacts.bucket;
+  const key = runRecordKey(run);
+  const recordUri = `s3://${bucket}/${key}`;
+  const now = new Date().toISOString();
+  const record: RunRecord = {
+    schemaVersion: 1,
+    runId: run.runId,
+    executionArn: event.executionArn,
+    createdAt: now,
+    status: 'RUNNING',
+    run,
+    timeline: [{ at: now, event: 'run started', detail: { executionArn: event.executionArn } }],
+  };
+  try {
+    await createRunRecord(s3Client(), bucket, record);
+  } catch (err) {
+    if (!(err instanceof RunRecordExistsError)) throw err;
+    log.warn('duplicate trigger: this request version already has a run; nothing to do', { runId: run.runId, recordUri, executionArn: event.executionArn });
+    return { duplicate: true, runId: run.runId, recordUri };
+  }
+  await s3Client().send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: executionPointerKey(runsPrefix, event.executionName),
+      Body: JSON.stringify({ runId: run.runId, recordKey: key, executionArn: event.executionArn }),
+      ContentType: 'application/json',
+    }),
+  );
+  log.info('run begun', { runId: run.runId, recordUri });
+  return { duplicate: false, runId: run.runId, recordUri };
+}

@@ -1,0 +1,71 @@
+/**
+ * Checks the customization job once (the state machine's Wait state sets the pace).
+ * Records status changes in the run record; when the job has completed, reads Bedrock's
+ * training and validation metrics CSVs into the record's metrics summary.
+ *
+ * Input: { run, job }. Output: the job with its current status (and a small metrics digest).
+ */
+import { GetModelCustomizationJobCommand } from '@aws-sdk/client-bedrock';
+import { bedrockClient, s3Client } from '../shared/aws-clients';
+import { jobIdOf } from '../shared/job-names';
+import { createLogger } from '../shared/logger';
+import { RunContext } from '../shared/run-context';
+import { RunJob, runRecordKey, updateRunRecord, withEvent } from '../shared/run-record';
+import { getText, isNotFound, parseS3Uri } from '../shared/s3';
+import { TrainingMetricsSummary, metricsKeys, summarizeLossCsv } from '../shared/training-metrics';
+
+export interface CheckJobEvent {
+  readonly run: RunContext;
+  readonly job: RunJob;
+}
+
+export interface CheckJobResult extends RunJob {
+  readonly finalTrainingLoss?: number;
+  readonly finalValidationLoss?: number;
+}
+
+const log = createLogger({ step: 'check-job' });
+
+export async function handler(event: CheckJobEvent): Promise<CheckJobResult> {
+  const { run, job } = event;
+  const out = await bedrockClient().send(new GetModelCustomizationJobCommand({ jobIdentifier: job.jobArn }));
+  const status = out.status ?? 'InProgress';
+  const current: RunJob = {
+    ...job,
+    status,
+    outputModelArn: out.outputModelArn ?? job.outputModelArn,
+    failureMessage: out.failureMessage ?? job.failureMessage,
+  };
+  let metrics: TrainingMetricsSummary | undefined;
+  if (status === 'Completed') metrics = await readMetrics(current);
+
+  if (status !== job.status || metrics) {
+    await updateRunRecord(s3Client(), run.artifacts.bucket, runRecordKey(run), (r) => ({
+      ...withEvent(r, `job ${status}`, { ...(current.failureMessage ? { failureMessage: current.failureMessage } : {}), ...(current.outputModelArn ? { outputModelArn: current.outputModelArn } : {}) }),
+      job: current,
+      ...(metrics ? { metrics } : {}),
+    }));
+    log.info('job status changed', { runId: run.runId, jobArn: job.jobArn, from: job.status, to: status });
+  }
+  return { ...current, finalTrainingLoss: metrics?.training?.finalLoss, finalValidationLoss: metrics?.validation?.finalLoss };
+}
+
+/** Reads the metrics CSVs Bedrock wrote under the job's output location (absent files are skipped). */
+async function readMetrics(job: RunJob): Promise<TrainingMetricsSummary> {
+  const output = parseS3Uri(job.outputS3Uri.endsWith('/') ? `${job.outputS3Uri}x` : `${job.outputS3Uri}/x`);
+  const prefix = output.key.slice(0, -1);
+  const keys = metricsKeys(prefix, jobIdOf(job.jobArn));
+  const read = async (key: string) => {
+    try {
+      return await getText(s3Client(), { bucket: output.bucket, key });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  };
+  const [training, validation] = await Promise.all([read(keys.training), read(keys.validation)]);
+  return {
+    training: training ? summarizeLossCsv(training, 'training_loss') : undefined,
+    validation: validation ? summarizeLossCsv(validation, 'validation_loss') : undefined,
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * Launches the Bedrock model customization job of a run.
+ *
+ * Input: { run, hyperParameters } (the values chosen after validation). Output: the job
+ * ({ jobArn, jobName, customModelName, status, outputS3Uri, hyperParameters }).
+ *
+ * The clientRequestToken comes from the request object's identity, so a retried launch or a
+ * duplicated trigger gets the same job back instead of a second one. Bedrock's errors are
+ * rethrown with their own names (ThrottlingException, ServiceQuotaExceededException,
+ * ValidationException, ...), which the state machine's Retry and Catch rules act on.
+ */
+import { CreateModelCustomizationJobCommand, CreateModelCustomizationJobCommandInput } from '@aws-sdk/client-bedrock';
+import { resolveHyperParameters, resolveModel, toBedrockHyperParameters } from '../../lib/models/llama-models';
+import { bedrockClient, s3Client } from '../shared/aws-clients';
+import { jsonEnv, requireEnv } from '../shared/env';
+import { clientRequestTokenFor, customModelNameFor, jobNameFor, jobTagsFor } from '../shared/job-names';
+import { createLogger } from '../shared/logger';
+import { RunContext } from '../shared/run-context';
+import { RunJob, runRecordKey, updateRunRecord, withEvent } from '../shared/run-record';
+
+export interface LaunchJobEvent {
+  readonly run: RunContext;
+  /** Hyperparameters chosen for the job (the validation step's recommendation with explicit values kept). */
+  readonly hyperParameters?: Record<string, number>;
+}
+
+const log = createLogger({ step: 'launch-job' });
+
+export async function handler(event: LaunchJobEvent): Promise<RunJob> {
+  const { run } = event;
+  const runLog = log.child({ runId: run.runId });
+  const model = resolveModel(run.model.baseModelIdentifier);
+  // Checked again here: the values may come from the recommendation, and Bedrock would
+  // reject out-of-range values only after the job was queued.
+  const hyperParameters = toBedrockHyperParameters(resolveHyperParameters(model, event.hyperParameters ?? run.hyperParameters));
+  const outputS3Uri = `s3://${run.artifacts.bucket}/${run.artifacts.prefix}bedrock-output/`;
+  const vpc = jsonEnv<{ subnetIds: string[]; securityGroupIds: string[] } | undefined>('VPC_CONFIG', undefined);
+  const input: CreateModelCustomizationJobCommandInput = {
+    jobName: jobNameFor(run),
+    customModelName: customModelNameFor(run),
+    roleArn: requireEnv('CUSTOMIZATION_ROLE_ARN'),
+    clientRequestToken: clientRequestTokenFor(run.request),
+    baseModelIdentifier: model.baseModelIdentifier,
+    customizationType: 'FINE_TUNING',
+    trainingDataConfig: { s3Uri: `s3://${run.data.bucket}/${run.data.trainingKey}` },
+    validationDataConfig: run.data.validationKey ? { validators: [{ s3Uri: `s3://${run.data.bucket}/${run.data.validationKey}` }] } : undefined,
+    outputDataConfig: { s3Uri: outputS3Uri },
+    hyperParameters,
+    customModelKmsKeyId: process.env.CUSTOM_MODEL_KMS_KEY_ARN || undefined,
+    vpcConfig: vpc,
+    jobTags: jobTagsFor(run, requireEnv('ENVIRONMENT_NAME')),
+    customModelTags: jobTagsFor(run, requireEnv('ENVIRONMENT_NAME')),
+  };
+  const recordKey = runRecordKey(run);
+  let jobArn: string;
+  try {
+    const out = await bedrockClient().send(new CreateModelCustomizationJobCommand(input));
+    jobArn = out.jobArn!;
+  } catch (err) {
+    const name = (err as Error).name;
+    runLog.warn('Bedrock refused the job', { error: err });
+    if (name === 'ServiceQuotaExceededException') {
+      // The state machine waits and tries again; the record shows why the run is waiting.
+      await updateRunRecord(s3Client(), run.artifacts.bucket, recordKey, (r) =>
+        withEvent(r, 'waiting for job quota', { message: (err as Error).message }),
+      );
+    }
+    throw err;
+  }
+  const job: RunJob = {
+    jobArn,
+    jobName: input.jobName!,
+    customModelName: input.customModelName!,
+    status: 'InProgress',
+    outputS3Uri,
+    hyperParameters,
+  };
+  await updateRunRecord(s3Client(), run.artifacts.bucket, recordKey, (r) => ({ ...withEvent(r, 'job created', { jobArn }), job }));
+  runLog.info('customization job created', { jobArn, jobName: job.jobName, hyperParameters });
+  return job;
+}

@@ -1,0 +1,66 @@
+/**
+ * Records how a run ended in its run record and tells people (SNS) and programs (EventBridge).
+ * Called by the state machine at the end of every path that has a run context, and at the end
+ * of the failure path of a request that could not even be read (no record then).
+ *
+ * Input: { status: 'SUCCEEDED' | 'FAILED', run?, error?: { Error, Cause }, request? }.
+ */
+import { requireEnv } from '../shared/env';
+import { s3Client } from '../shared/aws-clients';
+import { createLogger } from '../shared/logger';
+import { notifyOutcome } from '../shared/notify';
+import { OutcomeFacts } from '../shared/outcome-message';
+import { RunContext } from '../shared/run-context';
+import { RunOutcomeStatus, RunRecord, readRunRecord, runRecordKey, updateRunRecord, withEvent } from '../shared/run-record';
+import { StepError, describeStepError } from '../shared/step-error';
+
+export interface RecordOutcomeEvent {
+  readonly status: Extract<RunOutcomeStatus, 'SUCCEEDED' | 'FAILED'>;
+  readonly run?: RunContext;
+  readonly error?: StepError;
+  /** The execution input (S3 event detail), for runs that failed before they had a context. */
+  readonly request?: { readonly bucket?: { readonly name?: string }; readonly object?: { readonly key?: string } };
+}
+
+export interface RecordOutcomeResult {
+  readonly status: RunOutcomeStatus;
+  readonly runId?: string;
+  readonly recordUri?: string;
+}
+
+const log = createLogger({ step: 'record-outcome' });
+
+export async function handler(event: RecordOutcomeEvent): Promise<RecordOutcomeResult> {
+  const environmentName = requireEnv('ENVIRONMENT_NAME');
+  const error = event.error ? describeStepError(event.error) : undefined;
+  const run = event.run;
+  let record: RunRecord | undefined;
+  let recordUri: string | undefined;
+  if (run) {
+    const key = runRecordKey(run);
+    recordUri = `s3://${run.artifacts.bucket}/${key}`;
+    // A run that failed before its record was created (e.g. in begin-run) has none to update.
+    if (await readRunRecord(s3Client(), run.artifacts.bucket, key)) {
+      record = await updateRunRecord(s3Client(), run.artifacts.bucket, key, (r) => ({
+        ...withEvent(r, `run ${event.status.toLowerCase()}`, error ? { error: error.name } : undefined),
+        status: event.status,
+        outcome: {
+          status: event.status,
+          finishedAt: new Date().toISOString(),
+          error: error?.name,
+          cause: error?.message,
+          summary: error ? `${error.name}: ${error.message}` : 'The run completed.',
+        },
+      }));
+    }
+  }
+  const requestUri = run
+    ? `s3://${run.request.bucket}/${run.request.key}`
+    : event.request?.bucket?.name && event.request.object?.key
+      ? `s3://${event.request.bucket.name}/${event.request.object.key}`
+      : undefined;
+  const facts: OutcomeFacts = { status: event.status, runId: run?.runId, requestUri, model: run?.model.name, error, record, recordUri, environmentName };
+  await notifyOutcome(facts, requireEnv('TOPIC_ARN'), requireEnv('EVENT_BUS_NAME'));
+  log.info('run outcome recorded', { runId: run?.runId, status: event.status, error: error?.name });
+  return { status: event.status, runId: run?.runId, recordUri };
+}

@@ -1,0 +1,57 @@
+/**
+ * Names and tokens for Bedrock customization jobs, derived from the run so they are valid
+ * (Bedrock's patterns), unique per request version and the same on every retry.
+ */
+import { createHash } from 'crypto';
+import { RunContext } from './run-context';
+
+/** Bedrock: jobName 1-63, [a-zA-Z0-9](-*[a-zA-Z0-9+\-.])* */
+export const JOB_NAME_PATTERN = /^[a-zA-Z0-9](-*[a-zA-Z0-9+\-.])*$/;
+/** Bedrock: customModelName 1-63, ([0-9a-zA-Z][_-]?){1,63} */
+export const CUSTOM_MODEL_NAME_PATTERN = /^([0-9a-zA-Z][_-]?){1,63}$/;
+/** Bedrock tag keys and values: letters, digits, spaces and _ . : / = + - @ */
+const TAG_CHARACTERS = /[^a-zA-Z0-9\s._:/=+@-]/g;
+
+/** The customization job name: the run id (already unique per request version). */
+export function jobNameFor(run: Pick<RunContext, 'runId'>): string {
+  const name = run.runId.slice(0, 63).replace(/[^a-zA-Z0-9+\-.]/g, '-').replace(/^[^a-zA-Z0-9]+/, '');
+  if (!JOB_NAME_PATTERN.test(name)) throw new Error(`Cannot derive a valid Bedrock job name from run id '${run.runId}'`);
+  return name;
+}
+
+/** The custom model name: the run id without repeated separators (Bedrock forbids them). */
+export function customModelNameFor(run: Pick<RunContext, 'runId'>): string {
+  const name = run.runId
+    .replace(/[^0-9a-zA-Z_-]/g, '-')
+    .replace(/[_-]{2,}/g, '-')
+    .replace(/^[_-]+/, '')
+    .slice(0, 63)
+    .replace(/[_-]+$/, '');
+  if (!CUSTOM_MODEL_NAME_PATTERN.test(name)) throw new Error(`Cannot derive a valid custom model name from run id '${run.runId}'`);
+  return name;
+}
+
+/**
+ * The idempotency token: the same request object version always yields the same token, so a
+ * duplicated trigger (or a retried launch) never starts a second job, and a changed request
+ * (new version or ETag) starts a new one.
+ */
+export function clientRequestTokenFor(request: RunContext['request']): string {
+  const identity = [request.bucket, request.key, request.versionId ?? request.etag ?? ''].join('/');
+  return createHash('sha256').update(identity).digest('hex');
+}
+
+/** Job tags: run id, environment and the request's location, cleaned to Bedrock's tag alphabet. */
+export function jobTagsFor(run: RunContext, environmentName: string): Array<{ key: string; value: string }> {
+  const tag = (key: string, value: string) => ({ key, value: value.replace(TAG_CHARACTERS, '_').slice(0, 256) });
+  return [
+    tag('llama-finetune:run-id', run.runId),
+    tag('llama-finetune:environment', environmentName),
+    tag('llama-finetune:request', `s3://${run.request.bucket}/${run.request.key}`),
+  ];
+}
+
+/** The job id: the last segment of a job ARN. */
+export function jobIdOf(jobArn: string): string {
+  return jobArn.slice(jobArn.lastIndexOf('/') + 1);
+}

@@ -1,0 +1,73 @@
+/**
+ * What a person and a program are told when a run ends: the SNS message (subject and text) and
+ * the EventBridge event detail. Pure formatting.
+ */
+import { RunOutcomeStatus, RunRecord } from './run-record';
+
+/** EventBridge source of this library's events. */
+export const EVENT_SOURCE = 'llama-finetune';
+/** EventBridge detail-type of the run outcome event. */
+export const OUTCOME_DETAIL_TYPE = 'Fine-tuning Run Finished';
+
+/** Everything the outcome message is made from. */
+export interface OutcomeFacts {
+  readonly status: RunOutcomeStatus;
+  readonly runId?: string;
+  readonly requestUri?: string;
+  readonly model?: string;
+  readonly error?: { readonly name: string; readonly message: string };
+  readonly record?: RunRecord;
+  readonly recordUri?: string;
+  readonly environmentName: string;
+}
+
+/** The SNS subject (at most 100 characters, as SNS requires). */
+export function outcomeSubject(facts: OutcomeFacts): string {
+  const verb = { SUCCEEDED: 'succeeded', FAILED: 'failed', TIMED_OUT: 'timed out', ABORTED: 'was aborted' }[facts.status];
+  return `[${facts.environmentName}] Llama fine-tuning run ${facts.runId ?? ''} ${verb}`.replace(/\s+/g, ' ').slice(0, 100);
+}
+
+/** The SNS message: what happened, the figures, what to do, where to look. */
+export function outcomeText(facts: OutcomeFacts): string {
+  const lines: string[] = [outcomeSubject(facts), ''];
+  if (facts.requestUri) lines.push(`Request: ${facts.requestUri}`);
+  if (facts.model) lines.push(`Model: ${facts.model}`);
+  const job = facts.record?.job;
+  if (job) {
+    lines.push(`Job: ${job.jobArn} (${job.status})`);
+    if (job.outputModelArn) lines.push(`Custom model: ${job.outputModelArn}`);
+    lines.push(`Hyperparameters: ${Object.entries(job.hyperParameters).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  }
+  const metrics = facts.record?.metrics;
+  if (metrics?.training) {
+    lines.push(`Training loss: final ${fmt(metrics.training.finalLoss)}, best ${fmt(metrics.training.bestLoss)} (step ${metrics.training.bestStep}), ${metrics.training.steps} steps`);
+  }
+  if (metrics?.validation) lines.push(`Validation loss: final ${fmt(metrics.validation.finalLoss)}, best ${fmt(metrics.validation.bestLoss)}`);
+  if (facts.error) {
+    lines.push('', `Error: ${facts.error.name}`, facts.error.message);
+  }
+  if (facts.recordUri) lines.push('', `Run record: ${facts.recordUri}`);
+  return lines.join('\n');
+}
+
+/** The EventBridge detail: small, stable field names a rule can match on. */
+export function outcomeDetail(facts: OutcomeFacts): Record<string, unknown> {
+  return {
+    runId: facts.runId,
+    environment: facts.environmentName,
+    outcome: facts.status,
+    request: facts.requestUri,
+    model: facts.model,
+    jobArn: facts.record?.job?.jobArn,
+    customModelArn: facts.record?.job?.outputModelArn,
+    finalTrainingLoss: facts.record?.metrics?.training?.finalLoss,
+    finalValidationLoss: facts.record?.metrics?.validation?.finalLoss,
+    error: facts.error?.name,
+    errorMessage: facts.error?.message.slice(0, 1000),
+    runRecord: facts.recordUri,
+  };
+}
+
+function fmt(n: number): string {
+  return Number.isInteger(n) ? String(n) : n.toFixed(4);
+}
