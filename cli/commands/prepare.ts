@@ -46,7 +46,8 @@ export async function runPrepare(args: string[], io: PrepareCommandIo = {}): Pro
     return 0;
   } catch (err) {
     if (err instanceof PrepareUsageError) {
-      stderr.write(`llama-finetune prepare: ${err.message}\n\n${PREPARE_USAGE}\n`);
+      // The message names the flag and the fix; the full usage would bury it, so point to --help.
+      stderr.write(`llama-finetune prepare: ${err.message}\nRun 'llama-finetune prepare --help' to see every option.\n`);
       return 2;
     }
     if (err instanceof PrepareDataError) {

@@ -23,6 +23,7 @@ export * from './prepare-dataset';
 export * from './prepare-errors';
 export * from './prepare-options';
 export * from './prepare-summary';
+export * from './prepare-warnings';
 export * from './progress-line';
 export * from './prompt-template';
 export * from './record-builder';

@@ -26,6 +26,8 @@ export function looksLikeCsv(fileName: string, text: string): boolean {
 export function detectJsonFormat(input: JsonInput): { format: InputFormat } | { reason: string } {
   if (input.kind === 'object') {
     if (Array.isArray(input.value.questions)) return { format: 'vqav2' };
+    if ('conversations' in input.value) return { format: 'llava' };
+    if ('imgname' in input.value && 'query' in input.value) return { format: 'chartqa' };
     if (Array.isArray(input.value.annotations)) {
       return { reason: 'this is a VQAv2 annotations file; pass the questions file as the input and this file with --annotations' };
     }

@@ -68,10 +68,9 @@ async function convert(format: InputFormat, options: PrepareOptions, text: strin
       { imagePattern: options.imagePattern, split: options.vqaSplit },
     );
   }
-  if (input.kind !== 'items') {
-    throw new PrepareDataError(`${options.input} is a single JSON object; ${format} input is a JSON array of examples or JSON Lines; check --format`);
-  }
-  return format === 'llava' ? convertLlava(input.items) : convertChartQa(input.items);
+  // A JSON Lines file with a single line parses as one object: that is one example.
+  const items = input.kind === 'items' ? input.items : [{ value: input.value, location: { file: options.input, line: 1 } }];
+  return format === 'llava' ? convertLlava(items) : convertChartQa(items);
 }
 
 async function readInputFile(file: string, what: string): Promise<string> {

@@ -8,7 +8,6 @@ import { mkdir, rm } from 'fs/promises';
 import * as path from 'path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ConversationRecord, ImageFormat } from '../../lambda/shared/bedrock-record';
-import { DATASET_LIMITS } from '../../lib/models/llama-models';
 import { mapWithConcurrency } from './bounded-concurrency';
 import { ImageInspection, inspectImageFile } from './image-inspector';
 import { imageObjectName, resolveImagePath } from './image-naming';
@@ -20,6 +19,7 @@ import {
 } from './output-layout';
 import { PrepareOptions } from './prepare-options';
 import { PrepareDataError } from './prepare-errors';
+import { preparedDatasetWarnings } from './prepare-warnings';
 import { ProgressStream, createProgressLine } from './progress-line';
 import { buildConversationRecord } from './record-builder';
 import { UploadFile, UploadReport, uploadFiles } from './s3-uploader';
@@ -99,7 +99,6 @@ export async function prepareDataset(options: PrepareOptions, io: PrepareIo): Pr
   if (loaded.examples.length === 0) throw new PrepareDataError(`${options.input} holds no examples; nothing to prepare`);
 
   const layout: OutputLayout = { outDir: path.resolve(options.out), bucket: options.bucket, prefix: options.prefix };
-  const warnings: string[] = [];
   const { kept, skipped } = await checkImages(loaded, options);
   const splitOf = assignSplits(kept.map(groupKey), options.ratios, options.seed);
 
@@ -117,43 +116,12 @@ export async function prepareDataset(options: PrepareOptions, io: PrepareIo): Pr
     splits[split] = await writeSplit(split, members, layout, options, dataFiles);
   }
 
-  const trainingRecords = splits.train.records + splits.validation.records;
-  if (trainingRecords < DATASET_LIMITS.minRecords) {
-    warnings.push(`train + validation hold ${trainingRecords} records; Bedrock needs at least ${DATASET_LIMITS.minRecords}, so add examples or give train and validation a larger share with --split`);
-  }
-  if (trainingRecords > DATASET_LIMITS.maxRecords) {
-    warnings.push(`train + validation hold ${trainingRecords} records; Bedrock accepts at most ${DATASET_LIMITS.maxRecords} by default (an adjustable quota), so sample the input or raise the quota`);
-  }
-  const mislabeled = images.filter((img) => !extensionMatches(img.name, img.format));
-  if (mislabeled.length > 0) {
-    warnings.push(
-      `${mislabeled.length} image(s) have a file extension that does not match their content; the records carry the real format ` +
-        `(e.g. ${mislabeled.slice(0, 3).map((img) => `${img.name} is ${img.format}`).join(', ')})`,
-    );
-  }
-  const outOfLimits = images.filter((img) => !withinBedrockImageLimits(img));
-  if (outOfLimits.length > 0) {
-    warnings.push(
-      `${outOfLimits.length} image(s) are outside Bedrock's limits (${DATASET_LIMITS.minImageSide}-${DATASET_LIMITS.maxImageSide} px a side, ` +
-        `at most ${DATASET_LIMITS.maxImageBytes / 1024 / 1024} MB), so validate and Bedrock will reject their records; resize them ` +
-        `(e.g. ${outOfLimits.slice(0, 3).map((img) => `${img.name} ${img.width}x${img.height}, ${img.size} bytes`).join('; ')})`,
-    );
-  }
-
-  let upload: UploadReport | undefined;
-  if (options.upload) {
-    const s3 = (io.createS3Client ?? defaultS3Client)(options.region);
-    const imageFiles: UploadFile[] = images.map((img) => ({
-      localPath: localImagePath(layout, img.name),
-      key: imageKey(layout, img.name),
-      size: img.size,
-      contentType: `image/${img.format}`,
-    }));
-    upload = await uploadFiles(s3, layout.bucket, [imageFiles, dataFiles], {
-      concurrency: options.concurrency,
-      progress: createProgressLine(io.progress),
-    });
-  }
+  const warnings = preparedDatasetWarnings({
+    trainingAndValidationRecords: splits.train.records + splits.validation.records,
+    images,
+    hasBucketOwner: options.account !== undefined,
+  });
+  const upload = options.upload ? await uploadPrepared(images, dataFiles, layout, options, io) : undefined;
 
   const byFormat: Partial<Record<ImageFormat, number>> = {};
   for (const img of images) byFormat[img.format] = (byFormat[img.format] ?? 0) + 1;
@@ -175,6 +143,32 @@ export async function prepareDataset(options: PrepareOptions, io: PrepareIo): Pr
 
 function defaultS3Client(region: string | undefined): S3Client {
   return new S3Client(region ? { region } : {});
+}
+
+/** Uploads the images, then the data files (so no record points at an image not yet there). */
+async function uploadPrepared(
+  images: readonly NonNullable<CheckedExample['image']>[],
+  dataFiles: readonly UploadFile[],
+  layout: OutputLayout,
+  options: PrepareOptions,
+  io: PrepareIo,
+): Promise<UploadReport> {
+  const s3 = (io.createS3Client ?? defaultS3Client)(options.region);
+  const imageFiles: UploadFile[] = images.map((img) => ({
+    localPath: localImagePath(layout, img.name),
+    key: imageKey(layout, img.name),
+    size: img.size,
+    contentType: `image/${img.format}`,
+  }));
+  try {
+    return await uploadFiles(s3, layout.bucket, [imageFiles, dataFiles], {
+      concurrency: options.concurrency,
+      progress: createProgressLine(io.progress),
+    });
+  } finally {
+    // Close the client's sockets so the process can exit as soon as the command is done.
+    s3.destroy();
+  }
 }
 
 function listFirst(lines: readonly string[]): string[] {
@@ -279,18 +273,3 @@ async function writeSplit(split: SplitName, members: readonly CheckedExample[], 
   return { records: records.length, file, referencesFile };
 }
 
-const EXTENSIONS: Record<ImageFormat, readonly string[]> = {
-  png: ['.png'],
-  jpeg: ['.jpg', '.jpeg', '.jpe', '.jfif'],
-  gif: ['.gif'],
-  webp: ['.webp'],
-};
-
-function withinBedrockImageLimits(img: { width: number; height: number; size: number }): boolean {
-  const side = (n: number) => n >= DATASET_LIMITS.minImageSide && n <= DATASET_LIMITS.maxImageSide;
-  return side(img.width) && side(img.height) && img.size <= DATASET_LIMITS.maxImageBytes;
-}
-
-function extensionMatches(name: string, format: ImageFormat): boolean {
-  return EXTENSIONS[format].includes(path.extname(name).toLowerCase());
-}

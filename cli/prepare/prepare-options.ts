@@ -82,9 +82,12 @@ export const PREPARE_USAGE = `llama-finetune prepare <input> --bucket <name> --o
   --bucket <name>              bucket the images and files go to (required)
   --prefix <p>                 key prefix, e.g. datasets/chartqa/ (default: none)
   --account <id>               12-digit account owning the bucket, written as bucketOwner
+                               (validate requires bucketOwner on every image)
   --out <dir>                  output folder (required); writes <out>/train.jsonl, validation.jsonl,
                                test.jsonl and the images at <out>/<bucket>/<prefix>images/, so
-                               \`llama-finetune validate <out>/train.jsonl --image-root <out>\` works
+                               \`llama-finetune validate <out>/train.jsonl --image-root <out>\` works;
+                               vqav2 also writes <split>.references.jsonl: {"line", "id", "references"}
+                               per record line, every annotator answer, for evaluation
   --on-missing-image <p>       skip | fail: what to do with an example whose image is missing or
                                unreadable (default fail)
   --upload                     upload images, then the JSONL files, to s3://<bucket>/<prefix>,

@@ -53,7 +53,12 @@ export async function uploadFiles(s3: S3Client, bucket: string, phases: readonly
   let uploaded = 0;
   let skipped = 0;
   let bytesUploaded = 0;
-  const report = () => options.progress?.update(`uploading to s3://${bucket}: ${uploaded + skipped}/${total} (${skipped} already there)`);
+  // About 200 updates over the whole upload: enough to see it move, few enough for a slow terminal.
+  const step = Math.max(1, Math.floor(total / 200));
+  const report = () => {
+    const done = uploaded + skipped;
+    if (done % step === 0 || done === total) options.progress?.update(`uploading to s3://${bucket}: ${done}/${total} (${skipped} already there)`);
+  };
 
   for (const phase of phases) {
     await mapWithConcurrency(phase, options.concurrency, async (file) => {

@@ -14,13 +14,12 @@
  * (HeadObject is s3:GetObject, ListObjectsV2 is s3:ListBucket on the bucket, parts are
  * s3:PutObject, ...). An optional authorizer turns the log into an access check.
  */
-import { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { AwsCallLog } from './aws-call-log';
 import { ChunkedBodyError, decodeAwsChunked, isAwsChunked } from './stand-ins/aws-chunked';
 import { algorithmOfHeader, ChecksumAlgorithm, checksumBase64, md5Base64, md5Hex, multipartEtag } from './stand-ins/checksums';
 import { FaultPlan } from './stand-ins/fault-plan';
-import { newRequestId, principalOf, readBody, RunningServer, sleep, startServer } from './stand-ins/http-server';
+import { newRequestId, principalOf, readBody, RunningServer, sleep, StandInRequest, StandInResponse, startServer } from './stand-ins/http-server';
 import { resolveRange } from './stand-ins/s3-byte-range';
 import { compareKeys, InvalidContinuationTokenError, listObjectsPage } from './stand-ins/s3-listing';
 import { elements, s3Document, s3ErrorDocument, text, XmlNode } from './stand-ins/xml';
@@ -61,6 +60,10 @@ export interface LocalS3Options {
   readonly callLog?: AwsCallLog;
   /** Smallest allowed size of every part but the last (S3: 5 MiB). Lower it to test multipart with small data. */
   readonly minPartSize?: number;
+  /** Region the buckets live in (x-amz-bucket-region, GetBucketLocation); default us-west-2. */
+  readonly region?: string;
+  /** Account of the default aws/s3 KMS key reported for SSE-KMS writes without a key id; default 111122223333. */
+  readonly accountId?: string;
 }
 
 /** An error LocalS3 should answer the next requests with (see {@link LocalS3.failNext}). */
@@ -172,7 +175,7 @@ interface S3Response {
 }
 
 interface RequestContext {
-  readonly req: IncomingMessage;
+  readonly req: StandInRequest;
   readonly query: URLSearchParams;
   readonly bucketName?: string;
   readonly key?: string;
@@ -229,12 +232,12 @@ function newVersionId(): string {
   return randomBytes(24).toString('base64url');
 }
 
-function header(req: IncomingMessage, name: string): string | undefined {
+function header(req: StandInRequest, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value.join(',') : value;
 }
 
-function userMetadata(req: IncomingMessage): Record<string, string> {
+function userMetadata(req: StandInRequest): Record<string, string> {
   const metadata: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (name.startsWith('x-amz-meta-') && value !== undefined) metadata[name.slice('x-amz-meta-'.length)] = String(value);
@@ -242,7 +245,7 @@ function userMetadata(req: IncomingMessage): Record<string, string> {
   return metadata;
 }
 
-function storedHeaders(req: IncomingMessage): Record<string, string> {
+function storedHeaders(req: StandInRequest): Record<string, string> {
   const stored: Record<string, string> = {};
   for (const name of STORED_HEADERS) {
     const value = header(req, name);
@@ -275,12 +278,16 @@ export class LocalS3 {
   private readonly buckets = new Map<string, BucketState>();
   private readonly faults = new FaultPlan();
   private readonly minPartSize: number;
+  private readonly region: string;
+  private readonly accountId: string;
   private latencyMs = 0;
   private authorizer?: Authorizer;
 
   private constructor(options: LocalS3Options) {
     this.callLog = options.callLog ?? new AwsCallLog();
     this.minPartSize = options.minPartSize ?? DEFAULT_MIN_PART_SIZE;
+    this.region = options.region ?? 'us-west-2';
+    this.accountId = options.accountId ?? '111122223333';
   }
 
   /** `http://127.0.0.1:<port>`, for `AWS_ENDPOINT_URL_S3` or the client's `endpoint`. */
@@ -500,7 +507,7 @@ export class LocalS3 {
 
   // ---- HTTP ------------------------------------------------------------------------------
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async handle(req: StandInRequest, res: StandInResponse): Promise<void> {
     const requestId = newRequestId();
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const query = url.searchParams;
@@ -533,7 +540,7 @@ export class LocalS3 {
     this.send(req, res, response, requestId);
   }
 
-  private send(req: IncomingMessage, res: ServerResponse, response: S3Response, requestId: string): void {
+  private send(req: StandInRequest, res: StandInResponse, response: S3Response, requestId: string): void {
     const headers: Record<string, string | number> = { 'x-amz-request-id': requestId, 'x-amz-id-2': `${requestId}/local-s3`, server: 'AmazonS3' };
     for (const [name, value] of Object.entries(response.headers ?? {})) if (value !== undefined) headers[name] = value;
     const body = response.body === undefined ? undefined : Buffer.isBuffer(response.body) ? response.body : Buffer.from(response.body, 'utf8');
@@ -542,7 +549,7 @@ export class LocalS3 {
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
-  private errorResponse(req: IncomingMessage, err: S3Error, requestId: string, bucketName?: string, key?: string): S3Response {
+  private errorResponse(req: StandInRequest, err: S3Error, requestId: string, bucketName?: string, key?: string): S3Response {
     if (req.method === 'HEAD') return { status: err.status, headers: err.headers };
     const body = s3ErrorDocument({
       Code: err.code,
@@ -566,7 +573,7 @@ export class LocalS3 {
     }
   }
 
-  private decodeBody(req: IncomingMessage, raw: Buffer): { body: Buffer; trailers: Record<string, string> } {
+  private decodeBody(req: StandInRequest, raw: Buffer): { body: Buffer; trailers: Record<string, string> } {
     if (!isAwsChunked(req.headers)) return { body: raw, trailers: {} };
     let decoded;
     try {
@@ -600,7 +607,7 @@ export class LocalS3 {
     return verified;
   }
 
-  private operationOf(req: IncomingMessage, query: URLSearchParams, bucket?: string, key?: string): S3Operation {
+  private operationOf(req: StandInRequest, query: URLSearchParams, bucket?: string, key?: string): S3Operation {
     const method = req.method ?? 'GET';
     if (UNSUPPORTED_SUBRESOURCES.some((name) => query.has(name))) return 'Unsupported';
     if (!bucket) return method === 'GET' ? 'ListBuckets' : 'Unsupported';
@@ -636,7 +643,7 @@ export class LocalS3 {
   }
 
   /** The IAM authorisations an operation needs (Service Authorization Reference for Amazon S3). */
-  private authorizationsFor(operation: S3Operation, req: IncomingMessage, query: URLSearchParams, rawBody: Buffer, bucket?: string, key?: string): Authorization[] {
+  private authorizationsFor(operation: S3Operation, req: StandInRequest, query: URLSearchParams, rawBody: Buffer, bucket?: string, key?: string): Authorization[] {
     const onBucket = (action: string) => [{ action, resources: [bucketArn(bucket ?? '')] }];
     const onObject = (action: string) => [{ action, resources: [objectArn(bucket ?? '', key ?? '')] }];
     const versioned = query.has('versionId');
@@ -711,11 +718,15 @@ export class LocalS3 {
     if (!bucket) throw new S3Error(404, 'NoSuchBucket', 'The specified bucket does not exist');
     switch (operation) {
       case 'HeadBucket':
-        return { status: 200, headers: { 'x-amz-bucket-region': 'us-west-2' } };
+        return { status: 200, headers: { 'x-amz-bucket-region': this.region } };
       case 'DeleteBucket':
         return this.deleteBucket(bucket);
       case 'GetBucketLocation':
-        return { status: 200, headers: { 'content-type': 'application/xml' }, body: s3Document('LocationConstraint', []).replace('</LocationConstraint>', 'us-west-2</LocationConstraint>') };
+        return {
+          status: 200,
+          headers: { 'content-type': 'application/xml' },
+          body: `<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${this.region}</LocationConstraint>`,
+        };
       case 'GetBucketVersioning':
         return {
           status: 200,
@@ -853,7 +864,7 @@ export class LocalS3 {
   // ---- object operations -----------------------------------------------------------------
 
   /** Applies If-Match / If-None-Match of a write against the current version. */
-  private checkWritePreconditions(bucket: BucketState, key: string, req: IncomingMessage): void {
+  private checkWritePreconditions(bucket: BucketState, key: string, req: StandInRequest): void {
     const current = this.findVersion(bucket, key);
     const exists = current?.kind === 'object';
     const ifNoneMatch = header(req, 'if-none-match');
@@ -870,14 +881,14 @@ export class LocalS3 {
     }
   }
 
-  private objectTemplate(req: IncomingMessage): MultipartUpload['template'] {
+  private objectTemplate(req: StandInRequest): MultipartUpload['template'] {
     const sse = header(req, 'x-amz-server-side-encryption') ?? 'AES256';
     return {
       contentType: header(req, 'content-type') ?? 'binary/octet-stream',
       metadata: userMetadata(req),
       storedHeaders: storedHeaders(req),
       sse,
-      sseKmsKeyId: sse === 'aws:kms' ? (header(req, 'x-amz-server-side-encryption-aws-kms-key-id') ?? 'arn:aws:kms:us-west-2:111122223333:alias/aws/s3') : undefined,
+      sseKmsKeyId: sse === 'aws:kms' ? (header(req, 'x-amz-server-side-encryption-aws-kms-key-id') ?? `arn:aws:kms:${this.region}:${this.accountId}:alias/aws/s3`) : undefined,
     };
   }
 

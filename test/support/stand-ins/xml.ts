@@ -35,6 +35,15 @@ export function s3Document(root: string, children: readonly (XmlNode | undefined
   return `<?xml version="1.0" encoding="UTF-8"?>\n<${root} xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${inner}</${root}>`;
 }
 
+/**
+ * A complete response document whose root element carries `namespace`, e.g. the awsQuery
+ * answers of SNS (`<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/">`).
+ */
+export function namespacedDocument(root: string, namespace: string, children: readonly (XmlNode | undefined)[]): string {
+  const inner = children.filter((c): c is XmlNode => c !== undefined).map(render).join('');
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<${root} xmlns="${escapeXml(namespace)}">${inner}</${root}>`;
+}
+
 /** S3's error document (no namespace, as S3 sends it). */
 export function s3ErrorDocument(fields: Readonly<Record<string, string | undefined>>): string {
   const inner = Object.entries(fields)
