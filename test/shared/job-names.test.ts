@@ -1,0 +1,41 @@
+import { CUSTOM_MODEL_NAME_PATTERN, JOB_NAME_PATTERN, clientRequestTokenFor, customModelNameFor, jobIdOf, jobNameFor, jobTagsFor } from '../../lambda/shared/job-names';
+import { RunContext } from '../../lambda/shared/run-context';
+
+const run = (runId: string, key = 'requests/r.json') => ({ runId, request: { bucket: 'b', key, versionId: 'v1' } }) as unknown as RunContext;
+
+describe('Bedrock job names', () => {
+  test.each(['chartqa-11b-0123456789ab', 'a--b---c-0123456789ab', 'x-0123456789ab', `${'n'.repeat(40)}-0123456789ab`])('%s gives names Bedrock accepts', (runId) => {
+    const jobName = jobNameFor(run(runId));
+    const modelName = customModelNameFor(run(runId));
+    expect(jobName).toMatch(JOB_NAME_PATTERN);
+    expect(modelName).toMatch(CUSTOM_MODEL_NAME_PATTERN);
+    expect(jobName.length).toBeLessThanOrEqual(63);
+    expect(modelName.length).toBeLessThanOrEqual(63);
+  });
+
+  test('repeated hyphens are collapsed only where Bedrock forbids them', () => {
+    expect(jobNameFor(run('a--b-0123'))).toBe('a--b-0123');
+    expect(customModelNameFor(run('a--b-0123'))).toBe('a-b-0123');
+  });
+
+  test('the idempotency token is stable per request version and differs across versions', () => {
+    const a = clientRequestTokenFor({ bucket: 'b', key: 'k', versionId: '1' });
+    expect(clientRequestTokenFor({ bucket: 'b', key: 'k', versionId: '1' })).toBe(a);
+    expect(clientRequestTokenFor({ bucket: 'b', key: 'k', versionId: '2' })).not.toBe(a);
+    expect(clientRequestTokenFor({ bucket: 'b', key: 'k', etag: 'e' })).not.toBe(clientRequestTokenFor({ bucket: 'b', key: 'k', etag: 'f' }));
+    expect(a).toMatch(/^[a-f0-9]{64}$/);
+  });
+
+  test('tags carry run id, environment and request, cleaned to Bedrock\'s tag alphabet', () => {
+    const tags = jobTagsFor(run('r-1', 'requests/my#run(1).json'), 'prod');
+    expect(tags).toEqual([
+      { key: 'llama-finetune:run-id', value: 'r-1' },
+      { key: 'llama-finetune:environment', value: 'prod' },
+      { key: 'llama-finetune:request', value: 's3://b/requests/my_run_1_.json' },
+    ]);
+  });
+
+  test('the job id is the last ARN segment', () => {
+    expect(jobIdOf('arn:aws:bedrock:us-west-2:111122223333:model-customization-job/meta.llama3-2-11b-instruct-v1:0:128k/abc123def456')).toBe('abc123def456');
+  });
+});

@@ -1,0 +1,49 @@
+import { describeStepError } from '../../lambda/shared/step-error';
+import { outcomeDetail, outcomeSubject, outcomeText } from '../../lambda/shared/outcome-message';
+import { RunRecord } from '../../lambda/shared/run-record';
+
+describe('step errors', () => {
+  test('a Lambda error cause is unwrapped to its message', () => {
+    expect(describeStepError({ Error: 'ValidationException', Cause: JSON.stringify({ errorType: 'ValidationException', errorMessage: 'bad role', trace: [] }) })).toEqual({
+      name: 'ValidationException',
+      message: 'bad role',
+    });
+  });
+  test('a plain cause is kept; a missing one falls back to the name', () => {
+    expect(describeStepError({ Error: 'InvalidDataset', Cause: '3 errors' })).toEqual({ name: 'InvalidDataset', message: '3 errors' });
+    expect(describeStepError({ Error: 'States.Timeout' })).toEqual({ name: 'States.Timeout', message: 'States.Timeout' });
+    expect(describeStepError(undefined).name).toBe('UnknownError');
+  });
+});
+
+describe('outcome message', () => {
+  const record = {
+    job: { jobArn: 'arn:job/1', status: 'Completed', outputModelArn: 'arn:model/1', hyperParameters: { epochCount: '3' } },
+    metrics: { training: { finalLoss: 0.51234, bestLoss: 0.5, bestStep: 9, steps: 10 } },
+  } as unknown as RunRecord;
+
+  test('success names the model, the job, the hyperparameters and the loss', () => {
+    const text = outcomeText({ status: 'SUCCEEDED', runId: 'r-1', model: 'llama3.2-11b', record, environmentName: 'dev', recordUri: 's3://a/runs/r-1/run.json' });
+    expect(text).toContain('[dev] Llama fine-tuning run r-1 succeeded');
+    expect(text).toContain('Custom model: arn:model/1');
+    expect(text).toContain('Hyperparameters: epochCount=3');
+    expect(text).toContain('Training loss: final 0.5123, best 0.5000 (step 9), 10 steps');
+    expect(text).toContain('Run record: s3://a/runs/r-1/run.json');
+  });
+
+  test('failure says which error and why; the subject fits SNS\'s 100 characters', () => {
+    const facts = { status: 'FAILED' as const, runId: 'x'.repeat(120), error: { name: 'InvalidDataset', message: 'train.jsonl line 4: ...' }, environmentName: 'prod' };
+    expect(outcomeText(facts)).toContain('Error: InvalidDataset\ntrain.jsonl line 4: ...');
+    expect(outcomeSubject(facts).length).toBeLessThanOrEqual(100);
+  });
+
+  test('the event detail carries stable fields a rule can match', () => {
+    expect(outcomeDetail({ status: 'SUCCEEDED', runId: 'r-1', record, environmentName: 'dev' })).toMatchObject({
+      runId: 'r-1',
+      outcome: 'SUCCEEDED',
+      environment: 'dev',
+      customModelArn: 'arn:model/1',
+      finalTrainingLoss: 0.51234,
+    });
+  });
+});
