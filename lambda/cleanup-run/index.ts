@@ -6,7 +6,14 @@
  * Triggered by an EventBridge rule on "Step Functions Execution Status Change" events of the
  * workflow's state machine with status FAILED, TIMED_OUT or ABORTED.
  */
-import { GetModelCustomizationJobCommand, StopModelCustomizationJobCommand } from '@aws-sdk/client-bedrock';
+import {
+  DeleteProvisionedModelThroughputCommand,
+  GetModelCustomizationJobCommand,
+  ListProvisionedModelThroughputsCommand,
+  ResourceNotFoundException,
+  StopModelCustomizationJobCommand,
+} from '@aws-sdk/client-bedrock';
+import { provisionedModelNameFor } from '../shared/evaluation/provisioned-names';
 import { bedrockClient, s3Client } from '../shared/aws-clients';
 import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
@@ -28,6 +35,8 @@ export interface ExecutionStatusChangeEvent {
 export interface CleanupResult {
   readonly runId?: string;
   readonly jobStopped: boolean;
+  /** ARNs of the Provisioned Throughputs of the run that were deleted. */
+  readonly provisionedThroughputsDeleted: readonly string[];
   readonly outcomeRecorded: boolean;
 }
 
@@ -47,7 +56,7 @@ export async function handler(event: ExecutionStatusChangeEvent): Promise<Cleanu
     if (!isNotFound(err)) throw err;
     // The execution ended before it began a run (invalid request, duplicate): nothing was started.
     log.info('no run was begun by this execution; nothing to clean up', { executionArn: detail.executionArn, status: detail.status });
-    return { jobStopped: false, outcomeRecorded: false };
+    return { jobStopped: false, provisionedThroughputsDeleted: [], outcomeRecorded: false };
   }
   const runLog = log.child({ runId: pointer.runId });
 
@@ -65,9 +74,20 @@ export async function handler(event: ExecutionStatusChangeEvent): Promise<Cleanu
       runLog.warn('stopped the customization job of an execution that ended', { jobArn: record.job.jobArn, executionStatus: detail.status });
     }
   }
+  const deleted = await deleteProvisionedThroughputs(record.runId, record.provisionedThroughput);
+  if (deleted.length > 0) runLog.warn('deleted the Provisioned Throughput of an execution that ended', { arns: deleted, executionStatus: detail.status });
+
   const updated = await updateRunRecord(s3Client(), artifactsBucket, pointer.recordKey, (r) => {
     let next = r;
     if (jobStopped && r.job) next = { ...withEvent(next, 'job stopped by cleanup', { jobArn: r.job.jobArn }), job: { ...r.job, status: 'Stopping' } };
+    if (deleted.length > 0) {
+      const deletedAt = new Date();
+      const pt = r.provisionedThroughput;
+      next = {
+        ...withEvent(next, 'provisioned throughput deleted by cleanup', { arns: deleted }),
+        provisionedThroughput: pt ? { ...pt, deletedAt: deletedAt.toISOString(), hours: (deletedAt.getTime() - Date.parse(pt.createdAt)) / 3_600_000 } : pt,
+      };
+    }
     if (r.status === 'RUNNING') {
       outcomeRecorded = true;
       const message = describeEnd(detail, jobStopped);
@@ -95,7 +115,37 @@ export async function handler(event: ExecutionStatusChangeEvent): Promise<Cleanu
       requireEnv('EVENT_BUS_NAME'),
     );
   }
-  return { runId: pointer.runId, jobStopped, outcomeRecorded };
+  return { runId: pointer.runId, jobStopped, provisionedThroughputsDeleted: deleted, outcomeRecorded };
+}
+
+/**
+ * Deletes every Provisioned Throughput the run created: the one its record names, and any
+ * other that carries the run's derived name (in case the function that created it stopped
+ * before writing the record). Those named by the deployment (not created by runs) are never
+ * touched, since their names differ.
+ */
+async function deleteProvisionedThroughputs(runId: string, recorded: { arn: string; deletedAt?: string } | undefined): Promise<string[]> {
+  const name = provisionedModelNameFor({ runId });
+  const arns = new Set<string>();
+  if (recorded && !recorded.deletedAt) arns.add(recorded.arn);
+  let nextToken: string | undefined;
+  do {
+    const page = await bedrockClient().send(new ListProvisionedModelThroughputsCommand({ nameContains: name, nextToken }));
+    for (const pt of page.provisionedModelSummaries ?? []) {
+      if (pt.provisionedModelName === name && pt.provisionedModelArn) arns.add(pt.provisionedModelArn);
+    }
+    nextToken = page.nextToken;
+  } while (nextToken);
+  const deleted: string[] = [];
+  for (const arn of arns) {
+    try {
+      await bedrockClient().send(new DeleteProvisionedModelThroughputCommand({ provisionedModelId: arn }));
+      deleted.push(arn);
+    } catch (err) {
+      if (!(err instanceof ResourceNotFoundException)) throw err;
+    }
+  }
+  return deleted;
 }
 
 function describeEnd(detail: ExecutionStatusChangeEvent['detail'], jobStopped: boolean): string {

@@ -27,7 +27,8 @@ export function bedrockClient(): BedrockClient {
 
 /** The Bedrock runtime (inference) client. */
 export function bedrockRuntimeClient(): BedrockRuntimeClient {
-  return (bedrockRuntime ??= new BedrockRuntimeClient({}));
+  // More attempts than the default 3: evaluation fans out and meets throttling by design.
+  return (bedrockRuntime ??= new BedrockRuntimeClient({ maxAttempts: 6 }));
 }
 
 /** The SNS client. */

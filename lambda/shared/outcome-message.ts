@@ -43,6 +43,19 @@ export function outcomeText(facts: OutcomeFacts): string {
     lines.push(`Training loss: final ${fmt(metrics.training.finalLoss)}, best ${fmt(metrics.training.bestLoss)} (step ${metrics.training.bestStep}), ${metrics.training.steps} steps`);
   }
   if (metrics?.validation) lines.push(`Validation loss: final ${fmt(metrics.validation.finalLoss)}, best ${fmt(metrics.validation.bestLoss)}`);
+  const evaluation = facts.record?.evaluation;
+  if (evaluation) {
+    const improvement = evaluation.relativeImprovementPercent === null ? 'n/a' : `${evaluation.relativeImprovementPercent >= 0 ? '+' : ''}${evaluation.relativeImprovementPercent.toFixed(1)}%`;
+    lines.push(
+      '',
+      `SQuAD F1 on ${evaluation.records} test records: base ${evaluation.baseF1.toFixed(1)} -> fine-tuned ${evaluation.fineTunedF1.toFixed(1)} (${improvement})`,
+      `Exact match: base ${evaluation.baseExactMatch.toFixed(1)} -> fine-tuned ${evaluation.fineTunedExactMatch.toFixed(1)}`,
+    );
+    if (evaluation.gate.evaluated) lines.push(`Quality gate: ${evaluation.gate.passed ? 'PASSED' : 'FAILED'}${evaluation.gate.reasons.length ? ` (${evaluation.gate.reasons.join('; ')})` : ''}`);
+    lines.push(`Report: ${evaluation.reportHtmlUri}`);
+  }
+  const pt = facts.record?.provisionedThroughput;
+  if (pt?.hours !== undefined) lines.push(`Provisioned Throughput: ${pt.modelUnits} model unit(s) for ${pt.hours.toFixed(2)} h, deleted`);
   if (facts.error) {
     lines.push('', `Error: ${facts.error.name}`, facts.error.message);
   }
@@ -62,6 +75,11 @@ export function outcomeDetail(facts: OutcomeFacts): Record<string, unknown> {
     customModelArn: facts.record?.job?.outputModelArn,
     finalTrainingLoss: facts.record?.metrics?.training?.finalLoss,
     finalValidationLoss: facts.record?.metrics?.validation?.finalLoss,
+    baseF1: facts.record?.evaluation?.baseF1,
+    fineTunedF1: facts.record?.evaluation?.fineTunedF1,
+    relativeImprovementPercent: facts.record?.evaluation?.relativeImprovementPercent,
+    qualityGate: facts.record?.evaluation ? (facts.record.evaluation.gate.evaluated ? (facts.record.evaluation.gate.passed ? 'PASSED' : 'FAILED') : 'NOT_SET') : 'NOT_EVALUATED',
+    report: facts.record?.evaluation?.reportHtmlUri,
     error: facts.error?.name,
     errorMessage: facts.error?.message.slice(0, 1000),
     runRecord: facts.recordUri,

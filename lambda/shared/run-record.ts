@@ -53,7 +53,24 @@ export interface RunRecord {
   readonly job?: RunJob;
   readonly metrics?: TrainingMetricsSummary;
   readonly outcome?: RunOutcome;
+  /** The Provisioned Throughput this run created to evaluate the model (deleted when evaluation ends). */
+  readonly provisionedThroughput?: { readonly arn: string; readonly name: string; readonly modelUnits: number; readonly createdAt: string; readonly deletedAt?: string; readonly hours?: number };
+  /** Scores and report of the evaluation. */
+  readonly evaluation?: RunEvaluation;
   readonly timeline: readonly TimelineEntry[];
+}
+
+/** What the evaluation found. */
+export interface RunEvaluation {
+  readonly baseF1: number;
+  readonly fineTunedF1: number;
+  readonly baseExactMatch: number;
+  readonly fineTunedExactMatch: number;
+  readonly relativeImprovementPercent: number | null;
+  readonly records: number;
+  readonly gate: { readonly evaluated: boolean; readonly passed: boolean; readonly reasons: readonly string[] };
+  readonly reportUri: string;
+  readonly reportHtmlUri: string;
 }
 
 /** Key of a run's record. */

@@ -17,6 +17,8 @@ import { grantPublishExactly, grantS3KeyUse } from '../core/kms-grants';
 import { acknowledgeWildcardResource } from '../core/nag';
 import { InvalidPropsError, normalizePrefix } from '../core/props-validation';
 import { LLAMA_MODELS, ResolvedHyperParameters, resolveHyperParameters, resolveModel } from '../models/llama-models';
+import { EvaluationProps, EvaluationStage } from './evaluation-stage';
+import { allow, bedrockArn } from './grants';
 import { WorkflowFunction, WorkflowFunctionProps } from './workflow-function';
 
 /** Props of {@link FinetuningWorkflow}. */
@@ -110,6 +112,11 @@ export interface FinetuningWorkflowProps {
    */
   readonly customModelEncryptionKey?: kms.IKey;
   /**
+   * How runs evaluate the fine-tuned model against the base model.
+   * @default - evaluate runs that have test data, on a Provisioned Throughput created per run
+   */
+  readonly evaluation?: EvaluationProps;
+  /**
    * What happens to the log groups when the stack is deleted.
    * @default RemovalPolicy.RETAIN
    */
@@ -141,6 +148,8 @@ export class FinetuningWorkflow extends Construct {
   public readonly cleanupRule: events.Rule;
   /** Where cleanup events that could not be handled are kept. */
   public readonly cleanupDeadLetterQueue: sqs.Queue;
+  /** The evaluation stage, unless evaluation is disabled. */
+  public readonly evaluation?: EvaluationStage;
   /** Resolved request prefix (ends in '/'). */
   public readonly requestPrefix: string;
   /** Resolved runs prefix (ends in '/'). */
@@ -174,15 +183,15 @@ export class FinetuningWorkflow extends Construct {
       ...(defaults.model ? { DEFAULT_MODEL: defaults.model } : {}),
       ...(props.defaultHyperParameters ? { DEFAULT_HYPERPARAMETERS: JSON.stringify(props.defaultHyperParameters) } : {}),
     });
-    this.allow(readRequest, 'ReadRunRequests', ['s3:GetObject', 's3:GetObjectVersion'], [props.datasetBucket.arnForObjects(`${this.requestPrefix}*`)], 'Reads run requests: any object under the request prefix may be a request.');
-    this.allow(readRequest, 'CheckDataFilesExist', ['s3:GetObject'], [props.datasetBucket.arnForObjects('*')], 'Read-only HeadObject on the dataset files a run request names; users choose their keys freely inside the dedicated dataset bucket.');
+    allow(readRequest, 'ReadRunRequests', ['s3:GetObject', 's3:GetObjectVersion'], [props.datasetBucket.arnForObjects(`${this.requestPrefix}*`)], 'Reads run requests: any object under the request prefix may be a request.');
+    allow(readRequest, 'CheckDataFilesExist', ['s3:GetObject'], [props.datasetBucket.arnForObjects('*')], 'Read-only HeadObject on the dataset files a run request names; users choose their keys freely inside the dedicated dataset bucket.');
     // Without ListBucket, S3 answers 403 instead of 404 for a missing file, and the user would
     // be told "access denied" instead of "file missing".
-    this.allow(readRequest, 'TellMissingFromDenied', ['s3:ListBucket'], [props.datasetBucket.bucketArn]);
+    allow(readRequest, 'TellMissingFromDenied', ['s3:ListBucket'], [props.datasetBucket.bucketArn]);
     grantS3KeyUse(props.bucketEncryptionKey, readRequest.role, 'read');
 
     const beginRun = this.fn('BeginRun', 'begin-run', 'Creates the run record (never overwriting one) and the execution pointer', { RUNS_PREFIX: this.runsPrefix });
-    this.allow(beginRun, 'CreateRunRecord', ['s3:PutObject'], [runRecords, props.artifactsBucket.arnForObjects(`${this.runsPrefix}executions/*`)], 'Run records live at <runs prefix>/<run id>/run.json; run ids are made per request.');
+    allow(beginRun, 'CreateRunRecord', ['s3:PutObject'], [runRecords, props.artifactsBucket.arnForObjects(`${this.runsPrefix}executions/*`)], 'Run records live at <runs prefix>/<run id>/run.json; run ids are made per request.');
     grantS3KeyUse(props.bucketEncryptionKey, beginRun.role, 'write');
 
     const validate = this.fn(
@@ -196,9 +205,9 @@ export class FinetuningWorkflow extends Construct {
       },
       { timeout: Duration.minutes(15), memorySize: 1024 },
     );
-    this.allow(validate, 'ReadDataset', ['s3:GetObject'], [props.datasetBucket.arnForObjects('*')], 'Reads every training, validation and test file and the headers of every image they name; the keys are the user\'s.');
-    this.allow(validate, 'TellMissingFromDenied', ['s3:ListBucket'], [props.datasetBucket.bucketArn]);
-    this.allow(validate, 'WriteValidationReport', ['s3:PutObject'], [props.artifactsBucket.arnForObjects(`${this.runsPrefix}*/validation/*`)], 'Writes the validation report under the run\'s own prefix; run ids are made per request.');
+    allow(validate, 'ReadDataset', ['s3:GetObject'], [props.datasetBucket.arnForObjects('*')], 'Reads every training, validation and test file and the headers of every image they name; the keys are the user\'s.');
+    allow(validate, 'TellMissingFromDenied', ['s3:ListBucket'], [props.datasetBucket.bucketArn]);
+    allow(validate, 'WriteValidationReport', ['s3:PutObject'], [props.artifactsBucket.arnForObjects(`${this.runsPrefix}*/validation/*`)], 'Writes the validation report under the run\'s own prefix; run ids are made per request.');
     grantS3KeyUse(props.bucketEncryptionKey, validate.role, 'read-write');
 
     const launch = this.fn('LaunchJob', 'launch-job', 'Creates the Bedrock model customization job of a run', {
@@ -210,16 +219,15 @@ export class FinetuningWorkflow extends Construct {
         : {}),
     });
     const stack = Stack.of(this);
-    const bedrockArn = (resource: string, name: string, account = stack.account) => `arn:${stack.partition}:bedrock:${stack.region}:${account}:${resource}/${name}`;
-    this.allow(
+    allow(
       launch,
       'CreateCustomizationJob',
       ['bedrock:CreateModelCustomizationJob', 'bedrock:TagResource'],
-      [...LLAMA_MODELS.map((m) => bedrockArn('foundation-model', m.baseModelIdentifier, '')), bedrockArn('custom-model', '*'), bedrockArn('model-customization-job', '*')],
+      [...LLAMA_MODELS.map((m) => bedrockArn(stack, 'foundation-model', m.baseModelIdentifier, '')), bedrockArn(stack, 'custom-model', '*'), bedrockArn(stack, 'model-customization-job', '*')],
       'Job and custom model ARNs carry ids Bedrock assigns at creation, so they cannot be named beforehand; the base models are listed exactly.',
     );
     props.customizationRole.grantPassRole(launch.role);
-    this.allow(launch, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runRecords], 'Updates the run\'s own record; run ids are made per request.');
+    allow(launch, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runRecords], 'Updates the run\'s own record; run ids are made per request.');
     grantS3KeyUse(props.bucketEncryptionKey, launch.role, 'read-write');
     if (props.customModelEncryptionKey) {
       launch.role.addToPrincipalPolicy(
@@ -233,15 +241,15 @@ export class FinetuningWorkflow extends Construct {
     }
 
     const check = this.fn('CheckJob', 'check-job', 'Checks a customization job and, when it completed, reads its training metrics');
-    this.allow(check, 'GetCustomizationJob', ['bedrock:GetModelCustomizationJob'], [bedrockArn('model-customization-job', '*')], 'Job ARNs carry ids Bedrock assigns at creation.');
-    this.allow(check, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runRecords], 'Updates the run\'s own record; run ids are made per request.');
-    this.allow(check, 'ReadTrainingMetrics', ['s3:GetObject'], [props.artifactsBucket.arnForObjects(`${this.runsPrefix}*/bedrock-output/*`)], 'Reads the metrics CSVs Bedrock writes under a folder named after the job id.');
-    this.allow(check, 'TellMissingFromDenied', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
+    allow(check, 'GetCustomizationJob', ['bedrock:GetModelCustomizationJob'], [bedrockArn(stack, 'model-customization-job', '*')], 'Job ARNs carry ids Bedrock assigns at creation.');
+    allow(check, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runRecords], 'Updates the run\'s own record; run ids are made per request.');
+    allow(check, 'ReadTrainingMetrics', ['s3:GetObject'], [props.artifactsBucket.arnForObjects(`${this.runsPrefix}*/bedrock-output/*`)], 'Reads the metrics CSVs Bedrock writes under a folder named after the job id.');
+    allow(check, 'TellMissingFromDenied', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
     grantS3KeyUse(props.bucketEncryptionKey, check.role, 'read-write');
 
     const recordOutcome = this.fn('RecordOutcome', 'record-outcome', 'Records how a run ended and notifies the topic and the event bus', outcomeEnvironment);
-    this.allow(recordOutcome, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runRecords], 'Updates the run\'s own record; run ids are made per request.');
-    this.allow(recordOutcome, 'TellMissingFromDenied', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
+    allow(recordOutcome, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runRecords], 'Updates the run\'s own record; run ids are made per request.');
+    allow(recordOutcome, 'TellMissingFromDenied', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
     grantPublishExactly(props.notificationTopic, recordOutcome.role);
     eventBus.grantPutEventsTo(recordOutcome.role);
     grantS3KeyUse(props.bucketEncryptionKey, recordOutcome.role, 'read-write');
@@ -260,15 +268,22 @@ export class FinetuningWorkflow extends Construct {
       RUNS_PREFIX: this.runsPrefix,
       ...outcomeEnvironment,
     }, { deadLetterQueue: this.cleanupDeadLetterQueue });
-    this.allow(cleanup, 'ReadExecutionPointers', ['s3:GetObject'], [props.artifactsBucket.arnForObjects(`${this.runsPrefix}executions/*`)], 'Execution pointers are named after executions, which are created at run time.');
-    this.allow(cleanup, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runRecords], 'Updates the run\'s own record; run ids are made per request.');
-    this.allow(cleanup, 'TellMissingFromDenied', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
-    this.allow(cleanup, 'StopCustomizationJob', ['bedrock:GetModelCustomizationJob', 'bedrock:StopModelCustomizationJob'], [bedrockArn('model-customization-job', '*')], 'Job ARNs carry ids Bedrock assigns at creation.');
+    allow(cleanup, 'ReadExecutionPointers', ['s3:GetObject'], [props.artifactsBucket.arnForObjects(`${this.runsPrefix}executions/*`)], 'Execution pointers are named after executions, which are created at run time.');
+    allow(cleanup, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runRecords], 'Updates the run\'s own record; run ids are made per request.');
+    allow(cleanup, 'TellMissingFromDenied', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
+    allow(cleanup, 'StopCustomizationJob', ['bedrock:GetModelCustomizationJob', 'bedrock:StopModelCustomizationJob'], [bedrockArn(stack, 'model-customization-job', '*')], 'Job ARNs carry ids Bedrock assigns at creation.');
+    allow(cleanup, 'DeleteRunProvisionedThroughput', ['bedrock:DeleteProvisionedModelThroughput'], [bedrockArn(stack, 'provisioned-model', '*')], 'Provisioned Throughput ARNs carry ids Bedrock assigns at creation; the function deletes only those named after its run.');
+    // ListProvisionedModelThroughputs supports no resource-level permissions: AWS offers no narrower form.
+    cleanup.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'FindRunProvisionedThroughput', actions: ['bedrock:ListProvisionedModelThroughputs'], resources: ['*'] }));
+    Validations.of(cleanup.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray tracing and bedrock:ListProvisionedModelThroughputs support no resource-level permissions; AWS offers no narrower form.',
+    });
     grantPublishExactly(props.notificationTopic, cleanup.role);
     eventBus.grantPutEventsTo(cleanup.role);
     grantS3KeyUse(props.bucketEncryptionKey, cleanup.role, 'read-write');
 
-    this.functions = {
+    const functions: Record<string, lambda.IFunction> = {
       'read-request': readRequest.function,
       'begin-run': beginRun.function,
       'validate-dataset': validate.function,
@@ -351,6 +366,30 @@ export class FinetuningWorkflow extends Construct {
     }).next(recordFailure);
 
     const recordSuccess = withTransientRetry(invoke('RecordSuccess', recordOutcome, { status: 'SUCCEEDED', run }, '$.outcome'));
+
+    // Evaluation: only for runs with test data that did not opt out, unless disabled here.
+    let afterTraining: sfn.IChainable = recordSuccess;
+    if (props.evaluation?.enabled !== false) {
+      this.evaluation = new EvaluationStage(this, 'Evaluation', {
+        ...props.evaluation,
+        datasetBucket: props.datasetBucket,
+        artifactsBucket: props.artifactsBucket,
+        runsPrefix: this.runsPrefix,
+        environmentName,
+        bucketEncryptionKey: props.bucketEncryptionKey,
+        functionDefaults: this.functionDefaults,
+        statesScope: states,
+        recordFailure,
+        addTransientRetry: (task) => void withTransientRetry(task),
+      });
+      this.evaluation.endState.next(recordSuccess);
+      afterTraining = new sfn.Choice(states, 'ShouldEvaluate')
+        .when(
+          sfn.Condition.and(sfn.Condition.isPresent('$.run.data.testKey'), sfn.Condition.booleanEquals('$.run.evaluation.enabled', true)),
+          this.evaluation.startState,
+        )
+        .otherwise(recordSuccess);
+    }
     // A success that cannot be recorded still ends as failed, so the cleanup rule looks at it.
     failOn(recordSuccess, runFailed);
     recordSuccess.next(new sfn.Succeed(states, 'RunSucceeded'));
@@ -363,10 +402,13 @@ export class FinetuningWorkflow extends Construct {
     waitForJob.next(checkStep);
     checkStep.next(
       new sfn.Choice(states, 'JobStatus')
-        .when(sfn.Condition.stringEquals('$.job.status', 'Completed'), recordSuccess)
+        .when(sfn.Condition.stringEquals('$.job.status', 'Completed'), afterTraining)
         .when(sfn.Condition.or(sfn.Condition.stringEquals('$.job.status', 'Failed'), sfn.Condition.stringEquals('$.job.status', 'Stopped')), jobDidNotComplete)
         .otherwise(waitForJob),
     );
+
+    for (const [name, f] of Object.entries(this.evaluation?.functions ?? {})) functions[name] = f.function;
+    this.functions = functions;
 
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logRetention, encryptionKey: props.logEncryptionKey, removalPolicy });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
@@ -395,15 +437,6 @@ export class FinetuningWorkflow extends Construct {
 
   private fn(id: string, handler: string, description: string, environment: Record<string, string> = {}, extra: Partial<WorkflowFunctionProps> = {}): WorkflowFunction {
     return new WorkflowFunction(this, id, { ...this.functionDefaults, handler, description, environment, ...extra });
-  }
-
-  /** Adds one statement to a function's role; a wildcard resource needs the reason why. */
-  private allow(fn: WorkflowFunction, sid: string, actions: string[], resources: string[], wildcardReason?: string): void {
-    fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions, resources }));
-    if (!wildcardReason) return;
-    for (const resource of resources.filter((r) => JSON.stringify(Stack.of(this).resolve(r)).includes('*'))) {
-      acknowledgeWildcardResource(fn.role, resource, wildcardReason);
-    }
   }
 }
 

@@ -1,0 +1,104 @@
+/**
+ * Runs one shard of the test set through both models: the base model on demand (an inference
+ * profile) and the fine-tuned model on its Provisioned Throughput, with the same prompt and
+ * deterministic settings. Writes one predictions line per record and model.
+ *
+ * Input: { run, shard: { index, key }, fineTunedModelId, baseModelId }.
+ * Output: { index, records, failures }.
+ *
+ * Throttling is retried by the SDK, then by the Map state's retry of the whole shard (the
+ * predictions object is rewritten whole, so a retried shard leaves no duplicates). A record
+ * the model refuses (e.g. a ValidationException) is written with its error and scored 0.
+ */
+import { ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { bedrockRuntimeClient, s3Client } from '../shared/aws-clients';
+import { intEnv } from '../shared/env';
+import { converseInputFor } from '../shared/evaluation/converse-input';
+import { EvaluationItem } from '../shared/evaluation/test-records';
+import { createLogger } from '../shared/logger';
+import { RunContext } from '../shared/run-context';
+import { getText, parseS3Uri } from '../shared/s3';
+
+export interface InferShardEvent {
+  readonly run: RunContext;
+  readonly shard: { readonly index: number; readonly key: string };
+  readonly fineTunedModelId: string;
+  readonly baseModelId: string;
+}
+
+/** One line of a predictions file. */
+export interface PredictionLine {
+  readonly recordId: string;
+  readonly line: number;
+  readonly model: 'base' | 'fine-tuned';
+  readonly modelId: string;
+  readonly question: string;
+  readonly references: readonly string[];
+  readonly prediction?: string;
+  readonly error?: string;
+  readonly latencyMs: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+}
+
+/** Errors that mean "try later", rethrown so the shard is retried rather than scored 0. */
+const RETRYABLE = new Set(['ThrottlingException', 'ServiceUnavailableException', 'InternalServerException', 'ModelNotReadyException', 'ModelTimeoutException']);
+
+const log = createLogger({ step: 'infer-shard' });
+
+export async function handler(event: InferShardEvent): Promise<{ index: number; records: number; failures: number }> {
+  const { run, shard } = event;
+  const s3 = s3Client();
+  const items = (await getText(s3, { bucket: run.artifacts.bucket, key: shard.key }))
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as EvaluationItem);
+  const maxTokens = run.evaluation.maxTokens;
+  const images = new Map<string, Promise<Uint8Array>>();
+  const readImage = (uri: string) => {
+    // The same image is often asked about several times; read it once per shard.
+    if (!images.has(uri)) images.set(uri, readBytes(uri));
+    return images.get(uri)!;
+  };
+  const lines: PredictionLine[] = [];
+  const concurrency = intEnv('RECORD_CONCURRENCY', 1);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      const [base, tuned] = await Promise.all([
+        predict(item, 'base', event.baseModelId, maxTokens, readImage),
+        predict(item, 'fine-tuned', event.fineTunedModelId, maxTokens, readImage),
+      ]);
+      lines.push(base, tuned);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  lines.sort((a, b) => a.line - b.line || a.model.localeCompare(b.model));
+
+  const key = `${run.artifacts.prefix}evaluation/predictions/shard-${String(shard.index).padStart(5, '0')}.jsonl`;
+  await s3.send(new PutObjectCommand({ Bucket: run.artifacts.bucket, Key: key, Body: lines.map((l) => JSON.stringify(l)).join('\n') + '\n', ContentType: 'application/x-ndjson' }));
+  const failures = lines.filter((l) => l.error).length;
+  log.info('shard inferred', { runId: run.runId, shard: shard.index, records: items.length, failures });
+  return { index: shard.index, records: items.length, failures };
+}
+
+async function predict(item: EvaluationItem, model: PredictionLine['model'], modelId: string, maxTokens: number, readImage: (uri: string) => Promise<Uint8Array>): Promise<PredictionLine> {
+  const started = Date.now();
+  const base = { recordId: item.recordId, line: item.line, model, modelId, question: item.question, references: item.references };
+  try {
+    const out = await bedrockRuntimeClient().send(new ConverseCommand(await converseInputFor(item, modelId, maxTokens, readImage)));
+    const text = (out.output?.message?.content ?? []).map((b) => b.text ?? '').join('').trim();
+    return { ...base, prediction: text, latencyMs: out.metrics?.latencyMs ?? Date.now() - started, inputTokens: out.usage?.inputTokens ?? 0, outputTokens: out.usage?.outputTokens ?? 0 };
+  } catch (err) {
+    if (RETRYABLE.has((err as Error).name)) throw err;
+    return { ...base, error: `${(err as Error).name}: ${(err as Error).message}`, latencyMs: Date.now() - started, inputTokens: 0, outputTokens: 0 };
+  }
+}
+
+async function readBytes(uri: string): Promise<Uint8Array> {
+  const { bucket, key } = parseS3Uri(uri);
+  const out = await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return out.Body!.transformToByteArray();
+}

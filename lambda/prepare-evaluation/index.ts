@@ -1,0 +1,77 @@
+/**
+ * First evaluation step: reads the run's test file (and its references sidecar when there is
+ * one), and cuts it into shards of evaluation items under the run's prefix, so a Map state can
+ * fan inference out over many short Lambda invocations.
+ *
+ * Input: { run }. Output: { recordCount, shards: [{ index, key, count }] }.
+ */
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { s3Client } from '../shared/aws-clients';
+import { ConversationRecord } from '../shared/bedrock-record';
+import { intEnv } from '../shared/env';
+import { EvaluationItem, ReferencesSidecarLine, referencesSidecarKey, shardItems, toEvaluationItem } from '../shared/evaluation/test-records';
+import { readJsonlLines } from '../shared/jsonl';
+import { createLogger } from '../shared/logger';
+import { RunContext } from '../shared/run-context';
+import { headObject } from '../shared/s3';
+import { s3DatasetSource } from '../shared/validation/dataset-source';
+
+export interface PrepareEvaluationEvent {
+  readonly run: RunContext;
+}
+
+export interface EvaluationShard {
+  readonly index: number;
+  readonly key: string;
+  readonly count: number;
+}
+
+export interface PrepareEvaluationResult {
+  readonly recordCount: number;
+  readonly shards: readonly EvaluationShard[];
+}
+
+const log = createLogger({ step: 'prepare-evaluation' });
+
+export async function handler(event: PrepareEvaluationEvent): Promise<PrepareEvaluationResult> {
+  const { run } = event;
+  if (!run.data.testKey) throw new Error('The run has no testData; evaluation needs held-out test records');
+  const shardSize = intEnv('SHARD_SIZE', 20);
+  const s3 = s3Client();
+
+  const sidecarKey = referencesSidecarKey(run.data.testKey);
+  const sidecar = new Map<number, ReferencesSidecarLine>();
+  if (await headObject(s3, { bucket: run.data.bucket, key: sidecarKey })) {
+    for await (const line of readLines(run.data.bucket, sidecarKey)) {
+      const parsed = JSON.parse(line.text) as ReferencesSidecarLine;
+      sidecar.set(parsed.line, parsed);
+    }
+  }
+
+  const items: EvaluationItem[] = [];
+  for await (const line of readLines(run.data.bucket, run.data.testKey)) {
+    if (run.evaluation.maxRecords !== undefined && items.length >= run.evaluation.maxRecords) break;
+    // The validation step has checked every line already; a failure here is a real surprise.
+    items.push(toEvaluationItem(JSON.parse(line.text) as ConversationRecord, line.lineNumber, sidecar.get(line.lineNumber)));
+  }
+  if (items.length === 0) throw new Error(`s3://${run.data.bucket}/${run.data.testKey} has no test records`);
+
+  const shards = shardItems(items, shardSize);
+  const prefix = `${run.artifacts.prefix}evaluation/shards/`;
+  const written = await Promise.all(
+    shards.map(async (shard, i) => {
+      const key = `${prefix}shard-${String(i + 1).padStart(5, '0')}.jsonl`;
+      await s3.send(new PutObjectCommand({ Bucket: run.artifacts.bucket, Key: key, Body: shard.map((item) => JSON.stringify(item)).join('\n') + '\n', ContentType: 'application/x-ndjson' }));
+      return { index: i + 1, key, count: shard.length };
+    }),
+  );
+  log.info('evaluation prepared', { runId: run.runId, records: items.length, shards: written.length, shardSize, sidecar: sidecar.size > 0 });
+  return { recordCount: items.length, shards: written };
+}
+
+async function* readLines(bucket: string, key: string) {
+  const { stream } = await s3DatasetSource(s3Client(), bucket, key).open();
+  for await (const line of readJsonlLines(stream)) {
+    if (line.text.trim() !== '') yield line;
+  }
+}

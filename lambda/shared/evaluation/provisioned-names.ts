@@ -1,0 +1,15 @@
+/**
+ * The Provisioned Throughput a run creates is named after the run, so that it can be found
+ * (and deleted) from the run id alone, even if the record of its ARN was never written.
+ */
+import { RunContext } from '../run-context';
+
+/** Bedrock: provisionedModelName 1-63, [a-zA-Z0-9](-*[a-zA-Z0-9])* */
+export const PROVISIONED_MODEL_NAME_PATTERN = /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/;
+
+/** `eval-<run id>` cleaned to Bedrock's pattern and length. */
+export function provisionedModelNameFor(run: Pick<RunContext, 'runId'>): string {
+  const name = `eval-${run.runId}`.replace(/[^a-zA-Z0-9-]/g, '-').slice(0, 63).replace(/-+$/, '');
+  if (!PROVISIONED_MODEL_NAME_PATTERN.test(name)) throw new Error(`Cannot derive a valid Provisioned Throughput name from run id '${run.runId}'`);
+  return name;
+}

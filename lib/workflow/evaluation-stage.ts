@@ -1,0 +1,251 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { grantS3KeyUse } from '../core/kms-grants';
+import { InvalidPropsError } from '../core/props-validation';
+import { allow, bedrockArn } from './grants';
+import { WorkflowFunction, WorkflowFunctionProps } from './workflow-function';
+
+/** Quality thresholds a fine-tuned model must meet; the outcome says whether it did. */
+export interface QualityGate {
+  /**
+   * Lowest acceptable SQuAD F1 (0-100) of the fine-tuned model.
+   * @default - no minimum
+   */
+  readonly minF1?: number;
+  /**
+   * Lowest acceptable relative improvement of F1 over the base model, in percent.
+   * @default - no minimum
+   */
+  readonly minImprovementPercent?: number;
+}
+
+/** How a run evaluates its fine-tuned model against the base model. */
+export interface EvaluationProps {
+  /**
+   * Whether runs with test data evaluate. A request can still opt out with
+   * `"evaluation": {"enabled": false}`.
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * Serve the fine-tuned model on this existing Provisioned Throughput instead of creating one
+   * per run. Never deleted by a run.
+   * @default - each run creates a no-commitment Provisioned Throughput and deletes it
+   */
+  readonly provisionedModelArn?: string;
+  /**
+   * Model units of the Provisioned Throughput a run creates.
+   * @default 1
+   */
+  readonly modelUnits?: number;
+  /**
+   * Model id for the base-model baseline (an inference profile id).
+   * @default - the US cross-region inference profile of the run's model, e.g. us.meta.llama3-2-11b-instruct-v1:0
+   */
+  readonly baseModelId?: string;
+  /**
+   * Test records per inference Lambda invocation.
+   * @default 20
+   */
+  readonly shardSize?: number;
+  /**
+   * Shards inferred at once.
+   * @default 10
+   */
+  readonly maxConcurrency?: number;
+  /**
+   * How often the Provisioned Throughput's status is checked while it is being created.
+   * @default Duration.minutes(1)
+   */
+  readonly provisioningPollInterval?: Duration;
+  /**
+   * How long creating the Provisioned Throughput may take before evaluation fails.
+   * @default Duration.hours(2)
+   */
+  readonly provisioningTimeout?: Duration;
+  /**
+   * Thresholds; the outcome records whether the fine-tuned model passed them.
+   * @default - no gate
+   */
+  readonly qualityGate?: QualityGate;
+}
+
+/** What the evaluation stage needs from the workflow. */
+export interface EvaluationStageProps extends EvaluationProps {
+  readonly datasetBucket: s3.IBucket;
+  readonly artifactsBucket: s3.IBucket;
+  readonly runsPrefix: string;
+  readonly environmentName: string;
+  readonly bucketEncryptionKey?: kms.IKey;
+  readonly functionDefaults: Pick<WorkflowFunctionProps, 'logRetention' | 'logEncryptionKey' | 'logRemovalPolicy'>;
+  /** Scope for the states (state names are construct ids). */
+  readonly statesScope: Construct;
+  /** Where a failure goes after the Provisioned Throughput is released. */
+  readonly recordFailure: sfn.IChainable;
+  /** Retry for transient AWS errors, applied to every task. */
+  readonly addTransientRetry: (task: tasks.LambdaInvoke) => void;
+}
+
+const CONSTRUCT = 'EvaluationStage';
+
+/** Errors of the Bedrock runtime that mean "later", retried on a whole shard. */
+const INFERENCE_RETRY_ERRORS = ['ThrottlingException', 'ServiceUnavailableException', 'ModelNotReadyException', 'ModelTimeoutException', 'InternalServerException'];
+
+/**
+ * The evaluation stage: serve the fine-tuned model (a no-commitment Provisioned Throughput,
+ * created and always deleted, or an existing one), run the held-out test records through it
+ * and through the base model with a bounded Map fan-out, score both with SQuAD F1, and write
+ * the report. Every error inside releases the Provisioned Throughput before the run fails.
+ */
+export class EvaluationStage extends Construct {
+  /** First state of the stage. */
+  public readonly startState: sfn.State;
+  /** The stage's functions by step name. */
+  public readonly functions: Readonly<Record<string, WorkflowFunction>>;
+  /** Last state of the success path; chain the next state onto it. */
+  public readonly endState: tasks.LambdaInvoke;
+
+  constructor(scope: Construct, id: string, props: EvaluationStageProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const modelUnits = props.modelUnits ?? 1;
+    const shardSize = props.shardSize ?? 20;
+    const maxConcurrency = props.maxConcurrency ?? 10;
+    const provisioningTimeout = props.provisioningTimeout ?? Duration.hours(2);
+    if (!Number.isInteger(modelUnits) || modelUnits < 1) throw new InvalidPropsError(CONSTRUCT, 'evaluation.modelUnits', `${modelUnits} is not a positive whole number`, 'Use 1 or more model units.');
+    if (!Number.isInteger(shardSize) || shardSize < 1 || shardSize > 200) throw new InvalidPropsError(CONSTRUCT, 'evaluation.shardSize', `${shardSize} is out of range`, 'Use 1 to 200 records; each shard must finish well inside 15 minutes.');
+    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > 40) throw new InvalidPropsError(CONSTRUCT, 'evaluation.maxConcurrency', `${maxConcurrency} is out of range`, 'Use 1 to 40.');
+    const gate = props.qualityGate ?? {};
+    if (gate.minF1 !== undefined && (gate.minF1 < 0 || gate.minF1 > 100)) throw new InvalidPropsError(CONSTRUCT, 'evaluation.qualityGate.minF1', `${gate.minF1} is outside 0..100`, 'F1 is reported from 0 to 100.');
+    if (props.provisionedModelArn !== undefined && !/^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:provisioned-model\/[a-z0-9]+$/.test(props.provisionedModelArn)) {
+      throw new InvalidPropsError(CONSTRUCT, 'evaluation.provisionedModelArn', `'${props.provisionedModelArn}' is not a provisioned model ARN`, 'Copy the ARN from the Bedrock console (Provisioned Throughput).');
+    }
+
+    const fn = (fid: string, handler: string, description: string, environment: Record<string, string>, extra: Partial<WorkflowFunctionProps> = {}) =>
+      new WorkflowFunction(this, fid, { ...props.functionDefaults, handler, description, environment, ...extra });
+    const runObjects = (suffix: string) => props.artifactsBucket.arnForObjects(`${props.runsPrefix}*/${suffix}`);
+    const runIdReason = 'Confined to the run\'s own folder under the runs prefix; run ids are made per request.';
+
+    const prepare = fn('PrepareEvaluation', 'prepare-evaluation', 'Cuts the test set into shards of evaluation items', { SHARD_SIZE: String(shardSize) });
+    allow(prepare, 'ReadTestData', ['s3:GetObject'], [props.datasetBucket.arnForObjects('*')], 'Reads the test file and its references sidecar, wherever the user keeps them in the dataset bucket.');
+    allow(prepare, 'TellMissingFromDenied', ['s3:ListBucket'], [props.datasetBucket.bucketArn]);
+    allow(prepare, 'WriteShards', ['s3:PutObject'], [runObjects('evaluation/shards/*')], runIdReason);
+    grantS3KeyUse(props.bucketEncryptionKey, prepare.role, 'read-write');
+
+    const provisioned = fn('ProvisionedThroughput', 'provisioned-throughput', 'Creates, checks and deletes the Provisioned Throughput that serves the fine-tuned model', {
+      MODEL_UNITS: String(modelUnits),
+      ENVIRONMENT_NAME: props.environmentName,
+      PROVISIONING_TIMEOUT_MINUTES: String(provisioningTimeout.toMinutes()),
+      ...(props.provisionedModelArn ? { EXISTING_PROVISIONED_MODEL_ARN: props.provisionedModelArn } : {}),
+    });
+    allow(
+      provisioned,
+      'ManageProvisionedThroughput',
+      ['bedrock:CreateProvisionedModelThroughput', 'bedrock:GetProvisionedModelThroughput', 'bedrock:DeleteProvisionedModelThroughput', 'bedrock:TagResource'],
+      [bedrockArn(stack, 'custom-model', '*'), bedrockArn(stack, 'provisioned-model', '*')],
+      'Custom model and Provisioned Throughput ARNs carry ids Bedrock assigns at creation; the function only touches the ones of its run.',
+    );
+    allow(provisioned, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runObjects('run.json')], runIdReason);
+    grantS3KeyUse(props.bucketEncryptionKey, provisioned.role, 'read-write');
+
+    const infer = fn('InferShard', 'infer-shard', 'Runs one shard of test records through the base and the fine-tuned model', {}, { timeout: Duration.minutes(15), memorySize: 1024 });
+    allow(
+      infer,
+      'InvokeModels',
+      ['bedrock:InvokeModel'],
+      [
+        bedrockArn(stack, 'provisioned-model', '*'),
+        bedrockArn(stack, 'inference-profile', 'us.meta.llama3-2-*'),
+        // A US cross-region inference profile routes to the foundation model in these regions.
+        ...['us-east-1', 'us-east-2', 'us-west-2'].map((r) => `arn:${stack.partition}:bedrock:${r}::foundation-model/meta.llama3-2-*`),
+      ],
+      'Provisioned Throughput ARNs are created per run; the base model is any Llama 3.2 size, reached through its US inference profile.',
+    );
+    allow(infer, 'ReadShardsAndImages', ['s3:GetObject'], [runObjects('evaluation/shards/*'), props.datasetBucket.arnForObjects('*')], 'Reads its shard and the images the test records name, wherever the user keeps them.');
+    allow(infer, 'WritePredictions', ['s3:PutObject'], [runObjects('evaluation/predictions/*')], runIdReason);
+    grantS3KeyUse(props.bucketEncryptionKey, infer.role, 'read-write');
+
+    const score = fn('ScoreEvaluation', 'score-evaluation', 'Scores base and fine-tuned predictions with SQuAD F1 and writes the report', {
+      QUALITY_GATE: JSON.stringify(gate),
+      ENVIRONMENT_NAME: props.environmentName,
+    }, { timeout: Duration.minutes(5), memorySize: 1024 });
+    allow(score, 'ReadPredictions', ['s3:GetObject'], [runObjects('evaluation/predictions/*'), runObjects('run.json')], runIdReason);
+    allow(score, 'ListPredictions', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
+    allow(score, 'WriteReport', ['s3:PutObject'], [runObjects('report.*'), runObjects('run.json')], runIdReason);
+    grantS3KeyUse(props.bucketEncryptionKey, score.role, 'read-write');
+
+    this.functions = { 'prepare-evaluation': prepare, 'provisioned-throughput': provisioned, 'infer-shard': infer, 'score-evaluation': score };
+
+    // ---- States ----
+    const s = props.statesScope;
+    const run = sfn.JsonPath.objectAt('$.run');
+    const invoke = (stateId: string, f: WorkflowFunction, payload: Record<string, unknown>, resultPath: string) => {
+      const task = new tasks.LambdaInvoke(s, stateId, { lambdaFunction: f.function, payload: sfn.TaskInput.fromObject(payload), payloadResponseOnly: true, resultPath, retryOnServiceExceptions: false });
+      props.addTransientRetry(task);
+      return task;
+    };
+
+    // Errors before anything bills go straight to the failure record; after, the model is released first.
+    const releaseAfterFailure = invoke('ReleaseModelAfterFailure', provisioned, { action: 'delete', run, provisioned: sfn.JsonPath.objectAt('$.provisioned') }, '$.released');
+    releaseAfterFailure.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(10), maxAttempts: 5, backoffRate: 2 });
+    releaseAfterFailure.addCatch(props.recordFailure, { resultPath: '$.releaseError' });
+    releaseAfterFailure.next(props.recordFailure);
+    const failBeforeModel = (task: sfn.TaskStateBase) => task.addCatch(props.recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
+    const failAfterModel = (task: sfn.TaskStateBase | sfn.Map) => task.addCatch(releaseAfterFailure, { errors: ['States.ALL'], resultPath: '$.error' });
+
+    const prepareStep = invoke('PrepareEvaluation', prepare, { run }, '$.evaluation');
+    failBeforeModel(prepareStep);
+    const createModel = invoke('ProvisionModel', provisioned, { action: 'create', run, job: sfn.JsonPath.objectAt('$.job') }, '$.provisioned');
+    failBeforeModel(createModel);
+    const waitForModel = new sfn.Wait(s, 'WaitForModel', { time: sfn.WaitTime.duration(props.provisioningPollInterval ?? Duration.minutes(1)) });
+    const describeModel = invoke('CheckModel', provisioned, { action: 'describe', run, provisioned: sfn.JsonPath.objectAt('$.provisioned') }, '$.provisioned');
+    failAfterModel(describeModel);
+    const modelFailed = new sfn.Pass(s, 'ModelFailed', {
+      parameters: { Error: 'ProvisionedThroughputFailed', 'Cause.$': "States.Format('The Provisioned Throughput {} failed: {}', $.provisioned.provisionedModelArn, $.provisioned.failureMessage)" },
+      resultPath: '$.error',
+    }).next(releaseAfterFailure);
+
+    const inferShard = new tasks.LambdaInvoke(s, 'InferShard', {
+      lambdaFunction: infer.function,
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+    });
+    inferShard.addRetry({ errors: INFERENCE_RETRY_ERRORS, interval: Duration.seconds(10), maxAttempts: 8, backoffRate: 2, maxDelay: Duration.minutes(5), jitterStrategy: sfn.JitterType.FULL });
+    props.addTransientRetry(inferShard);
+    const fanOut = new sfn.Map(s, 'RunInference', {
+      itemsPath: '$.evaluation.shards',
+      maxConcurrency,
+      itemSelector: {
+        'run.$': '$.run',
+        'shard.$': '$$.Map.Item.Value',
+        'fineTunedModelId.$': '$.provisioned.provisionedModelArn',
+        ...(props.baseModelId ? { baseModelId: props.baseModelId } : { 'baseModelId.$': '$.run.model.inferenceProfileId' }),
+      },
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    fanOut.itemProcessor(inferShard);
+    failAfterModel(fanOut);
+
+    const scoreStep = invoke('ScoreEvaluation', score, { run, provisioned: sfn.JsonPath.objectAt('$.provisioned') }, '$.scores');
+    failAfterModel(scoreStep);
+    this.endState = invoke('ReleaseModel', provisioned, { action: 'delete', run, provisioned: sfn.JsonPath.objectAt('$.provisioned') }, '$.released');
+    this.endState.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(10), maxAttempts: 5, backoffRate: 2 });
+    this.endState.addCatch(props.recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
+
+    prepareStep.next(createModel);
+    const isInService = new sfn.Choice(s, 'IsModelInService')
+      .when(sfn.Condition.stringEquals('$.provisioned.status', 'InService'), fanOut)
+      .when(sfn.Condition.stringEquals('$.provisioned.status', 'Failed'), modelFailed)
+      .otherwise(waitForModel);
+    createModel.next(isInService);
+    waitForModel.next(describeModel);
+    describeModel.next(isInService);
+    fanOut.next(scoreStep);
+    scoreStep.next(this.endState);
+    this.startState = prepareStep;
+  }
+}
