@@ -99,6 +99,7 @@ describe('LlamaFinetuning (default props)', () => {
       'logs:PutResourcePolicy',
       'logs:DescribeResourcePolicies',
       'logs:DescribeLogGroups',
+      'bedrock:ListProvisionedModelThroughputs',
     ]);
     const starStatements = allStatements(template).filter((s) => resourcesOf(s).includes('*'));
     expect(starStatements.length).toBeGreaterThan(0);

@@ -1,0 +1,574 @@
+/**
+ * Runs the synthesized Step Functions state machine offline: the definition from the
+ * template (tokens resolved to the stand-ins' names) in aws-local-stepfunctions, every
+ * Lambda task running the function's real bundled code in a worker thread against the
+ * local AWS stand-ins, the template's EventBridge rules reacting to S3 uploads and to the
+ * execution's status changes, and an IAM check of every call made. See index.ts for usage.
+ */
+import { randomUUID } from 'node:crypto';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { LocalAws } from '../local-aws';
+import { AwsEvent, ExecutionStatus, executionStatusChangeEvent, s3ObjectCreatedEvent } from './aws-events';
+import { CfnTemplateJson, TemplateSource, resourcesOfType, templateJsonOf } from './cfn-template';
+import { CfnResolver } from './cfn-resolver';
+import { EventRule, RuleTarget, eventRulesOf } from './event-rules';
+import { matchesEventPattern } from './eventbridge-pattern';
+import { targetInputOf } from './eventbridge-target-input';
+import { InterpreterEvent, WorkflowEvent, transitionsOf, workflowEventOf } from './execution-events';
+import { DeniedCall, EventDelivery, IamCheckResult, checkIam, isDeliveryPermitted, unpermittedDeliveries } from './iam-check';
+import { FunctionLogLine, LambdaFunctionPool, LambdaInvocation } from './lambda-function-pool';
+import { AwsScope, PhysicalResource, executionArnOf, isVersionedBucket, physicalResourcesOf } from './physical-resources';
+import { installPromiseWithResolvers } from './promise-with-resolvers';
+import { StateEntry, StateMachineSpec, StatesDefinition, loadStateMachine, walkStates } from './state-machine-definition';
+import { PublishedNotification, taskHandlersFor, unsupportedTaskStates } from './task-integrations';
+import { TemplateFunction, templateFunctionsOf } from './template-functions';
+
+installPromiseWithResolvers();
+
+/** Options of {@link LocalWorkflowRunner.create}. */
+export interface LocalWorkflowRunnerOptions {
+  /** The synthesized stack (`Template.fromStack(stack)` or the template JSON). */
+  readonly template: TemplateSource;
+  /** The running stand-ins (startLocalAws()); buckets of the template are created in its LocalS3. */
+  readonly aws: LocalAws;
+  /** Logical id (or its prefix) of the state machine, when the template has several. */
+  readonly stateMachine?: string;
+  /** How long every Wait state waits, in ms (the definition keeps its own Seconds); default 0. */
+  readonly waitMs?: number;
+  /** Wait time in ms per Wait state name, over `waitMs`. */
+  readonly waitOverrides?: Readonly<Record<string, number>>;
+  /** Interval before every retry, in ms (the definition keeps its IntervalSeconds); default 0. */
+  readonly retryMs?: number;
+  /** Retry interval in ms (or one per retrier) per state name, over `retryMs`. */
+  readonly retryOverrides?: Readonly<Record<string, number | number[]>>;
+  /**
+   * Execution timeout in ms, replacing the definition's TimeoutSeconds (which is enforced
+   * when this is not given); the execution then ends TIMED_OUT.
+   */
+  readonly executionTimeoutMs?: number;
+  /** Function timeout in ms per function logical id or handler name, replacing the template's Timeout. */
+  readonly functionTimeoutMs?: Readonly<Record<string, number>>;
+  /** Entry file per handler name (metadata), replacing lambda/<name>/index.ts; for test stacks. */
+  readonly handlerEntries?: Readonly<Record<string, string>>;
+  /** Copy the functions' output to this process's stdout (it is always kept in `functionLogs()`). */
+  readonly printLogs?: boolean;
+}
+
+/** Options of one execution. */
+export interface StartExecutionOptions {
+  /** Execution name; default a random UUID (as EventBridge starts them). */
+  readonly executionName?: string;
+  /** Execution timeout in ms for this execution. */
+  readonly executionTimeoutMs?: number;
+  /** Wait time in ms per Wait state name for this execution. */
+  readonly waitOverrides?: Readonly<Record<string, number>>;
+}
+
+/** How an execution ended. */
+export type FinalExecutionStatus = Exclude<ExecutionStatus, 'RUNNING'>;
+
+/** A rule target that received an event. */
+export interface RuleDelivery {
+  /** Logical id of the rule. */
+  readonly rule: string;
+  readonly targetId: string;
+  readonly target: RuleTarget['destination'];
+  readonly event: AwsEvent;
+  /** What the target received (after InputPath / InputTransformer). */
+  readonly input: unknown;
+  /** For function targets: how the invocation ended. */
+  readonly invocation?: LambdaInvocation;
+  /** Why EventBridge could not deliver (e.g. the function's resource policy does not allow it). */
+  readonly refused?: string;
+  /** For state machine targets: the execution it started. */
+  readonly execution?: WorkflowExecution;
+}
+
+/** The outcome of an execution. */
+export interface ExecutionOutcome {
+  readonly status: FinalExecutionStatus;
+  readonly output?: unknown;
+  readonly error?: string;
+  readonly cause?: string;
+  /** States entered, in order (nested states included). */
+  readonly transitions: string[];
+  readonly events: WorkflowEvent[];
+  readonly executionArn: string;
+  readonly name: string;
+  readonly input: unknown;
+  readonly startDate: Date;
+  readonly stopDate: Date;
+  /** What the template's rules did with this execution's status change events. */
+  readonly ruleDeliveries: RuleDelivery[];
+}
+
+/** A started execution. */
+export interface WorkflowExecution {
+  readonly executionArn: string;
+  readonly name: string;
+  readonly input: unknown;
+  /** The history so far (grows while the execution runs). */
+  readonly events: WorkflowEvent[];
+  /** Settles when the execution has ended and the rules have handled its final status change. */
+  readonly result: Promise<ExecutionOutcome>;
+  /** Stops the execution (StopExecution): it ends ABORTED. */
+  abort(details?: { readonly error?: string; readonly cause?: string }): void;
+}
+
+/** What an event put on a bus led to. */
+export interface EventDispatch {
+  readonly event: AwsEvent;
+  /** False when the bucket does not send events to EventBridge (S3 events only). */
+  readonly sent: boolean;
+  readonly deliveries: RuleDelivery[];
+  /** Executions the event started. */
+  readonly executions: WorkflowExecution[];
+}
+
+/** Longest delay setTimeout supports (~24.8 days); longer timeouts are capped to it. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Step Functions' default Task timeout is practically unlimited; the interpreter's is 60 s. */
+const UNLIMITED_TASK_TIMEOUT_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
+
+/** The offline workflow runner; see the module comment and index.ts. */
+export class LocalWorkflowRunner {
+  /** Builds the runner: resolves the template, creates its buckets, bundles its functions. */
+  static async create(options: LocalWorkflowRunnerOptions): Promise<LocalWorkflowRunner> {
+    const runner = new LocalWorkflowRunner(options);
+    try {
+      await runner.pool.prepare();
+    } catch (err) {
+      await runner.stop();
+      throw err;
+    }
+    return runner;
+  }
+
+  /** The state machine's definition as synthesized, tokens resolved (Wait Seconds etc. unchanged). */
+  readonly definition: StatesDefinition;
+  readonly stateMachineArn: string;
+  readonly stateMachineName: string;
+  /** Messages Task states published to SNS, oldest first (functions' messages are in `aws.sns.messages()`). */
+  readonly notifications: PublishedNotification[] = [];
+  /** Events Task states put on EventBridge buses (functions' events are in `aws.events.events()`). */
+  readonly putEvents: AwsEvent[] = [];
+
+  private readonly aws: LocalAws;
+  private readonly json: CfnTemplateJson;
+  private readonly scope: AwsScope;
+  private readonly physical: Record<string, PhysicalResource>;
+  private readonly resolver: CfnResolver;
+  private readonly machine: StateMachineSpec;
+  private readonly states: StateEntry[];
+  private readonly interpreter: StateMachine;
+  private readonly functions: TemplateFunction[];
+  private readonly pool: LambdaFunctionPool;
+  private readonly rules: EventRule[];
+  private readonly logs: FunctionLogLine[] = [];
+  private readonly executions = new Map<string, { execution: WorkflowExecution; settled: boolean }>();
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly eventDeliveries: EventDelivery[] = [];
+  private readonly unsubscribe: () => void;
+  private stopped = false;
+  /** Errors routing events from LocalEventBridge to the rules (they surface in idle()). */
+  private readonly routingErrors: Error[] = [];
+
+  private constructor(private readonly options: LocalWorkflowRunnerOptions) {
+    this.aws = options.aws;
+    this.json = templateJsonOf(options.template);
+    this.scope = { accountId: options.aws.accountId, region: options.aws.region, partition: 'aws' };
+    this.physical = physicalResourcesOf(this.json, this.scope);
+    this.resolver = new CfnResolver(this.json, this.physical, this.scope);
+
+    // The template's buckets, topics and buses exist in the stand-ins, as after a deployment.
+    for (const [logicalId, bucket] of resourcesOfType(this.json, 'AWS::S3::Bucket')) {
+      this.aws.s3.createBucket(this.physical[logicalId].ref, { versioned: isVersionedBucket(bucket) });
+    }
+    for (const [logicalId] of resourcesOfType(this.json, 'AWS::SNS::Topic')) this.aws.sns.createTopic(this.physical[logicalId].ref);
+    for (const [logicalId] of resourcesOfType(this.json, 'AWS::Events::EventBus')) this.aws.events.createEventBus(this.physical[logicalId].ref);
+
+    this.machine = loadStateMachine(this.json, this.resolver, this.physical, options.stateMachine);
+    this.definition = this.machine.definition;
+    this.stateMachineArn = this.machine.arn;
+    this.stateMachineName = this.machine.name;
+    this.states = walkStates(this.definition);
+    const unsupported = unsupportedTaskStates(this.states);
+    if (unsupported.length > 0) {
+      throw new Error(
+        `The local workflow runner has no integration for ${unsupported.map((u) => `Task state '${u.state}' (Resource ${u.resource})`).join(', ')}. ` +
+          'Supported: Lambda invoke, SNS publish, EventBridge putEvents; add the integration in test/support/local-workflow/task-integrations.ts.',
+      );
+    }
+    this.interpreter = new StateMachine(interpreterDefinitionOf(this.definition) as never, { validationOptions: { checkPaths: true, checkArn: true } });
+
+    this.functions = templateFunctionsOf(this.json, this.resolver, this.physical, {
+      handlerEntries: options.handlerEntries,
+      timeoutMs: options.functionTimeoutMs,
+      baseEnvironment: options.aws.env,
+      region: options.aws.region,
+    });
+    this.pool = new LambdaFunctionPool(
+      this.functions.flatMap((f) => (f.spec ? [f.spec] : [])),
+      (line) => {
+        this.logs.push(line);
+        if (options.printLogs) process.stdout.write(`[${line.functionLogicalId}] ${line.line}\n`);
+      },
+    );
+    this.rules = eventRulesOf(this.json, this.resolver, this.physical);
+    // Events the functions put on LocalEventBridge reach the template's rules, as in AWS.
+    this.unsubscribe = this.aws.events.onEvent((recorded) => {
+      const event: AwsEvent = {
+        version: '0',
+        id: recorded.eventId,
+        'detail-type': recorded.detailType,
+        source: recorded.source,
+        account: this.scope.accountId,
+        time: recorded.time.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        region: this.scope.region,
+        resources: [...recorded.resources],
+        detail: recorded.detail,
+      };
+      if (this.stopped) return;
+      this.track(this.sendEvent(event, recorded.eventBusName)).catch((err: unknown) => this.routingErrors.push(err as Error));
+    });
+  }
+
+  // ---- executions ---------------------------------------------------------------------------
+
+  /** Starts an execution with `input` (StartExecution). */
+  start(input: unknown, options: StartExecutionOptions = {}): WorkflowExecution {
+    if (this.stopped) throw new Error('The local workflow runner was stopped; create a new one.');
+    const name = options.executionName ?? randomUUID();
+    if (!/^[A-Za-z0-9_-]{1,80}$/.test(name)) throw new Error(`Execution name '${name}' is invalid: 1-80 letters, digits, '-' or '_'.`);
+    if (this.executions.has(name)) {
+      const error = new Error(`Execution Already Exists: '${executionArnOf(this.scope, this.stateMachineName, name)}'`);
+      error.name = 'ExecutionAlreadyExists';
+      throw error;
+    }
+    const executionArn = executionArnOf(this.scope, this.stateMachineName, name);
+    const events: WorkflowEvent[] = [];
+    const startDate = new Date();
+    const run = this.interpreter.run(input as never, {
+      overrides: {
+        taskResourceLocalHandlers: taskHandlersFor(this.states, {
+          executionArn,
+          accountId: this.scope.accountId,
+          region: this.scope.region,
+          partition: this.scope.partition,
+          principal: this.machine.roleArn ?? 'states.amazonaws.com',
+          callLog: this.aws.callLog,
+          functions: this.functions,
+          invokeFunction: (logicalId, event) => this.track(this.pool.invoke(logicalId, event)),
+          topics: this.topics(),
+          notifications: this.notifications,
+          putEvents: async (events, busName) => {
+            this.putEvents.push(...events);
+            await Promise.all(events.map((event) => this.sendEvent(event, busName)));
+          },
+        }) as never,
+        waitTimeOverrides: this.waitOverridesFor(options.waitOverrides),
+        retryIntervalOverrides: this.retryOverrides(),
+      },
+      context: {
+        Execution: { Id: executionArn, Name: name, RoleArn: this.machine.roleArn, RedriveCount: 0 },
+        StateMachine: { Id: this.stateMachineArn, Name: this.stateMachineName },
+      },
+    });
+
+    let ending: { reason: 'timeout' | 'abort'; error?: string; cause?: string } | undefined;
+    const timeoutMs = options.executionTimeoutMs ?? this.options.executionTimeoutMs ?? (this.definition.TimeoutSeconds === undefined ? undefined : this.definition.TimeoutSeconds * 1000);
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            ending ??= { reason: 'timeout', error: 'States.Timeout', cause: `The execution ran longer than its timeout (${timeoutMs} ms).` };
+            run.abort();
+          }, Math.min(timeoutMs, MAX_TIMER_MS));
+    timer?.unref();
+
+    const collecting = (async () => {
+      for await (const event of run.eventLogs) events.push(workflowEventOf(event as unknown as InterpreterEvent, ending?.reason === 'timeout'));
+    })();
+    const statusEvent = (status: ExecutionStatus, end?: { stopDate: Date; output?: unknown; error?: string; cause?: string }) =>
+      executionStatusChangeEvent(
+        { executionArn, stateMachineArn: this.stateMachineArn, name, status, startDate, input, stopDate: end?.stopDate, output: end?.output, error: end?.error, cause: end?.cause },
+        { accountId: this.scope.accountId, region: this.scope.region },
+      );
+    const runningDeliveries = this.track(this.sendEvent(statusEvent('RUNNING')));
+
+    const result = (async (): Promise<ExecutionOutcome> => {
+      let end: { status: FinalExecutionStatus; output?: unknown; error?: string; cause?: string };
+      try {
+        end = { status: 'SUCCEEDED', output: await run.result };
+      } catch (err) {
+        const failure = err as Error & { cause?: Error };
+        if (failure.name === 'ExecutionAbortedError') {
+          end = { status: ending?.reason === 'timeout' ? 'TIMED_OUT' : 'ABORTED', error: ending?.error, cause: ending?.cause };
+        } else if (failure.name === 'ExecutionError' && failure.cause) {
+          end = { status: 'FAILED', error: failure.cause.name, cause: failure.cause.message };
+        } else {
+          end = { status: 'FAILED', error: 'States.Runtime', cause: failure.message };
+        }
+      } finally {
+        if (timer) clearTimeout(timer);
+      }
+      await collecting;
+      const stopDate = new Date();
+      const final = await this.sendEvent(statusEvent(end.status, { stopDate, ...end }));
+      const running = await runningDeliveries;
+      return {
+        ...end,
+        transitions: transitionsOf(events),
+        events,
+        executionArn,
+        name,
+        input,
+        startDate,
+        stopDate,
+        ruleDeliveries: [...running.deliveries, ...final.deliveries],
+      };
+    })();
+    const execution: WorkflowExecution = {
+      executionArn,
+      name,
+      input,
+      events,
+      result,
+      abort: (details = {}) => {
+        ending ??= { reason: 'abort', ...details };
+        run.abort();
+      },
+    };
+    const entry = { execution, settled: false };
+    this.executions.set(name, entry);
+    void this.track(result).finally(() => (entry.settled = true));
+    return execution;
+  }
+
+  /** Starts an execution and waits for its outcome. */
+  run(input: unknown, options: StartExecutionOptions = {}): Promise<ExecutionOutcome> {
+    return this.start(input, options).result;
+  }
+
+  // ---- events -------------------------------------------------------------------------------
+
+  /**
+   * Delivers the S3 "Object Created" event for an object already in LocalS3 (put it first
+   * with `aws.s3.putObject`) to the template's rules: matching rules start executions and
+   * invoke functions. Calling it twice delivers the event twice, as EventBridge may.
+   */
+  async putS3ObjectCreated(bucket: string, key: string, options: { readonly reason?: 'PutObject' | 'CopyObject' | 'CompleteMultipartUpload' } = {}): Promise<EventDispatch> {
+    const head = this.aws.s3.headObject(bucket, key);
+    if (!head) throw new Error(`s3://${bucket}/${key} is not in LocalS3; store it first (aws.s3.putObject('${bucket}', '${key}', body)), then deliver its event.`);
+    const event = s3ObjectCreatedEvent(
+      { bucket, key, size: head.size, etag: head.etag, versionId: head.versionId, reason: options.reason },
+      { accountId: this.scope.accountId, region: this.scope.region },
+    );
+    // Only buckets with EventBridge notifications on send events; buckets outside the template are assumed to.
+    const bucketResource = resourcesOfType(this.json, 'AWS::S3::Bucket').find(([id]) => this.physical[id].ref === bucket)?.[1];
+    const notifications = bucketResource?.Properties?.NotificationConfiguration as { EventBridgeConfiguration?: { EventBridgeEnabled?: unknown } } | undefined;
+    if (bucketResource && notifications?.EventBridgeConfiguration?.EventBridgeEnabled !== true) return { event, sent: false, deliveries: [], executions: [] };
+    return this.sendEvent(event);
+  }
+
+  /** Puts an event on a bus (default: the default bus) and delivers it to every matching rule's targets. */
+  async sendEvent(event: AwsEvent, busName = 'default'): Promise<EventDispatch> {
+    const matching = this.rules.filter((rule) => rule.enabled && rule.busName === busName && matchesEventPattern(rule.pattern, event));
+    const deliveries = await Promise.all(matching.flatMap((rule) => rule.targets.map((target) => this.deliver(rule, target, event))));
+    return { event, sent: true, deliveries, executions: deliveries.flatMap((d) => (d.execution ? [d.execution] : [])) };
+  }
+
+  private async deliver(rule: EventRule, target: RuleTarget, event: AwsEvent): Promise<RuleDelivery> {
+    const input = targetInputOf(target, event, rule);
+    const base = { rule: rule.logicalId, targetId: target.id, target: target.destination, event, input };
+    const destination = target.destination;
+    if (destination.kind === 'function') {
+      const fn = this.functions.find((f) => f.logicalId === destination.logicalId)!;
+      const delivery: EventDelivery = { ruleArn: rule.arn, functionLogicalId: fn.logicalId, functionName: fn.functionName, functionArn: fn.functionArn };
+      this.eventDeliveries.push(delivery);
+      // As in AWS, EventBridge invokes a function only when its resource policy allows it (checkIam reports it).
+      if (!isDeliveryPermitted(this.json, this.resolver, delivery)) {
+        return { ...base, refused: `No AWS::Lambda::Permission lets events.amazonaws.com invoke ${fn.logicalId} from rule ${rule.logicalId}.` };
+      }
+      if (!fn.spec) return { ...base, refused: `Function ${fn.logicalId} has no 'llama-finetune:handler' metadata, so the local workflow runner cannot run it.` };
+      return { ...base, invocation: await this.track(this.pool.invoke(fn.logicalId, input)) };
+    }
+    if (destination.kind === 'state-machine' && destination.logicalId === this.machine.logicalId && !this.stopped) {
+      this.aws.callLog.record({
+        requestId: randomUUID(),
+        service: 'states',
+        operation: 'StartExecution',
+        action: 'states:StartExecution',
+        resources: [this.stateMachineArn],
+        status: 200,
+        principal: target.roleArn ?? 'events.amazonaws.com',
+      });
+      return { ...base, execution: this.start(input) };
+    }
+    return base;
+  }
+
+  // ---- functions ----------------------------------------------------------------------------
+
+  /** Invokes a template function directly (by logical id or handler name), as `aws lambda invoke` would. */
+  invoke(functionIdOrHandler: string, event: unknown): Promise<LambdaInvocation> {
+    return this.track(this.pool.invoke(this.functionLogicalId(functionIdOrHandler), event));
+  }
+
+  /** Logical id of the function with this logical id or handler name (metadata). */
+  functionLogicalId(functionIdOrHandler: string): string {
+    const matches = this.functions.filter((f) => f.logicalId === functionIdOrHandler || f.spec?.handlerName === functionIdOrHandler);
+    if (matches.length !== 1) {
+      const known = this.functions.map((f) => `${f.logicalId}${f.spec ? ` (${f.spec.handlerName})` : ''}`).join(', ');
+      throw new Error(`Expected one function with logical id or handler '${functionIdOrHandler}', found ${matches.length}; the template has ${known}.`);
+    }
+    return matches[0].logicalId;
+  }
+
+  /** Finished invocations (all, or of one function by logical id or handler name), oldest first. */
+  invocations(functionIdOrHandler?: string): LambdaInvocation[] {
+    return this.pool.invocations(functionIdOrHandler === undefined ? undefined : this.functionLogicalId(functionIdOrHandler));
+  }
+
+  /** Number of live execution environments (worker threads) of a function. */
+  liveEnvironments(functionIdOrHandler: string): number {
+    return this.pool.liveEnvironments(this.functionLogicalId(functionIdOrHandler));
+  }
+
+  /** Lines the functions wrote (all, or of one function by logical id or handler name). */
+  functionLogs(functionIdOrHandler?: string): FunctionLogLine[] {
+    const id = functionIdOrHandler === undefined ? undefined : this.functionLogicalId(functionIdOrHandler);
+    return this.logs.filter((l) => id === undefined || l.functionLogicalId === id);
+  }
+
+  /** The LocalS3 name of the template bucket whose logical id starts with `logicalIdPrefix`. */
+  bucketName(logicalIdPrefix: string): string {
+    const ids = resourcesOfType(this.json, 'AWS::S3::Bucket').map(([id]) => id).filter((id) => id.startsWith(logicalIdPrefix));
+    if (ids.length !== 1) throw new Error(`Expected one bucket whose logical id starts with '${logicalIdPrefix}', found ${ids.join(', ') || 'none'}.`);
+    return this.physical[ids[0]].ref;
+  }
+
+  /** What `Ref` / `Fn::GetAtt` of a template resource resolve to here. */
+  physicalResource(logicalId: string): PhysicalResource {
+    const resource = this.physical[logicalId];
+    if (!resource) throw new Error(`The template has no resource '${logicalId}'.`);
+    return resource;
+  }
+
+  // ---- IAM ----------------------------------------------------------------------------------
+
+  /**
+   * Checks every call in the shared call log made by a function of the template (principal =
+   * its logical id) or by a role of the template (principal = its ARN: the customization role
+   * through LocalBedrock, the state machine and events roles through this runner) against that
+   * role's synthesized policy; lists granted actions no call used for the roles of functions
+   * that ran and of roles that made calls; and reports rule deliveries to functions whose
+   * resource policy does not let EventBridge invoke them.
+   */
+  checkIam(options: { readonly ignoreUnused?: readonly string[] } = {}): IamCheckResult {
+    const principalRoles = new Map<string, string>();
+    for (const fn of this.functions) if (fn.roleLogicalId) principalRoles.set(fn.logicalId, fn.roleLogicalId);
+    for (const [roleId] of resourcesOfType(this.json, 'AWS::IAM::Role')) principalRoles.set(this.physical[roleId].arn!, roleId);
+    const invoked = new Set(this.pool.invocations().map((i) => i.functionLogicalId));
+    const rolesToReport = this.functions.filter((f) => invoked.has(f.logicalId) && f.roleLogicalId).map((f) => f.roleLogicalId!);
+    const extraDenied: DeniedCall[] = unpermittedDeliveries(this.json, this.resolver, this.eventDeliveries);
+    // Lambda itself sends failed asynchronous events to a function's dead-letter queue, with the function's role.
+    const platformActionsByRole = new Map<string, string[]>();
+    for (const fn of this.functions) {
+      const target = (this.json.Resources?.[fn.logicalId]?.Properties?.DeadLetterConfig as { TargetArn?: unknown } | undefined)?.TargetArn;
+      if (!fn.roleLogicalId || target === undefined) continue;
+      const arn = this.resolver.resolveString(target, `${fn.logicalId}.Properties.DeadLetterConfig.TargetArn`);
+      platformActionsByRole.set(fn.roleLogicalId, [arn.startsWith('arn:aws:sns:') ? 'sns:Publish' : 'sqs:SendMessage']);
+    }
+    return checkIam({
+      template: this.json,
+      resolver: this.resolver,
+      physical: this.physical,
+      scope: this.scope,
+      calls: this.aws.callLog.entries(),
+      principalRoles,
+      rolesToReport,
+      ignoreUnused: options.ignoreUnused,
+      platformActionsByRole,
+      extraDenied,
+    });
+  }
+
+  // ---- lifecycle ----------------------------------------------------------------------------
+
+  /**
+   * Waits until no execution, rule delivery or invocation is in progress; throws when an
+   * event the functions put on LocalEventBridge could not be routed to the rules.
+   */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    const errors = this.routingErrors.splice(0);
+    if (errors.length > 0) throw new Error(`Routing events from LocalEventBridge to the template's rules failed: ${errors.map((e) => e.message).join('; ')}`);
+  }
+
+  /** Aborts running executions, waits for them to settle, and ends every function worker. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.unsubscribe();
+    for (const { execution, settled } of this.executions.values()) if (!settled) execution.abort({ error: 'LocalRunner.Stopped', cause: 'The local workflow runner was stopped.' });
+    await this.pool.stop();
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------
+
+  private track<T>(promise: Promise<T>): Promise<T> {
+    this.pending.add(promise);
+    const forget = () => this.pending.delete(promise);
+    promise.then(forget, forget);
+    return promise;
+  }
+
+  private waitOverridesFor(perExecution: Readonly<Record<string, number>> = {}): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const { name, state } of this.states) {
+      if (state.Type === 'Wait') out[name] = perExecution[name] ?? this.options.waitOverrides?.[name] ?? this.options.waitMs ?? 0;
+    }
+    return out;
+  }
+
+  private retryOverrides(): Record<string, number | number[]> {
+    const out: Record<string, number | number[]> = {};
+    for (const { name, state } of this.states) {
+      if (Array.isArray(state.Retry) && state.Retry.length > 0) out[name] = this.options.retryOverrides?.[name] ?? this.options.retryMs ?? 0;
+    }
+    return out;
+  }
+
+  /** Topic ARNs of the template, with the customer managed key of each encrypted one. */
+  private topics(): Map<string, { kmsKeyArn?: string }> {
+    const keys = new Map<string, string>();
+    for (const [id] of resourcesOfType(this.json, 'AWS::KMS::Key')) {
+      keys.set(this.physical[id].ref, this.physical[id].arn!);
+      keys.set(this.physical[id].arn!, this.physical[id].arn!);
+    }
+    const out = new Map<string, { kmsKeyArn?: string }>();
+    for (const [id, topic] of resourcesOfType(this.json, 'AWS::SNS::Topic')) {
+      const key = topic.Properties?.KmsMasterKeyId === undefined ? undefined : this.resolver.resolveString(topic.Properties.KmsMasterKeyId, `${id}.Properties.KmsMasterKeyId`);
+      out.set(this.physical[id].ref, { kmsKeyArn: key === undefined ? undefined : keys.get(key) });
+    }
+    return out;
+  }
+}
+
+/**
+ * The copy of the definition the interpreter runs: without the top-level TimeoutSeconds (the
+ * runner enforces it, so it can be scaled and reported as TIMED_OUT), and with Step Functions'
+ * unlimited default Task timeout made explicit (the interpreter would use 60 s).
+ */
+function interpreterDefinitionOf(definition: StatesDefinition): StatesDefinition {
+  const copy = JSON.parse(JSON.stringify(definition)) as { TimeoutSeconds?: number } & StatesDefinition;
+  delete copy.TimeoutSeconds;
+  for (const { state } of walkStates(copy)) {
+    if (state.Type === 'Task' && state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) {
+      (state as { TimeoutSeconds?: number }).TimeoutSeconds = UNLIMITED_TASK_TIMEOUT_SECONDS;
+    }
+  }
+  return copy;
+}

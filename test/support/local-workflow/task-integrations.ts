@@ -1,0 +1,196 @@
+/**
+ * What each Task state of the definition does locally, in place of the AWS service it names,
+ * behaving as the Step Functions integration does:
+ * - Lambda (`arn:aws:states:::lambda:invoke`, or the function ARN for payloadResponseOnly):
+ *   runs the function's real code; the result is `{ExecutedVersion, Payload, SdkHttpMetadata,
+ *   SdkResponseMetadata, StatusCode}` or the bare payload; a function error fails the state
+ *   with Error = errorType and Cause = the runtime's JSON report.
+ * - SNS publish: records the message (topic, subject, attributes) for tests to read.
+ * - EventBridge putEvents: hands the events to the runner's rule router.
+ * Every call is written to the shared call log as the state machine role's authorisation,
+ * so the IAM check covers the state machine role too.
+ */
+import { randomUUID } from 'node:crypto';
+import { AwsCallLog } from '../aws-call-log';
+import { AwsEvent } from './aws-events';
+import { LambdaInvocation } from './lambda-function-pool';
+import { LambdaTaskFailure, TaskServiceFailure } from './lambda-errors';
+import { StateEntry, TaskIntegration, functionNameOf, taskIntegrationOf } from './state-machine-definition';
+import { TemplateFunction } from './template-functions';
+
+/** A message a Task state published to SNS. */
+export interface PublishedNotification {
+  readonly executionArn: string;
+  readonly state: string;
+  readonly topicArn: string;
+  readonly subject?: string;
+  readonly message: string;
+  readonly messageAttributes: Readonly<Record<string, unknown>>;
+}
+
+/** What the integrations need from the runner. */
+export interface TaskIntegrationContext {
+  readonly executionArn: string;
+  readonly accountId: string;
+  readonly region: string;
+  readonly partition: string;
+  /** Principal of the calls the state machine makes (its role ARN). */
+  readonly principal: string;
+  readonly callLog: AwsCallLog;
+  readonly functions: readonly TemplateFunction[];
+  invokeFunction(logicalId: string, event: unknown): Promise<LambdaInvocation>;
+  /** Topic ARNs the template defines, with the customer managed key that encrypts each (if any). */
+  readonly topics: ReadonlyMap<string, { readonly kmsKeyArn?: string }>;
+  readonly notifications: PublishedNotification[];
+  /** Routes events put on a bus to the template's rules. */
+  putEvents(events: AwsEvent[], busName: string): Promise<void>;
+}
+
+/** Largest state input or output Step Functions accepts (256 KiB). */
+export const MAX_STATE_PAYLOAD_BYTES = 256 * 1024;
+
+type TaskHandler = (input: unknown) => Promise<unknown>;
+
+/** Task states whose Resource has no local integration. */
+export function unsupportedTaskStates(states: readonly StateEntry[]): Array<{ readonly state: string; readonly resource: string }> {
+  return states
+    .filter((s) => s.state.Type === 'Task')
+    .map((s) => ({ name: s.name, integration: taskIntegrationOf(s.state) }))
+    .filter((s): s is { name: string; integration: Extract<TaskIntegration, { kind: 'unsupported' }> } => s.integration.kind === 'unsupported')
+    .map((s) => ({ state: s.name, resource: s.integration.resource }));
+}
+
+/** A local handler per Task state name, for the interpreter's taskResourceLocalHandlers. */
+export function taskHandlersFor(states: readonly StateEntry[], context: TaskIntegrationContext): Record<string, TaskHandler> {
+  const handlers: Record<string, TaskHandler> = {};
+  for (const entry of states) {
+    if (entry.state.Type !== 'Task') continue;
+    const integration = taskIntegrationOf(entry.state);
+    switch (integration.kind) {
+      case 'lambda':
+        handlers[entry.name] = (input) => invokeLambda(entry.name, integration, input, context);
+        break;
+      case 'sns-publish':
+        handlers[entry.name] = async (input) => publishToSns(entry.name, input, context);
+        break;
+      case 'events-put-events':
+        handlers[entry.name] = (input) => putEvents(input, context);
+        break;
+      case 'unsupported':
+        break;
+    }
+  }
+  return handlers;
+}
+
+function sdkMetadata(requestId: string, extraHeaders: Record<string, string> = {}): Record<string, unknown> {
+  const headers: Record<string, string> = { 'Content-Type': 'application/json', Date: new Date().toUTCString(), 'x-amzn-RequestId': requestId, ...extraHeaders };
+  return {
+    SdkHttpMetadata: {
+      AllHttpHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+      HttpHeaders: headers,
+      HttpStatusCode: 200,
+    },
+    SdkResponseMetadata: { RequestId: requestId },
+  };
+}
+
+async function invokeLambda(state: string, integration: Extract<TaskIntegration, { kind: 'lambda' }>, input: unknown, context: TaskIntegrationContext): Promise<unknown> {
+  const parameters = (integration.payloadResponseOnly ? {} : input ?? {}) as Record<string, unknown>;
+  const nameOrArn = integration.functionName ?? (typeof parameters.FunctionName === 'string' ? parameters.FunctionName : undefined);
+  if (!nameOrArn) throw new TaskServiceFailure('States.Runtime', `Task state '${state}' names no FunctionName.`);
+  const name = functionNameOf(nameOrArn);
+  const fn = context.functions.find((f) => f.functionName === name);
+  const requestId = randomUUID();
+  context.callLog.record({
+    requestId,
+    service: 'lambda',
+    operation: 'Invoke',
+    action: 'lambda:InvokeFunction',
+    resources: [fn && !nameOrArn.startsWith('arn:') ? fn.functionArn : nameOrArn],
+    status: fn ? 200 : 404,
+    errorCode: fn ? undefined : 'ResourceNotFoundException',
+    principal: context.principal,
+  });
+  if (!fn) throw new TaskServiceFailure('Lambda.ResourceNotFoundException', `Function not found: ${nameOrArn} (Service: Lambda, Status Code: 404, Request ID: ${requestId})`);
+  if (!fn.spec) {
+    throw new TaskServiceFailure(
+      'LocalRunner.NoHandlerCode',
+      `Function ${fn.logicalId} has no 'llama-finetune:handler' metadata, so the local workflow runner cannot find its code. Create it with WorkflowFunction (which adds the metadata) or pass handlerEntries.`,
+    );
+  }
+  const event = integration.payloadResponseOnly ? input : parameters.Payload === undefined ? {} : parameters.Payload;
+
+  if (!integration.payloadResponseOnly && parameters.InvocationType === 'Event') {
+    // Asynchronous invocation: Lambda accepts the event and the state goes on at once.
+    void context.invokeFunction(fn.logicalId, event);
+    return { Payload: '', StatusCode: 202, ...sdkMetadata(requestId) };
+  }
+  const invocation = await context.invokeFunction(fn.logicalId, event);
+  if (invocation.error) throw new LambdaTaskFailure(invocation.error);
+  const size = Buffer.byteLength(JSON.stringify(invocation.payload ?? null));
+  if (size > MAX_STATE_PAYLOAD_BYTES) {
+    throw new TaskServiceFailure('States.DataLimitExceeded', `The state/task '${state}' returned a result with a size (${size} bytes) exceeding the maximum number of bytes service limit (${MAX_STATE_PAYLOAD_BYTES}).`);
+  }
+  if (integration.payloadResponseOnly) return invocation.payload;
+  return { ExecutedVersion: '$LATEST', Payload: invocation.payload, ...sdkMetadata(invocation.requestId, { 'X-Amz-Executed-Version': '$LATEST' }), StatusCode: 200 };
+}
+
+function publishToSns(state: string, input: unknown, context: TaskIntegrationContext): unknown {
+  const parameters = (input ?? {}) as Record<string, unknown>;
+  const topicArn = String(parameters.TopicArn ?? parameters.TargetArn ?? '');
+  const topic = context.topics.get(topicArn);
+  const requestId = randomUUID();
+  const log = (action: string, resource: string, status: number, errorCode?: string) =>
+    context.callLog.record({ requestId, service: action.split(':')[0], operation: action === 'sns:Publish' ? 'Publish' : action.split(':')[1], action, resources: [resource], status, errorCode, principal: context.principal });
+  if (!topic) {
+    log('sns:Publish', topicArn, 404, 'NotFound');
+    throw new TaskServiceFailure('SNS.NotFoundException', `Topic does not exist: ${topicArn} (Service: Sns, Status Code: 404, Request ID: ${requestId})`);
+  }
+  // Publishing to a topic encrypted with a customer managed key needs that key too.
+  if (topic.kmsKeyArn) {
+    log('kms:GenerateDataKey', topic.kmsKeyArn, 200);
+    log('kms:Decrypt', topic.kmsKeyArn, 200);
+  }
+  log('sns:Publish', topicArn, 200);
+  const message = parameters.Message;
+  if (message === undefined) throw new TaskServiceFailure('SNS.InvalidParameterException', `Task state '${state}': Message is required.`);
+  context.notifications.push({
+    executionArn: context.executionArn,
+    state,
+    topicArn,
+    subject: parameters.Subject === undefined ? undefined : String(parameters.Subject),
+    message: typeof message === 'string' ? message : JSON.stringify(message),
+    messageAttributes: (parameters.MessageAttributes ?? {}) as Record<string, unknown>,
+  });
+  return { MessageId: randomUUID(), ...sdkMetadata(requestId) };
+}
+
+async function putEvents(input: unknown, context: TaskIntegrationContext): Promise<unknown> {
+  const entries = ((input as { Entries?: unknown[] } | undefined)?.Entries ?? []) as Array<Record<string, unknown>>;
+  const requestId = randomUUID();
+  const byBus = new Map<string, AwsEvent[]>();
+  const results: Array<{ EventId: string }> = [];
+  for (const entry of entries) {
+    const busName = String(entry.EventBusName ?? 'default').split('/').pop()!;
+    const busArn = `arn:${context.partition}:events:${context.region}:${context.accountId}:event-bus/${busName}`;
+    context.callLog.record({ requestId, service: 'events', operation: 'PutEvents', action: 'events:PutEvents', resources: [busArn], status: 200, principal: context.principal });
+    const id = randomUUID();
+    const detail = typeof entry.Detail === 'string' ? (JSON.parse(entry.Detail) as Record<string, unknown>) : ((entry.Detail ?? {}) as Record<string, unknown>);
+    const event: AwsEvent = {
+      version: '0',
+      id,
+      'detail-type': String(entry.DetailType ?? ''),
+      source: String(entry.Source ?? ''),
+      account: context.accountId,
+      time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      region: context.region,
+      resources: ((entry.Resources ?? []) as unknown[]).map(String),
+      detail,
+    };
+    byBus.set(busName, [...(byBus.get(busName) ?? []), event]);
+    results.push({ EventId: id });
+  }
+  for (const [busName, events] of byBus) await context.putEvents(events, busName);
+  return { Entries: results, FailedEntryCount: 0, ...sdkMetadata(requestId) };
+}
