@@ -6,6 +6,7 @@
  * Exit codes: 0 success, 1 the input has errors, 2 bad usage.
  */
 import { runPrepare, PREPARE_USAGE } from './commands/prepare';
+import { runScore, SCORE_USAGE } from './commands/score';
 import { runValidate, VALIDATE_USAGE } from './commands/validate';
 
 type Command = (args: string[]) => Promise<number>;
@@ -13,6 +14,7 @@ type Command = (args: string[]) => Promise<number>;
 const COMMANDS: Record<string, { run: Command; usage: string }> = {
   validate: { run: runValidate, usage: VALIDATE_USAGE },
   prepare: { run: runPrepare, usage: PREPARE_USAGE },
+  score: { run: runScore, usage: SCORE_USAGE },
 };
 
 export function usage(): string {

@@ -15,6 +15,7 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { bedrockRuntimeClient, s3Client } from '../shared/aws-clients';
 import { intEnv } from '../shared/env';
 import { converseInputFor } from '../shared/evaluation/converse-input';
+import { ModelPredictionLine } from '../shared/evaluation/model-prediction';
 import { EvaluationItem } from '../shared/evaluation/test-records';
 import { createLogger } from '../shared/logger';
 import { RunContext } from '../shared/run-context';
@@ -25,21 +26,6 @@ export interface InferShardEvent {
   readonly shard: { readonly index: number; readonly key: string };
   readonly fineTunedModelId: string;
   readonly baseModelId: string;
-}
-
-/** One line of a predictions file. */
-export interface PredictionLine {
-  readonly recordId: string;
-  readonly line: number;
-  readonly model: 'base' | 'fine-tuned';
-  readonly modelId: string;
-  readonly question: string;
-  readonly references: readonly string[];
-  readonly prediction?: string;
-  readonly error?: string;
-  readonly latencyMs: number;
-  readonly inputTokens: number;
-  readonly outputTokens: number;
 }
 
 /** Errors that mean "try later", rethrown so the shard is retried rather than scored 0. */
@@ -61,7 +47,7 @@ export async function handler(event: InferShardEvent): Promise<{ index: number; 
     if (!images.has(uri)) images.set(uri, readBytes(uri));
     return images.get(uri)!;
   };
-  const lines: PredictionLine[] = [];
+  const lines: ModelPredictionLine[] = [];
   const concurrency = intEnv('RECORD_CONCURRENCY', 1);
   let next = 0;
   const worker = async () => {
@@ -84,7 +70,7 @@ export async function handler(event: InferShardEvent): Promise<{ index: number; 
   return { index: shard.index, records: items.length, failures };
 }
 
-async function predict(item: EvaluationItem, model: PredictionLine['model'], modelId: string, maxTokens: number, readImage: (uri: string) => Promise<Uint8Array>): Promise<PredictionLine> {
+async function predict(item: EvaluationItem, model: ModelPredictionLine['model'], modelId: string, maxTokens: number, readImage: (uri: string) => Promise<Uint8Array>): Promise<ModelPredictionLine> {
   const started = Date.now();
   const base = { recordId: item.recordId, line: item.line, model, modelId, question: item.question, references: item.references };
   try {

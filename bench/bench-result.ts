@@ -1,0 +1,33 @@
+/**
+ * The shape every benchmark returns, and one way to print it. Shared by the bench files so a
+ * runner can collect and print them together.
+ */
+
+/** One benchmark number; `ratio` compares `value` with `baseline`. */
+export interface BenchResult {
+  readonly name: string;
+  readonly value: number;
+  readonly unit: string;
+  readonly baseline?: number;
+  readonly ratio?: number;
+  /** The goal for `ratio`, e.g. ">= 0.5". */
+  readonly target?: string;
+  readonly pass?: boolean;
+}
+
+/** Formats results as one line each: verdict, name, ratio with its target, value vs baseline. */
+export function formatBenchResults(results: readonly BenchResult[]): string {
+  return results
+    .map((r) => {
+      const verdict = r.pass === undefined ? '    ' : r.pass ? 'PASS' : 'FAIL';
+      const compare = r.ratio !== undefined ? `ratio ${r.ratio}${r.target ? ` (target ${r.target})` : ''}; ${r.value} ${r.unit} vs ${r.baseline} ${r.unit}` : `${r.value} ${r.unit}`;
+      return `${verdict} ${r.name}: ${compare}`;
+    })
+    .join('\n');
+}
+
+/** Rounds to `digits` decimals for display. */
+export function roundTo(value: number, digits: number): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}

@@ -1,0 +1,139 @@
+/**
+ * Last evaluation step: reads every predictions shard, scores base and fine-tuned answers with
+ * SQuAD F1 and exact match, and writes the report (report.json, report.md, report.html) under
+ * the run's prefix. The scores and the quality gate go into the run record, where the outcome
+ * notification and event pick them up.
+ *
+ * Input: { run, provisioned? }. Output: { baseF1, fineTunedF1, relativeImprovementPercent,
+ * gatePassed, gateEvaluated, reportUri, reportHtmlUri }.
+ */
+import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { s3Client } from '../shared/aws-clients';
+import { jsonEnv, requireEnv } from '../shared/env';
+import { createLogger } from '../shared/logger';
+import { EvaluationReportInput, PredictionRecord, QualityGate, buildEvaluationReport, renderReportHtml, renderReportMarkdown } from '../shared/report';
+import { RunContext } from '../shared/run-context';
+import { readRunRecord, runRecordKey, updateRunRecord, withEvent } from '../shared/run-record';
+import { getText } from '../shared/s3';
+import { ModelPredictionLine } from '../shared/evaluation/model-prediction';
+
+export interface ScoreEvaluationEvent {
+  readonly run: RunContext;
+}
+
+export interface ScoreEvaluationResult {
+  readonly baseF1: number;
+  readonly fineTunedF1: number;
+  readonly relativeImprovementPercent: number | null;
+  readonly gateEvaluated: boolean;
+  readonly gatePassed: boolean;
+  readonly reportUri: string;
+  readonly reportHtmlUri: string;
+}
+
+const log = createLogger({ step: 'score-evaluation' });
+
+export async function handler(event: ScoreEvaluationEvent): Promise<ScoreEvaluationResult> {
+  const { run } = event;
+  const s3 = s3Client();
+  const bucket = run.artifacts.bucket;
+  const predictionsPrefix = `${run.artifacts.prefix}evaluation/predictions/`;
+
+  const base: PredictionRecord[] = [];
+  const fineTuned: PredictionRecord[] = [];
+  for (const key of await listKeys(bucket, predictionsPrefix)) {
+    for (const text of (await getText(s3, { bucket, key })).split('\n')) {
+      if (text.trim() === '') continue;
+      const line = JSON.parse(text) as ModelPredictionLine;
+      // A record the model refused has no prediction: the report counts it as missing (scored 0).
+      if (line.prediction === undefined) continue;
+      const record: PredictionRecord = {
+        recordId: line.recordId,
+        question: line.question,
+        references: line.references,
+        prediction: line.prediction,
+        latencyMs: line.latencyMs,
+        inputTokens: line.inputTokens,
+        outputTokens: line.outputTokens,
+      };
+      (line.model === 'base' ? base : fineTuned).push(record);
+    }
+  }
+  if (base.length === 0 && fineTuned.length === 0) throw new Error(`No predictions under s3://${bucket}/${predictionsPrefix}; inference produced nothing to score`);
+
+  const current = await readRunRecord(s3, bucket, runRecordKey(run));
+  const record = current?.record;
+  const pt = record?.provisionedThroughput;
+  const sum = (records: PredictionRecord[], field: 'inputTokens' | 'outputTokens') => records.reduce((n, r) => n + r[field], 0);
+  const input: EvaluationReportInput = {
+    run: {
+      runId: run.runId,
+      requestName: run.requestName,
+      environment: requireEnv('ENVIRONMENT_NAME'),
+      model: { name: run.model.name, baseModelIdentifier: run.model.baseModelIdentifier, customModelArn: record?.job?.outputModelArn },
+      hyperParameters: record?.job?.hyperParameters ?? run.hyperParameters,
+      requestUri: `s3://${run.request.bucket}/${run.request.key}`,
+      startedAt: record?.createdAt ?? new Date().toISOString(),
+      finishedAt: new Date().toISOString(),
+    },
+    training: record?.metrics,
+    base,
+    fineTuned,
+    costs: {
+      provisionedThroughputHours: pt ? (Date.now() - Date.parse(pt.createdAt)) / 3_600_000 : undefined,
+      modelUnits: pt?.modelUnits,
+      baseInputTokens: sum(base, 'inputTokens'),
+      baseOutputTokens: sum(base, 'outputTokens'),
+      fineTunedInputTokens: sum(fineTuned, 'inputTokens'),
+      fineTunedOutputTokens: sum(fineTuned, 'outputTokens'),
+    },
+    qualityGate: jsonEnv<QualityGate>('QUALITY_GATE', {}),
+  };
+  const report = buildEvaluationReport(input);
+
+  const reportKey = (ext: string) => `${run.artifacts.prefix}report.${ext}`;
+  const put = (ext: string, body: string, contentType: string) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: reportKey(ext), Body: body, ContentType: contentType }));
+  await Promise.all([
+    put('json', JSON.stringify(report, null, 2), 'application/json'),
+    put('md', renderReportMarkdown(report), 'text/markdown; charset=utf-8'),
+    put('html', renderReportHtml(report), 'text/html; charset=utf-8'),
+  ]);
+  const reportUri = `s3://${bucket}/${reportKey('json')}`;
+  const reportHtmlUri = `s3://${bucket}/${reportKey('html')}`;
+
+  await updateRunRecord(s3, bucket, runRecordKey(run), (r) => ({
+    ...withEvent(r, 'evaluation scored', { baseF1: report.scores.base.f1, fineTunedF1: report.scores.fineTuned.f1 }),
+    evaluation: {
+      baseF1: report.scores.base.f1,
+      fineTunedF1: report.scores.fineTuned.f1,
+      baseExactMatch: report.scores.base.exactMatch,
+      fineTunedExactMatch: report.scores.fineTuned.exactMatch,
+      relativeImprovementPercent: report.relativeImprovementPercent,
+      records: Math.max(report.scores.base.count, report.scores.fineTuned.count),
+      gate: report.gate,
+      reportUri,
+      reportHtmlUri,
+    },
+  }));
+  log.info('evaluation scored', { runId: run.runId, baseF1: report.scores.base.f1, fineTunedF1: report.scores.fineTuned.f1, gate: report.gate });
+  return {
+    baseF1: report.scores.base.f1,
+    fineTunedF1: report.scores.fineTuned.f1,
+    relativeImprovementPercent: report.relativeImprovementPercent,
+    gateEvaluated: report.gate.evaluated,
+    gatePassed: report.gate.passed,
+    reportUri,
+    reportHtmlUri,
+  };
+}
+
+async function listKeys(bucket: string, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3Client().send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
+    token = page.NextContinuationToken;
+  } while (token);
+  return keys.sort();
+}

@@ -1,0 +1,28 @@
+/** The evaluation report: model, builder, and its Markdown, HTML and notification renderings. */
+export { EVALUATION_REPORT_SCHEMA_VERSION } from './report-model';
+export type {
+  EvaluationCosts,
+  EvaluationReport,
+  EvaluationReportInput,
+  EvaluationRunInfo,
+  LatencyStats,
+  ModelScores,
+  PredictionRecord,
+  QualityGate,
+  QualityGateResult,
+  ReportRecord,
+  TokenTotals,
+} from './report-model';
+export { buildEvaluationReport, DEFAULT_LOWEST_COUNT } from './build-report';
+export { evaluateQualityGate } from './quality-gate';
+export type { GateFigures } from './quality-gate';
+export { latencyStats, nearestRankPercentile } from './latency-stats';
+export { lossChartSvg } from './loss-chart-svg';
+export type { ChartLabels, ChartSeries, ChartSize } from './loss-chart-svg';
+export { niceTicks } from './chart-ticks';
+export type { AxisTicks } from './chart-ticks';
+export { escapeHtml } from './html-escape';
+export { escapeMarkdown } from './markdown-escape';
+export { renderReportMarkdown } from './render-markdown';
+export { renderReportHtml } from './render-html';
+export { renderNotificationSummary } from './render-notification';

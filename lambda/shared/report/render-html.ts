@@ -1,0 +1,246 @@
+/**
+ * The evaluation report as one self-contained HTML file: inline CSS and an inline SVG chart,
+ * no scripts, fonts or images from anywhere, so it opens from S3 or an e-mail attachment and
+ * reads the same without JavaScript. Every piece of text from the input is escaped. Pure.
+ */
+import { ChartSeries, lossChartSvg } from './loss-chart-svg';
+import { escapeHtml } from './html-escape';
+import {
+  formatCount,
+  formatDuration,
+  formatLoss,
+  formatMilliseconds,
+  formatPercent,
+  formatPoints,
+  formatScore,
+  truncateText,
+} from './format-numbers';
+import { gateVerdictText, missingAnswersText, provisionedThroughputText } from './report-phrases';
+import { EvaluationReport, LatencyStats, ModelScores, ReportRecord } from './report-model';
+import { LossSummary } from '../training-metrics';
+
+/** Longest answer or question text shown; the JSON report keeps the full text. */
+const MAX_SHOWN_CHARS = 600;
+const CHART_SIZE = { width: 760, height: 320 };
+
+const STYLE = `
+:root { color-scheme: light; --ink: #1f2328; --muted: #59636e; --line: #d1d9e0; --soft: #f6f8fa; --pass: #1a7f37; --fail: #cf222e; --accent: #1f6feb; }
+* { box-sizing: border-box; }
+body { margin: 0; background: #eef1f4; color: var(--ink); font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+main { max-width: 960px; margin: 24px auto; padding: 28px 32px; background: #fff; border: 1px solid var(--line); border-radius: 10px; }
+h1 { font-size: 26px; margin: 0 0 4px; }
+h2 { font-size: 19px; margin: 32px 0 12px; padding-bottom: 6px; border-bottom: 1px solid var(--line); }
+h3 { font-size: 15px; margin: 0 0 8px; }
+.meta { color: var(--muted); margin: 0; font-size: 14px; }
+.meta code { font-size: 13px; }
+code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: var(--soft); padding: 1px 4px; border-radius: 4px; overflow-wrap: anywhere; }
+.badge { display: inline-block; padding: 3px 10px; border-radius: 999px; font-weight: 600; font-size: 13px; color: #fff; vertical-align: middle; }
+.badge.pass { background: var(--pass); } .badge.fail { background: var(--fail); } .badge.none { background: var(--muted); }
+.headline { display: flex; gap: 16px; flex-wrap: wrap; margin: 20px 0 8px; }
+.figure { flex: 1 1 180px; border: 1px solid var(--line); border-radius: 8px; padding: 12px 16px; background: var(--soft); }
+.figure .label { color: var(--muted); font-size: 13px; }
+.figure .value { font-size: 28px; font-weight: 650; font-variant-numeric: tabular-nums; }
+.figure .value.up { color: var(--pass); } .figure .value.down { color: var(--fail); }
+table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+.table-wrap { overflow-x: auto; margin: 8px 0; }
+th, td { border-bottom: 1px solid var(--line); padding: 7px 10px; text-align: left; vertical-align: top; }
+th { background: var(--soft); font-weight: 600; font-size: 14px; }
+td.num, th.num { text-align: right; white-space: nowrap; }
+ul.reasons { padding-left: 20px; margin: 8px 0; }
+ul.reasons li.pass::marker { color: var(--pass); } ul.reasons li.fail::marker { color: var(--fail); }
+.note { color: var(--muted); font-size: 14px; }
+.chart { overflow-x: auto; margin: 8px 0 4px; }
+.chart svg { max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 6px; }
+.example { border: 1px solid var(--line); border-radius: 8px; padding: 14px 16px; margin: 12px 0; }
+.example dl { display: grid; grid-template-columns: max-content 1fr; gap: 6px 14px; margin: 0; }
+.example dt { color: var(--muted); font-size: 14px; }
+.example dd { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+.score { display: inline-block; min-width: 56px; text-align: center; border-radius: 4px; padding: 0 6px; font-size: 13px; font-weight: 600; background: var(--soft); border: 1px solid var(--line); margin-right: 6px; font-variant-numeric: tabular-nums; }
+.missing { color: var(--fail); font-style: italic; }
+.empty { color: var(--muted); font-style: italic; }
+footer { margin-top: 32px; color: var(--muted); font-size: 13px; }
+@media (max-width: 640px) {
+  main { margin: 0; padding: 16px; border: 0; border-radius: 0; }
+  th, td { padding: 6px; }
+  .example dl { grid-template-columns: 1fr; gap: 2px; }
+  .example dd { margin-bottom: 6px; }
+}
+`;
+
+function esc(text: string): string {
+  return escapeHtml(truncateText(text, MAX_SHOWN_CHARS));
+}
+
+function answerHtml(value: string | null): string {
+  if (value === null) return '<span class="missing">no answer (inference failed)</span>';
+  return value.trim() === '' ? '<span class="empty">(empty answer)</span>' : esc(value);
+}
+
+function headlineHtml(report: EvaluationReport): string {
+  const delta = report.absoluteDelta.f1;
+  const trend = delta > 0 ? 'up' : delta < 0 ? 'down' : '';
+  const figure = (label: string, value: string, cls = '') => `<div class="figure"><div class="label">${label}</div><div class="value ${cls}">${value}</div></div>`;
+  return (
+    '<div class="headline">' +
+    figure('Base model F1', formatScore(report.scores.base.f1)) +
+    figure('Fine-tuned model F1', formatScore(report.scores.fineTuned.f1)) +
+    figure('Relative F1 improvement', escapeHtml(formatPercent(report.relativeImprovementPercent)), trend) +
+    '</div>'
+  );
+}
+
+function scoreTableHtml(report: EvaluationReport): string {
+  const { base, fineTuned } = report.scores;
+  const answered = (s: ModelScores) => `${formatCount(s.answered)} of ${formatCount(s.count)}`;
+  const cmp = report.recordComparison;
+  return `<div class="table-wrap"><table class="scores">
+<thead><tr><th>Metric</th><th class="num">Base model</th><th class="num">Fine-tuned model</th><th class="num">Change</th></tr></thead>
+<tbody>
+<tr><td>F1</td><td class="num">${formatScore(base.f1)}</td><td class="num">${formatScore(fineTuned.f1)}</td><td class="num">${formatPoints(report.absoluteDelta.f1)} (${escapeHtml(formatPercent(report.relativeImprovementPercent))})</td></tr>
+<tr><td>Exact match</td><td class="num">${formatScore(base.exactMatch)}</td><td class="num">${formatScore(fineTuned.exactMatch)}</td><td class="num">${formatPoints(report.absoluteDelta.exactMatch)}</td></tr>
+<tr><td>Records answered</td><td class="num">${answered(base)}</td><td class="num">${answered(fineTuned)}</td><td></td></tr>
+</tbody></table></div>
+<p class="note">SQuAD F1 and exact match, 0–100, best match over each record's references. Per record the fine-tuned model scored higher on ${formatCount(cmp.improved)}, lower on ${formatCount(cmp.worsened)} and the same on ${formatCount(cmp.unchanged)} record(s).${
+    report.relativeImprovementPercent === null ? ' The relative improvement is undefined because the base model scored 0.' : ''
+  }</p>${missingAnswersText(report) ? `\n<p class="note missing">${escapeHtml(missingAnswersText(report)!)}</p>` : ''}`;
+}
+
+function badgeHtml(report: EvaluationReport): string {
+  const cls = !report.gate.evaluated ? 'none' : report.gate.passed ? 'pass' : 'fail';
+  const text = gateVerdictText(report);
+  return `<span class="badge ${cls}">${escapeHtml(text.charAt(0).toUpperCase() + text.slice(1))}</span>`;
+}
+
+function gateHtml(report: EvaluationReport): string {
+  if (!report.gate.evaluated) return '<p>Not configured: no minimum F1 or improvement was set.</p>';
+  const items = report.gate.reasons.map((r) => `<li class="${r.startsWith('PASS') ? 'pass' : 'fail'}">${escapeHtml(r)}</li>`).join('\n');
+  return `<p>${badgeHtml(report)}</p>\n<ul class="reasons">\n${items}\n</ul>`;
+}
+
+function lossRowHtml(name: string, loss: LossSummary | undefined): string {
+  if (!loss) return `<tr><td>${name}</td><td colspan="3" class="note">not recorded</td></tr>`;
+  return `<tr><td>${name}</td><td class="num">${formatLoss(loss.finalLoss)}</td><td class="num">${formatLoss(loss.bestLoss)} (step ${formatCount(loss.bestStep)})</td><td class="num">${formatCount(loss.steps)}</td></tr>`;
+}
+
+function trainingHtml(report: EvaluationReport): string {
+  const training = report.training;
+  if (!training || (!training.training && !training.validation)) return '<p class="note">No training metrics were recorded.</p>';
+  const curves: ChartSeries[] = [];
+  if (training.training) curves.push({ label: 'Training loss', points: training.training.curve, color: '#1f6feb' });
+  if (training.validation) curves.push({ label: 'Validation loss', points: training.validation.curve, color: '#d9480f', dashed: true });
+  const chart = lossChartSvg(curves, CHART_SIZE, { title: `Loss by training step for ${report.run.requestName}` });
+  const epochs = [...new Set([...(training.training?.lossPerEpoch ?? []), ...(training.validation?.lossPerEpoch ?? [])].map((e) => e.epoch))].sort((a, b) => a - b);
+  const meanOf = (loss: LossSummary | undefined, epoch: number) => {
+    const found = loss?.lossPerEpoch.find((e) => e.epoch === epoch);
+    return found ? formatLoss(found.meanLoss) : '–';
+  };
+  const epochRows = epochs.map((e) => `<tr><td class="num">${e}</td><td class="num">${meanOf(training.training, e)}</td><td class="num">${meanOf(training.validation, e)}</td></tr>`).join('\n');
+  return `<div class="chart">${chart}</div>
+<div class="table-wrap"><table>
+<thead><tr><th>Loss</th><th class="num">Final</th><th class="num">Best (step)</th><th class="num">Steps</th></tr></thead>
+<tbody>
+${lossRowHtml('Training', training.training)}
+${lossRowHtml('Validation', training.validation)}
+</tbody></table></div>${
+    epochRows
+      ? `\n<div class="table-wrap"><table>\n<thead><tr><th class="num">Epoch</th><th class="num">Mean training loss</th><th class="num">Mean validation loss</th></tr></thead>\n<tbody>\n${epochRows}\n</tbody></table></div>`
+      : ''
+  }`;
+}
+
+function exampleHtml(record: ReportRecord, index: number): string {
+  const references = record.references.map((r) => (r.trim() === '' ? '<span class="empty">(empty)</span>' : esc(r))).join('<br>');
+  return `<article class="example">
+<h3>${index + 1}. Record <code>${escapeHtml(record.recordId)}</code></h3>
+<dl>
+<dt>Question</dt><dd>${esc(record.question)}</dd>
+<dt>Reference${record.references.length > 1 ? 's' : ''}</dt><dd>${references}</dd>
+<dt>Base answer</dt><dd><span class="score" title="base F1">F1 ${formatScore(record.baseF1)}</span>${answerHtml(record.basePrediction)}</dd>
+<dt>Fine-tuned answer</dt><dd><span class="score" title="fine-tuned F1">F1 ${formatScore(record.fineTunedF1)}</span>${answerHtml(record.fineTunedPrediction)}</dd>
+</dl>
+</article>`;
+}
+
+function usageHtml(report: EvaluationReport): string {
+  const { latency, tokens, costs } = report;
+  const ms = (stats: LatencyStats | null, key: 'p50Ms' | 'p90Ms') => (stats ? formatMilliseconds(stats[key]) : '–');
+  const row = (label: string, base: string, fineTuned: string) => `<tr><td>${label}</td><td class="num">${base}</td><td class="num">${fineTuned}</td></tr>`;
+  return `<div class="table-wrap"><table>
+<thead><tr><th></th><th class="num">Base model</th><th class="num">Fine-tuned model</th></tr></thead>
+<tbody>
+${row('Latency p50', ms(latency.base, 'p50Ms'), ms(latency.fineTuned, 'p50Ms'))}
+${row('Latency p90', ms(latency.base, 'p90Ms'), ms(latency.fineTuned, 'p90Ms'))}
+${row('Input tokens (answered records)', formatCount(tokens.base.input), formatCount(tokens.fineTuned.input))}
+${row('Output tokens (answered records)', formatCount(tokens.base.output), formatCount(tokens.fineTuned.output))}
+${row('Input tokens billed', formatCount(costs.baseInputTokens), formatCount(costs.fineTunedInputTokens))}
+${row('Output tokens billed', formatCount(costs.baseOutputTokens), formatCount(costs.fineTunedOutputTokens))}
+</tbody></table></div>
+<p>Provisioned Throughput: ${escapeHtml(provisionedThroughputText(report))}.</p>
+<p class="note">Prices are not applied: multiply these figures by your region's token prices and the hourly model-unit price.</p>`;
+}
+
+function runHtml(report: EvaluationReport): string {
+  const { run } = report;
+  const rows: Array<[string, string]> = [
+    ['Run id', `<code>${escapeHtml(run.runId)}</code>`],
+    ['Environment', escapeHtml(run.environment)],
+    ['Model', `${escapeHtml(run.model.name)} (<code>${escapeHtml(run.model.baseModelIdentifier)}</code>)`],
+    ...(run.model.customModelArn ? ([['Custom model', `<code>${escapeHtml(run.model.customModelArn)}</code>`]] as Array<[string, string]>) : []),
+    ['Request', `<code>${escapeHtml(run.requestUri)}</code>`],
+    ['Started', escapeHtml(run.startedAt)],
+    ['Finished', `${escapeHtml(run.finishedAt)} (${formatDuration(run.durationSeconds)})`],
+    ['Hyperparameters', Object.entries(run.hyperParameters).map(([k, v]) => `<code>${escapeHtml(k)}=${escapeHtml(String(v))}</code>`).join(' ') || 'none recorded'],
+  ];
+  return `<div class="table-wrap"><table>\n<tbody>\n${rows.map(([k, v]) => `<tr><th scope="row">${k}</th><td>${v}</td></tr>`).join('\n')}\n</tbody></table></div>`;
+}
+
+/** Renders the report as a self-contained HTML document. */
+export function renderReportHtml(report: EvaluationReport): string {
+  const { run } = report;
+  const examples = report.lowest.length === 0 ? '<p class="note">No records were scored.</p>' : report.lowest.map(exampleHtml).join('\n');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Evaluation report: ${escapeHtml(run.requestName)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<main>
+<header>
+<h1>Evaluation report: ${escapeHtml(run.requestName)}</h1>
+<p class="meta">${escapeHtml(run.model.name)} fine-tuned in <strong>${escapeHtml(run.environment)}</strong>, run <code>${escapeHtml(run.runId)}</code>, finished ${escapeHtml(run.finishedAt)} ${badgeHtml(report)}</p>
+</header>
+${headlineHtml(report)}
+<section>
+<h2>Scores</h2>
+${scoreTableHtml(report)}
+</section>
+<section>
+<h2>Quality gate</h2>
+${gateHtml(report)}
+</section>
+<section>
+<h2>Training loss</h2>
+${trainingHtml(report)}
+</section>
+<section>
+<h2>Lowest-scoring examples (${report.lowest.length} of ${formatCount(report.records.length)})</h2>
+<p class="note">Ordered by the fine-tuned model's F1, then the base model's.</p>
+${examples}
+</section>
+<section>
+<h2>Latency, tokens and cost figures</h2>
+${usageHtml(report)}
+</section>
+<section>
+<h2>Run</h2>
+${runHtml(report)}
+</section>
+<footer>Report schema version ${report.schemaVersion}. Generated by llama-finetune from ${formatCount(report.records.length)} scored record(s).</footer>
+</main>
+</body>
+</html>
+`;
+}

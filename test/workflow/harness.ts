@@ -1,0 +1,86 @@
+/**
+ * Shared setup of the end-to-end workflow tests: a stack with LlamaFinetuning (as a user would
+ * write it), the local AWS stand-ins, and the offline runner executing the synthesized state
+ * machine. Runs start by upload, exactly as in production.
+ */
+import { Duration } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { LlamaFinetuning, LlamaFinetuningProps } from '../../lib';
+import { RunRecord } from '../../lambda/shared/run-record';
+import { testStack } from '../support/cdk';
+import { LocalAws, startLocalAws } from '../support/local-aws';
+import { LocalWorkflowRunner } from '../support/local-workflow';
+
+export interface WorkflowHarness {
+  readonly aws: LocalAws;
+  readonly runner: LocalWorkflowRunner;
+  readonly template: Template;
+  readonly datasets: string;
+  readonly artifacts: string;
+  readonly topicArn: string;
+  /** Uploads a run request and delivers its S3 event; returns the executions it started. */
+  upload(key: string, request: unknown): Promise<Awaited<ReturnType<LocalWorkflowRunner['putS3ObjectCreated']>>>;
+  /** The run record of a run id, as stored. */
+  runRecord(runId: string): RunRecord | undefined;
+  /** Every run record stored. */
+  runRecords(): RunRecord[];
+  stop(): Promise<void>;
+}
+
+/** Test-sized timing: the definition keeps these, the runner shortens the waits. */
+export const TEST_PROPS: LlamaFinetuningProps = {
+  environmentName: 'test',
+  pollInterval: Duration.minutes(5),
+  quotaRetryInterval: Duration.minutes(10),
+  quotaWaitTimeout: Duration.minutes(40),
+};
+
+export async function startHarness(props: LlamaFinetuningProps = TEST_PROPS): Promise<WorkflowHarness> {
+  const aws = await startLocalAws();
+  const stack = testStack();
+  new LlamaFinetuning(stack, 'Finetuning', props);
+  const template = Template.fromStack(stack);
+  const runner = await LocalWorkflowRunner.create({ template, aws, waitMs: 2, retryMs: 2 });
+  const datasets = runner.bucketName('FinetuningStorageDataset');
+  const artifacts = runner.bucketName('FinetuningStorageArtifacts');
+  const topicId = Object.keys(template.findResources('AWS::SNS::Topic'))[0];
+  const topicArn = runner.physicalResource(topicId).ref;
+  const records = () =>
+    aws.s3
+      .listKeys(artifacts, 'runs/')
+      .filter((k) => k.endsWith('/run.json'))
+      .map((k) => JSON.parse(aws.s3.getObject(artifacts, k)!.toString()) as RunRecord);
+  return {
+    aws,
+    runner,
+    template,
+    datasets,
+    artifacts,
+    topicArn,
+    async upload(key, request) {
+      aws.s3.putObject(datasets, key, JSON.stringify(request));
+      return runner.putS3ObjectCreated(datasets, key);
+    },
+    runRecord: (runId) => records().find((r) => r.runId === runId),
+    runRecords: records,
+    async stop() {
+      await runner.stop();
+      await aws.stop();
+    },
+  };
+}
+
+/** Text-only training records Bedrock accepts for any Llama 3.2 model. */
+export function arithmeticRecords(count: number, offset = 0): string {
+  return Array.from({ length: count }, (_, n) => {
+    const i = n + offset;
+    return JSON.stringify({
+      schemaVersion: 'bedrock-conversation-2024',
+      system: [{ text: 'Answer with a number only.' }],
+      messages: [
+        { role: 'user', content: [{ text: `What is ${i} plus ${i + 1}?` }] },
+        { role: 'assistant', content: [{ text: String(2 * i + 1) }] },
+      ],
+    });
+  }).join('\n');
+}

@@ -1,0 +1,195 @@
+import { startHarness, WorkflowHarness, arithmeticRecords } from './harness';
+
+/**
+ * The training workflow end to end, offline: the synthesized state machine, the real handlers,
+ * LocalS3 and LocalBedrock over loopback. Each scenario checks the execution's end, the run
+ * record, the jobs Bedrock holds and the notification.
+ */
+describe('training workflow (offline, as synthesized)', () => {
+  let h: WorkflowHarness;
+  const request = (name: string, extra: Record<string, unknown> = {}) => ({ name, model: 'llama3.2-1b', trainingData: 'data/train.jsonl', validationData: 'data/validation.jsonl', ...extra });
+  const jobsNamed = (prefix: string) => h.aws.bedrock.jobs().filter((j) => j.jobName.startsWith(prefix));
+  const messagesAbout = (runId: string) => h.aws.sns.messages(h.topicArn).filter((m) => m.message.includes(runId) || (m.subject ?? '').includes(runId));
+  const outcomeEvents = (runId: string) => h.aws.events.events({ source: 'llama-finetune' }).filter((e) => (e.detail as { runId?: string }).runId === runId);
+
+  beforeAll(async () => {
+    h = await startHarness();
+    h.aws.s3.putObject(h.datasets, 'data/train.jsonl', arithmeticRecords(120));
+    h.aws.s3.putObject(h.datasets, 'data/validation.jsonl', arithmeticRecords(20, 500));
+  });
+  afterAll(async () => h?.stop());
+  afterEach(() => {
+    h.aws.bedrock.clearFaults();
+    h.aws.bedrock.scenario.job = {};
+  });
+
+  test('a valid request trains one job and records it, with metrics, a message and an event', async () => {
+    const { executions } = await h.upload('requests/happy.json', request('happy', { hyperParameters: { epochCount: 2 } }));
+    const outcome = await executions[0].result;
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(outcome.transitions).toEqual(expect.arrayContaining(['ReadRunRequest', 'BeginRun', 'ValidateDataset', 'LaunchJob', 'WaitForJob', 'CheckJob', 'RecordSuccess', 'RunSucceeded']));
+
+    const [job] = jobsNamed('happy-');
+    expect(jobsNamed('happy-')).toHaveLength(1);
+    expect(job.status).toBe('Completed');
+    expect(job.baseModelIdentifier).toBe('meta.llama3-2-1b-instruct-v1:0:128k');
+    expect(job.hyperParameters).toEqual({ epochCount: '2', batchSize: '1', learningRate: '0.0001' });
+    expect(job.validationDataUris).toEqual([`s3://${h.datasets}/data/validation.jsonl`]);
+    expect(job.outputDataUri).toBe(`s3://${h.artifacts}/runs/${job.jobName}/bedrock-output/`);
+    // Tags were sent (their content is unit-tested in job-names.test.ts).
+    expect(h.aws.callLog.count({ action: 'bedrock:TagResource' })).toBeGreaterThan(0);
+
+    const record = h.runRecord(job.jobName)!;
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.job).toMatchObject({ jobArn: job.jobArn, status: 'Completed', outputModelArn: expect.stringContaining(':custom-model/') });
+    expect(record.metrics?.training?.steps).toBeGreaterThan(0);
+    expect(record.metrics?.training?.lossPerEpoch.map((e) => e.epoch)).toEqual([1, 2]);
+    expect(record.metrics?.validation?.finalLoss).toEqual(expect.any(Number));
+    expect(record.timeline.map((t) => t.event)).toEqual(['run started', 'job created', 'job Completed', 'run succeeded']);
+    expect(record.validation ?? null).toBeNull(); // the validation report lives beside it
+    expect(h.aws.s3.getObject(h.artifacts, `runs/${record.runId}/validation/report.json`)).toBeDefined();
+
+    const [message] = messagesAbout(record.runId);
+    expect(message.subject).toBe(`[test] Llama fine-tuning run ${record.runId} succeeded`);
+    expect(message.message).toContain(`Custom model: ${record.job!.outputModelArn}`);
+    expect(message.attributes.outcome).toMatchObject({ stringValue: 'SUCCEEDED' });
+    expect(outcomeEvents(record.runId)).toEqual([
+      expect.objectContaining({ detailType: 'Fine-tuning Run Finished', detail: expect.objectContaining({ outcome: 'SUCCEEDED', jobArn: job.jobArn, qualityGate: 'NOT_EVALUATED' }) }),
+    ]);
+  });
+
+  test('throttling bursts on every Bedrock call are retried; still exactly one job', async () => {
+    h.aws.bedrock.throttleNext(4, { operation: 'CreateModelCustomizationJob' });
+    h.aws.bedrock.throttleNext(4, { operation: 'GetModelCustomizationJob' });
+    const { executions } = await h.upload('requests/throttled.json', request('throttled'));
+    const outcome = await executions[0].result;
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(jobsNamed('throttled-')).toHaveLength(1);
+    const throttled = h.aws.callLog.entries({ service: 'bedrock', errorCode: 'ThrottlingException' } as never);
+    expect(throttled.length).toBeGreaterThanOrEqual(8);
+    expect(h.runRecord(jobsNamed('throttled-')[0].jobName)!.status).toBe('SUCCEEDED');
+  });
+
+  test('a quota that clears after a while: the run waits, then trains', async () => {
+    h.aws.bedrock.quotaExceeded({ times: 2 });
+    const { executions } = await h.upload('requests/quota-clears.json', request('quota-clears'));
+    const outcome = await executions[0].result;
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(outcome.events.filter((e) => e.type === 'StateRetried' && e.state === 'LaunchJob').length).toBeGreaterThanOrEqual(2);
+    const record = h.runRecord(jobsNamed('quota-clears-')[0].jobName)!;
+    expect(record.timeline.filter((t) => t.event === 'waiting for job quota')).toHaveLength(2);
+    expect(jobsNamed('quota-clears-')).toHaveLength(1);
+  });
+
+  test('a quota that never clears fails the run with what to do, and creates no job', async () => {
+    h.aws.bedrock.quotaExceeded({ times: 'forever' });
+    const { executions } = await h.upload('requests/quota-stuck.json', request('quota-stuck'));
+    const outcome = await executions[0].result;
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error).toBe('QuotaExceeded');
+    expect(outcome.cause).toMatch(/stayed exceeded for 40 minutes \(4 attempts\)\. Wait for running jobs to finish or ask for a higher quota/);
+    expect(jobsNamed('quota-stuck-')).toHaveLength(0);
+    const record = h.runRecords().find((r) => r.run.requestName === 'quota-stuck')!;
+    expect(record.outcome).toMatchObject({ status: 'FAILED', error: 'QuotaExceeded' });
+    expect(messagesAbout(record.runId)[0].message).toContain('ask for a higher quota');
+  });
+
+  test('a job that fails ends the run with Bedrock\'s failure message', async () => {
+    h.aws.bedrock.setJobScenario({ outcome: 'Failed', failureMessage: 'Training data line 37 is not valid JSON.' });
+    const { executions } = await h.upload('requests/job-fails.json', request('job-fails'));
+    const outcome = await executions[0].result;
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error).toBe('JobFailed');
+    expect(outcome.cause).toContain('ended Failed: Training data line 37 is not valid JSON.');
+    const [job] = jobsNamed('job-fails-');
+    expect(job.status).toBe('Failed');
+    const record = h.runRecord(job.jobName)!;
+    expect(record.job?.status).toBe('Failed');
+    expect(record.outcome?.cause).toContain('Training data line 37');
+    expect(outcomeEvents(record.runId)[0].detail).toMatchObject({ outcome: 'FAILED', error: 'JobFailed' });
+  });
+
+  test('the same upload delivered twice starts exactly one job and keeps the first run\'s record', async () => {
+    h.aws.s3.putObject(h.datasets, 'requests/twice.json', JSON.stringify(request('twice')));
+    const first = await h.runner.putS3ObjectCreated(h.datasets, 'requests/twice.json');
+    const second = await h.runner.sendEvent(first.event);
+    const [a, b] = await Promise.all([first.executions[0].result, second.executions[0].result]);
+    const statuses = [a, b].map((o) => o.transitions[o.transitions.length - 1]).sort();
+    expect(statuses).toEqual(['DuplicateRequest', 'RunSucceeded']);
+    expect(jobsNamed('twice-')).toHaveLength(1);
+    const record = h.runRecord(jobsNamed('twice-')[0].jobName)!;
+    const winner = [a, b].find((o) => o.transitions.includes('RunSucceeded'))!;
+    expect(record.executionArn).toBe(winner.executionArn);
+    expect(messagesAbout(record.runId)).toHaveLength(1);
+  });
+
+  test('a changed request uploaded again starts a second job', async () => {
+    const first = await (await h.upload('requests/changed.json', request('changed'))).executions[0].result;
+    const second = await (await h.upload('requests/changed.json', request('changed', { hyperParameters: { epochCount: 1 } }))).executions[0].result;
+    expect([first.status, second.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    const jobs = jobsNamed('changed-');
+    expect(jobs).toHaveLength(2);
+    expect(new Set(jobs.map((j) => j.jobName)).size).toBe(2);
+    // The first request set no epochCount: the data-driven recommendation (6 epochs for 120
+    // records) applies; the second request's explicit value wins.
+    expect(jobs.map((j) => j.hyperParameters.epochCount).sort()).toEqual(['1', '6']);
+  });
+
+  test('a request naming a missing file fails before anything is created', async () => {
+    const { executions } = await h.upload('requests/missing-file.json', request('missing-file', { testData: 'data/absent.jsonl' }));
+    const outcome = await executions[0].result;
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error).toBe('InvalidRunRequest');
+    expect(outcome.cause).toContain(`s3://${h.datasets}/data/absent.jsonl does not exist`);
+    expect(jobsNamed('missing-file-')).toHaveLength(0);
+    expect(h.runRecords().find((r) => r.run.requestName === 'missing-file')).toBeUndefined();
+    const message = h.aws.sns.messages(h.topicArn).find((m) => m.message.includes('requests/missing-file.json'))!;
+    expect(message.message).toContain('Error: InvalidRunRequest');
+    expect(message.message).toContain('[data-missing]');
+  });
+
+  test('an invalid dataset stops the run before any job, with the validation summary', async () => {
+    h.aws.s3.putObject(h.datasets, 'data/bad.jsonl', arithmeticRecords(99) + '\n{"schemaVersion": "bedrock-conversation-2024", "messages": [{"role": "assistant", "content": [{"text": "hi"}]}]}');
+    const { executions } = await h.upload('requests/bad-data.json', request('bad-data', { trainingData: 'data/bad.jsonl', validationData: undefined }));
+    const outcome = await executions[0].result;
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error).toBe('InvalidDataset');
+    expect(outcome.cause).toMatch(/line 100/);
+    expect(jobsNamed('bad-data-')).toHaveLength(0);
+    const record = h.runRecords().find((r) => r.run.requestName === 'bad-data')!;
+    expect(record.job).toBeUndefined();
+    expect(record.outcome?.error).toBe('InvalidDataset');
+    expect(h.aws.s3.getObject(h.artifacts, `runs/${record.runId}/validation/report.json`)).toBeDefined();
+    // The user's data is untouched.
+    expect(h.aws.s3.versionsOf(h.datasets, 'data/bad.jsonl')).toHaveLength(1);
+  });
+
+  test('an execution aborted while training: the cleanup rule stops the job and records the abort', async () => {
+    h.aws.bedrock.setJobScenario({ afterPolls: 'manual' });
+    const { executions } = await h.upload('requests/aborted.json', request('aborted'));
+    const execution = executions[0];
+    // Abort once the job is training.
+    for (let i = 0; i < 500 && jobsNamed('aborted-').length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const [job] = jobsNamed('aborted-');
+    expect(job.status).toBe('InProgress');
+    execution.abort();
+    const outcome = await execution.result;
+    expect(outcome.status).toBe('ABORTED');
+    await h.runner.idle();
+    const cleanup = outcome.ruleDeliveries.find((d) => (d.event.detail as { status: string }).status === 'ABORTED')!;
+    expect(cleanup.invocation?.error).toBeUndefined();
+    expect(cleanup.invocation?.payload).toMatchObject({ jobStopped: true, outcomeRecorded: true });
+    expect(['Stopping', 'Stopped']).toContain(h.aws.bedrock.job(job.jobArn)!.status);
+    const record = h.runRecord(job.jobName)!;
+    expect(record.status).toBe('ABORTED');
+    expect(record.timeline.map((t) => t.event)).toContain('job stopped by cleanup');
+    expect(messagesAbout(record.runId)[0].subject).toContain('was aborted');
+  });
+
+  test('every AWS call of these runs was allowed by the calling function\'s synthesized role', () => {
+    const { denied } = h.runner.checkIam();
+    expect(denied).toEqual([]);
+    expect(h.aws.callLog.count({ principal: h.runner.functionLogicalId('launch-job') })).toBeGreaterThan(0);
+    expect(h.aws.callLog.count({ principal: h.runner.functionLogicalId('cleanup-run') })).toBeGreaterThan(0);
+  });
+});
