@@ -5,6 +5,7 @@ export * from './notifications/run-notifications';
 export * from './trigger/run-request-trigger';
 export * from './workflow/finetuning-workflow';
 export * from './workflow/workflow-function';
+export * from './workflow/evaluation-stage';
 export * from './llama-finetuning';
 export * from './llama-finetuning-stack';
 export * from './environment-settings';

@@ -12,6 +12,7 @@ import { CUSTOMIZATION_REGIONS, isCustomizationRegion } from './models/llama-mod
 import { RunNotifications } from './notifications/run-notifications';
 import { FinetuningStorage, FinetuningStorageProps } from './storage/finetuning-storage';
 import { RunRequestTrigger } from './trigger/run-request-trigger';
+import { EvaluationProps } from './workflow/evaluation-stage';
 import { FinetuningWorkflow } from './workflow/finetuning-workflow';
 
 /** Props of {@link LlamaFinetuning}. */
@@ -57,6 +58,12 @@ export interface LlamaFinetuningProps {
    * @default - Bedrock's AWS owned key
    */
   readonly customModelEncryptionKey?: kms.IKey;
+  /**
+   * How runs evaluate the fine-tuned model against the base model (SQuAD F1 on the request's
+   * test data): Provisioned Throughput, fan-out, quality gate.
+   * @default - runs with test data evaluate on a no-commitment Provisioned Throughput created and deleted per run
+   */
+  readonly evaluation?: EvaluationProps;
   /**
    * Key prefix of run requests in the dataset bucket: uploading `<prefix><name>.json` starts a run.
    * @default 'requests/'
@@ -166,6 +173,7 @@ export class LlamaFinetuning extends Construct {
       logEncryptionKey: ownKey,
       bucketEncryptionKey: this.storage.encryptionKey,
       customModelEncryptionKey: props.customModelEncryptionKey,
+      evaluation: props.evaluation,
       removalPolicy,
     });
     this.stateMachine = this.workflow.stateMachine;

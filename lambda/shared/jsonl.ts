@@ -2,28 +2,37 @@
  * Streaming JSONL line splitter: turns a stream of byte chunks (a local file stream or an S3
  * GetObject body) into numbered lines without holding the file in memory.
  *
+ * It splits the raw bytes at newline bytes (0x0a never occurs inside a multi-byte UTF-8
+ * character) and decodes each line on its own, which is faster than decoding whole chunks
+ * and slicing them, and hands out each line's bytes too (the duplicate detector hashes them).
+ *
  * Memory stays bounded by the chunk size plus the longest line; a line longer than
- * `maxLineChars` is not buffered at all (it is reported as too long and skipped), so one
+ * `maxLineBytes` is not buffered at all (it is reported as too long and skipped), so one
  * corrupt multi-gigabyte "line" cannot exhaust a Lambda function's memory.
  */
-import { StringDecoder } from 'string_decoder';
 
 /** One line of a JSONL file. */
 export interface JsonlLine {
   /** 1-based line number, as editors show it. */
   readonly lineNumber: number;
-  /** The line without its line break ("\n" or "\r\n"); empty when `tooLong`. */
+  /** The line decoded as UTF-8, without its line break ("\n" or "\r\n"); empty when `tooLong`. */
   readonly text: string;
-  /** Set when the line exceeded `maxLineChars`; its text was dropped. */
+  /**
+   * Where the line's bytes (without the line break) are: `source[start, start + byteLength)`.
+   * Valid while the batch is processed; given as offsets so no view is created per line.
+   */
+  readonly source: Uint8Array;
+  readonly start: number;
+  /** Set when the line exceeded `maxLineBytes`; its content was dropped. */
   readonly tooLong?: boolean;
-  /** Length of the line in characters (also when `tooLong`, counted while skipping). */
-  readonly length: number;
+  /** Length of the line in bytes (also when `tooLong`, counted while skipping). */
+  readonly byteLength: number;
 }
 
 /** Options of {@link readJsonlLineBatches}. */
 export interface JsonlReadOptions {
-  /** Longest line kept, in UTF-16 characters. @default 8 MiB of characters */
-  readonly maxLineChars?: number;
+  /** Longest line kept, in bytes. @default 8 MiB */
+  readonly maxLineBytes?: number;
   /** Called after every chunk with the number of bytes consumed so far (progress reporting). */
   readonly onBytes?: (bytesRead: number) => void;
 }
@@ -37,7 +46,16 @@ export interface JsonlFileFacts {
 }
 
 /** The default longest line: far above any record Bedrock accepts (16,000 tokens ~ 64 KB). */
-export const DEFAULT_MAX_LINE_CHARS = 8 * 1024 * 1024;
+export const DEFAULT_MAX_LINE_BYTES = 8 * 1024 * 1024;
+
+const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+const EMPTY = new Uint8Array(0);
+
+function asBuffer(chunk: Uint8Array | string): Buffer {
+  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
 
 /**
  * Yields the lines of a JSONL stream in batches (one batch per input chunk), which costs far
@@ -51,67 +69,77 @@ export async function* readJsonlLineBatches(
   options: JsonlReadOptions = {},
   facts: JsonlFileFacts = { hadByteOrderMark: false, bytesRead: 0 },
 ): AsyncGenerator<JsonlLine[]> {
-  const maxLineChars = options.maxLineChars ?? DEFAULT_MAX_LINE_CHARS;
-  const decoder = new StringDecoder('utf8');
-  let pending = ''; // start of the current line, carried over from earlier chunks
-  let skipping = false; // inside a too-long line: drop characters until the next newline
+  const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  let pending: Buffer[] = []; // pieces of the current line from earlier chunks
+  let pendingLength = 0;
+  let skipping = false; // inside a too-long line: drop bytes until the next newline
   let skippedLength = 0;
   let lineNumber = 0;
-  let first = true;
 
-  const finishLine = (text: string, batch: JsonlLine[]) => {
+  const finishLine = (piece: Buffer, start: number, end: number, batch: JsonlLine[]) => {
     lineNumber++;
     if (skipping) {
-      batch.push({ lineNumber, text: '', tooLong: true, length: skippedLength + text.length });
+      batch.push({ lineNumber, text: '', source: EMPTY, start: 0, tooLong: true, byteLength: skippedLength + end - start });
       skipping = false;
       skippedLength = 0;
       return;
     }
-    const withoutCr = text.endsWith('\r') ? text.slice(0, -1) : text;
-    if (withoutCr.length > maxLineChars) {
-      batch.push({ lineNumber, text: '', tooLong: true, length: withoutCr.length });
+    let bytes: Buffer;
+    let from: number;
+    let to: number;
+    if (pendingLength > 0) {
+      bytes = Buffer.concat([...pending, piece.subarray(start, end)]);
+      from = 0;
+      to = bytes.length;
+      pending = [];
+      pendingLength = 0;
+    } else {
+      bytes = piece;
+      from = start;
+      to = end;
+    }
+    if (to > from && bytes[to - 1] === CARRIAGE_RETURN) to--;
+    if (lineNumber === 1 && to - from >= 3 && bytes[from] === 0xef && bytes[from + 1] === 0xbb && bytes[from + 2] === 0xbf) {
+      facts.hadByteOrderMark = true;
+      from += 3;
+    }
+    if (to - from > maxLineBytes) {
+      batch.push({ lineNumber, text: '', source: EMPTY, start: 0, tooLong: true, byteLength: to - from });
       return;
     }
-    batch.push({ lineNumber, text: withoutCr, length: withoutCr.length });
+    batch.push({ lineNumber, text: bytes.toString('utf8', from, to), source: bytes, start: from, byteLength: to - from });
   };
 
-  for await (const chunk of chunks) {
-    let text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
-    facts.bytesRead += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
-    if (first && text.length > 0) {
-      first = false;
-      if (text.charCodeAt(0) === 0xfeff) {
-        facts.hadByteOrderMark = true;
-        text = text.slice(1);
-      }
-    }
+  for await (const raw of chunks) {
+    const chunk = asBuffer(raw);
+    facts.bytesRead += chunk.length;
     const batch: JsonlLine[] = [];
     let start = 0;
     for (;;) {
-      const newline = text.indexOf('\n', start);
+      const newline = chunk.indexOf(NEWLINE, start);
       if (newline < 0) break;
-      const piece = text.slice(start, newline);
-      finishLine(pending.length > 0 ? pending + piece : piece, batch);
-      pending = '';
+      finishLine(chunk, start, newline, batch);
       start = newline + 1;
     }
-    const rest = text.slice(start);
+    const rest = chunk.length - start;
     if (skipping) {
-      skippedLength += rest.length;
-    } else if (pending.length + rest.length > maxLineChars) {
+      skippedLength += rest;
+    } else if (pendingLength + rest > maxLineBytes) {
       skipping = true;
-      skippedLength = pending.length + rest.length;
-      pending = '';
-    } else {
-      pending += rest;
+      skippedLength = pendingLength + rest;
+      pending = [];
+      pendingLength = 0;
+    } else if (rest > 0) {
+      // Copy: the stream may reuse its buffer for the next chunk.
+      pending.push(Buffer.from(chunk.subarray(start)));
+      pendingLength += rest;
     }
     options.onBytes?.(facts.bytesRead);
     if (batch.length > 0) yield batch;
   }
-  const tail = pending + decoder.end();
-  if (tail.length > 0 || skipping) {
+  if (pendingLength > 0 || skipping) {
     const batch: JsonlLine[] = [];
-    finishLine(tail, batch);
+    finishLine(Buffer.alloc(0), 0, 0, batch);
     yield batch;
   }
 }

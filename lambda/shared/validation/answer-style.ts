@@ -20,7 +20,6 @@
  * when at least that many answers differ from the most common spelling of the same answer).
  */
 import { RuleId } from './rules';
-import { StreamingHistogram } from './histogram';
 
 /** Smallest share of the minority class that counts as a mix. */
 export const MIXED_MIN_SHARE = 0.05;
@@ -49,14 +48,14 @@ class TwoWayCounter {
   exampleA?: AnswerExample;
   exampleB?: AnswerExample;
 
-  addA(example: () => AnswerExample): void {
+  addA(file: string, line: number, text: string): void {
     this.countA++;
-    if (!this.exampleA) this.exampleA = example();
+    if (!this.exampleA) this.exampleA = { file, line, text };
   }
 
-  addB(example: () => AnswerExample): void {
+  addB(file: string, line: number, text: string): void {
     this.countB++;
-    if (!this.exampleB) this.exampleB = example();
+    if (!this.exampleB) this.exampleB = { file, line, text };
   }
 
   isMixed(): boolean {
@@ -86,6 +85,7 @@ const LONG_PLAIN_NUMBER = /(?:^|[^\d.,])(\d{4,})(?![\d,])/;
 const PERCENT_SIGN = /\d\s*%/;
 const PERCENT_WORD = /\d\s*(?:percent|per cent|pct)\b/i;
 const DIGITS_ONLY = /^[+-]?\d+(?:\.\d+)?$/;
+const ANY_DIGIT = /\d/;
 
 /** Whitespace-separated words in a text (no allocation). */
 export function countWords(text: string): number {
@@ -120,8 +120,6 @@ function formatExample(example: AnswerExample | undefined): string {
 
 /** See the module comment. */
 export class AnswerStyleTracker {
-  /** Words per answer. */
-  readonly answerWords = new StreamingHistogram();
   private readonly length = new TwoWayCounter();
   private readonly punctuation = new TwoWayCounter();
   private readonly thousands = new TwoWayCounter();
@@ -129,35 +127,37 @@ export class AnswerStyleTracker {
   private readonly numberWords = new TwoWayCounter();
   private readonly casing = new Map<string, CasingVariants>();
 
-  /** Looks at one assistant answer. */
-  observe(answer: string, file: string, line: number): void {
+  /** Looks at one assistant answer; returns its number of words. */
+  observe(answer: string, file: string, line: number): number {
     const text = answer.trim();
     const words = countWords(text);
-    this.answerWords.add(words);
-    if (words === 0) return;
-    const example = () => ({ file, line, text });
+    if (words === 0) return 0;
 
     const lastChar = text.charAt(text.length - 1);
     const endsSentence = lastChar === '.' || lastChar === '!' || lastChar === '?';
-    if (words === 1) this.length.addA(example);
-    else if ((words >= 4 && endsSentence) || words >= 8) this.length.addB(example);
+    if (words === 1) this.length.addA(file, line, text);
+    else if ((words >= 4 && endsSentence) || words >= 8) this.length.addB(file, line, text);
 
     if (words <= 3) {
-      if (lastChar === '.') this.punctuation.addA(example);
-      else if (!endsSentence) this.punctuation.addB(example);
-      this.observeCasing(lastChar === '.' ? text.slice(0, -1) : text, example);
+      if (lastChar === '.') this.punctuation.addA(file, line, text);
+      else if (!endsSentence) this.punctuation.addB(file, line, text);
+      this.observeCasing(lastChar === '.' ? text.slice(0, -1) : text, file, line, text);
     }
 
-    if (WITH_THOUSANDS_SEPARATOR.test(text)) this.thousands.addA(example);
-    else {
-      const plain = LONG_PLAIN_NUMBER.exec(text);
-      if (plain && !isLikelyYear(plain[1])) this.thousands.addB(example);
-    }
-    if (PERCENT_SIGN.test(text)) this.percent.addA(example);
-    else if (PERCENT_WORD.test(text)) this.percent.addB(example);
     const bare = lastChar === '.' ? text.slice(0, -1) : text;
-    if (DIGITS_ONLY.test(bare)) this.numberWords.addA(example);
-    else if (NUMBER_WORDS.has(bare.toLowerCase())) this.numberWords.addB(example);
+    if (ANY_DIGIT.test(text)) {
+      if (WITH_THOUSANDS_SEPARATOR.test(text)) this.thousands.addA(file, line, text);
+      else {
+        const plain = LONG_PLAIN_NUMBER.exec(text);
+        if (plain && !isLikelyYear(plain[1])) this.thousands.addB(file, line, text);
+      }
+      if (PERCENT_SIGN.test(text)) this.percent.addA(file, line, text);
+      else if (PERCENT_WORD.test(text)) this.percent.addB(file, line, text);
+      if (DIGITS_ONLY.test(bare)) this.numberWords.addA(file, line, text);
+    } else if (words === 1 && NUMBER_WORDS.has(bare.toLowerCase())) {
+      this.numberWords.addB(file, line, text);
+    }
+    return words;
   }
 
   /** The formatting warnings the answers seen so far deserve. */
@@ -194,7 +194,7 @@ export class AnswerStyleTracker {
     return findings;
   }
 
-  private observeCasing(shortAnswer: string, example: () => AnswerExample): void {
+  private observeCasing(shortAnswer: string, file: string, line: number, text: string): void {
     const style = casingStyle(shortAnswer);
     if (!style) return;
     const key = shortAnswer.toLowerCase();
@@ -205,7 +205,7 @@ export class AnswerStyleTracker {
       this.casing.set(key, variants);
     }
     variants.counts.set(style, (variants.counts.get(style) ?? 0) + 1);
-    if (!variants.examples.has(style)) variants.examples.set(style, example());
+    if (!variants.examples.has(style)) variants.examples.set(style, { file, line, text });
   }
 
   private casingFinding(): AnswerStyleFinding | undefined {

@@ -31,7 +31,8 @@ function representativeOf(bucket: number): number {
 
 /** See the module comment. */
 export class StreamingHistogram {
-  private readonly counts = new Map<number, number>();
+  /** Count per bucket index (at most a few hundred buckets: 64 exact + 32 per doubling). */
+  private readonly counts: number[] = [];
   private total = 0;
   private sum = 0;
   private minimum = Infinity;
@@ -41,7 +42,8 @@ export class StreamingHistogram {
   add(value: number): void {
     const v = value > 0 ? value : 0;
     const bucket = bucketOf(v);
-    this.counts.set(bucket, (this.counts.get(bucket) ?? 0) + 1);
+    while (this.counts.length <= bucket) this.counts.push(0);
+    this.counts[bucket]++;
     this.total++;
     this.sum += v;
     if (v < this.minimum) this.minimum = v;
@@ -50,7 +52,10 @@ export class StreamingHistogram {
 
   /** Adds every value of another histogram. */
   merge(other: StreamingHistogram): void {
-    for (const [bucket, count] of other.counts) this.counts.set(bucket, (this.counts.get(bucket) ?? 0) + count);
+    other.counts.forEach((count, bucket) => {
+      while (this.counts.length <= bucket) this.counts.push(0);
+      this.counts[bucket] += count;
+    });
     this.total += other.total;
     this.sum += other.sum;
     this.minimum = Math.min(this.minimum, other.minimum);
@@ -66,10 +71,9 @@ export class StreamingHistogram {
   percentile(fraction: number): number {
     if (this.total === 0) return 0;
     const rank = Math.max(1, Math.ceil(fraction * this.total));
-    const buckets = [...this.counts.keys()].sort((a, b) => a - b);
     let seen = 0;
-    for (const bucket of buckets) {
-      seen += this.counts.get(bucket)!;
+    for (let bucket = 0; bucket < this.counts.length; bucket++) {
+      seen += this.counts[bucket];
       if (seen >= rank) return Math.min(this.maximum, Math.max(this.minimum, representativeOf(bucket)));
     }
     return this.maximum;

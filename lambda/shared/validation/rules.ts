@@ -6,7 +6,7 @@
  * | id | severity | scope | what it checks |
  * |---|---|---|---|
  * | blank-line | error | line | a line is empty or only whitespace; every line must be one record |
- * | line-too-long | error | line | a line is longer than the engine reads (8 Mi characters by default) |
+ * | line-too-long | error | line | a line is longer than the engine reads (8 MiB by default) |
  * | json-syntax | error | line | the line is not valid JSON |
  * | record-not-object | error | line | the line is JSON but not an object |
  * | schema-version | error | line | `schemaVersion` is missing or not "bedrock-conversation-2024" |
@@ -33,6 +33,7 @@
  * | image-too-large | error | line | the image file is larger than 10 MB |
  * | image-dimensions | error | line | width or height outside 10..8192 pixels |
  * | record-too-many-tokens | error | line | estimated input + output tokens above the model's limit |
+ * | file-not-found | error | file | a data file named by the run does not exist |
  * | file-empty | error | file | a data file holds no records |
  * | record-count-too-low | error | dataset | training + validation records fewer than 100 |
  * | record-count-too-high | error | dataset | training + validation records more than 10,000 |
@@ -97,6 +98,7 @@ export const RULES = {
   'image-too-large': { severity: 'error', scope: 'line', title: 'an image may be at most 10 MB' },
   'image-dimensions': { severity: 'error', scope: 'line', title: 'image width and height must be 10..8192 pixels' },
   'record-too-many-tokens': { severity: 'error', scope: 'line', title: "the record exceeds the model's token limit" },
+  'file-not-found': { severity: 'error', scope: 'file', title: 'the data file does not exist' },
   'file-empty': { severity: 'error', scope: 'file', title: 'the file holds no records' },
   'record-count-too-low': { severity: 'error', scope: 'dataset', title: 'training + validation need at least 100 records' },
   'record-count-too-high': { severity: 'error', scope: 'dataset', title: 'training + validation may hold at most 10,000 records' },

@@ -1,0 +1,223 @@
+import { Duration } from 'aws-cdk-lib';
+import { EvaluationReport } from '../../lambda/shared/report';
+import { ConverseInvocation } from '../support/local-bedrock-runtime';
+import { pngImage } from '../support/images';
+import { TEST_PROPS, WorkflowHarness, arithmeticRecords, startHarness } from './harness';
+
+/** A test record that asks about an image: "What is a plus b?" with a chart image. */
+function imageTestRecords(count: number, bucket: string): string {
+  return Array.from({ length: count }, (_, i) =>
+    JSON.stringify({
+      schemaVersion: 'bedrock-conversation-2024',
+      system: [{ text: 'Answer with a number only.' }],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { text: `What is ${i} plus ${i + 1}?` },
+            { image: { format: 'png', source: { s3Location: { uri: `s3://${bucket}/images/chart-${i % 3}.png`, bucketOwner: '111122223333' } } } },
+          ],
+        },
+        { role: 'assistant', content: [{ text: String(2 * i + 1) }] },
+      ],
+    }),
+  ).join('\n');
+}
+
+/**
+ * Models whose answers are known by construction: the fine-tuned model is right unless the
+ * first number is a multiple of 5; the base model says "the sum is N" (F1 0.5 against "N")
+ * for even numbers and "no idea" (F1 0) otherwise.
+ */
+function respond(invocation: ConverseInvocation): string {
+  const [a, b] = (/What is (\d+) plus (\d+)/.exec(invocation.lastUserText) ?? []).slice(1).map(Number);
+  if (invocation.target.kind === 'provisioned-model') return a % 5 === 0 ? '0' : String(a + b);
+  return a % 2 === 0 ? `The sum is ${a + b}.` : 'No idea.';
+}
+function expectedScores(count: number): { base: number; fineTuned: number } {
+  let base = 0;
+  let fineTuned = 0;
+  for (let a = 0; a < count; a++) {
+    fineTuned += a % 5 === 0 ? 0 : 1;
+    base += a % 2 === 0 ? 0.5 : 0; // tokens {sum, is, N} vs {N}: precision 1/3, recall 1
+  }
+  return { base: (base / count) * 100, fineTuned: (fineTuned / count) * 100 };
+}
+
+const TEST_RECORDS = 30;
+
+describe('evaluation stage (offline, as synthesized)', () => {
+  let h: WorkflowHarness;
+  const request = (name: string, extra: Record<string, unknown> = {}) => ({
+    name,
+    model: 'llama3.2-11b',
+    trainingData: 'data/train.jsonl',
+    testData: 'data/test.jsonl',
+    evaluation: { maxTokens: 32 },
+    ...extra,
+  });
+  const runOf = (name: string) => h.runRecords().find((r) => r.run.requestName === name)!;
+
+  beforeAll(async () => {
+    h = await startHarness({
+      ...TEST_PROPS,
+      evaluation: { shardSize: 7, maxConcurrency: 3, provisioningPollInterval: Duration.minutes(1), qualityGate: { minImprovementPercent: 50 } },
+    });
+    h.aws.runtime.respond = respond;
+    h.aws.s3.putObject(h.datasets, 'data/train.jsonl', arithmeticRecords(120));
+    for (let i = 0; i < 3; i++) h.aws.s3.putObject(h.datasets, `images/chart-${i}.png`, pngImage(64 + i, 48));
+    h.aws.s3.putObject(h.datasets, 'data/test.jsonl', imageTestRecords(TEST_RECORDS, h.datasets));
+  });
+  afterAll(async () => h?.stop());
+  afterEach(() => {
+    h.aws.bedrock.clearFaults();
+    h.aws.bedrock.scenario.provisionedThroughput = {};
+    h.aws.runtime.setLatency(0);
+  });
+
+  test('scores base and fine-tuned models on the test set, writes the report, and deletes the Provisioned Throughput', async () => {
+    const { executions } = await h.upload('requests/eval.json', request('eval'));
+    const outcome = await executions[0].result;
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(outcome.transitions).toEqual(expect.arrayContaining(['ShouldEvaluate', 'PrepareEvaluation', 'ProvisionModel', 'RunInference', 'InferShard', 'ScoreEvaluation', 'ReleaseModel', 'RecordSuccess']));
+
+    // Zero Provisioned Throughputs left; exactly one was created, from the custom model.
+    expect(h.aws.bedrock.provisionedThroughputs()).toEqual([]);
+    const created = h.aws.bedrock.allProvisionedThroughputs();
+    expect(created).toHaveLength(1);
+    const record = runOf('eval');
+    expect(created[0].modelArn).toBe(record.job!.outputModelArn);
+    expect(record.provisionedThroughput).toMatchObject({ arn: created[0].provisionedModelArn, deletedAt: expect.any(String), hours: expect.any(Number) });
+
+    // Every test record went to both models, once, with its image bytes and temperature 0.
+    const calls = h.aws.runtime.invocations();
+    expect(calls.filter((c) => c.targetKind === 'provisioned-model')).toHaveLength(TEST_RECORDS);
+    expect(calls.filter((c) => c.targetKind === 'inference-profile' && c.modelId === 'us.meta.llama3-2-11b-instruct-v1:0')).toHaveLength(TEST_RECORDS);
+    // 30 records in shards of 7 -> 5 shard invocations.
+    const shards = h.runner.invocations('infer-shard').filter((i) => (i.event as { run: { runId: string } }).run.runId === record.runId);
+    expect(shards.map((i) => (i.event as { shard: { index: number } }).shard.index).sort()).toEqual([1, 2, 3, 4, 5]);
+
+    const expected = expectedScores(TEST_RECORDS);
+    const report = JSON.parse(h.aws.s3.getObject(h.artifacts, `runs/${record.runId}/report.json`)!.toString()) as EvaluationReport;
+    expect(report.scores.base.f1).toBeCloseTo(expected.base, 6);
+    expect(report.scores.fineTuned.f1).toBeCloseTo(expected.fineTuned, 6);
+    expect(report.relativeImprovementPercent).toBeCloseTo(((expected.fineTuned - expected.base) / expected.base) * 100, 6);
+    expect(report.records).toHaveLength(TEST_RECORDS);
+    expect(report.lowest[0].fineTunedF1).toBe(0);
+    expect(report.costs.modelUnits).toBe(1);
+    expect(h.aws.s3.getObject(h.artifacts, `runs/${record.runId}/report.html`)!.toString()).toMatch(/<svg[\s\S]*<\/svg>/);
+    expect(h.aws.s3.getObject(h.artifacts, `runs/${record.runId}/report.md`)!.toString()).toContain('| F1 |');
+
+    // The record, the message and the event carry the scores and the gate (improvement >= 50%).
+    expect(record.evaluation).toMatchObject({ baseF1: report.scores.base.f1, fineTunedF1: report.scores.fineTuned.f1, records: TEST_RECORDS, gate: { evaluated: true, passed: true } });
+    const message = h.aws.sns.messages(h.topicArn).find((m) => m.message.includes(record.runId))!;
+    expect(message.message).toContain(`SQuAD F1 on ${TEST_RECORDS} test records: base ${expected.base.toFixed(1)} -> fine-tuned ${expected.fineTuned.toFixed(1)}`);
+    expect(message.message).toContain('Quality gate: PASSED');
+    expect(message.message).toContain(`Report: s3://${h.artifacts}/runs/${record.runId}/report.html`);
+    const event = h.aws.events.events({ source: 'llama-finetune' }).find((e) => (e.detail as { runId: string }).runId === record.runId)!;
+    expect(event.detail).toMatchObject({ outcome: 'SUCCEEDED', qualityGate: 'PASSED', fineTunedF1: report.scores.fineTuned.f1 });
+  });
+
+  test('throttling storms on inference are retried; the scores do not change', async () => {
+    h.aws.runtime.throttleNext(25);
+    const { executions } = await h.upload('requests/eval-throttled.json', request('eval-throttled'));
+    const outcome = await executions[0].result;
+    expect(outcome.status).toBe('SUCCEEDED');
+    const expected = expectedScores(TEST_RECORDS);
+    expect(runOf('eval-throttled').evaluation?.fineTunedF1).toBeCloseTo(expected.fineTuned, 6);
+    expect(h.aws.callLog.count({ service: 'bedrock', errorCode: 'ThrottlingException' } as never)).toBeGreaterThanOrEqual(25);
+    expect(h.aws.bedrock.provisionedThroughputs()).toEqual([]);
+  });
+
+  test('Provisioned Throughput creation fails: the run fails, nothing is left billing', async () => {
+    h.aws.bedrock.setProvisionedThroughputScenario({ outcome: 'Failed', failureMessage: 'Insufficient capacity for 1 model unit.' });
+    const { executions } = await h.upload('requests/eval-pt-fails.json', request('eval-pt-fails'));
+    const outcome = await executions[0].result;
+    await h.runner.idle();
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error).toBe('ProvisionedThroughputFailed');
+    expect(outcome.cause).toContain('Insufficient capacity for 1 model unit.');
+    expect(h.aws.bedrock.provisionedThroughputs()).toEqual([]);
+    const record = runOf('eval-pt-fails');
+    expect(record.outcome).toMatchObject({ status: 'FAILED', error: 'ProvisionedThroughputFailed' });
+    expect(record.timeline.map((t) => t.event)).toContain('provisioned throughput deleted');
+  });
+
+  test('a shard\'s Lambda throws: the model is released, then the run fails', async () => {
+    // Reading a shard is denied: the inference function throws (not a retryable error).
+    h.aws.s3.setAuthorizer(({ principal, action, resources }) => !(principal === h.runner.functionLogicalId('infer-shard') && action === 's3:GetObject' && resources[0].includes('/shard-00002')));
+    try {
+      const { executions } = await h.upload('requests/eval-shard-throws.json', request('eval-shard-throws'));
+      const outcome = await executions[0].result;
+      await h.runner.idle();
+      expect(outcome.status).toBe('FAILED');
+      expect(outcome.error).toBe('AccessDenied');
+      expect(outcome.transitions).toContain('ReleaseModelAfterFailure');
+      expect(h.aws.bedrock.provisionedThroughputs()).toEqual([]);
+      expect(runOf('eval-shard-throws').outcome?.error).toBe('AccessDenied');
+    } finally {
+      h.aws.s3.setAuthorizer(undefined);
+    }
+  });
+
+  test('aborted during inference: the cleanup rule deletes the Provisioned Throughput', async () => {
+    h.aws.runtime.setLatency(100);
+    const { executions } = await h.upload('requests/eval-aborted.json', request('eval-aborted'));
+    const execution = executions[0];
+    for (let i = 0; i < 1000 && h.aws.runtime.invocations().filter((c) => c.targetKind === 'provisioned-model').length < 200; i++) {
+      if (execution.events.some((e) => e.type === 'StateEntered' && e.state === 'InferShard')) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(h.aws.bedrock.provisionedThroughputs()).toHaveLength(1);
+    execution.abort();
+    const outcome = await execution.result;
+    expect(outcome.status).toBe('ABORTED');
+    await h.runner.idle();
+    const cleanup = outcome.ruleDeliveries.find((d) => (d.event.detail as { status: string }).status === 'ABORTED')!;
+    expect(cleanup.invocation?.payload).toMatchObject({ provisionedThroughputsDeleted: [expect.stringContaining(':provisioned-model/')], outcomeRecorded: true });
+    expect(h.aws.bedrock.provisionedThroughputs()).toEqual([]);
+    const record = runOf('eval-aborted');
+    expect(record.status).toBe('ABORTED');
+    expect(record.provisionedThroughput?.deletedAt).toBeDefined();
+  });
+
+  test('a request that opts out of evaluation skips the stage', async () => {
+    const { executions } = await h.upload('requests/no-eval.json', request('no-eval', { evaluation: { enabled: false } }));
+    const outcome = await executions[0].result;
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(outcome.transitions).not.toContain('PrepareEvaluation');
+    expect(runOf('no-eval').evaluation).toBeUndefined();
+  });
+
+  test('every call was allowed by the synthesized roles', () => {
+    expect(h.runner.checkIam().denied).toEqual([]);
+  });
+});
+
+describe('evaluation on an existing Provisioned Throughput', () => {
+  test('uses it, never creates or deletes one, and applies a failing quality gate', async () => {
+    const h = await startHarness({
+      ...TEST_PROPS,
+      evaluation: { provisionedModelArn: 'arn:aws:bedrock:us-west-2:111122223333:provisioned-model/abcdef123456', qualityGate: { minF1: 99 } },
+    });
+    try {
+      h.aws.runtime.respond = (inv) => (inv.target.kind === 'inference-profile' ? 'No idea.' : String(inv.lastUserText.length));
+      h.aws.s3.putObject(h.datasets, 'data/train.jsonl', arithmeticRecords(120));
+      h.aws.s3.putObject(h.datasets, 'data/test.jsonl', arithmeticRecords(10, 1000));
+      // The runtime stand-in serves ARNs it knows: register the user's Provisioned Throughput.
+      h.aws.bedrock.registerProvisionedThroughput?.('arn:aws:bedrock:us-west-2:111122223333:provisioned-model/abcdef123456');
+      const { executions } = await h.upload('requests/existing.json', { name: 'existing', model: 'llama3.2-1b', trainingData: 'data/train.jsonl', testData: 'data/test.jsonl' });
+      const outcome = await executions[0].result;
+      expect(outcome.status).toBe('SUCCEEDED');
+      expect(h.aws.bedrock.allProvisionedThroughputs().filter((p) => !p.provisionedModelArn.endsWith('abcdef123456'))).toEqual([]);
+      expect(h.aws.callLog.count({ operation: 'DeleteProvisionedModelThroughput' })).toBe(0);
+      const record = h.runRecords()[0];
+      expect(record.evaluation?.gate).toMatchObject({ evaluated: true, passed: false });
+      expect(record.status).toBe('SUCCEEDED');
+      const event = h.aws.events.events({ source: 'llama-finetune' })[0];
+      expect(event.detail).toMatchObject({ outcome: 'SUCCEEDED', qualityGate: 'FAILED' });
+    } finally {
+      await h.stop();
+    }
+  });
+});
