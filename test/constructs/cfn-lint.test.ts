@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -27,5 +27,5 @@ describeIfLint('cfn-lint on the synthesized templates', () => {
 
 if (cfnLint.status !== 0) {
   // Say so instead of passing silently.
-  test.skip('cfn-lint is not on PATH; install it (pip install cfn-lint) to lint templates', () => execFileSync('true'));
+  test.skip('cfn-lint is not on PATH; install it (pip install cfn-lint) to lint templates', () => undefined);
 }

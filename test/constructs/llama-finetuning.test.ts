@@ -2,7 +2,7 @@ import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { LlamaFinetuning } from '../../lib';
-import { actionsOf, allStatements, resourcesOf, statementsOfRole, testApp, testStack } from '../support/cdk';
+import { actionsOf, allStatements, logicalIdOf, resourcesOf, statementsOfRole, testApp, testStack } from '../support/cdk';
 
 describe('LlamaFinetuning (default props)', () => {
   let stack: Stack;
@@ -188,17 +188,17 @@ describe('LlamaFinetuning with a KMS key', () => {
     const stack = testStack(testApp());
     const construct = new LlamaFinetuning(stack, 'Finetuning', { storage: { encryption: 'KMS' as never } });
     const template = Template.fromStack(stack);
-    const keyId = stack.resolve((construct.storage.encryptionKey!.node.defaultChild as { logicalId: string }).logicalId);
+    const keyId = logicalIdOf(construct.storage.encryptionKey!);
     template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     const buckets = template.findResources('AWS::S3::Bucket');
     for (const b of [construct.datasetBucket, construct.artifactsBucket]) {
-      const id = stack.resolve((b.node.defaultChild as { logicalId: string }).logicalId);
+      const id = logicalIdOf(b);
       expect(buckets[id].Properties.BucketEncryption.ServerSideEncryptionConfiguration[0]).toEqual({
         ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [keyId, 'Arn'] } },
         BucketKeyEnabled: true,
       });
     }
-    const roleId = stack.resolve((construct.customizationRole.role.node.defaultChild as { logicalId: string }).logicalId);
+    const roleId = logicalIdOf(construct.customizationRole.role);
     const kmsStatement = statementsOfRole(template, roleId).find((s) => s.Sid === 'UseEncryptionKeysThroughS3AndBedrock')!;
     expect(actionsOf(kmsStatement).sort()).toEqual(['kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey']);
     expect(kmsStatement.Resource).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });

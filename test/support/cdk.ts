@@ -2,7 +2,8 @@
  * Helpers for construct tests: synthesize without bundling Lambda code (esbuild runs once, in
  * the app test), and read IAM statements out of a template.
  */
-import { App, Stack } from 'aws-cdk-lib';
+import { App, CfnElement, Stack } from 'aws-cdk-lib';
+import { IConstruct } from 'constructs';
 import { Template } from 'aws-cdk-lib/assertions';
 
 /** An app that skips asset bundling, so template tests stay fast. */
@@ -55,4 +56,10 @@ export function actionsOf(statement: IamStatement): string[] {
 /** Resources of a statement as an array. */
 export function resourcesOf(statement: IamStatement): unknown[] {
   return Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+}
+
+/** The template logical id of a construct's default resource (a bucket's, a role's, ...). */
+export function logicalIdOf(construct: IConstruct): string {
+  const element = (construct.node.defaultChild ?? construct) as CfnElement;
+  return Stack.of(construct).resolve(element.logicalId) as string;
 }

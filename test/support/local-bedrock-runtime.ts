@@ -189,6 +189,8 @@ export class LocalBedrockRuntime {
       } catch {
         throw new RuntimeError('ValidationException', 'The request body is not valid JSON.');
       }
+      // An ARN is what IAM evaluates even when the model behind it is gone (e.g. deleted).
+      if (modelId.startsWith('arn:')) resources = [modelId];
       const target = this.resolveTarget(modelId);
       resources = this.resourcesOf(modelId, target);
       const fault = this.faults.take('Converse');

@@ -1,8 +1,9 @@
+import { BedrockClient, CreateProvisionedModelThroughputCommand } from '@aws-sdk/client-bedrock';
 import { Duration } from 'aws-cdk-lib';
 import { EvaluationReport } from '../../lambda/shared/report';
 import { ConverseInvocation } from '../support/local-bedrock-runtime';
 import { pngImage } from '../support/images';
-import { TEST_PROPS, WorkflowHarness, arithmeticRecords, startHarness } from './harness';
+import { TEST_PROPS, WorkflowHarness, arithmeticRecords, startHarness, waitFor } from './harness';
 
 /** A test record that asks about an image: "What is a plus b?" with a chart image. */
 function imageTestRecords(count: number, bucket: string): string {
@@ -164,10 +165,7 @@ describe('evaluation stage (offline, as synthesized)', () => {
     h.aws.runtime.setLatency(100);
     const { executions } = await h.upload('requests/eval-aborted.json', request('eval-aborted'));
     const execution = executions[0];
-    for (let i = 0; i < 1000 && h.aws.runtime.invocations().filter((c) => c.targetKind === 'provisioned-model').length < 200; i++) {
-      if (execution.events.some((e) => e.type === 'StateEntered' && e.state === 'InferShard')) break;
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitFor('inference to start', () => execution.events.some((e) => e.type === 'StateEntered' && e.state === 'InferShard'));
     expect(h.aws.bedrock.provisionedThroughputs()).toHaveLength(1);
     execution.abort();
     const outcome = await execution.result;
@@ -196,22 +194,34 @@ describe('evaluation stage (offline, as synthesized)', () => {
 
 describe('evaluation on an existing Provisioned Throughput', () => {
   test('uses it, never creates or deletes one, and applies a failing quality gate', async () => {
-    const h = await startHarness({
-      ...TEST_PROPS,
-      evaluation: { provisionedModelArn: 'arn:aws:bedrock:us-west-2:111122223333:provisioned-model/abcdef123456', qualityGate: { minF1: 99 } },
+    let existingArn = '';
+    const h = await startHarness(async (aws) => {
+      // The user's own Provisioned Throughput, created before the stack is deployed.
+      const bedrock = new BedrockClient({});
+      const created = await bedrock.send(new CreateProvisionedModelThroughputCommand({ provisionedModelName: 'team-shared', modelId: 'meta.llama3-2-1b-instruct-v1:0:128k', modelUnits: 1 }));
+      bedrock.destroy();
+      existingArn = created.provisionedModelArn!;
+      aws.bedrock.markInService(existingArn);
+      return { ...TEST_PROPS, evaluation: { provisionedModelArn: existingArn, qualityGate: { minF1: 99 } } };
     });
     try {
-      h.aws.runtime.respond = (inv) => (inv.target.kind === 'inference-profile' ? 'No idea.' : String(inv.lastUserText.length));
+      // The fine-tuned model answers 3 of 10 right: F1 30, below the gate's 99.
+      h.aws.runtime.respond = (inv) => {
+        const [a, b] = (/What is (\d+) plus (\d+)/.exec(inv.lastUserText) ?? []).slice(1).map(Number);
+        if (inv.target.kind === 'inference-profile') return 'No idea.';
+        return a % 10 < 3 ? String(a + b) : 'No idea.';
+      };
       h.aws.s3.putObject(h.datasets, 'data/train.jsonl', arithmeticRecords(120));
       h.aws.s3.putObject(h.datasets, 'data/test.jsonl', arithmeticRecords(10, 1000));
-      // The runtime stand-in serves ARNs it knows: register the user's Provisioned Throughput.
-      h.aws.bedrock.registerProvisionedThroughput?.('arn:aws:bedrock:us-west-2:111122223333:provisioned-model/abcdef123456');
       const { executions } = await h.upload('requests/existing.json', { name: 'existing', model: 'llama3.2-1b', trainingData: 'data/train.jsonl', testData: 'data/test.jsonl' });
       const outcome = await executions[0].result;
       expect(outcome.status).toBe('SUCCEEDED');
-      expect(h.aws.bedrock.allProvisionedThroughputs().filter((p) => !p.provisionedModelArn.endsWith('abcdef123456'))).toEqual([]);
+      expect(h.aws.bedrock.allProvisionedThroughputs().map((p) => p.provisionedModelArn)).toEqual([existingArn]);
+      expect(h.aws.bedrock.provisionedThroughputs()).toHaveLength(1); // still there: it is not the run's to delete
       expect(h.aws.callLog.count({ operation: 'DeleteProvisionedModelThroughput' })).toBe(0);
+      expect(h.aws.runtime.invocations().filter((c) => c.modelId === existingArn)).toHaveLength(10);
       const record = h.runRecords()[0];
+      expect(record.evaluation).toMatchObject({ fineTunedF1: 30, baseF1: 0 });
       expect(record.evaluation?.gate).toMatchObject({ evaluated: true, passed: false });
       expect(record.status).toBe('SUCCEEDED');
       const event = h.aws.events.events({ source: 'llama-finetune' })[0];

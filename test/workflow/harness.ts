@@ -35,10 +35,14 @@ export const TEST_PROPS: LlamaFinetuningProps = {
   quotaWaitTimeout: Duration.minutes(40),
 };
 
-export async function startHarness(props: LlamaFinetuningProps = TEST_PROPS): Promise<WorkflowHarness> {
+/**
+ * Starts the stand-ins, synthesizes the stack and starts the runner. `props` may be a function
+ * of the running stand-ins, for props that name resources created there first.
+ */
+export async function startHarness(props: LlamaFinetuningProps | ((aws: LocalAws) => Promise<LlamaFinetuningProps>) = TEST_PROPS): Promise<WorkflowHarness> {
   const aws = await startLocalAws();
   const stack = testStack();
-  new LlamaFinetuning(stack, 'Finetuning', props);
+  new LlamaFinetuning(stack, 'Finetuning', typeof props === 'function' ? await props(aws) : props);
   const template = Template.fromStack(stack);
   const runner = await LocalWorkflowRunner.create({ template, aws, waitMs: 2, retryMs: 2 });
   const datasets = runner.bucketName('FinetuningStorageDataset');
@@ -83,4 +87,16 @@ export function arithmeticRecords(count: number, offset = 0): string {
       ],
     });
   }).join('\n');
+}
+
+/**
+ * Waits until `condition` holds, polling every 10 ms; fails after `timeoutMs` with `what`.
+ * Generous by default: a loaded CI machine is slow, and a wait that ends early is no cost.
+ */
+export async function waitFor(what: string, condition: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }

@@ -1,4 +1,4 @@
-import { startHarness, WorkflowHarness, arithmeticRecords } from './harness';
+import { startHarness, waitFor, WorkflowHarness, arithmeticRecords } from './harness';
 
 /**
  * The training workflow end to end, offline: the synthesized state machine, the real handlers,
@@ -169,7 +169,7 @@ describe('training workflow (offline, as synthesized)', () => {
     const { executions } = await h.upload('requests/aborted.json', request('aborted'));
     const execution = executions[0];
     // Abort once the job is training.
-    for (let i = 0; i < 500 && jobsNamed('aborted-').length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await waitFor('the job to start training', () => jobsNamed('aborted-').length > 0);
     const [job] = jobsNamed('aborted-');
     expect(job.status).toBe('InProgress');
     execution.abort();
