@@ -24,18 +24,7 @@ import { resolveModel } from '../lib/models/llama-models';
 import { createS3ClientForImageReads, localDatasetSource, S3ImageByteSource, validateDataset } from '../lambda/shared/validation';
 import { imageBytes } from '../test/support/images';
 import { LocalS3 } from '../test/support/local-s3';
-
-/** One benchmark number; `ratio` compares `value` with `baseline`. */
-export interface BenchResult {
-  readonly name: string;
-  readonly value: number;
-  readonly unit: string;
-  readonly baseline?: number;
-  readonly ratio?: number;
-  /** The goal for `ratio`, e.g. ">= 0.5". */
-  readonly target?: string;
-  readonly pass?: boolean;
-}
+import { BenchResult, formatBenchResults } from './bench-result';
 
 const CHILD_MODE_VARIABLE = 'VALIDATION_BENCH_CHILD';
 const IMAGE_BUCKET = 'bench-images';
@@ -324,17 +313,6 @@ export async function runValidationBench(): Promise<BenchResult[]> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** Formats results as an aligned table. */
-export function formatBenchResults(results: readonly BenchResult[]): string {
-  return results
-    .map((r) => {
-      const verdict = r.pass === undefined ? '    ' : r.pass ? 'PASS' : 'FAIL';
-      const compare = r.ratio !== undefined ? `ratio ${r.ratio}${r.target ? ` (target ${r.target})` : ''}; ${r.value} ${r.unit} vs ${r.baseline} ${r.unit}` : `${r.value} ${r.unit}`;
-      return `${verdict} ${r.name}: ${compare}`;
-    })
-    .join('\n');
 }
 
 const childMode = process.env[CHILD_MODE_VARIABLE];
