@@ -26,7 +26,7 @@ export async function runWorkflowBench(): Promise<BenchResult[]> {
   const template = Template.fromStack(stack);
   const runner = await LocalWorkflowRunner.create({ template, aws, waitMs: 0, retryMs: 0 });
   try {
-    const waitState = runner.definition.States.WaitForJob as { Seconds: number };
+    const waitState = runner.definition.States.WaitForJob as unknown as { Seconds: number };
     const pollSeconds = waitState.Seconds;
     const datasets = runner.bucketName('FinetuningStorageDataset');
     aws.s3.putObject(datasets, 'data/train.jsonl', arithmeticRecords(120));
