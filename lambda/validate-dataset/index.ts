@@ -20,7 +20,9 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { findModel, LlamaHyperParameterName } from '../../lib/models/llama-models';
 import { intEnv } from '../shared/env';
 import { createLogger, Logger } from '../shared/logger';
+import { logFailures, runIdOf } from '../shared/log-failures';
 import { RunContext } from '../shared/run-context';
+import { readRunRecord, runRecordKey, updateRunRecord, withEvent } from '../shared/run-record';
 import { putJson } from '../shared/s3';
 import {
   createS3ClientForImageReads,
@@ -78,7 +80,7 @@ function defaultS3(concurrency: number): S3Client {
 /** Builds the handler around its dependencies. */
 export function createValidateDatasetHandler(deps: Partial<ValidateDatasetDependencies> = {}): (event: ValidateDatasetEvent) => Promise<ValidateDatasetResult> {
   const log = deps.log ?? createLogger({ step: 'validate-dataset' });
-  return async (event) => {
+  return logFailures(log, runIdOf, async (event: ValidateDatasetEvent) => {
     const env = process.env;
     const run = event?.run;
     if (!run?.data?.bucket || !run.data.trainingKey || !run.artifacts?.bucket) {
@@ -123,6 +125,14 @@ export function createValidateDatasetHandler(deps: Partial<ValidateDatasetDepend
     const summary = renderSummary(report, { reportUri, maxChars: MAX_SUMMARY_CHARS });
     await putJson(s3, { bucket: run.artifacts.bucket, key: reportKey }, report);
     await s3.send(new PutObjectCommand({ Bucket: run.artifacts.bucket, Key: summaryKey, Body: summary, ContentType: 'text/plain; charset=utf-8' }));
+    // The run record (when the workflow began one) keeps the verdict next to everything else.
+    const recordKey = runRecordKey(run);
+    if (await readRunRecord(s3, run.artifacts.bucket, recordKey)) {
+      await updateRunRecord(s3, run.artifacts.bucket, recordKey, (r) => ({
+        ...withEvent(r, report.valid ? 'dataset valid' : 'dataset invalid', { errors: report.totals.errors, warnings: report.totals.warnings }),
+        validation: { valid: report.valid, errorCount: report.totals.errors, warningCount: report.totals.warnings, reportUri },
+      }));
+    }
 
     runLog.info('dataset validated', {
       valid: report.valid,
@@ -141,7 +151,7 @@ export function createValidateDatasetHandler(deps: Partial<ValidateDatasetDepend
       summary,
       recommendedHyperParameters: { ...report.hyperParameters.values },
     };
-  };
+  });
 }
 
 /** The Lambda entry point. */

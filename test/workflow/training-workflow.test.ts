@@ -45,8 +45,8 @@ describe('training workflow (offline, as synthesized)', () => {
     expect(record.metrics?.training?.steps).toBeGreaterThan(0);
     expect(record.metrics?.training?.lossPerEpoch.map((e) => e.epoch)).toEqual([1, 2]);
     expect(record.metrics?.validation?.finalLoss).toEqual(expect.any(Number));
-    expect(record.timeline.map((t) => t.event)).toEqual(['run started', 'job created', 'job Completed', 'run succeeded']);
-    expect(record.validation ?? null).toBeNull(); // the validation report lives beside it
+    expect(record.timeline.map((t) => t.event)).toEqual(['run started', 'dataset valid', 'job created', 'job Completed', 'run succeeded']);
+    expect(record.validation).toEqual({ valid: true, errorCount: 0, warningCount: expect.any(Number), reportUri: `s3://${h.artifacts}/runs/${record.runId}/validation/report.json` });
     expect(h.aws.s3.getObject(h.artifacts, `runs/${record.runId}/validation/report.json`)).toBeDefined();
 
     const [message] = messagesAbout(record.runId);
@@ -159,6 +159,7 @@ describe('training workflow (offline, as synthesized)', () => {
     const record = h.runRecords().find((r) => r.run.requestName === 'bad-data')!;
     expect(record.job).toBeUndefined();
     expect(record.outcome?.error).toBe('InvalidDataset');
+    expect(record.validation).toMatchObject({ valid: false, errorCount: 1 });
     expect(h.aws.s3.getObject(h.artifacts, `runs/${record.runId}/validation/report.json`)).toBeDefined();
     // The user's data is untouched.
     expect(h.aws.s3.versionsOf(h.datasets, 'data/bad.jsonl')).toHaveLength(1);
