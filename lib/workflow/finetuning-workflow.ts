@@ -208,6 +208,8 @@ export class FinetuningWorkflow extends Construct {
     allow(validate, 'ReadDataset', ['s3:GetObject'], [props.datasetBucket.arnForObjects('*')], 'Reads every training, validation and test file and the headers of every image they name; the keys are the user\'s.');
     allow(validate, 'TellMissingFromDenied', ['s3:ListBucket'], [props.datasetBucket.bucketArn]);
     allow(validate, 'WriteValidationReport', ['s3:PutObject'], [props.artifactsBucket.arnForObjects(`${this.runsPrefix}*/validation/*`)], 'Writes the validation report under the run\'s own prefix; run ids are made per request.');
+    allow(validate, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runRecords], 'Updates the run\'s own record; run ids are made per request.');
+    allow(validate, 'TellMissingRecordFromDenied', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
     grantS3KeyUse(props.bucketEncryptionKey, validate.role, 'read-write');
 
     const launch = this.fn('LaunchJob', 'launch-job', 'Creates the Bedrock model customization job of a run', {
