@@ -21,6 +21,7 @@ import * as path from 'path';
 import { runScore } from '../cli/commands/score';
 import { ScoreAccumulator, ScoreSummary } from '../lambda/shared/metrics';
 import { BenchResult, formatBenchResults, roundTo } from './bench-result';
+import { seededRandom } from '../test/support/seeded-random';
 
 const CHILD_MODE_VARIABLE = 'SCORING_BENCH_CHILD';
 const PAIR_COUNT = 100_000;
@@ -35,17 +36,6 @@ interface Pair {
 
 // ---------------------------------------------------------------- data
 
-/** mulberry32: the same data on every run. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const VOCABULARY = [
   'the', 'a', 'an', 'The', 'blue', 'bar', 'is', 'tallest', 'chart', 'shows', 'Paris', 'France', '12.5%', '2019', 'yes', 'no',

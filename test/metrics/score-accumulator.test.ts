@@ -9,7 +9,7 @@ import {
   scorePredictionStream,
   UNANSWERED_SCORE,
 } from '../../lambda/shared/metrics';
-import { seededRandom } from './seeded-random';
+import { seededRandom } from '../support/seeded-random';
 
 const WORDS = ['the', 'blue', 'bar', 'is', 'tallest', 'a', 'Paris', '12.5%', 'yes', 'no', 'café', 'chart'];
 

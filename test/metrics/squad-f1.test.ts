@@ -4,7 +4,7 @@
  * implementation of the definition on generated text.
  */
 import { answerTokens, exactMatchScore, f1Score, normalizeAnswer, scoreAnswer, tokenOverlapF1 } from '../../lambda/shared/metrics';
-import { seededRandom } from './seeded-random';
+import { seededRandom } from '../support/seeded-random';
 
 /** The definition, written as directly as possible (several passes, one regex each). */
 function normalizeByDefinition(text: string): string {

@@ -1,4 +1,5 @@
 import { CsvSyntaxError, parseCsv } from '../../cli/prepare/csv-parser';
+import { seededRandom } from '../support/seeded-random';
 
 const fieldsOf = (text: string) => parseCsv(text).map((r) => r.fields);
 
@@ -92,16 +93,6 @@ function writeField(field: string): string {
   return /[",\r\n]/.test(field) ? `"${field.replace(/"/g, '""')}"` : field;
 }
 
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function catchError(run: () => unknown): Error & Record<string, unknown> {
   try {

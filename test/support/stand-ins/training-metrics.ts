@@ -9,6 +9,7 @@
  *     step_number,epoch_number,validation_loss,perplexity
  * Steps and epochs count from 1. Perplexity is exp(loss).
  */
+import { seededRandomFrom } from '../seeded-random';
 
 /** What to simulate. */
 export interface TrainingRunShape {
@@ -33,18 +34,6 @@ export interface SimulatedTraining {
   readonly finalValidationLoss?: number;
 }
 
-/** A small deterministic generator (mulberry32) seeded from a string. */
-function randomFrom(seed: string): () => number {
-  let state = 0x9e3779b9;
-  for (let i = 0; i < seed.length; i++) state = Math.imul(state ^ seed.charCodeAt(i), 0x85ebca6b) >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function round(value: number): number {
   return Math.round(value * 1e6) / 1e6;
@@ -55,7 +44,7 @@ export function simulateTraining(shape: TrainingRunShape): SimulatedTraining {
   if (!(shape.epochs >= 1) || !(shape.stepsPerEpoch >= 1)) {
     throw new Error(`simulateTraining needs at least one epoch and one step per epoch; got epochs=${shape.epochs}, stepsPerEpoch=${shape.stepsPerEpoch}.`);
   }
-  const random = randomFrom(shape.seed);
+  const random = seededRandomFrom(shape.seed);
   const start = 2.2 + random() * 0.6;
   const floor = 0.3 + random() * 0.2;
   const totalSteps = shape.epochs * shape.stepsPerEpoch;

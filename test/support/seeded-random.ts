@@ -9,3 +9,10 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** The same generator seeded from a string (e.g. a job id), for data derived from names. */
+export function seededRandomFrom(seed: string): () => number {
+  let state = 0x9e3779b9;
+  for (let i = 0; i < seed.length; i++) state = Math.imul(state ^ seed.charCodeAt(i), 0x85ebca6b) >>> 0;
+  return seededRandom(state);
+}
