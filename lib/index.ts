@@ -1,12 +1,37 @@
-export * from './models';
+/**
+ * The public API of llama-finetune-cdk: what a CDK app imports. Everything else under lib/ is
+ * internal and may change without notice (the package's `exports` allows no deep imports).
+ *
+ * @packageDocumentation
+ */
+
+// The all-in-one construct, and the stack the repository's own app deploys per environment.
+export * from './llama-finetuning';
+export * from './llama-finetuning-stack';
+
+// The building blocks LlamaFinetuning composes, for apps that wire their own.
 export * from './storage/finetuning-storage';
 export * from './iam/bedrock-customization-role';
 export * from './notifications/run-notifications';
 export * from './trigger/run-request-trigger';
-export * from './workflow/finetuning-workflow';
-export * from './workflow/workflow-function';
-export * from './workflow/evaluation-stage';
-export * from './llama-finetuning';
-export * from './llama-finetuning-stack';
-export * from './environment-settings';
+export { FinetuningWorkflow } from './workflow/finetuning-workflow';
+export type { FinetuningWorkflowProps } from './workflow/finetuning-workflow';
+export type { EvaluationProps, QualityGate } from './workflow/evaluation-stage';
+
+// Internal constructs reachable through public properties (FinetuningWorkflow.evaluation and
+// its functions): their types can be named, but they are not meant to be created directly.
+export type { EvaluationStage, EvaluationStageProps } from './workflow/evaluation-stage';
+export type { WorkflowFunction, WorkflowFunctionProps } from './workflow/workflow-function';
+
+// The Llama 3.2 model catalogue: ids, hyperparameter ranges, dataset limits, regions.
+export * from './models';
+
+// Per-environment settings as the repository's cdk.json holds them.
+export { ENVIRONMENTS_CONTEXT_KEY, parseEnvironmentSettings } from './environment-settings';
+export type { EnvironmentSettings } from './environment-settings';
+
+// Thrown at synth time when props contradict each other or break a Bedrock limit.
 export { InvalidPropsError } from './core/props-validation';
+
+// Operations: alarms, the dashboard, the Provisioned Throughput watch and the custom metrics.
+export * from './operations';

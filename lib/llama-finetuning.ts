@@ -14,6 +14,8 @@ import { FinetuningStorage, FinetuningStorageProps } from './storage/finetuning-
 import { RunRequestTrigger } from './trigger/run-request-trigger';
 import { EvaluationProps } from './workflow/evaluation-stage';
 import { FinetuningWorkflow } from './workflow/finetuning-workflow';
+import { allowCloudWatchAlarmsToPublish } from './operations/alarm-topic-access';
+import { FinetuningOperations, FinetuningOperationsProps } from './operations/finetuning-operations';
 
 /** Props of {@link LlamaFinetuning}. */
 export interface LlamaFinetuningProps {
@@ -104,6 +106,13 @@ export interface LlamaFinetuningProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Alarms (with their topic and thresholds) and the dashboard. When the alarms notify the
+   * outcome topic created here, that topic is encrypted with a customer managed key that lets
+   * CloudWatch alarms publish (they cannot use the AWS managed key alias/aws/sns).
+   * @default - alarms notify the outcome topic; a dashboard is created
+   */
+  readonly operations?: FinetuningOperationsProps;
 }
 
 /**
@@ -129,6 +138,8 @@ export class LlamaFinetuning extends Construct {
   public readonly notificationTopic: sns.ITopic;
   /** The rule that starts a run on upload. */
   public readonly trigger: RunRequestTrigger;
+  /** Alarms, the dashboard and the watch of Provisioned Throughputs created by runs. */
+  public readonly operations: FinetuningOperations;
 
   constructor(scope: Construct, id: string, props: LlamaFinetuningProps = {}) {
     super(scope, id);
@@ -141,10 +152,15 @@ export class LlamaFinetuning extends Construct {
     // A key this construct created can be given the service permissions logs and SNS need.
     const ownKey = this.storage.encryptionKey instanceof kms.Key && !props.storage?.encryptionKey ? this.storage.encryptionKey : undefined;
 
+    // CloudWatch alarms cannot publish to a topic under the AWS managed key: a topic created
+    // here that alarms notify gets a customer managed key (the storage key, or its own).
+    const alarmsNotifyOwnTopic = props.operations?.alarmsEnabled !== false && !props.operations?.alarmTopic && !props.notificationTopic;
+    const topicKey = props.notificationTopic ? undefined : (ownKey ?? (alarmsNotifyOwnTopic ? createTopicKey(this, removalPolicy) : undefined));
     this.notificationTopic = new RunNotifications(this, 'Notifications', {
       topic: props.notificationTopic,
-      encryptionKey: props.notificationTopic ? undefined : ownKey,
+      encryptionKey: topicKey,
     }).topic;
+    if (alarmsNotifyOwnTopic) allowCloudWatchAlarmsToPublish(this.notificationTopic, topicKey);
 
     const runsPrefix = normalizePrefix('LlamaFinetuning', 'runsPrefix', props.runsPrefix ?? 'runs/');
     this.customizationRole = new BedrockCustomizationRole(this, 'CustomizationRole', {
@@ -183,7 +199,27 @@ export class LlamaFinetuning extends Construct {
       stateMachine: this.stateMachine,
       requestPrefix: this.workflow.requestPrefix,
     });
+
+    this.operations = new FinetuningOperations(this, 'Operations', {
+      ...props.operations,
+      workflow: this.workflow,
+      notificationTopic: this.notificationTopic,
+      triggerDeadLetterQueue: this.trigger.deadLetterQueue,
+      environmentName: props.environmentName,
+      logRetention: props.logRetention,
+      logEncryptionKey: ownKey,
+      removalPolicy,
+    });
   }
+}
+
+/** The outcome topic's own key, for when the buckets have none to share. */
+function createTopicKey(scope: Construct, removalPolicy: RemovalPolicy): kms.Key {
+  return new kms.Key(scope, 'NotificationsKey', {
+    description: 'Encrypts the fine-tuning run outcome topic; CloudWatch alarms of this account may use it to publish there',
+    enableKeyRotation: true,
+    removalPolicy,
+  });
 }
 
 function warnOnUnsupportedRegion(scope: Construct): void {

@@ -10,6 +10,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { s3Client } from '../shared/aws-clients';
 import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
+import { logFailures, runIdOf } from '../shared/log-failures';
 import { RunContext } from '../shared/run-context';
 import { RunRecord, RunRecordExistsError, createRunRecord, executionPointerKey, runRecordKey } from '../shared/run-record';
 
@@ -27,7 +28,10 @@ export interface BeginRunResult {
 
 const log = createLogger({ step: 'begin-run' });
 
-export async function handler(event: BeginRunEvent): Promise<BeginRunResult> {
+/** The entry point: beginRun, with its errors logged with the run id. */
+export const handler = logFailures(log, runIdOf, beginRun);
+
+async function beginRun(event: BeginRunEvent): Promise<BeginRunResult> {
   const runsPrefix = requireEnv('RUNS_PREFIX');
   const { run } = event;
   const bucket = run.artifacts.bucket;

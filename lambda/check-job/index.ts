@@ -9,9 +9,12 @@ import { GetModelCustomizationJobCommand } from '@aws-sdk/client-bedrock';
 import { bedrockClient, s3Client } from '../shared/aws-clients';
 import { jobIdOf } from '../shared/job-names';
 import { createLogger } from '../shared/logger';
+import { logFailures, runIdOf } from '../shared/log-failures';
 import { RunContext } from '../shared/run-context';
 import { RunJob, runRecordKey, updateRunRecord, withEvent } from '../shared/run-record';
 import { getText, isNotFound, parseS3Uri } from '../shared/s3';
+import { FinetuneMetric } from '../../lib/operations/metric-names';
+import { emitMetrics } from '../shared/metrics-emf';
 import { TrainingMetricsSummary, metricsKeys, summarizeLossCsv } from '../shared/training-metrics';
 
 export interface CheckJobEvent {
@@ -26,7 +29,13 @@ export interface CheckJobResult extends RunJob {
 
 const log = createLogger({ step: 'check-job' });
 
-export async function handler(event: CheckJobEvent): Promise<CheckJobResult> {
+/** Statuses in which a job has ended; its duration is published once, on the change into one. */
+const ENDED_JOB_STATES = new Set(['Completed', 'Failed', 'Stopped']);
+
+/** The entry point: checkJob, with its errors logged with the run id. */
+export const handler = logFailures(log, runIdOf, checkJob);
+
+async function checkJob(event: CheckJobEvent): Promise<CheckJobResult> {
   const { run, job } = event;
   const out = await bedrockClient().send(new GetModelCustomizationJobCommand({ jobIdentifier: job.jobArn }));
   const status = out.status ?? 'InProgress';
@@ -45,7 +54,9 @@ export async function handler(event: CheckJobEvent): Promise<CheckJobResult> {
       job: current,
       ...(metrics ? { metrics } : {}),
     }));
-    log.info('job status changed', { runId: run.runId, jobArn: job.jobArn, from: job.status, to: status });
+    const runLog = log.child({ runId: run.runId });
+    runLog.info('job status changed', { jobArn: job.jobArn, from: job.status, to: status });
+    if (ENDED_JOB_STATES.has(status)) emitMetrics(runLog, [{ name: FinetuneMetric.JOB_DURATION, value: jobDurationSeconds(out.creationTime, out.endTime), unit: 'Seconds' }], process.env.ENVIRONMENT_NAME);
   }
   return { ...current, finalTrainingLoss: metrics?.training?.finalLoss, finalValidationLoss: metrics?.validation?.finalLoss };
 }
@@ -68,4 +79,10 @@ async function readMetrics(job: RunJob): Promise<TrainingMetricsSummary> {
     training: training ? summarizeLossCsv(training, 'training_loss') : undefined,
     validation: validation ? summarizeLossCsv(validation, 'validation_loss') : undefined,
   };
+}
+
+/** Seconds from the job's creation to its end, as Bedrock reports them; undefined when either is missing. */
+function jobDurationSeconds(creationTime: Date | undefined, endTime: Date | undefined): number | undefined {
+  if (!creationTime || !endTime) return undefined;
+  return Math.max(0, (endTime.getTime() - creationTime.getTime()) / 1000);
 }

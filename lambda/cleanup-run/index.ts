@@ -17,6 +17,7 @@ import { provisionedModelNameFor } from '../shared/evaluation/provisioned-names'
 import { bedrockClient, s3Client } from '../shared/aws-clients';
 import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
+import { logFailures } from '../shared/log-failures';
 import { notifyOutcome } from '../shared/notify';
 import { RunOutcomeStatus, executionPointerKey, readRunRecord, updateRunRecord, withEvent } from '../shared/run-record';
 import { getText, isNotFound } from '../shared/s3';
@@ -45,7 +46,10 @@ const ACTIVE_JOB_STATES = new Set(['InProgress']);
 
 const log = createLogger({ step: 'cleanup-run' });
 
-export async function handler(event: ExecutionStatusChangeEvent): Promise<CleanupResult> {
+/** The entry point: cleanUpRun, with its errors logged with the execution (its run id may be unknown). */
+export const handler = logFailures(log, (event: ExecutionStatusChangeEvent) => ({ executionArn: event?.detail?.executionArn }), cleanUpRun);
+
+async function cleanUpRun(event: ExecutionStatusChangeEvent): Promise<CleanupResult> {
   const artifactsBucket = requireEnv('ARTIFACTS_BUCKET');
   const runsPrefix = requireEnv('RUNS_PREFIX');
   const { detail } = event;

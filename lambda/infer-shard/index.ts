@@ -18,6 +18,7 @@ import { converseInputFor } from '../shared/evaluation/converse-input';
 import { ModelPredictionLine } from '../shared/evaluation/model-prediction';
 import { EvaluationItem } from '../shared/evaluation/test-records';
 import { createLogger } from '../shared/logger';
+import { logFailures, runIdOf } from '../shared/log-failures';
 import { RunContext } from '../shared/run-context';
 import { getText, parseS3Uri } from '../shared/s3';
 
@@ -33,7 +34,10 @@ const RETRYABLE = new Set(['ThrottlingException', 'ServiceUnavailableException',
 
 const log = createLogger({ step: 'infer-shard' });
 
-export async function handler(event: InferShardEvent): Promise<{ index: number; records: number; failures: number }> {
+/** The entry point: inferShard, with its errors logged with the run id. */
+export const handler = logFailures(log, runIdOf, inferShard);
+
+async function inferShard(event: InferShardEvent): Promise<{ index: number; records: number; failures: number }> {
   const { run, shard } = event;
   const s3 = s3Client();
   const items = (await getText(s3, { bucket: run.artifacts.bucket, key: shard.key }))

@@ -15,6 +15,7 @@ import { bedrockClient, s3Client } from '../shared/aws-clients';
 import { jsonEnv, requireEnv } from '../shared/env';
 import { clientRequestTokenFor, customModelNameFor, jobNameFor, jobTagsFor } from '../shared/job-names';
 import { createLogger } from '../shared/logger';
+import { logFailures, runIdOf } from '../shared/log-failures';
 import { RunContext } from '../shared/run-context';
 import { RunJob, runRecordKey, updateRunRecord, withEvent } from '../shared/run-record';
 
@@ -26,7 +27,10 @@ export interface LaunchJobEvent {
 
 const log = createLogger({ step: 'launch-job' });
 
-export async function handler(event: LaunchJobEvent): Promise<RunJob> {
+/** The entry point: launchJob, with its errors logged with the run id. */
+export const handler = logFailures(log, runIdOf, launchJob);
+
+async function launchJob(event: LaunchJobEvent): Promise<RunJob> {
   const { run } = event;
   const runLog = log.child({ runId: run.runId });
   const model = resolveModel(run.model.baseModelIdentifier);

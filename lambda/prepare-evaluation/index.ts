@@ -12,6 +12,7 @@ import { intEnv } from '../shared/env';
 import { EvaluationItem, ReferencesSidecarLine, referencesSidecarKey, shardItems, toEvaluationItem } from '../shared/evaluation/test-records';
 import { readJsonlLines } from '../shared/jsonl';
 import { createLogger } from '../shared/logger';
+import { logFailures, runIdOf } from '../shared/log-failures';
 import { RunContext } from '../shared/run-context';
 import { headObject } from '../shared/s3';
 import { s3DatasetSource } from '../shared/validation/dataset-source';
@@ -33,7 +34,10 @@ export interface PrepareEvaluationResult {
 
 const log = createLogger({ step: 'prepare-evaluation' });
 
-export async function handler(event: PrepareEvaluationEvent): Promise<PrepareEvaluationResult> {
+/** The entry point: prepareEvaluation, with its errors logged with the run id. */
+export const handler = logFailures(log, runIdOf, prepareEvaluation);
+
+async function prepareEvaluation(event: PrepareEvaluationEvent): Promise<PrepareEvaluationResult> {
   const { run } = event;
   if (!run.data.testKey) throw new Error('The run has no testData; evaluation needs held-out test records');
   const shardSize = intEnv('SHARD_SIZE', 20);

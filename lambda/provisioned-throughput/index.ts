@@ -13,6 +13,7 @@ import { intEnv, requireEnv } from '../shared/env';
 import { provisionedModelNameFor } from '../shared/evaluation/provisioned-names';
 import { jobTagsFor } from '../shared/job-names';
 import { createLogger } from '../shared/logger';
+import { logFailures, runIdOf } from '../shared/log-failures';
 import { RunContext } from '../shared/run-context';
 import { RunJob, runRecordKey, updateRunRecord, withEvent } from '../shared/run-record';
 
@@ -35,7 +36,10 @@ export interface ProvisionedThroughputEvent {
 
 const log = createLogger({ step: 'provisioned-throughput' });
 
-export async function handler(event: ProvisionedThroughputEvent): Promise<ProvisionedModel & { deleted?: boolean; hours?: number }> {
+/** The entry point: serveModel, with its errors logged with the run id. */
+export const handler = logFailures(log, runIdOf, serveModel);
+
+async function serveModel(event: ProvisionedThroughputEvent): Promise<ProvisionedModel & { deleted?: boolean; hours?: number }> {
   switch (event.action) {
     case 'create':
       return create(event.run, event.job);

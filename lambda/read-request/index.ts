@@ -9,6 +9,7 @@
 import { s3Client } from '../shared/aws-clients';
 import { jsonEnv, requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
+import { logFailures } from '../shared/log-failures';
 import { RunContext, buildRunContext } from '../shared/run-context';
 import { InvalidRunRequestError, RunRequestProblem, parseRunRequest } from '../shared/run-request';
 import { getText, headObject, isNotFound } from '../shared/s3';
@@ -21,7 +22,10 @@ export interface ObjectCreatedDetail {
 
 const log = createLogger({ step: 'read-request' });
 
-export async function handler(event: ObjectCreatedDetail): Promise<RunContext> {
+/** The entry point: readRunRequest, with its errors logged with the request (the run id is not known before it is read). */
+export const handler = logFailures(log, requestOf, readRunRequest);
+
+async function readRunRequest(event: ObjectCreatedDetail): Promise<RunContext> {
   const datasetBucket = requireEnv('DATASET_BUCKET');
   const artifactsBucket = requireEnv('ARTIFACTS_BUCKET');
   const runsPrefix = requireEnv('RUNS_PREFIX');
@@ -96,4 +100,9 @@ function safeDecode(key: string): string {
   } catch {
     return key;
   }
+}
+
+/** The request an event names, for the error line of a request that never became a run. */
+function requestOf(event: ObjectCreatedDetail): Record<string, unknown> {
+  return event?.bucket?.name && event.object?.key ? { request: `s3://${event.bucket.name}/${event.object.key}` } : {};
 }

@@ -8,6 +8,7 @@
 import { requireEnv } from '../shared/env';
 import { s3Client } from '../shared/aws-clients';
 import { createLogger } from '../shared/logger';
+import { logFailures, runIdOf } from '../shared/log-failures';
 import { notifyOutcome } from '../shared/notify';
 import { OutcomeFacts } from '../shared/outcome-message';
 import { RunContext } from '../shared/run-context';
@@ -30,7 +31,10 @@ export interface RecordOutcomeResult {
 
 const log = createLogger({ step: 'record-outcome' });
 
-export async function handler(event: RecordOutcomeEvent): Promise<RecordOutcomeResult> {
+/** The entry point: recordOutcome, with its errors logged with the run id. */
+export const handler = logFailures(log, runIdOf, recordOutcome);
+
+async function recordOutcome(event: RecordOutcomeEvent): Promise<RecordOutcomeResult> {
   const environmentName = requireEnv('ENVIRONMENT_NAME');
   const error = event.error ? describeStepError(event.error) : undefined;
   const run = event.run;
@@ -61,6 +65,7 @@ export async function handler(event: RecordOutcomeEvent): Promise<RecordOutcomeR
       : undefined;
   const facts: OutcomeFacts = { status: event.status, runId: run?.runId, requestUri, model: run?.model.name, error, record, recordUri, environmentName };
   await notifyOutcome(facts, requireEnv('TOPIC_ARN'), requireEnv('EVENT_BUS_NAME'));
-  log.info('run outcome recorded', { runId: run?.runId, status: event.status, error: error?.name });
+  // A request that failed before it had a run context has no run id: the request names it instead.
+  log.info('run outcome recorded', { runId: run?.runId, request: requestUri, status: event.status, error: error?.name });
   return { status: event.status, runId: run?.runId, recordUri };
 }

@@ -11,10 +11,13 @@ import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { s3Client } from '../shared/aws-clients';
 import { jsonEnv, requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
+import { logFailures, runIdOf } from '../shared/log-failures';
 import { EvaluationReportInput, PredictionRecord, QualityGate, buildEvaluationReport, renderReportHtml, renderReportMarkdown } from '../shared/report';
 import { RunContext } from '../shared/run-context';
 import { readRunRecord, runRecordKey, updateRunRecord, withEvent } from '../shared/run-record';
 import { getText } from '../shared/s3';
+import { evaluationMetrics } from '../shared/evaluation/evaluation-metrics';
+import { emitMetrics } from '../shared/metrics-emf';
 import { ModelPredictionLine } from '../shared/evaluation/model-prediction';
 
 export interface ScoreEvaluationEvent {
@@ -33,7 +36,10 @@ export interface ScoreEvaluationResult {
 
 const log = createLogger({ step: 'score-evaluation' });
 
-export async function handler(event: ScoreEvaluationEvent): Promise<ScoreEvaluationResult> {
+/** The entry point: scoreEvaluation, with its errors logged with the run id. */
+export const handler = logFailures(log, runIdOf, scoreEvaluation);
+
+async function scoreEvaluation(event: ScoreEvaluationEvent): Promise<ScoreEvaluationResult> {
   const { run } = event;
   const s3 = s3Client();
   const bucket = run.artifacts.bucket;
@@ -115,7 +121,9 @@ export async function handler(event: ScoreEvaluationEvent): Promise<ScoreEvaluat
       reportHtmlUri,
     },
   }));
-  log.info('evaluation scored', { runId: run.runId, baseF1: report.scores.base.f1, fineTunedF1: report.scores.fineTuned.f1, gate: report.gate });
+  const runLog = log.child({ runId: run.runId });
+  runLog.info('evaluation scored', { baseF1: report.scores.base.f1, fineTunedF1: report.scores.fineTuned.f1, gate: report.gate });
+  emitMetrics(runLog, evaluationMetrics(report), process.env.ENVIRONMENT_NAME);
   return {
     baseF1: report.scores.base.f1,
     fineTunedF1: report.scores.fineTuned.f1,

@@ -242,7 +242,7 @@ export class FinetuningWorkflow extends Construct {
       );
     }
 
-    const check = this.fn('CheckJob', 'check-job', 'Checks a customization job and, when it completed, reads its training metrics');
+    const check = this.fn('CheckJob', 'check-job', 'Checks a customization job and, when it completed, reads its training metrics', { ENVIRONMENT_NAME: environmentName });
     allow(check, 'GetCustomizationJob', ['bedrock:GetModelCustomizationJob'], [bedrockArn(stack, 'model-customization-job', '*')], 'Job ARNs carry ids Bedrock assigns at creation.');
     allow(check, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runRecords], 'Updates the run\'s own record; run ids are made per request.');
     allow(check, 'ReadTrainingMetrics', ['s3:GetObject'], [props.artifactsBucket.arnForObjects(`${this.runsPrefix}*/bedrock-output/*`)], 'Reads the metrics CSVs Bedrock writes under a folder named after the job id.');

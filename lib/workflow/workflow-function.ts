@@ -1,5 +1,3 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -8,9 +6,9 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { HANDLER_BUNDLING, HANDLER_EXPORT, HANDLER_RUNTIME, resolveHandlerCode } from './handler-code';
 
-/** The newest Node.js runtime this aws-cdk-lib knows; cdk-nag's L1 rule checks for it. */
-export const HANDLER_RUNTIME = lambda.Runtime.NODEJS_24_X;
+export { HANDLER_RUNTIME } from './handler-code';
 
 /** Template metadata key on each function resource that names its folder under lambda/. */
 export const HANDLER_METADATA_KEY = 'llama-finetune:handler';
@@ -50,14 +48,16 @@ export interface WorkflowFunctionProps {
 }
 
 /**
- * A Lambda function of the workflow: Node.js (newest runtime), arm64, bundled with esbuild
- * from lambda/<handler>/index.ts (AWS SDK included, so the code runs against the SDK version
- * it was tested with), X-Ray tracing, its own log group with retention, and its own role that
- * starts with nothing but writing to that log group. Callers add exactly the grants it needs.
+ * A Lambda function of the workflow: Node.js (newest runtime), arm64, its code the handler's
+ * prebundled asset when the library runs from the package, else bundled with esbuild from
+ * lambda/<handler>/index.ts (either way AWS SDK included, so the code runs against the SDK
+ * version it was tested with; see handler-code.ts), X-Ray tracing, its own log group with
+ * retention, and its own role that starts with nothing but writing to that log group.
+ * Callers add exactly the grants it needs.
  */
 export class WorkflowFunction extends Construct {
   /** The function. */
-  public readonly function: nodejs.NodejsFunction;
+  public readonly function: lambda.Function;
   /** The function's role. */
   public readonly role: iam.Role;
   /** The function's log group. */
@@ -81,9 +81,8 @@ export class WorkflowFunction extends Construct {
         resources: [this.logGroup.logGroupArn],
       }),
     );
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: handlerEntry(props.handler),
-      handler: 'handler',
+    // Identical either way but for where the code comes from.
+    const functionProps: lambda.FunctionOptions & Pick<lambda.FunctionProps, 'runtime'> = {
       description: props.description,
       runtime: HANDLER_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
@@ -94,13 +93,17 @@ export class WorkflowFunction extends Construct {
       tracing: lambda.Tracing.ACTIVE,
       deadLetterQueue: props.deadLetterQueue,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        target: 'node24',
-        externalModules: [],
-      },
-    });
+    };
+    const code = resolveHandlerCode(props.handler);
+    this.function =
+      code.kind === 'prebundled'
+        ? new lambda.Function(this, 'Function', { ...functionProps, code: lambda.Code.fromAsset(code.directory), handler: `index.${HANDLER_EXPORT}` })
+        : new nodejs.NodejsFunction(this, 'Function', {
+            ...functionProps,
+            entry: code.entry,
+            handler: HANDLER_EXPORT,
+            bundling: { ...HANDLER_BUNDLING, externalModules: [] },
+          });
     // Names the handler folder in the template, so tools (the offline runner) can find the code.
     (this.function.node.defaultChild as lambda.CfnFunction).addMetadata(HANDLER_METADATA_KEY, props.handler);
     Validations.of(this.role).acknowledge({
@@ -108,19 +111,4 @@ export class WorkflowFunction extends Construct {
       reason: 'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so AWS offers no narrower form than Resource: *.',
     });
   }
-}
-
-/**
- * Resolves lambda/<name>/index.ts from the source tree, or the compiled index.js when the
- * library runs from its build output.
- */
-export function handlerEntry(name: string): string {
-  const roots = [path.join(__dirname, '..', '..', 'lambda', name), path.join(__dirname, '..', '..', '..', 'lambda', name)];
-  for (const root of roots) {
-    for (const file of ['index.ts', 'index.js']) {
-      const candidate = path.join(root, file);
-      if (fs.existsSync(candidate)) return candidate;
-    }
-  }
-  throw new Error(`Handler code for '${name}' not found under ${roots.join(' or ')}`);
 }

@@ -39,7 +39,8 @@ describe('composing into a user stack', () => {
     expect(teamA.datasetBucket).toBe(userDatasets);
     expect(teamA.notificationTopic).toBe(userTopic);
     expect(teamA.storage.encryptionKey).toBe(userKey);
-    template.resourceCountIs('AWS::KMS::Key', 1);
+    // The user's key, and team B's topic key (CloudWatch alarms cannot publish under alias/aws/sns); team A makes none.
+    template.resourceCountIs('AWS::KMS::Key', 2);
     template.resourceCountIs('AWS::SNS::Topic', 2); // the user's and team B's
     // user datasets + user logs + A artifacts + B (datasets, artifacts, access logs)
     template.resourceCountIs('AWS::S3::Bucket', 6);

@@ -389,6 +389,18 @@ export class LocalBedrock {
     }));
   }
 
+  /**
+   * Moves the creation time of a live Provisioned Throughput `age` milliseconds into the past,
+   * as if it had been created then (for checks of how long one has existed).
+   */
+  backdateProvisionedThroughput(arnOrName: string, ageMs: number): ProvisionedThroughputView {
+    const record = this.findProvisioned(arnOrName);
+    if (!record) throw new Error(`LocalBedrock.backdateProvisionedThroughput: no live Provisioned Throughput '${arnOrName}'.`);
+    const backdated: ProvisionedRecord = { ...record, creationTime: new Date(Date.now() - ageMs) };
+    this.provisionedRecords.set(record.id, backdated);
+    return this.allProvisionedThroughputs().find((p) => p.provisionedModelArn === record.arn)!;
+  }
+
   /** Status and models of a live Provisioned Throughput (for the runtime stand-in); undefined when unknown or deleted. */
   provisionedThroughputStatus(arnOrName: string): { status: ProvisionedStatus; modelArn: string; foundationModelArn: string; customModelName?: string } | undefined {
     const record = this.findProvisioned(arnOrName);

@@ -3,6 +3,7 @@ import { Duration } from 'aws-cdk-lib';
 import { EvaluationReport } from '../../lambda/shared/report';
 import { ConverseInvocation } from '../support/local-bedrock-runtime';
 import { pngImage } from '../support/images';
+import { emfDocuments, metricValues } from '../support/emf';
 import { TEST_PROPS, WorkflowHarness, arithmeticRecords, startHarness, waitFor } from './harness';
 
 /** A test record that asks about an image: "What is a plus b?" with a chart image. */
@@ -117,6 +118,16 @@ describe('evaluation stage (offline, as synthesized)', () => {
     expect(message.message).toContain(`Report: s3://${h.artifacts}/runs/${record.runId}/report.html`);
     const event = h.aws.events.events({ source: 'llama-finetune' }).find((e) => (e.detail as { runId: string }).runId === record.runId)!;
     expect(event.detail).toMatchObject({ outcome: 'SUCCEEDED', qualityGate: 'PASSED', fineTunedF1: report.scores.fineTuned.f1 });
+
+    // The scores are published as custom metrics: one EMF line in score-evaluation's log, with the run id.
+    const metricsOfRun = () => emfDocuments(h.runner.functionLogs('score-evaluation').map((l) => l.line)).filter((d) => d.fields.runId === record.runId);
+    await waitFor('score-evaluation\'s metrics line', () => metricsOfRun().length > 0);
+    const emf = metricsOfRun();
+    expect(emf).toHaveLength(1);
+    expect(metricValues(emf, 'LlamaFinetune', 'BaseF1')).toEqual([report.scores.base.f1]);
+    expect(metricValues(emf, 'LlamaFinetune', 'FineTunedF1')).toEqual([report.scores.fineTuned.f1]);
+    expect(metricValues(emf, 'LlamaFinetune', 'RelativeImprovementPercent')).toEqual([report.relativeImprovementPercent]);
+    expect(emf[0].metrics[0].dimensionSets).toEqual([{ Environment: 'test' }]);
   });
 
   test('throttling storms on inference are retried; the scores do not change', async () => {

@@ -13,3 +13,11 @@ export function provisionedModelNameFor(run: Pick<RunContext, 'runId'>): string 
   if (!PROVISIONED_MODEL_NAME_PATTERN.test(name)) throw new Error(`Cannot derive a valid Provisioned Throughput name from run id '${run.runId}'`);
   return name;
 }
+
+/** Start of the name of every Provisioned Throughput a run creates (see provisionedModelNameFor). */
+export const RUN_PROVISIONED_MODEL_NAME_PREFIX = 'eval-';
+
+/** Whether a Provisioned Throughput's name is one a run gives (and so one a run must delete). */
+export function isRunProvisionedModelName(name: string): boolean {
+  return name.startsWith(RUN_PROVISIONED_MODEL_NAME_PREFIX);
+}

@@ -1,0 +1,87 @@
+/**
+ * Watches the Provisioned Throughputs that evaluation runs create (named `eval-<run id>`). Each
+ * bills by the hour while it exists, and a run deletes its own on every path; one that outlives
+ * its run (a deletion that kept failing, a cleanup that never ran) costs money until someone
+ * deletes it. Run by a schedule (every 15 minutes), this publishes the age of the oldest one as
+ * a custom metric (0 when none exists), which an alarm compares with the allowed age, and logs
+ * each one past that age with what to do.
+ *
+ * Environment: ENVIRONMENT_NAME (metric dimension), MAX_AGE_MINUTES (age past which a
+ * Provisioned Throughput is reported; the alarm has the same threshold).
+ * Output: { count, oldestAgeSeconds, overAge: [names] }.
+ */
+import { BedrockClient, ListProvisionedModelThroughputsCommand, ProvisionedModelSummary } from '@aws-sdk/client-bedrock';
+import { FinetuneMetric } from '../../lib/operations/metric-names';
+import { bedrockClient } from '../shared/aws-clients';
+import { intEnv } from '../shared/env';
+import { RUN_PROVISIONED_MODEL_NAME_PREFIX } from '../shared/evaluation/provisioned-names';
+import { runThroughputAges } from '../shared/evaluation/run-throughput-ages';
+import { logFailures } from '../shared/log-failures';
+import { createLogger, Logger } from '../shared/logger';
+import { emitMetrics } from '../shared/metrics-emf';
+
+/** What one check found. */
+export interface WatchResult {
+  /** Provisioned Throughputs created by runs that exist now. */
+  readonly count: number;
+  readonly oldestAgeSeconds: number;
+  /** Names of those older than MAX_AGE_MINUTES. */
+  readonly overAge: readonly string[];
+}
+
+/** What the handler needs from outside; tests pass their own clock. */
+export interface WatchDependencies {
+  readonly bedrock: () => BedrockClient;
+  readonly log: Logger;
+  /** Epoch milliseconds. */
+  readonly now: () => number;
+}
+
+/** Default age limit, as the construct's default (6 hours). */
+const DEFAULT_MAX_AGE_MINUTES = 360;
+
+/** Builds the handler around its dependencies. */
+export function createProvisionedThroughputWatchHandler(deps: Partial<WatchDependencies> = {}): (event?: unknown) => Promise<WatchResult> {
+  const log = deps.log ?? createLogger({ step: 'provisioned-throughput-watch' });
+  const watch = async (): Promise<WatchResult> => {
+    const maxAgeMinutes = intEnv('MAX_AGE_MINUTES', DEFAULT_MAX_AGE_MINUTES);
+    const summaries = await listRunThroughputs((deps.bedrock ?? bedrockClient)());
+    const ages = runThroughputAges(summaries, (deps.now ?? Date.now)(), maxAgeMinutes * 60);
+    for (const pt of ages.overAge) {
+      log.warn('a Provisioned Throughput created by a run outlived it and bills by the hour; delete it unless a run is still evaluating with it', {
+        provisionedModelName: pt.name,
+        provisionedModelArn: pt.arn,
+        status: pt.status,
+        ageHours: Math.round((pt.ageSeconds / 3600) * 100) / 100,
+        maxAgeMinutes,
+        fix: `aws bedrock delete-provisioned-model-throughput --provisioned-model-id ${pt.arn}`,
+      });
+    }
+    emitMetrics(
+      log,
+      [
+        { name: FinetuneMetric.OLDEST_RUN_PROVISIONED_THROUGHPUT_AGE, value: ages.oldestAgeSeconds, unit: 'Seconds' },
+        { name: FinetuneMetric.RUN_PROVISIONED_THROUGHPUTS, value: ages.throughputs.length, unit: 'Count' },
+      ],
+      process.env.ENVIRONMENT_NAME,
+    );
+    return { count: ages.throughputs.length, oldestAgeSeconds: ages.oldestAgeSeconds, overAge: ages.overAge.map((pt) => pt.name) };
+  };
+  // A scheduled check belongs to no run: its error line names the step only.
+  return logFailures(log, () => ({}), watch);
+}
+
+/** Every Provisioned Throughput whose name contains the run prefix (the filter is narrowed later). */
+async function listRunThroughputs(bedrock: BedrockClient): Promise<ProvisionedModelSummary[]> {
+  const out: ProvisionedModelSummary[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await bedrock.send(new ListProvisionedModelThroughputsCommand({ nameContains: RUN_PROVISIONED_MODEL_NAME_PREFIX, maxResults: 100, nextToken }));
+    out.push(...(page.provisionedModelSummaries ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return out;
+}
+
+/** The Lambda entry point. */
+export const handler = createProvisionedThroughputWatchHandler();

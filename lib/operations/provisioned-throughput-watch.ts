@@ -1,0 +1,141 @@
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import { Construct } from 'constructs';
+import { acknowledgeWildcardResource } from '../core/nag';
+import { InvalidPropsError } from '../core/props-validation';
+import { WorkflowFunction } from '../workflow/workflow-function';
+import { finetuneMetric } from './custom-metrics';
+import { FinetuneMetric } from './metric-names';
+
+/** Props of {@link ProvisionedThroughputWatch}. */
+export interface ProvisionedThroughputWatchProps {
+  /** Name of the environment: the dimension of the metrics the watch publishes. */
+  readonly environmentName: string;
+  /**
+   * Age past which a Provisioned Throughput created by a run is reported in the function's log.
+   * @default Duration.hours(6)
+   */
+  readonly maxAge?: Duration;
+  /**
+   * How often the watch runs.
+   * @default Duration.minutes(15)
+   */
+  readonly interval?: Duration;
+  /**
+   * How long the function's logs are kept.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Key that encrypts the function's log group.
+   * @default - CloudWatch Logs service-side encryption
+   */
+  readonly logEncryptionKey?: kms.IKey;
+  /**
+   * What happens to the log group when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+const CONSTRUCT = 'ProvisionedThroughputWatch';
+
+/**
+ * A scheduled function (EventBridge Scheduler, every 15 minutes by default) that lists the
+ * Provisioned Throughputs runs created (`eval-<run id>`) and publishes the age of the oldest
+ * one, so an alarm can say when one outlived its run and keeps billing. It only lists: it
+ * never deletes anything, since a long evaluation may still be using one.
+ */
+export class ProvisionedThroughputWatch extends Construct {
+  /** The function. */
+  public readonly function: lambda.IFunction;
+  /** The function's log group. */
+  public readonly logGroup: logs.ILogGroup;
+  /** The schedule that runs it. */
+  public readonly schedule: scheduler.Schedule;
+  /** How often it runs. */
+  public readonly interval: Duration;
+  /** Age past which a Provisioned Throughput is reported. */
+  public readonly maxAge: Duration;
+
+  private readonly environmentName: string;
+
+  constructor(scope: Construct, id: string, props: ProvisionedThroughputWatchProps) {
+    super(scope, id);
+    this.environmentName = props.environmentName;
+    this.interval = props.interval ?? Duration.minutes(15);
+    this.maxAge = props.maxAge ?? Duration.hours(6);
+    const intervalMinutes = this.interval.toMinutes({ integral: false });
+    if (!Number.isInteger(intervalMinutes) || intervalMinutes < 1 || intervalMinutes > 24 * 60) {
+      throw new InvalidPropsError(CONSTRUCT, 'interval', `${this.interval.toHumanString()} is not a whole number of minutes from 1 to 1440`, 'Use e.g. Duration.minutes(15).');
+    }
+    if (this.maxAge.toSeconds() < this.interval.toSeconds()) {
+      throw new InvalidPropsError(CONSTRUCT, 'maxAge', `${this.maxAge.toHumanString()} is shorter than the check interval (${this.interval.toHumanString()})`, 'Allow at least one interval; evaluations take hours, so hours suit.');
+    }
+
+    const watch = new WorkflowFunction(this, 'Function', {
+      handler: 'provisioned-throughput-watch',
+      description: 'Publishes the age of the oldest Provisioned Throughput created by a fine-tuning run (they bill by the hour)',
+      environment: { ENVIRONMENT_NAME: props.environmentName, MAX_AGE_MINUTES: String(Math.ceil(this.maxAge.toMinutes({ integral: false }))) },
+      memorySize: 256,
+      logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      logEncryptionKey: props.logEncryptionKey,
+      logRemovalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    // bedrock:ListProvisionedModelThroughputs supports no resource-level permissions: the IAM
+    // reference lists no resource type for it, so Resource "*" is the only form that works.
+    watch.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ListProvisionedThroughputs', actions: ['bedrock:ListProvisionedModelThroughputs'], resources: ['*'] }));
+    Validations.of(watch.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) and bedrock:ListProvisionedModelThroughputs support no resource-level permissions; AWS offers no narrower form than Resource: *.',
+    });
+    this.function = watch.function;
+    this.logGroup = watch.logGroup;
+
+    // Scheduler assumes this role only for schedules of this account's default group.
+    const stack = Stack.of(this);
+    const scheduleRole = new iam.Role(this, 'ScheduleRole', {
+      description: 'Lets EventBridge Scheduler invoke the Provisioned Throughput watch of the Llama fine-tuning workflow',
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: {
+          StringEquals: {
+            'aws:SourceAccount': stack.account,
+            'aws:SourceArn': stack.formatArn({ service: 'scheduler', resource: 'schedule-group', resourceName: 'default' }),
+          },
+        },
+      }),
+    });
+    this.schedule = new scheduler.Schedule(this, 'Schedule', {
+      description: `Runs the Provisioned Throughput watch of the Llama fine-tuning workflow (${props.environmentName})`,
+      schedule: scheduler.ScheduleExpression.rate(this.interval),
+      target: new schedulerTargets.LambdaInvoke(watch.function, {
+        role: scheduleRole,
+        input: scheduler.ScheduleTargetInput.fromObject({ source: 'llama-finetune.provisioned-throughput-watch' }),
+        // A missed check is made up by the next one; retrying longer than an interval adds nothing.
+        retryAttempts: 2,
+        maxEventAge: this.interval,
+      }),
+    });
+    acknowledgeWildcardResource(
+      scheduleRole,
+      `${watch.function.functionArn}:*`,
+      'EventBridge Scheduler invokes this one function; the :* suffix only covers its versions and aliases, as the LambdaInvoke target grants.',
+    );
+  }
+
+  /** Age in seconds of the oldest Provisioned Throughput created by a run (0 when none exists). */
+  public metricOldestAge(options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return finetuneMetric(FinetuneMetric.OLDEST_RUN_PROVISIONED_THROUGHPUT_AGE, this.environmentName, { statistic: cloudwatch.Stats.MAXIMUM, period: this.interval, ...options });
+  }
+
+  /** Number of Provisioned Throughputs created by runs that exist. */
+  public metricCount(options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return finetuneMetric(FinetuneMetric.RUN_PROVISIONED_THROUGHPUTS, this.environmentName, { statistic: cloudwatch.Stats.MAXIMUM, period: this.interval, ...options });
+  }
+}

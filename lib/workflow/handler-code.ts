@@ -1,0 +1,75 @@
+/**
+ * Where a workflow function's code comes from. The published package ships every handler
+ * already bundled (dist/assets/<name>/index.js, made by scripts/bundle-handlers.ts), so a
+ * consumer's `cdk synth` needs neither the handler sources, nor esbuild, nor Docker. Run from
+ * the repository's TypeScript sources (tests, `cdk synth` here), the handlers are bundled from
+ * lambda/<name>/index.ts instead, so a change to a handler is never hidden by a stale build.
+ *
+ * This file is the one place that decides, and the one place that holds the bundling settings
+ * both ways share.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+
+/** The newest Node.js runtime this aws-cdk-lib knows; cdk-nag's L1 rule checks for it. */
+export const HANDLER_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/** The exported function of every handler's index file. */
+export const HANDLER_EXPORT = 'handler';
+
+/**
+ * Folder of the prebundled handlers, next to the compiled library: dist/lib/workflow/ ->
+ * dist/assets/. From the TypeScript sources this names <repo>/assets, which does not exist,
+ * so the sources are always bundled afresh there.
+ */
+export const PREBUNDLED_HANDLERS_ROOT = path.resolve(__dirname, '..', '..', 'assets');
+
+/** Folder of the handler sources: lambda/ (from lib/workflow/, or dist/lib/workflow/ in a repository build). */
+export const HANDLER_SOURCE_ROOTS = [path.resolve(__dirname, '..', '..', 'lambda'), path.resolve(__dirname, '..', '..', '..', 'lambda')];
+
+/**
+ * Bundling settings shared by the build-time bundler and NodejsFunction: minified, for the
+ * functions' runtime, with a source map (the functions run with --enable-source-maps) that
+ * maps lines but leaves the sources out, which keeps each asset and the package small. Both
+ * inline every module, the AWS SDK included, so the code runs against the SDK version it was
+ * tested with.
+ */
+export const HANDLER_BUNDLING = { minify: true, sourceMap: true, sourcesContent: false, target: esbuildTargetOf(HANDLER_RUNTIME) } as const;
+
+/** The code of one handler: a prebundled asset folder, or a source entry to bundle. */
+export type HandlerCode =
+  | { readonly kind: 'prebundled'; readonly directory: string }
+  | { readonly kind: 'source'; readonly entry: string };
+
+/** Where to look; the defaults are the package's and the repository's layout. */
+export interface HandlerCodeRoots {
+  readonly prebundledRoot?: string;
+  readonly sourceRoots?: readonly string[];
+}
+
+/** The esbuild target for a Lambda Node.js runtime, e.g. `nodejs24.x` -> `node24`. */
+export function esbuildTargetOf(runtime: lambda.Runtime): string {
+  const match = /^nodejs(\d+)\.x$/.exec(runtime.name);
+  if (!match) throw new Error(`Runtime ${runtime.name} is not a Node.js runtime; the workflow handlers need one (e.g. nodejs24.x).`);
+  return `node${match[1]}`;
+}
+
+/**
+ * Decides where handler `name` comes from: its prebundled asset when the library runs from
+ * the package, else lambda/<name>/index.ts of the repository.
+ */
+export function resolveHandlerCode(name: string, roots: HandlerCodeRoots = {}): HandlerCode {
+  const prebundled = path.join(roots.prebundledRoot ?? PREBUNDLED_HANDLERS_ROOT, name);
+  if (fs.existsSync(path.join(prebundled, 'index.js'))) return { kind: 'prebundled', directory: prebundled };
+  const sourceRoots = roots.sourceRoots ?? HANDLER_SOURCE_ROOTS;
+  for (const root of sourceRoots) {
+    const entry = path.join(root, name, 'index.ts');
+    if (fs.existsSync(entry)) return { kind: 'source', entry };
+  }
+  throw new Error(
+    `Code of the '${name}' workflow handler not found: neither the prebundled ${path.join(prebundled, 'index.js')} nor ` +
+      `${sourceRoots.map((root) => path.join(root, name, 'index.ts')).join(' or ')} exists. ` +
+      'Installed from npm: reinstall llama-finetune-cdk (the package is incomplete). In the repository: check the handler name, or run `npm run build` for the assets.',
+  );
+}

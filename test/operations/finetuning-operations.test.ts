@@ -1,0 +1,312 @@
+import { Duration } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { IConstruct } from 'constructs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { InvalidPropsError, LlamaFinetuning, LlamaFinetuningProps, StorageEncryption, allowCloudWatchAlarmsToPublish } from '../../lib';
+import { HANDLER_METADATA_KEY } from '../../lib/workflow/workflow-function';
+import { actionsOf, logicalIdOf, resourcesOf, statementsOfRole, testApp, testStack } from '../support/cdk';
+
+interface CfnResource {
+  readonly Type: string;
+  readonly Properties: Record<string, any>;
+  readonly Metadata?: Record<string, unknown>;
+}
+
+function synth(props: LlamaFinetuningProps = {}) {
+  const stack = testStack(testApp());
+  const construct = new LlamaFinetuning(stack, 'Finetuning', { environmentName: 'prod', ...props });
+  const template = Template.fromStack(stack);
+  const resources = template.toJSON().Resources as Record<string, CfnResource>;
+  const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+  return { stack, construct, template, resources, ofType, ref: (c: IConstruct) => logicalIdOf(c) };
+}
+
+/** The alarm whose metric (namespace, name) and dimension value match. */
+function alarmOn(alarms: Array<[string, CfnResource]>, namespace: string, metricName: string, dimension?: unknown): CfnResource {
+  const found = alarms.filter(
+    ([, a]) => a.Properties.Namespace === namespace && a.Properties.MetricName === metricName && (dimension === undefined || JSON.stringify(a.Properties.Dimensions).includes(JSON.stringify(dimension))),
+  );
+  if (found.length !== 1) throw new Error(`expected one alarm on ${namespace}/${metricName} ${JSON.stringify(dimension)}, found ${found.length}`);
+  return found[0][1];
+}
+
+/** The dashboard body as JSON, with CloudFormation references replaced by their logical ids. */
+function dashboardBody(dashboard: CfnResource): { widgets: Array<{ type: string; properties: Record<string, any> }> } {
+  const body = dashboard.Properties.DashboardBody;
+  const parts = (body['Fn::Join'] ? body['Fn::Join'][1] : [body]) as unknown[];
+  const text = parts.map((p) => (typeof p === 'string' ? p : `REF(${JSON.stringify(p).replace(/"/g, '')})`)).join('');
+  return JSON.parse(text);
+}
+
+/** Acknowledged rule ids (with their reasons) recorded on one construct. */
+function acknowledgements(construct: IConstruct): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of construct.node.metadata) {
+    if (!/acknowledged/i.test(entry.type)) continue;
+    for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) out[id.replace(/^annotation::/i, '')] = reason;
+  }
+  return out;
+}
+
+describe('FinetuningOperations in LlamaFinetuning (defaults)', () => {
+  let s: ReturnType<typeof synth>;
+  let alarms: Array<[string, CfnResource]>;
+  let topicRef: { Ref: string };
+  beforeAll(() => {
+    s = synth();
+    alarms = s.ofType('AWS::CloudWatch::Alarm');
+    topicRef = { Ref: s.ref(s.construct.notificationTopic) };
+  });
+
+  test('failed, timed-out and aborted runs each raise an alarm on the state machine at 1 per 5 minutes', () => {
+    const sm = { Name: 'StateMachineArn', Value: { Ref: s.ref(s.construct.stateMachine) } };
+    for (const metric of ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']) {
+      const alarm = alarmOn(alarms, 'AWS/States', metric, sm);
+      expect(alarm.Properties).toMatchObject({
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [topicRef],
+      });
+      expect(alarm.Properties.AlarmDescription).toContain('(prod)');
+    }
+  });
+
+  test('every function of the template has its own errors alarm (more than the 10 metrics a math alarm may read)', () => {
+    const functions = s.ofType('AWS::Lambda::Function').map(([id]) => id).sort();
+    expect(functions.length).toBeGreaterThan(10);
+    const errorAlarms = alarms.filter(([, a]) => a.Properties.Namespace === 'AWS/Lambda');
+    expect(errorAlarms.map(([, a]) => a.Properties.Dimensions[0].Value.Ref).sort()).toEqual(functions);
+    for (const [, a] of errorAlarms) {
+      expect(a.Properties).toMatchObject({ MetricName: 'Errors', Statistic: 'Sum', Period: 300, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', AlarmActions: [topicRef] });
+    }
+    expect(s.construct.operations.alarms['errors-launch-job']).toBeDefined();
+    expect(s.construct.operations.alarms['errors-provisioned-throughput-watch']).toBeDefined();
+  });
+
+  test('a message in the trigger\'s or the cleanup\'s dead-letter queue raises an alarm, kept while SQS reports nothing', () => {
+    for (const queue of [s.construct.trigger.deadLetterQueue, s.construct.workflow.cleanupDeadLetterQueue]) {
+      const alarm = alarmOn(alarms, 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', { 'Fn::GetAtt': [s.ref(queue), 'QueueName'] });
+      expect(alarm.Properties).toMatchObject({ Statistic: 'Maximum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'ignore', AlarmActions: [topicRef] });
+    }
+  });
+
+  test('a Provisioned Throughput of a run older than 6 hours raises an alarm on the watch\'s custom metric', () => {
+    const alarm = alarmOn(alarms, 'LlamaFinetune', 'OldestRunProvisionedThroughputAge', { Name: 'Environment', Value: 'prod' });
+    expect(alarm.Properties).toMatchObject({
+      Statistic: 'Maximum',
+      Period: 900,
+      Threshold: 6 * 3600,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 1,
+      AlarmActions: [topicRef],
+    });
+    // Nothing else: 3 run alarms + one per function + 2 dead-letter queues + 1 age alarm.
+    expect(alarms).toHaveLength(3 + s.ofType('AWS::Lambda::Function').length + 2 + 1);
+    expect(Object.keys(s.construct.operations.alarms)).toHaveLength(alarms.length);
+  });
+
+  test('the outcome topic alarms notify has a rotated customer managed key that CloudWatch alarms of this account may use', () => {
+    const [[keyId, key]] = s.ofType('AWS::KMS::Key');
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    s.template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+    const alarmSource = {
+      StringEquals: { 'aws:SourceAccount': '111122223333' },
+      ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:us-west-2:111122223333:alarm:*']] } },
+    };
+    const keyStatement = (key.Properties.KeyPolicy.Statement as Array<Record<string, any>>).find((st) => st.Principal?.Service === 'cloudwatch.amazonaws.com')!;
+    expect(keyStatement).toMatchObject({ Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Condition: alarmSource });
+    const [[, topicPolicy]] = s.ofType('AWS::SNS::TopicPolicy');
+    const publish = (topicPolicy.Properties.PolicyDocument.Statement as Array<Record<string, any>>).find((st) => st.Principal?.Service === 'cloudwatch.amazonaws.com')!;
+    expect(publish).toMatchObject({ Effect: 'Allow', Action: 'sns:Publish', Resource: topicRef, Condition: alarmSource });
+    // Nobody is told to fix a topic the construct set up itself.
+    Annotations.fromStack(s.stack).hasNoInfo('*', Match.stringLikeRegexp('Alarms notify'));
+    Annotations.fromStack(s.stack).hasNoWarning('*', Match.stringLikeRegexp('alias/aws/sns'));
+  });
+
+  test('the dashboard shows runs, run and job duration, F1 of recent runs, errors, dead letters, old Provisioned Throughputs and the alarms', () => {
+    const [[, dashboard]] = s.ofType('AWS::CloudWatch::Dashboard');
+    expect(dashboard.Properties.Tags).toBeUndefined();
+    const { widgets } = dashboardBody(dashboard);
+    const byTitle = (pattern: RegExp) => widgets.find((w) => pattern.test(w.properties.title ?? ''))!;
+    const metricNames = (w: { properties: Record<string, any> }) => JSON.stringify(w.properties.metrics ?? []);
+
+    const runs = metricNames(byTitle(/^Runs started/));
+    for (const m of ['ExecutionsStarted', 'ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']) expect(runs).toContain(`"AWS/States","${m}"`);
+    const durations = metricNames(byTitle(/duration/));
+    expect(durations).toContain('"AWS/States","ExecutionTime"');
+    expect(durations).toContain('"LlamaFinetune","JobDuration","Environment","prod"');
+    const f1 = metricNames(byTitle(/F1 of recent runs/));
+    for (const m of ['BaseF1', 'FineTunedF1', 'RelativeImprovementPercent']) expect(f1).toContain(`"LlamaFinetune","${m}","Environment","prod"`);
+    const evaluations = byTitle(/Recent evaluations/);
+    expect(evaluations.type).toBe('log');
+    expect(evaluations.properties.query).toContain("filter message = 'evaluation scored'");
+    expect(evaluations.properties.query).toContain(s.ref(s.construct.workflow.evaluation!.functions['score-evaluation'].logGroup));
+    expect(metricNames(byTitle(/Lambda errors/)).match(/"AWS\/Lambda","Errors"/g)).toHaveLength(s.ofType('AWS::Lambda::Function').length);
+    expect(metricNames(byTitle(/dead-letter/)).match(/ApproximateNumberOfMessagesVisible/g)).toHaveLength(2);
+    const throughputs = byTitle(/Provisioned Throughputs created by runs/);
+    expect(metricNames(throughputs)).toContain('"LlamaFinetune","OldestRunProvisionedThroughputAge","Environment","prod"');
+    expect(throughputs.properties.annotations.horizontal[0].value).toBe(6);
+    const alarmWidget = widgets.find((w) => w.type === 'alarm')!;
+    expect(alarmWidget.properties.alarms).toHaveLength(alarms.length);
+  });
+
+  test('the watch runs every 15 minutes through EventBridge Scheduler, with a role only Scheduler of this account may assume', () => {
+    const watch = s.construct.operations.provisionedThroughputWatch!;
+    const fnId = s.ref(watch.function);
+    const fn = s.resources[fnId];
+    expect(fn.Metadata?.[HANDLER_METADATA_KEY]).toBe('provisioned-throughput-watch');
+    expect(fn.Properties.Environment.Variables).toMatchObject({ ENVIRONMENT_NAME: 'prod', MAX_AGE_MINUTES: '360' });
+    const [[, schedule]] = s.ofType('AWS::Scheduler::Schedule');
+    expect(schedule.Properties).toMatchObject({ ScheduleExpression: 'rate(15 minutes)', State: 'ENABLED', Target: { Arn: { 'Fn::GetAtt': [fnId, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 900 } } });
+    const roleId = schedule.Properties.Target.RoleArn['Fn::GetAtt'][0];
+    expect(s.resources[roleId].Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'sts:AssumeRole',
+        Principal: { Service: 'scheduler.amazonaws.com' },
+        Condition: {
+          StringEquals: {
+            'aws:SourceAccount': '111122223333',
+            'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':scheduler:us-west-2:111122223333:schedule-group/default']] },
+          },
+        },
+      },
+    ]);
+    const statements = statementsOfRole(s.template, roleId);
+    expect(statements.flatMap(actionsOf)).toEqual(['lambda:InvokeFunction']);
+    expect(resourcesOf(statements[0])).toEqual([{ 'Fn::GetAtt': [fnId, 'Arn'] }, { 'Fn::Join': ['', [{ 'Fn::GetAtt': [fnId, 'Arn'] }, ':*']] }]);
+  });
+
+  test('the watch may only list Provisioned Throughputs (Resource "*", the only form AWS offers), acknowledged precisely for cdk-nag', () => {
+    const watch = s.construct.operations.provisionedThroughputWatch!;
+    const roleId = (s.resources[s.ref(watch.function)].Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    const statements = statementsOfRole(s.template, roleId);
+    const bedrock = statements.filter((st) => actionsOf(st).some((a) => a.startsWith('bedrock:')));
+    expect(bedrock).toEqual([{ Sid: 'ListProvisionedThroughputs', Effect: 'Allow', Action: 'bedrock:ListProvisionedModelThroughputs', Resource: '*' }]);
+    // Nothing that changes anything: logs, traces, and the list.
+    expect(statements.flatMap(actionsOf).sort()).toEqual(['bedrock:ListProvisionedModelThroughputs', 'logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+
+    const functionRole = s.construct.node.findAll().find((c) => c.node.path.endsWith('ProvisionedThroughputWatch/Function/Role'))!;
+    expect(acknowledgements(functionRole)['AwsSolutions-IAM5[Resource::*]']).toMatch(/ListProvisionedModelThroughputs/);
+    const scheduleRole = s.construct.node.findAll().find((c) => c.node.path.endsWith('ProvisionedThroughputWatch/ScheduleRole'))!;
+    expect(Object.keys(acknowledgements(scheduleRole))).toEqual([`AwsSolutions-IAM5[Resource::<${s.ref(watch.function)}.Arn>:*]`]);
+    expect(new AwsSolutionsChecks(s.stack.node.root).validateScope(s.construct).violations.map((v) => v.ruleName)).toEqual([]);
+  });
+
+  test('check-job knows the environment, the dimension of the job duration it publishes', () => {
+    const checkJob = s.resources[s.ref(s.construct.workflow.functions['check-job'])];
+    expect(checkJob.Properties.Environment.Variables.ENVIRONMENT_NAME).toBe('prod');
+  });
+});
+
+describe('FinetuningOperations options', () => {
+  test('thresholds, periods, the age limit, the check interval and the dashboard name are configurable', () => {
+    const s = synth({
+      operations: {
+        failedExecutionsThreshold: 3,
+        lambdaErrorsThreshold: 5,
+        deadLetterMessagesThreshold: 2,
+        alarmPeriod: Duration.minutes(10),
+        provisionedThroughputMaxAge: Duration.hours(3),
+        provisionedThroughputCheckInterval: Duration.minutes(30),
+        dashboardName: 'llama-prod',
+      },
+    });
+    const alarms = s.ofType('AWS::CloudWatch::Alarm');
+    expect(alarmOn(alarms, 'AWS/States', 'ExecutionsFailed').Properties).toMatchObject({ Threshold: 3, Period: 600 });
+    expect(alarmOn(alarms, 'AWS/States', 'ExecutionsAborted').Properties).toMatchObject({ Threshold: 1, Period: 600 });
+    for (const [, a] of alarms.filter(([, al]) => al.Properties.Namespace === 'AWS/Lambda')) expect(a.Properties.Threshold).toBe(5);
+    for (const [, a] of alarms.filter(([, al]) => al.Properties.Namespace === 'AWS/SQS')) expect(a.Properties.Threshold).toBe(2);
+    expect(alarmOn(alarms, 'LlamaFinetune', 'OldestRunProvisionedThroughputAge').Properties).toMatchObject({ Threshold: 3 * 3600, Period: 1800 });
+    s.template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(30 minutes)' });
+    const watchFn = s.resources[s.ref(s.construct.operations.provisionedThroughputWatch!.function)];
+    expect(watchFn.Properties.Environment.Variables.MAX_AGE_MINUTES).toBe('180');
+    s.template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'llama-prod' });
+  });
+
+  test('alarms notify a topic of the user\'s: the outcome topic keeps the AWS managed key and no key is created', () => {
+    const stack = testStack(testApp());
+    const key = new kms.Key(stack, 'OpsKey', { enableKeyRotation: true });
+    const opsTopic = new sns.Topic(stack, 'OpsTopic', { masterKey: key, enforceSSL: true });
+    const access = allowCloudWatchAlarmsToPublish(opsTopic, key);
+    expect(access).toEqual({ topicPolicyAdded: true, keyPolicyAdded: true });
+    const construct = new LlamaFinetuning(stack, 'Finetuning', { operations: { alarmTopic: opsTopic } });
+    const template = Template.fromStack(stack);
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.length).toBeGreaterThan(10);
+    for (const a of alarms) expect(a.Properties.AlarmActions).toEqual([{ Ref: logicalIdOf(opsTopic) }]);
+    expect(construct.operations.alarmTopic).toBe(opsTopic);
+    template.resourceCountIs('AWS::KMS::Key', 1); // the user's
+    const outcomeTopic = template.toJSON().Resources[logicalIdOf(construct.notificationTopic)];
+    expect(JSON.stringify(outcomeTopic.Properties.KmsMasterKeyId)).toContain('alias/aws/sns');
+    Annotations.fromStack(stack).hasNoInfo('*', Match.stringLikeRegexp('Alarms notify'));
+  });
+
+  test('with KMS storage, the outcome topic keeps the storage key, which CloudWatch alarms may then use; no second key', () => {
+    const s = synth({ storage: { encryption: StorageEncryption.KMS } });
+    const keys = s.ofType('AWS::KMS::Key');
+    expect(keys).toHaveLength(1);
+    const [[keyId, key]] = keys;
+    s.template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+    const cw = (key.Properties.KeyPolicy.Statement as Array<Record<string, any>>).filter((st) => st.Principal?.Service === 'cloudwatch.amazonaws.com');
+    expect(cw).toHaveLength(1);
+    expect(cw[0].Action).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+    // The watch's log group is encrypted like every other.
+    const watchLogGroup = s.resources[s.ref(s.construct.operations.provisionedThroughputWatch!.logGroup)];
+    expect(watchLogGroup.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+  });
+
+  test('a user topic under alias/aws/sns gets a warning (alarms could never reach it); another user topic a reminder', () => {
+    const stack = testStack(testApp());
+    const managed = new sns.Topic(stack, 'Managed', { masterKey: kms.Alias.fromAliasName(stack, 'AwsSns', 'alias/aws/sns'), enforceSSL: true });
+    new LlamaFinetuning(stack, 'A', { notificationTopic: managed });
+    const own = new sns.Topic(stack, 'Own', { masterKey: new kms.Key(stack, 'OwnKey', { enableKeyRotation: true }), enforceSSL: true });
+    new LlamaFinetuning(stack, 'B', { notificationTopic: own });
+    const annotations = Annotations.fromStack(stack);
+    annotations.hasWarning('/TestStack/A/Operations', Match.stringLikeRegexp('alias/aws/sns, which CloudWatch alarms cannot use'));
+    annotations.hasNoWarning('/TestStack/B/Operations', Match.anyValue());
+    annotations.hasInfo('/TestStack/B/Operations', Match.stringLikeRegexp('allowCloudWatchAlarmsToPublish'));
+    // The user's topics are left as they are.
+    expect(Object.values(Template.fromStack(stack).findResources('AWS::SNS::TopicPolicy')).flatMap((p) => p.Properties.PolicyDocument.Statement).filter((st) => st.Principal?.Service)).toEqual([]);
+  });
+
+  test('alarms off: no alarm and no topic key; the dashboard and the watch remain. Both off: neither', () => {
+    const noAlarms = synth({ operations: { alarmsEnabled: false } });
+    expect(noAlarms.ofType('AWS::CloudWatch::Alarm')).toEqual([]);
+    expect(noAlarms.ofType('AWS::KMS::Key')).toEqual([]);
+    expect(noAlarms.construct.operations.alarmTopic).toBeUndefined();
+    expect(noAlarms.ofType('AWS::CloudWatch::Dashboard')).toHaveLength(1);
+    expect(noAlarms.ofType('AWS::Scheduler::Schedule')).toHaveLength(1);
+    const widgets = dashboardBody(noAlarms.ofType('AWS::CloudWatch::Dashboard')[0][1]).widgets;
+    expect(widgets.some((w) => w.type === 'alarm')).toBe(false);
+
+    const nothing = synth({ operations: { alarmsEnabled: false, dashboardEnabled: false } });
+    for (const type of ['AWS::CloudWatch::Alarm', 'AWS::CloudWatch::Dashboard', 'AWS::Scheduler::Schedule']) expect(nothing.ofType(type)).toEqual([]);
+    expect(nothing.construct.operations.provisionedThroughputWatch).toBeUndefined();
+  });
+
+  test('without evaluation there is no Provisioned Throughput to watch and no F1 to show', () => {
+    const s = synth({ evaluation: { enabled: false } });
+    expect(s.ofType('AWS::Scheduler::Schedule')).toEqual([]);
+    expect(s.ofType('AWS::CloudWatch::Alarm').filter(([, a]) => a.Properties.Namespace === 'LlamaFinetune')).toEqual([]);
+    const titles = dashboardBody(s.ofType('AWS::CloudWatch::Dashboard')[0][1]).widgets.map((w) => w.properties.title ?? '');
+    expect(titles.some((t) => /F1|Provisioned Throughputs/.test(t))).toBe(false);
+    expect(titles.some((t) => /^Runs started/.test(t))).toBe(true);
+  });
+
+  test('invalid options fail at synth time with the prop and the fix', () => {
+    const attempt = (operations: LlamaFinetuningProps['operations']) => () => synth({ operations });
+    expect(attempt({ alarmPeriod: Duration.seconds(90) })).toThrow(InvalidPropsError);
+    expect(attempt({ alarmPeriod: Duration.seconds(90) })).toThrow(/alarmPeriod.*whole number of minutes/);
+    expect(attempt({ lambdaErrorsThreshold: 0 })).toThrow(/lambdaErrorsThreshold.*not a positive number/);
+    expect(attempt({ provisionedThroughputMaxAge: Duration.minutes(10) })).toThrow(/maxAge.*shorter than the check interval/);
+    expect(attempt({ provisionedThroughputCheckInterval: Duration.seconds(30) })).toThrow(/interval.*whole number of minutes/);
+  });
+});

@@ -1,0 +1,42 @@
+import * as path from 'path';
+import { Template } from 'aws-cdk-lib/assertions';
+import { LlamaFinetuning } from '../../lib';
+import { HANDLER_BUNDLING } from '../../lib/workflow/handler-code';
+import { HANDLER_METADATA_KEY } from '../../lib/workflow/workflow-function';
+import { bundleOptions, handlerNames } from '../../scripts/bundle-handlers';
+import { testApp, testStack } from '../support/cdk';
+
+const LAMBDA_ROOT = path.resolve(__dirname, '..', '..', 'lambda');
+
+describe('bundle-handlers (the build step that makes dist/assets)', () => {
+  it('bundles every handler the constructs create functions for', () => {
+    const stack = testStack(testApp(), 'AllHandlers');
+    new LlamaFinetuning(stack, 'Finetuning', {});
+    const used = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'))
+      .map((resource) => resource.Metadata?.[HANDLER_METADATA_KEY] as string | undefined)
+      .filter((name): name is string => name !== undefined);
+    expect(used.length).toBeGreaterThan(0);
+    const bundled = handlerNames(LAMBDA_ROOT);
+    expect(used.filter((name) => !bundled.includes(name))).toEqual([]);
+    expect(bundled).not.toContain('shared');
+  });
+
+  it('writes <name>/index.js per handler with the settings NodejsFunction uses, inlining every module', () => {
+    const options = bundleOptions(['begin-run', 'check-job'], LAMBDA_ROOT, '/out');
+    expect(options.entryPoints).toEqual([
+      { in: path.join(LAMBDA_ROOT, 'begin-run', 'index.ts'), out: path.join('begin-run', 'index') },
+      { in: path.join(LAMBDA_ROOT, 'check-job', 'index.ts'), out: path.join('check-job', 'index') },
+    ]);
+    expect(options).toMatchObject({
+      outdir: '/out',
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: HANDLER_BUNDLING.target,
+      minify: HANDLER_BUNDLING.minify,
+      sourcemap: HANDLER_BUNDLING.sourceMap,
+      sourcesContent: HANDLER_BUNDLING.sourcesContent,
+      external: [],
+    });
+  });
+});

@@ -1,0 +1,209 @@
+/**
+ * SLOW (about a minute): the installable package end to end. Builds and packs this library
+ * (`npm pack`, whose prepack compiles and bundles the handlers), installs the tarball into a
+ * throw-away CDK app in a temporary folder, type-checks that app against the package's
+ * declarations, synthesizes it with asset bundling on, and runs the CLI from it.
+ *
+ * Offline: the consumer's package-lock.json is cut from this repository's, so npm installs
+ * aws-cdk-lib, constructs and the package's dependencies at the versions this repository
+ * installed, from the npm cache alone (`--offline`). The consumer has no esbuild, its PATH no
+ * node_modules/.bin, and CDK_DOCKER names no program, so any bundling at synth time would fail.
+ */
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { usage } from '../../cli/llama-finetune';
+import { HANDLER_METADATA_KEY } from '../../lib/workflow/workflow-function';
+import { HANDLER_RUNTIME } from '../../lib/workflow/handler-code';
+import { CfnTemplateJson, resourcesOfType } from '../support/local-workflow/cfn-template';
+import { CONSUMER_BUCKET_PATH, CONSUMER_STACK, CONSUMER_TSCONFIG, consumerAppSource } from './consumer-app-files';
+import { consumerLockfile, Lockfile } from './consumer-lockfile';
+import { CommandResult, runCommand } from './run-command';
+
+const REPOSITORY = path.resolve(__dirname, '..', '..');
+const MANIFEST = JSON.parse(fs.readFileSync(path.join(REPOSITORY, 'package.json'), 'utf8')) as {
+  name: string;
+  bin: Record<string, string>;
+  dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+};
+const CLI_NAME = Object.keys(MANIFEST.bin)[0];
+/** The handlers the build bundles: every lambda/<name>/index.ts. */
+const HANDLER_NAMES = fs.readdirSync(path.join(REPOSITORY, 'lambda')).filter((name) => fs.existsSync(path.join(REPOSITORY, 'lambda', name, 'index.ts')));
+
+/** Everything the steps left, for the tests to read. */
+interface PackageRun {
+  readonly tarballEntries: string[];
+  readonly consumerDir: string;
+  readonly installedPackageDir: string;
+  readonly esbuildLookup: CommandResult;
+  readonly cloudAssemblyDir: string;
+  readonly template: CfnTemplateJson;
+  readonly cliHelp: CommandResult;
+  readonly timings: Record<string, number>;
+}
+
+/** Environment of the consumer's commands: offline npm, no node_modules/.bin on PATH, no Docker. */
+function consumerEnvironment(tempRoot: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    // What npm sets for this repository's own scripts describes this repository, not the consumer.
+    if (/^npm_(package|lifecycle)_/.test(key) || key === 'INIT_CWD' || key === 'NODE_PATH') continue;
+    env[key] = value;
+  }
+  const pathDirs = (process.env.PATH ?? '').split(path.delimiter).filter((dir) => dir !== '' && !dir.split(path.sep).includes('node_modules'));
+  env.PATH = [path.dirname(process.execPath), ...pathDirs].join(path.delimiter);
+  env.CDK_DOCKER = path.join(tempRoot, 'docker-is-not-installed');
+  env.npm_config_offline = 'true';
+  env.npm_config_audit = 'false';
+  env.npm_config_fund = 'false';
+  env.npm_config_update_notifier = 'false';
+  return env;
+}
+
+function sha256(file: string): string {
+  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+/** Every construct's fully qualified class name in cdk.out/tree.json. */
+function constructClasses(treeNode: { constructInfo?: { fqn?: string }; children?: Record<string, unknown> }, into: Set<string> = new Set()): Set<string> {
+  if (treeNode.constructInfo?.fqn) into.add(treeNode.constructInfo.fqn);
+  for (const child of Object.values(treeNode.children ?? {})) constructClasses(child as typeof treeNode, into);
+  return into;
+}
+
+async function packInstallSynthesize(tempRoot: string): Promise<PackageRun> {
+  const timings: Record<string, number> = {};
+  const packDir = path.join(tempRoot, 'pack');
+  const consumerDir = path.join(tempRoot, 'consumer');
+  fs.mkdirSync(packDir);
+  fs.mkdirSync(consumerDir);
+
+  // npm pack runs prepack: clean, tsc, bundle the handlers.
+  timings['npm pack (with build)'] = (await runCommand('npm', ['pack', '--pack-destination', packDir], { cwd: REPOSITORY })).durationMs;
+  const tarballs = fs.readdirSync(packDir).filter((file) => file.endsWith('.tgz'));
+  if (tarballs.length !== 1) throw new Error(`npm pack left ${tarballs.length} tarballs in ${packDir}: ${tarballs.join(', ')}`);
+  const tarball = path.join(packDir, tarballs[0]);
+  const tarballEntries = (await runCommand('tar', ['-tzf', tarball], { cwd: packDir })).stdout.split('\n').filter(Boolean);
+
+  const registry = (await runCommand('npm', ['config', 'get', 'registry'], { cwd: REPOSITORY })).stdout.trim();
+  const repositoryLock = JSON.parse(fs.readFileSync(path.join(REPOSITORY, 'package-lock.json'), 'utf8')) as Lockfile;
+  const packageNeeds = [...Object.keys(MANIFEST.dependencies ?? {}), ...Object.keys(MANIFEST.peerDependencies ?? {})];
+  const consumerName = 'consumer-app';
+  fs.writeFileSync(path.join(consumerDir, 'package.json'), JSON.stringify({ name: consumerName, version: '1.0.0', private: true }, null, 2));
+  fs.writeFileSync(
+    path.join(consumerDir, 'package-lock.json'),
+    JSON.stringify(consumerLockfile(repositoryLock, { name: consumerName, dependencies: {}, preinstalled: packageNeeds, registry }), null, 2),
+  );
+  fs.writeFileSync(path.join(consumerDir, 'app.ts'), consumerAppSource(MANIFEST.name));
+  fs.writeFileSync(path.join(consumerDir, 'tsconfig.json'), JSON.stringify(CONSUMER_TSCONFIG, null, 2));
+
+  const env = consumerEnvironment(tempRoot);
+  // aws-cdk-lib and constructs come in as the package's peer dependencies, which npm installs.
+  timings['npm install --offline <tarball>'] = (await runCommand('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball], { cwd: consumerDir, env })).durationMs;
+  const esbuildLookup = await runCommand(process.execPath, ['-e', "require.resolve('esbuild')"], { cwd: consumerDir, env, allowFailure: true });
+
+  const tsc = require.resolve('typescript/bin/tsc');
+  timings['tsc (consumer app)'] = (await runCommand(process.execPath, [tsc, '-p', consumerDir], { cwd: consumerDir, env })).durationMs;
+
+  const cloudAssemblyDir = path.join(consumerDir, 'cdk.out');
+  const synthEnv = {
+    ...env,
+    CDK_OUTDIR: cloudAssemblyDir,
+    // What `cdk synth` passes; bundling is left at its default (every stack).
+    CDK_CONTEXT_JSON: JSON.stringify({ 'aws:cdk:enable-asset-metadata': true, 'aws:cdk:enable-path-metadata': true }),
+  };
+  timings['cdk synth (node app.js)'] = (await runCommand(process.execPath, ['app.js'], { cwd: consumerDir, env: synthEnv })).durationMs;
+  const template = JSON.parse(fs.readFileSync(path.join(cloudAssemblyDir, `${CONSUMER_STACK}.template.json`), 'utf8')) as CfnTemplateJson;
+
+  const cliHelp = await runCommand('npx', ['--offline', CLI_NAME, '--help'], { cwd: consumerDir, env, allowFailure: true });
+  timings[`npx ${CLI_NAME} --help`] = cliHelp.durationMs;
+
+  return { tarballEntries, consumerDir, installedPackageDir: path.join(consumerDir, 'node_modules', MANIFEST.name), esbuildLookup, cloudAssemblyDir, template, cliHelp, timings };
+}
+
+describe('installable package [slow: build, npm pack, offline install into a consumer app, synth; about a minute]', () => {
+  let tempRoot: string;
+  let run: PackageRun;
+
+  beforeAll(async () => {
+    tempRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'llama-finetune-package-'));
+    run = await packInstallSynthesize(tempRoot);
+    process.stderr.write(`package test steps: ${Object.entries(run.timings).map(([step, ms]) => `${step} ${(ms / 1000).toFixed(1)} s`).join(', ')}\n`);
+  }, 600_000);
+
+  afterAll(() => {
+    // LLAMA_FINETUNE_KEEP_CONSUMER=1 keeps the consumer app for a look after a failure.
+    if (tempRoot && !process.env.LLAMA_FINETUNE_KEEP_CONSUMER) fs.rmSync(tempRoot, { recursive: true, force: true });
+  });
+
+  it('packs compiled JavaScript with declarations, the CLI, every prebundled handler, README and LICENSE, and no sources, tests or cdk.out', () => {
+    const entries = run.tarballEntries.map((entry) => entry.replace(/^package\//, ''));
+    for (const required of ['package.json', 'README.md', 'LICENSE', 'dist/lib/index.js', 'dist/lib/index.d.ts', MANIFEST.bin[CLI_NAME]]) expect(entries).toContain(required);
+    for (const handler of HANDLER_NAMES) {
+      expect(entries).toContain(`dist/assets/${handler}/index.js`);
+      expect(entries).toContain(`dist/assets/${handler}/index.js.map`);
+    }
+    const unwanted = entries.filter((entry) => (entry.endsWith('.ts') && !entry.endsWith('.d.ts')) || /^(test|lib|lambda|cli|bin|scripts|bench|demo|cdk\.out|node_modules)\//.test(entry) || entry.includes('cdk.out/'));
+    expect(unwanted).toEqual([]);
+  });
+
+  it('installs with aws-cdk-lib and constructs as peer dependencies and without esbuild', () => {
+    const installed = JSON.parse(fs.readFileSync(path.join(run.installedPackageDir, 'package.json'), 'utf8')) as typeof MANIFEST;
+    expect(Object.keys(installed.peerDependencies ?? {})).toEqual(expect.arrayContaining(['aws-cdk-lib', 'constructs']));
+    for (const buildOnly of ['aws-cdk-lib', 'constructs', 'esbuild', 'typescript', 'ts-node']) expect(installed.dependencies ?? {}).not.toHaveProperty(buildOnly);
+    // Peers were installed by npm from the package's own declaration.
+    for (const peer of ['aws-cdk-lib', 'constructs']) expect(fs.existsSync(path.join(run.consumerDir, 'node_modules', peer, 'package.json'))).toBe(true);
+    // The consumer really cannot load esbuild, so synthesis below could not have bundled with it.
+    expect(run.esbuildLookup.exitCode).not.toBe(0);
+    expect(run.esbuildLookup.stderr).toContain("Cannot find module 'esbuild'");
+  });
+
+  it('synthesizes from the shipped assets: no NodejsFunction, nothing bundled, each function runs the shipped index.js', () => {
+    const tree = JSON.parse(fs.readFileSync(path.join(run.cloudAssemblyDir, 'tree.json'), 'utf8')) as { tree: Parameters<typeof constructClasses>[0] };
+    const classes = [...constructClasses(tree.tree)];
+    expect(classes).toContain('aws-cdk-lib.aws_lambda.Function');
+    expect(classes.filter((fqn) => fqn.includes('aws_lambda_nodejs'))).toEqual([]);
+
+    const workflowFunctions = resourcesOfType(run.template, 'AWS::Lambda::Function').filter(([, resource]) => typeof resource.Metadata?.[HANDLER_METADATA_KEY] === 'string');
+    expect(workflowFunctions.length).toBeGreaterThan(0);
+    for (const [logicalId, resource] of workflowFunctions) {
+      const handler = resource.Metadata![HANDLER_METADATA_KEY] as string;
+      const staged = path.join(run.cloudAssemblyDir, resource.Metadata!['aws:asset:path'] as string, 'index.js');
+      const shipped = path.join(run.installedPackageDir, 'dist', 'assets', handler, 'index.js');
+      expect({ logicalId, bundled: resource.Metadata!['aws:asset:is-bundled'] }).toEqual({ logicalId, bundled: false });
+      expect({ logicalId, code: sha256(staged) }).toEqual({ logicalId, code: sha256(shipped) });
+      expect({ logicalId, handler: resource.Properties?.Handler, runtime: resource.Properties?.Runtime }).toEqual({ logicalId, handler: 'index.handler', runtime: HANDLER_RUNTIME.name });
+    }
+  });
+
+  it('gives every Lambda function a code asset with an index.js', () => {
+    const functions = resourcesOfType(run.template, 'AWS::Lambda::Function');
+    expect(functions.length).toBeGreaterThan(0);
+    const withoutIndex = functions
+      .filter(([, resource]) => !(resource.Properties?.Code as { ZipFile?: unknown } | undefined)?.ZipFile)
+      .filter(([, resource]) => {
+        const assetPath = resource.Metadata?.['aws:asset:path'];
+        return typeof assetPath !== 'string' || !fs.existsSync(path.join(run.cloudAssemblyDir, assetPath, 'index.js'));
+      })
+      .map(([logicalId]) => logicalId);
+    expect(withoutIndex).toEqual([]);
+  });
+
+  it("makes the consumer's own bucket the dataset bucket whose uploads the trigger rule matches", () => {
+    const bucket = resourcesOfType(run.template, 'AWS::S3::Bucket').find(([, resource]) => resource.Metadata?.['aws:cdk:path'] === CONSUMER_BUCKET_PATH);
+    expect(bucket).toBeDefined();
+    const s3Rules = resourcesOfType(run.template, 'AWS::Events::Rule')
+      .map(([, resource]) => resource.Properties?.EventPattern as { source?: string[]; detail?: { bucket?: { name?: unknown[] } } })
+      .filter((pattern) => pattern?.source?.includes('aws.s3'));
+    expect(s3Rules).toHaveLength(1);
+    expect(s3Rules[0].detail?.bucket?.name).toEqual([{ Ref: bucket![0] }]);
+  });
+
+  it('runs the CLI bin from the consumer', () => {
+    expect(fs.readFileSync(path.join(run.installedPackageDir, MANIFEST.bin[CLI_NAME]), 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
+    expect({ exitCode: run.cliHelp.exitCode, stderr: run.cliHelp.stderr }).toEqual({ exitCode: 0, stderr: '' });
+    expect(run.cliHelp.stdout).toBe(`${usage()}\n`);
+  });
+});
