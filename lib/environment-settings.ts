@@ -31,9 +31,27 @@ export interface EnvironmentSettings {
   readonly pollIntervalMinutes?: number;
   /** Hours a run waits for Bedrock's concurrent-job quota before failing. @default 6 */
   readonly quotaWaitHours?: number;
+  /** Evaluation settings of this environment. @default - evaluate runs with test data, with the defaults of EvaluationProps */
+  readonly evaluation?: EnvironmentEvaluationSettings;
 }
 
-const KNOWN_KEYS = new Set(['account', 'region', 'kmsEncryption', 'removalPolicy', 'logRetentionDays', 'defaultModel', 'defaultHyperParameters', 'executionTimeoutHours', 'pollIntervalMinutes', 'quotaWaitHours']);
+/** Per-environment evaluation settings (a subset of EvaluationProps that fits in JSON). */
+export interface EnvironmentEvaluationSettings {
+  /** Whether runs with test data evaluate. @default true */
+  readonly enabled?: boolean;
+  /** Model units of the per-run Provisioned Throughput. @default 1 */
+  readonly modelUnits?: number;
+  /** An existing Provisioned Throughput to evaluate on, never deleted. @default - one per run */
+  readonly provisionedModelArn?: string;
+  /** Baseline model id (inference profile). @default - the run model's US inference profile */
+  readonly baseModelId?: string;
+  /** Shards inferred at once. @default 10 */
+  readonly maxConcurrency?: number;
+  /** Thresholds the fine-tuned model must meet. @default - no gate */
+  readonly qualityGate?: { readonly minF1?: number; readonly minImprovementPercent?: number };
+}
+
+const KNOWN_KEYS = new Set(['account', 'region', 'kmsEncryption', 'removalPolicy', 'logRetentionDays', 'defaultModel', 'defaultHyperParameters', 'executionTimeoutHours', 'pollIntervalMinutes', 'quotaWaitHours', 'evaluation']);
 
 /** Checks one environment's settings; errors name the cdk.json key and the fix. */
 export function parseEnvironmentSettings(name: string, raw: unknown): EnvironmentSettings {
@@ -66,10 +84,30 @@ export function parseEnvironmentSettings(name: string, raw: unknown): Environmen
       throw new InvalidPropsError('EnvironmentSettings', `${where}.${key}`, `${String(value)} is out of range`, `Use a positive number up to ${max}.`);
     }
   }
+  if (s.evaluation !== undefined) checkEvaluationSettings(`${where}.evaluation`, s.evaluation);
   return s as EnvironmentSettings;
 }
 
 /** Maps the removal policy setting. */
 export function removalPolicyOf(settings: EnvironmentSettings): RemovalPolicy {
   return settings.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+}
+
+const EVALUATION_KEYS = new Set(['enabled', 'modelUnits', 'provisionedModelArn', 'baseModelId', 'maxConcurrency', 'qualityGate']);
+
+function checkEvaluationSettings(where: string, raw: unknown): void {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new InvalidPropsError('EnvironmentSettings', where, 'is not an object', 'Write it as {"modelUnits": 1, "qualityGate": {"minImprovementPercent": 5}}.');
+  }
+  for (const key of Object.keys(raw)) {
+    if (!EVALUATION_KEYS.has(key)) throw new InvalidPropsError('EnvironmentSettings', `${where}.${key}`, 'is not a known evaluation setting', `Use one of: ${[...EVALUATION_KEYS].join(', ')}.`);
+  }
+  const gate = (raw as { qualityGate?: unknown }).qualityGate;
+  if (gate !== undefined) {
+    if (typeof gate !== 'object' || gate === null) throw new InvalidPropsError('EnvironmentSettings', `${where}.qualityGate`, 'is not an object', 'Write it as {"minF1": 60, "minImprovementPercent": 5}.');
+    for (const [key, value] of Object.entries(gate)) {
+      if (!['minF1', 'minImprovementPercent'].includes(key)) throw new InvalidPropsError('EnvironmentSettings', `${where}.qualityGate.${key}`, 'is not a known threshold', 'Use minF1 or minImprovementPercent.');
+      if (typeof value !== 'number') throw new InvalidPropsError('EnvironmentSettings', `${where}.qualityGate.${key}`, `${String(value)} is not a number`, 'Give a number.');
+    }
+  }
 }

@@ -27,6 +27,7 @@ export class LlamaFinetuningStack extends Stack {
     Tags.of(this).add('llama-finetune:environment', props.environmentName);
     this.finetuning = new LlamaFinetuning(this, 'Finetuning', {
       environmentName: props.environmentName,
+      evaluation: settings.evaluation,
       pollInterval: settings.pollIntervalMinutes ? Duration.minutes(settings.pollIntervalMinutes) : undefined,
       quotaWaitTimeout: settings.quotaWaitHours ? Duration.hours(settings.quotaWaitHours) : undefined,
       storage: { encryption: settings.kmsEncryption ? StorageEncryption.KMS : StorageEncryption.S3_MANAGED },

@@ -165,7 +165,8 @@ export class LlamaFinetuning extends Construct {
     const runsPrefix = normalizePrefix('LlamaFinetuning', 'runsPrefix', props.runsPrefix ?? 'runs/');
     this.customizationRole = new BedrockCustomizationRole(this, 'CustomizationRole', {
       dataLocations: [{ bucket: this.datasetBucket }],
-      outputLocation: { bucket: this.artifactsBucket, prefix: runsPrefix },
+      // Bedrock writes only into each run's bedrock-output/ folder, never over run records or reports.
+      outputLocation: { bucket: this.artifactsBucket, prefix: runsPrefix, keyPattern: `${runsPrefix}*/bedrock-output/*` },
       encryptionKeys: this.storage.encryptionKey ? [this.storage.encryptionKey] : [],
       vpc: props.customizationVpc,
     });

@@ -16,6 +16,12 @@ export interface S3Prefix {
    * @default - the whole bucket
    */
   readonly prefix?: string;
+  /**
+   * A narrower object key pattern inside the prefix, with IAM wildcards, e.g.
+   * `runs/*\/bedrock-output/*`. Replaces `<prefix>*` in the grant.
+   * @default - `<prefix>*`
+   */
+  readonly keyPattern?: string;
 }
 
 /** Network settings for customization jobs that run inside a VPC. */
@@ -237,6 +243,13 @@ export class BedrockCustomizationRole extends Construct {
 
 /** `prefix*` for a location (or `*` for the whole bucket), checked. */
 function objectPattern(location: S3Prefix, prop: string): string {
+  if (location.keyPattern !== undefined) {
+    const prefix = location.prefix === undefined ? '' : normalizePrefix(CONSTRUCT, prop, location.prefix);
+    if (!location.keyPattern.startsWith(prefix)) {
+      throw new InvalidPropsError(CONSTRUCT, prop.replace('.prefix', '.keyPattern'), `'${location.keyPattern}' is not inside the prefix '${prefix}'`, 'Start the pattern with the prefix.');
+    }
+    return location.keyPattern;
+  }
   if (location.prefix === undefined) return '*';
   return `${normalizePrefix(CONSTRUCT, prop, location.prefix)}*`;
 }

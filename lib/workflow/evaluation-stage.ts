@@ -1,4 +1,5 @@
 import { Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -58,6 +59,18 @@ export interface EvaluationProps {
    */
   readonly maxConcurrency?: number;
   /**
+   * Records one inference invocation works on at once (each asks both models in parallel).
+   * Total concurrency is `maxConcurrency` x `recordConcurrency`.
+   * @default 4
+   */
+  readonly recordConcurrency?: number;
+  /**
+   * Smallest share (0-1) of test records each model must answer; below it the evaluation fails
+   * (EvaluationIncomplete) instead of scoring refused records as wrong answers.
+   * @default 0.95
+   */
+  readonly minAnsweredShare?: number;
+  /**
    * How often the Provisioned Throughput's status is checked while it is being created.
    * @default Duration.minutes(1)
    */
@@ -81,12 +94,14 @@ export interface EvaluationStageProps extends EvaluationProps {
   readonly runsPrefix: string;
   readonly environmentName: string;
   readonly bucketEncryptionKey?: kms.IKey;
+  /** Key of the custom models, when they are encrypted with one. */
+  readonly customModelEncryptionKey?: kms.IKey;
   readonly functionDefaults: Pick<WorkflowFunctionProps, 'logRetention' | 'logEncryptionKey' | 'logRemovalPolicy'>;
   /** Scope for the states (state names are construct ids). */
   readonly statesScope: Construct;
   /** Where a failure goes after the Provisioned Throughput is released. */
   readonly recordFailure: sfn.IChainable;
-  /** Retry for transient AWS errors, applied to every task. */
+  /** Retries for Lambda service errors and transient AWS errors, applied to every task. */
   readonly addTransientRetry: (task: tasks.LambdaInvoke) => void;
 }
 
@@ -115,9 +130,16 @@ export class EvaluationStage extends Construct {
     const modelUnits = props.modelUnits ?? 1;
     const shardSize = props.shardSize ?? 20;
     const maxConcurrency = props.maxConcurrency ?? 10;
+    const recordConcurrency = props.recordConcurrency ?? 4;
+    const minAnsweredShare = props.minAnsweredShare ?? 0.95;
     const provisioningTimeout = props.provisioningTimeout ?? Duration.hours(2);
+    if (!Number.isInteger(recordConcurrency) || recordConcurrency < 1 || recordConcurrency > 16) throw new InvalidPropsError(CONSTRUCT, 'evaluation.recordConcurrency', `${recordConcurrency} is out of range`, 'Use 1 to 16.');
+    if (!(minAnsweredShare > 0 && minAnsweredShare <= 1)) throw new InvalidPropsError(CONSTRUCT, 'evaluation.minAnsweredShare', `${minAnsweredShare} is not a share`, 'Use a number above 0 and at most 1, e.g. 0.95.');
+    if (provisioningTimeout.toSeconds() < 60 || provisioningTimeout.toSeconds() % 60 !== 0) throw new InvalidPropsError(CONSTRUCT, 'evaluation.provisioningTimeout', 'is not a whole number of minutes (at least one)', 'Use e.g. Duration.hours(2).');
     if (!Number.isInteger(modelUnits) || modelUnits < 1) throw new InvalidPropsError(CONSTRUCT, 'evaluation.modelUnits', `${modelUnits} is not a positive whole number`, 'Use 1 or more model units.');
-    if (!Number.isInteger(shardSize) || shardSize < 1 || shardSize > 200) throw new InvalidPropsError(CONSTRUCT, 'evaluation.shardSize', `${shardSize} is out of range`, 'Use 1 to 200 records; each shard must finish well inside 15 minutes.');
+    // A shard must finish well inside Lambda's 15 minutes even with slow, long answers:
+    // 50 records at 4 at a time is ~13 rounds of two parallel calls.
+    if (!Number.isInteger(shardSize) || shardSize < 1 || shardSize > 50) throw new InvalidPropsError(CONSTRUCT, 'evaluation.shardSize', `${shardSize} is out of range`, 'Use 1 to 50 records; each shard must finish well inside 15 minutes.');
     if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > 40) throw new InvalidPropsError(CONSTRUCT, 'evaluation.maxConcurrency', `${maxConcurrency} is out of range`, 'Use 1 to 40.');
     const gate = props.qualityGate ?? {};
     if (gate.minF1 !== undefined && (gate.minF1 < 0 || gate.minF1 > 100)) throw new InvalidPropsError(CONSTRUCT, 'evaluation.qualityGate.minF1', `${gate.minF1} is outside 0..100`, 'F1 is reported from 0 to 100.');
@@ -150,27 +172,33 @@ export class EvaluationStage extends Construct {
       'Custom model and Provisioned Throughput ARNs carry ids Bedrock assigns at creation; the function only touches the ones of its run.',
     );
     allow(provisioned, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runObjects('run.json')], runIdReason);
+    grantCustomModelKey(props.customModelEncryptionKey, provisioned);
     grantS3KeyUse(props.bucketEncryptionKey, provisioned.role, 'read-write');
 
-    const infer = fn('InferShard', 'infer-shard', 'Runs one shard of test records through the base and the fine-tuned model', {}, { timeout: Duration.minutes(15), memorySize: 1024 });
+    const infer = fn('InferShard', 'infer-shard', 'Runs one shard of test records through the base and the fine-tuned model', { RECORD_CONCURRENCY: String(recordConcurrency) }, {
+      timeout: Duration.minutes(15),
+      memorySize: 1024,
+    });
+    // The baseline: the configured model id (an inference profile id or ARN), or the US profile
+    // of any Llama 3.2 size, which routes to the foundation model in these regions.
+    const baseModelResources = props.baseModelId
+      ? [props.baseModelId.startsWith('arn:') ? props.baseModelId : bedrockArn(stack, 'inference-profile', props.baseModelId), `arn:${stack.partition}:bedrock:*::foundation-model/meta.llama3-2-*`]
+      : [bedrockArn(stack, 'inference-profile', 'us.meta.llama3-2-*'), ...['us-east-1', 'us-east-2', 'us-west-2'].map((r) => `arn:${stack.partition}:bedrock:${r}::foundation-model/meta.llama3-2-*`)];
     allow(
       infer,
       'InvokeModels',
       ['bedrock:InvokeModel'],
-      [
-        bedrockArn(stack, 'provisioned-model', '*'),
-        bedrockArn(stack, 'inference-profile', 'us.meta.llama3-2-*'),
-        // A US cross-region inference profile routes to the foundation model in these regions.
-        ...['us-east-1', 'us-east-2', 'us-west-2'].map((r) => `arn:${stack.partition}:bedrock:${r}::foundation-model/meta.llama3-2-*`),
-      ],
-      'Provisioned Throughput ARNs are created per run; the base model is any Llama 3.2 size, reached through its US inference profile.',
+      [bedrockArn(stack, 'provisioned-model', '*'), ...baseModelResources],
+      'Provisioned Throughput ARNs are created per run; the base model is a Llama 3.2 foundation model reached through an inference profile, which may route to several regions.',
     );
+    grantCustomModelKey(props.customModelEncryptionKey, infer);
     allow(infer, 'ReadShardsAndImages', ['s3:GetObject'], [runObjects('evaluation/shards/*'), props.datasetBucket.arnForObjects('*')], 'Reads its shard and the images the test records name, wherever the user keeps them.');
     allow(infer, 'WritePredictions', ['s3:PutObject'], [runObjects('evaluation/predictions/*')], runIdReason);
     grantS3KeyUse(props.bucketEncryptionKey, infer.role, 'read-write');
 
     const score = fn('ScoreEvaluation', 'score-evaluation', 'Scores base and fine-tuned predictions with SQuAD F1 and writes the report', {
       QUALITY_GATE: JSON.stringify(gate),
+      MIN_ANSWERED_SHARE: String(minAnsweredShare),
       ENVIRONMENT_NAME: props.environmentName,
     }, { timeout: Duration.minutes(5), memorySize: 1024 });
     allow(score, 'ReadPredictions', ['s3:GetObject'], [runObjects('evaluation/predictions/*'), runObjects('run.json')], runIdReason);
@@ -248,4 +276,17 @@ export class EvaluationStage extends Construct {
     scoreStep.next(this.endState);
     this.startState = prepareStep;
   }
+}
+
+/** Lets a function use the key that encrypts custom models, only through Bedrock. */
+function grantCustomModelKey(key: kms.IKey | undefined, fn: WorkflowFunction): void {
+  if (!key) return;
+  fn.role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'UseCustomModelKey',
+      actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:CreateGrant', 'kms:GenerateDataKey'],
+      resources: [key.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `bedrock.${Stack.of(fn).region}.amazonaws.com` } },
+    }),
+  );
 }

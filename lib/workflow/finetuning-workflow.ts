@@ -166,10 +166,14 @@ export class FinetuningWorkflow extends Construct {
     const quotaRetryInterval = props.quotaRetryInterval ?? Duration.minutes(15);
     const quotaWaitTimeout = props.quotaWaitTimeout ?? Duration.hours(6);
     checkDurations(pollInterval, quotaRetryInterval, quotaWaitTimeout);
+    const executionTimeout = props.executionTimeout ?? Duration.days(7);
+    if (quotaWaitTimeout.toSeconds() >= executionTimeout.toSeconds()) {
+      throw new InvalidPropsError(CONSTRUCT, 'quotaWaitTimeout', `${quotaWaitTimeout.toHumanString()} is not shorter than executionTimeout (${executionTimeout.toHumanString()})`, 'Let runs wait for quota for less time than a run may take.');
+    }
     const environmentName = props.environmentName ?? 'default';
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    props.logEncryptionKey?.grantEncryptDecrypt(new iam.ServicePrincipal(`logs.${Stack.of(this).region}.amazonaws.com`));
+    allowLogsToUseKey(this, props.logEncryptionKey);
     this.functionDefaults = { logRetention, logEncryptionKey: props.logEncryptionKey, logRemovalPolicy: removalPolicy };
     const eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
     const outcomeEnvironment = { ENVIRONMENT_NAME: environmentName, TOPIC_ARN: props.notificationTopic.topicArn, EVENT_BUS_NAME: eventBus.eventBusName };
@@ -308,6 +312,10 @@ export class FinetuningWorkflow extends Construct {
       task.addRetry({ errors: LAMBDA_SERVICE_ERRORS, interval: Duration.seconds(2), maxAttempts: 6, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
       return task;
     };
+    const withLambdaServiceRetry = (task: tasks.LambdaInvoke) => {
+      task.addRetry({ errors: LAMBDA_SERVICE_ERRORS, interval: Duration.seconds(2), maxAttempts: 6, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
+      return task;
+    };
     const withTransientRetry = (task: tasks.LambdaInvoke) => {
       task.addRetry({ errors: TRANSIENT_ERRORS, interval: Duration.seconds(5), maxAttempts: 6, backoffRate: 2, maxDelay: Duration.minutes(2), jitterStrategy: sfn.JitterType.FULL });
       return task;
@@ -382,7 +390,8 @@ export class FinetuningWorkflow extends Construct {
         functionDefaults: this.functionDefaults,
         statesScope: states,
         recordFailure,
-        addTransientRetry: (task) => void withTransientRetry(task),
+        customModelEncryptionKey: props.customModelEncryptionKey,
+        addTransientRetry: (task) => void withTransientRetry(withLambdaServiceRetry(task)),
       });
       this.evaluation.endState.next(recordSuccess);
       afterTraining = new sfn.Choice(states, 'ShouldEvaluate')
@@ -416,7 +425,7 @@ export class FinetuningWorkflow extends Construct {
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       stateMachineType: sfn.StateMachineType.STANDARD,
-      timeout: props.executionTimeout ?? Duration.days(7),
+      timeout: executionTimeout,
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
       comment: 'Fine-tunes a Llama 3.2 model on Amazon Bedrock for one uploaded run request',
@@ -440,6 +449,25 @@ export class FinetuningWorkflow extends Construct {
   private fn(id: string, handler: string, description: string, environment: Record<string, string> = {}, extra: Partial<WorkflowFunctionProps> = {}): WorkflowFunction {
     return new WorkflowFunction(this, id, { ...this.functionDefaults, handler, description, environment, ...extra });
   }
+}
+
+/**
+ * Lets CloudWatch Logs encrypt this account's log groups in this region with the key, and
+ * nothing else (the encryption context names the log group), since the same key may also
+ * encrypt datasets. No-op for an imported key, whose policy its owner manages.
+ */
+function allowLogsToUseKey(scope: Construct, key: kms.IKey | undefined): void {
+  if (!key) return;
+  const stack = Stack.of(scope);
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'AllowCloudWatchLogsOfThisAccount',
+      principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+      actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+      resources: ['*'], // in a key policy, '*' means this key
+      conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:*` } },
+    }),
+  );
 }
 
 /** Checks the default model and hyperparameters at synth time. */

@@ -38,7 +38,7 @@ describe('LlamaFinetuning (default props)', () => {
     ]);
   });
 
-  test('the service role reads the dataset bucket, writes only under runs/ of the artifacts bucket, and has nothing else', () => {
+  test('the service role reads the dataset bucket, writes only into runs/*/bedrock-output/ of the artifacts bucket, and has nothing else', () => {
     const datasetId = ref(construct.datasetBucket as never);
     const artifactsId = ref(construct.artifactsBucket as never);
     const statements = statementsOfRole(template, ref(construct.customizationRole.role as never));
@@ -47,7 +47,8 @@ describe('LlamaFinetuning (default props)', () => {
     expect(bySid.ReadTrainingData0.Action).toBe('s3:GetObject');
     expect(bySid.ReadTrainingData0.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [datasetId, 'Arn'] }, '/*']] });
     expect(actionsOf(bySid.WriteJobOutput).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
-    expect(bySid.WriteJobOutput.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [artifactsId, 'Arn'] }, '/runs/*']] });
+    // Only each run's bedrock-output/ folder: Bedrock cannot overwrite run records or reports.
+    expect(bySid.WriteJobOutput.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [artifactsId, 'Arn'] }, '/runs/*/bedrock-output/*']] });
     expect(bySid.ListDataAndOutputBuckets.Action).toBe('s3:ListBucket');
     expect(resourcesOf(bySid.ListDataAndOutputBuckets)).toEqual([{ 'Fn::GetAtt': [datasetId, 'Arn'] }, { 'Fn::GetAtt': [artifactsId, 'Arn'] }]);
     // No KMS and no EC2 permissions without a key or a VPC.
