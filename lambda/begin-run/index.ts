@@ -2,7 +2,8 @@
  * Begins a run: creates its record (`runs/<run id>/run.json`) with a conditional write, and the
  * pointer from the execution to the run that the cleanup function uses. A second execution for
  * the same request version (a duplicated S3 event) finds the record and is told it is a
- * duplicate; it never overwrites the first run's record.
+ * duplicate; it never overwrites the first run's record. A retry of this step in the same
+ * execution finds the record it wrote itself (same execution ARN) and carries on as the run.
  *
  * Input: { run, executionArn, executionName }. Output: { duplicate, runId, recordUri }.
  */
@@ -12,7 +13,7 @@ import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 import { logFailures, runIdOf } from '../shared/log-failures';
 import { RunContext } from '../shared/run-context';
-import { RunRecord, RunRecordExistsError, createRunRecord, executionPointerKey, runRecordKey } from '../shared/run-record';
+import { RunRecord, RunRecordExistsError, createRunRecord, executionPointerKey, readRunRecord, runRecordKey } from '../shared/run-record';
 
 export interface BeginRunEvent {
   readonly run: RunContext;
@@ -51,9 +52,16 @@ async function beginRun(event: BeginRunEvent): Promise<BeginRunResult> {
     await createRunRecord(s3Client(), bucket, record);
   } catch (err) {
     if (!(err instanceof RunRecordExistsError)) throw err;
-    log.warn('duplicate trigger: this request version already has a run; nothing to do', { runId: run.runId, recordUri, executionArn: event.executionArn });
-    return { duplicate: true, runId: run.runId, recordUri };
+    // The record may be this execution's own: the step wrote it, then failed (or timed out)
+    // before answering, and Step Functions retried it. Only another execution's record is a duplicate.
+    const existing = await readRunRecord(s3Client(), bucket, key);
+    if (existing?.record.executionArn !== event.executionArn) {
+      log.warn('duplicate trigger: this request version already has a run; nothing to do', { runId: run.runId, recordUri, executionArn: event.executionArn, recordExecutionArn: existing?.record.executionArn });
+      return { duplicate: true, runId: run.runId, recordUri };
+    }
+    log.info('retried: the run record is this execution\'s own; continuing', { runId: run.runId, recordUri });
   }
+  // Written every time (the same content), so a retry after a lost pointer still leaves one.
   await s3Client().send(
     new PutObjectCommand({
       Bucket: bucket,

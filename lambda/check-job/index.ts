@@ -32,6 +32,17 @@ const log = createLogger({ step: 'check-job' });
 /** Statuses in which a job has ended; its duration is published once, on the change into one. */
 const ENDED_JOB_STATES = new Set(['Completed', 'Failed', 'Stopped']);
 
+/**
+ * What to say when Bedrock ended a job without a failureMessage (a stopped job never has one):
+ * the state machine formats the message into the run's error, and a missing field there would
+ * fail the execution with a runtime error instead of JobFailed.
+ */
+function missingFailureMessage(status: string): string | undefined {
+  if (status === 'Failed') return 'Bedrock gave no failure message';
+  if (status === 'Stopped') return 'the job was stopped';
+  return undefined;
+}
+
 /** The entry point: checkJob, with its errors logged with the run id. */
 export const handler = logFailures(log, runIdOf, checkJob);
 
@@ -43,7 +54,8 @@ async function checkJob(event: CheckJobEvent): Promise<CheckJobResult> {
     ...job,
     status,
     outputModelArn: out.outputModelArn ?? job.outputModelArn,
-    failureMessage: out.failureMessage ?? job.failureMessage,
+    // A blank message says as little as none.
+    failureMessage: out.failureMessage?.trim() || job.failureMessage || missingFailureMessage(status),
   };
   let metrics: TrainingMetricsSummary | undefined;
   if (status === 'Completed') metrics = await readMetrics(current);

@@ -6,20 +6,15 @@
  * Triggered by an EventBridge rule on "Step Functions Execution Status Change" events of the
  * workflow's state machine with status FAILED, TIMED_OUT or ABORTED.
  */
-import {
-  DeleteProvisionedModelThroughputCommand,
-  GetModelCustomizationJobCommand,
-  ListProvisionedModelThroughputsCommand,
-  ResourceNotFoundException,
-  StopModelCustomizationJobCommand,
-} from '@aws-sdk/client-bedrock';
-import { provisionedModelNameFor } from '../shared/evaluation/provisioned-names';
+import { GetModelCustomizationJobCommand, ResourceNotFoundException, StopModelCustomizationJobCommand } from '@aws-sdk/client-bedrock';
 import { bedrockClient, s3Client } from '../shared/aws-clients';
 import { requireEnv } from '../shared/env';
+import { deleteProvisionedThroughput, runProvisionedThroughputArns, withProvisionedThroughputDeleted } from '../shared/evaluation/provisioned-throughput-deletion';
+import { jobNameFor } from '../shared/job-names';
 import { createLogger } from '../shared/logger';
 import { logFailures } from '../shared/log-failures';
 import { notifyOutcome } from '../shared/notify';
-import { RunOutcomeStatus, executionPointerKey, readRunRecord, updateRunRecord, withEvent } from '../shared/run-record';
+import { RunOutcomeStatus, RunRecord, executionPointerKey, readRunRecord, updateRunRecord, withEvent } from '../shared/run-record';
 import { getText, isNotFound } from '../shared/s3';
 
 /** The part of the Step Functions execution status change event this function reads. */
@@ -64,37 +59,35 @@ async function cleanUpRun(event: ExecutionStatusChangeEvent): Promise<CleanupRes
   }
   const runLog = log.child({ runId: pointer.runId });
 
-  let jobStopped = false;
-  let outcomeRecorded = false;
   const status = (['FAILED', 'TIMED_OUT', 'ABORTED'].includes(detail.status) ? detail.status : 'FAILED') as RunOutcomeStatus;
   const existing = await readRunRecord(s3Client(), artifactsBucket, pointer.recordKey);
   if (!existing) throw new Error(`The execution points at run record s3://${artifactsBucket}/${pointer.recordKey}, which does not exist`);
   const record = existing.record;
-  if (record.job) {
-    const current = await bedrockClient().send(new GetModelCustomizationJobCommand({ jobIdentifier: record.job.jobArn }));
-    if (ACTIVE_JOB_STATES.has(current.status ?? '')) {
-      await bedrockClient().send(new StopModelCustomizationJobCommand({ jobIdentifier: record.job.jobArn }));
-      jobStopped = true;
-      runLog.warn('stopped the customization job of an execution that ended', { jobArn: record.job.jobArn, executionStatus: detail.status });
+  // The job the record names; or, when the run got as far as launching but the record names
+  // none (the launch function was stopped between creating the job and recording it), the job
+  // under the run's deterministic name.
+  const checkedJobs = new Set<string>();
+  const stoppedJobs: string[] = [];
+  const jobIdentifier = record.job?.jobArn ?? (record.validation?.valid ? jobNameFor(record) : undefined);
+  if (jobIdentifier) {
+    const job = await stopJobIfTraining(jobIdentifier);
+    checkedJobs.add(jobIdentifier);
+    if (job.jobArn) checkedJobs.add(job.jobArn);
+    if (job.stopped) {
+      stoppedJobs.push(job.jobArn!);
+      runLog.warn('stopped the customization job of an execution that ended', { jobArn: job.jobArn, executionStatus: detail.status, foundBy: record.job ? 'record' : 'name' });
     }
   }
-  const deleted = await deleteProvisionedThroughputs(record.runId, record.provisionedThroughput);
-  if (deleted.length > 0) runLog.warn('deleted the Provisioned Throughput of an execution that ended', { arns: deleted, executionStatus: detail.status });
+  const recordedPt = record.provisionedThroughput && !record.provisionedThroughput.deletedAt ? [record.provisionedThroughput.arn] : [];
+  const gone = await deleteProvisionedThroughputs([...recordedPt, ...(await runProvisionedThroughputArns(bedrockClient(), record.runId))]);
+  if (gone.deleted.length > 0) runLog.warn('deleted the Provisioned Throughput of an execution that ended', { arns: gone.deleted, executionStatus: detail.status });
 
+  let outcomeRecorded = false;
   const updated = await updateRunRecord(s3Client(), artifactsBucket, pointer.recordKey, (r) => {
-    let next = r;
-    if (jobStopped && r.job) next = { ...withEvent(next, 'job stopped by cleanup', { jobArn: r.job.jobArn }), job: { ...r.job, status: 'Stopping' } };
-    if (deleted.length > 0) {
-      const deletedAt = new Date();
-      const pt = r.provisionedThroughput;
-      next = {
-        ...withEvent(next, 'provisioned throughput deleted by cleanup', { arns: deleted }),
-        provisionedThroughput: pt ? { ...pt, deletedAt: deletedAt.toISOString(), hours: (deletedAt.getTime() - Date.parse(pt.createdAt)) / 3_600_000 } : pt,
-      };
-    }
+    let next = withCleanupNoted(r, stoppedJobs, gone);
     if (r.status === 'RUNNING') {
       outcomeRecorded = true;
-      const message = describeEnd(detail, jobStopped);
+      const message = describeEnd(detail, stoppedJobs.length > 0);
       next = {
         ...withEvent(next, `run ${status.toLowerCase().replace('_', ' ')}`),
         status,
@@ -103,6 +96,20 @@ async function cleanUpRun(event: ExecutionStatusChangeEvent): Promise<CleanupRes
     }
     return next;
   });
+
+  // A job or Provisioned Throughput recorded after the looks above but before the outcome was
+  // written (a launch or provisioning step that was still running) is in the record now: handle
+  // it too. From here on such a step finds the run ended and undoes what it created itself.
+  const lateJob = updated.job && !checkedJobs.has(updated.job.jobArn) && (await stopJobIfTraining(updated.job.jobArn)).stopped ? updated.job.jobArn : undefined;
+  const latePt = updated.provisionedThroughput && !updated.provisionedThroughput.deletedAt && !gone.handled.has(updated.provisionedThroughput.arn) ? await deleteProvisionedThroughputs([updated.provisionedThroughput.arn]) : undefined;
+  if (lateJob || latePt?.handled.size) {
+    if (lateJob) stoppedJobs.push(lateJob);
+    for (const arn of latePt?.deleted ?? []) gone.deleted.push(arn);
+    await updateRunRecord(s3Client(), artifactsBucket, pointer.recordKey, (r) => withCleanupNoted(r, lateJob ? [lateJob] : [], latePt ?? { deleted: [], handled: new Set() }));
+    runLog.warn('stopped or deleted what the run recorded while the cleanup ran', { jobArn: lateJob, provisionedThroughputs: latePt?.deleted });
+  }
+
+  const jobStopped = stoppedJobs.length > 0;
   if (outcomeRecorded) {
     await notifyOutcome(
       {
@@ -119,37 +126,49 @@ async function cleanUpRun(event: ExecutionStatusChangeEvent): Promise<CleanupRes
       requireEnv('EVENT_BUS_NAME'),
     );
   }
-  return { runId: pointer.runId, jobStopped, provisionedThroughputsDeleted: deleted, outcomeRecorded };
+  return { runId: pointer.runId, jobStopped, provisionedThroughputsDeleted: gone.deleted, outcomeRecorded };
 }
 
 /**
- * Deletes every Provisioned Throughput the run created: the one its record names, and any
- * other that carries the run's derived name (in case the function that created it stopped
- * before writing the record). Those named by the deployment (not created by runs) are never
- * touched, since their names differ.
+ * Stops the job (by ARN or name) if it is still training. Returns its ARN when Bedrock knows
+ * it (a name it does not know means the job was never created) and whether it was stopped.
  */
-async function deleteProvisionedThroughputs(runId: string, recorded: { arn: string; deletedAt?: string } | undefined): Promise<string[]> {
-  const name = provisionedModelNameFor({ runId });
-  const arns = new Set<string>();
-  if (recorded && !recorded.deletedAt) arns.add(recorded.arn);
-  let nextToken: string | undefined;
-  do {
-    const page = await bedrockClient().send(new ListProvisionedModelThroughputsCommand({ nameContains: name, nextToken }));
-    for (const pt of page.provisionedModelSummaries ?? []) {
-      if (pt.provisionedModelName === name && pt.provisionedModelArn) arns.add(pt.provisionedModelArn);
-    }
-    nextToken = page.nextToken;
-  } while (nextToken);
-  const deleted: string[] = [];
-  for (const arn of arns) {
-    try {
-      await bedrockClient().send(new DeleteProvisionedModelThroughputCommand({ provisionedModelId: arn }));
-      deleted.push(arn);
-    } catch (err) {
-      if (!(err instanceof ResourceNotFoundException)) throw err;
-    }
+async function stopJobIfTraining(jobIdentifier: string): Promise<{ jobArn?: string; stopped: boolean }> {
+  let current;
+  try {
+    current = await bedrockClient().send(new GetModelCustomizationJobCommand({ jobIdentifier }));
+  } catch (err) {
+    if (err instanceof ResourceNotFoundException || (err as Error).name === 'ResourceNotFoundException') return { stopped: false };
+    throw err;
   }
-  return deleted;
+  const jobArn = current.jobArn ?? jobIdentifier;
+  if (!ACTIVE_JOB_STATES.has(current.status ?? '')) return { jobArn, stopped: false };
+  await bedrockClient().send(new StopModelCustomizationJobCommand({ jobIdentifier: jobArn }));
+  return { jobArn, stopped: true };
+}
+
+/** Deletes each Provisioned Throughput once; `handled` holds those deleted or already gone. */
+async function deleteProvisionedThroughputs(arns: readonly string[]): Promise<{ deleted: string[]; handled: Set<string> }> {
+  const deleted: string[] = [];
+  const handled = new Set<string>();
+  for (const arn of new Set(arns)) {
+    if ((await deleteProvisionedThroughput(bedrockClient(), arn)) === 'deleted') deleted.push(arn);
+    handled.add(arn);
+  }
+  return { deleted, handled };
+}
+
+/** The record with the cleanup's stops and deletions noted. Pure. */
+function withCleanupNoted(record: RunRecord, stoppedJobs: readonly string[], gone: { deleted: readonly string[]; handled: ReadonlySet<string> }): RunRecord {
+  let next = record;
+  for (const jobArn of stoppedJobs) {
+    next = withEvent(next, 'job stopped by cleanup', { jobArn });
+    if (next.job?.jobArn === jobArn) next = { ...next, job: { ...next.job, status: 'Stopping' } };
+  }
+  if (gone.deleted.length > 0) next = withEvent(next, 'provisioned throughput deleted by cleanup', { arns: gone.deleted });
+  const deletedAt = new Date();
+  for (const arn of gone.handled) next = withProvisionedThroughputDeleted(next, arn, deletedAt);
+  return next;
 }
 
 function describeEnd(detail: ExecutionStatusChangeEvent['detail'], jobStopped: boolean): string {

@@ -8,8 +8,12 @@
  * duplicated trigger gets the same job back instead of a second one. Bedrock's errors are
  * rethrown with their own names (ThrottlingException, ServiceQuotaExceededException,
  * ValidationException, ...), which the state machine's Retry and Catch rules act on.
+ *
+ * If the run has already ended when the job is recorded (the cleanup of a timed-out or aborted
+ * execution ran while the job was being created, and may have looked before it existed), the
+ * job is stopped at once and the step fails with RunEnded: nobody is left to watch it train.
  */
-import { CreateModelCustomizationJobCommand, CreateModelCustomizationJobCommandInput } from '@aws-sdk/client-bedrock';
+import { CreateModelCustomizationJobCommand, CreateModelCustomizationJobCommandInput, StopModelCustomizationJobCommand } from '@aws-sdk/client-bedrock';
 import { resolveHyperParameters, resolveModel, toBedrockHyperParameters } from '../../lib/models/llama-models';
 import { bedrockClient, s3Client } from '../shared/aws-clients';
 import { jsonEnv, requireEnv } from '../shared/env';
@@ -17,6 +21,7 @@ import { clientRequestTokenFor, customModelNameFor, jobNameFor, jobTagsFor } fro
 import { createLogger } from '../shared/logger';
 import { logFailures, runIdOf } from '../shared/log-failures';
 import { RunContext } from '../shared/run-context';
+import { RunEndedError } from '../shared/run-ended-error';
 import { RunJob, runRecordKey, updateRunRecord, withEvent } from '../shared/run-record';
 
 export interface LaunchJobEvent {
@@ -79,7 +84,29 @@ async function launchJob(event: LaunchJobEvent): Promise<RunJob> {
     outputS3Uri,
     hyperParameters,
   };
-  await updateRunRecord(s3Client(), run.artifacts.bucket, recordKey, (r) => ({ ...withEvent(r, 'job created', { jobArn }), job }));
+  const recorded = await updateRunRecord(s3Client(), run.artifacts.bucket, recordKey, (r) => ({ ...withEvent(r, 'job created', { jobArn }), job }));
   runLog.info('customization job created', { jobArn, jobName: job.jobName, hyperParameters });
+  if (recorded.status !== 'RUNNING') {
+    await stopJobOfEndedRun(run, job, recorded.status);
+    throw new RunEndedError(run.runId, recorded.status, `its customization job ${jobArn} was created; the job has been stopped`);
+  }
   return job;
+}
+
+/** Stops the job of a run that ended meanwhile and notes it in the record. */
+async function stopJobOfEndedRun(run: RunContext, job: RunJob, runStatus: string): Promise<void> {
+  const runLog = log.child({ runId: run.runId });
+  try {
+    await bedrockClient().send(new StopModelCustomizationJobCommand({ jobIdentifier: job.jobArn }));
+  } catch (err) {
+    // ConflictException / ValidationException: no longer InProgress (the cleanup stopped it first).
+    const name = (err as Error).name;
+    if (name !== 'ConflictException' && name !== 'ValidationException') throw err;
+    runLog.info('the job of the ended run was no longer training', { jobArn: job.jobArn, error: err });
+  }
+  await updateRunRecord(s3Client(), run.artifacts.bucket, runRecordKey(run), (r) => ({
+    ...withEvent(r, 'job stopped: the run had ended', { jobArn: job.jobArn, runStatus }),
+    job: r.job?.jobArn === job.jobArn ? { ...r.job, status: 'Stopping' } : r.job,
+  }));
+  runLog.warn('stopped the customization job of a run that had already ended', { jobArn: job.jobArn, runStatus });
 }

@@ -2,19 +2,25 @@
  * Serves the fine-tuned model for evaluation: creates a no-commitment Provisioned Throughput
  * (or uses an existing one the deployment names), reports its status, and deletes the one the
  * run created. The ARN is written to the run record as soon as it exists, and the name is
- * derived from the run id, so cleanup can always find it: it bills by the hour.
+ * derived from the run id, so cleanup can always find it: it bills by the hour. If the run has
+ * already ended when the Provisioned Throughput is recorded (the cleanup of a timed-out or
+ * aborted execution ran meanwhile), it is deleted at once and the step fails with RunEnded.
+ * An existing one the deployment names must serve the run's custom model
+ * (ProvisionedModelMismatch otherwise); it is never deleted.
  *
  * Input: { action: 'create' | 'describe' | 'delete', run, job?, provisioned? }.
  */
-import { CreateProvisionedModelThroughputCommand, DeleteProvisionedModelThroughputCommand, GetProvisionedModelThroughputCommand, ResourceNotFoundException } from '@aws-sdk/client-bedrock';
+import { CreateProvisionedModelThroughputCommand, GetProvisionedModelThroughputCommand } from '@aws-sdk/client-bedrock';
 import { createHash } from 'crypto';
 import { bedrockClient, s3Client } from '../shared/aws-clients';
 import { intEnv, requireEnv } from '../shared/env';
 import { provisionedModelNameFor } from '../shared/evaluation/provisioned-names';
+import { deleteProvisionedThroughput, provisionedThroughputHours, withProvisionedThroughputDeleted } from '../shared/evaluation/provisioned-throughput-deletion';
 import { jobTagsFor } from '../shared/job-names';
 import { createLogger } from '../shared/logger';
 import { logFailures, runIdOf } from '../shared/log-failures';
 import { RunContext } from '../shared/run-context';
+import { RunEndedError } from '../shared/run-ended-error';
 import { RunJob, runRecordKey, updateRunRecord, withEvent } from '../shared/run-record';
 
 /** The model serving the evaluation. */
@@ -54,8 +60,8 @@ async function serveModel(event: ProvisionedThroughputEvent): Promise<Provisione
 
 async function create(run: RunContext, job: RunJob | undefined): Promise<ProvisionedModel> {
   const existing = process.env.EXISTING_PROVISIONED_MODEL_ARN;
-  if (existing) return { provisionedModelArn: existing, created: false, status: 'InService' };
   if (!job?.outputModelArn) throw new Error('The job produced no custom model ARN to serve');
+  if (existing) return useExisting(existing, job.outputModelArn);
   const name = provisionedModelNameFor(run);
   const out = await bedrockClient().send(
     new CreateProvisionedModelThroughputCommand({
@@ -69,13 +75,56 @@ async function create(run: RunContext, job: RunJob | undefined): Promise<Provisi
   );
   const createdAt = new Date().toISOString();
   const provisioned: ProvisionedModel = { provisionedModelArn: out.provisionedModelArn!, created: true, status: 'Creating', createdAt };
-  await updateRunRecord(s3Client(), run.artifacts.bucket, runRecordKey(run), (r) =>
+  const recorded = await updateRunRecord(s3Client(), run.artifacts.bucket, runRecordKey(run), (r) =>
     withEvent({ ...r, provisionedThroughput: { arn: provisioned.provisionedModelArn, name, modelUnits: intEnv('MODEL_UNITS', 1), createdAt } }, 'provisioned throughput created', {
       arn: provisioned.provisionedModelArn,
     }),
   );
   log.info('provisioned throughput created', { runId: run.runId, arn: provisioned.provisionedModelArn, name });
+  if (recorded.status !== 'RUNNING') {
+    // The cleanup of this execution already ran (timeout, abort) and may have looked before this
+    // existed: nobody else will delete it, so it goes now.
+    await deleteAfterRunEnded(run, provisioned.provisionedModelArn);
+    throw new RunEndedError(run.runId, recorded.status, `its Provisioned Throughput ${provisioned.provisionedModelArn} was created; it has been deleted again`);
+  }
   return provisioned;
+}
+
+async function deleteAfterRunEnded(run: RunContext, arn: string): Promise<void> {
+  await deleteProvisionedThroughput(bedrockClient(), arn);
+  const deletedAt = new Date();
+  await updateRunRecord(s3Client(), run.artifacts.bucket, runRecordKey(run), (r) =>
+    withEvent(withProvisionedThroughputDeleted(r, arn, deletedAt), 'provisioned throughput deleted: the run had ended', { arn, runStatus: r.status }),
+  );
+  log.warn('deleted the provisioned throughput of a run that had already ended', { runId: run.runId, arn });
+}
+
+/**
+ * The Provisioned Throughput the deployment names: used as it is, and only when it serves (or
+ * is being switched to) this run's custom model; evaluating another model would score the
+ * wrong thing.
+ */
+async function useExisting(arn: string, customModelArn: string): Promise<ProvisionedModel> {
+  const out = await bedrockClient().send(new GetProvisionedModelThroughputCommand({ provisionedModelId: arn }));
+  // desiredModelArn is where an update is taking it; while it differs from modelArn the status is Updating and the workflow waits.
+  const target = out.desiredModelArn ?? out.modelArn;
+  if (target !== customModelArn) throw new ProvisionedModelMismatchError(arn, out.modelArn, out.desiredModelArn, customModelArn);
+  return { provisionedModelArn: arn, created: false, status: out.status ?? 'Creating' };
+}
+
+/** The existing Provisioned Throughput the deployment names serves a different model than the run's. */
+export class ProvisionedModelMismatchError extends Error {
+  constructor(arn: string, modelArn: string | undefined, desiredModelArn: string | undefined, customModelArn: string) {
+    const serves = modelArn ?? 'no model Bedrock reported';
+    const moving = desiredModelArn && desiredModelArn !== modelArn ? ` (being switched to ${desiredModelArn})` : '';
+    super(
+      `The Provisioned Throughput ${arn} that the deployment names for evaluation (evaluation.provisionedModelArn) serves ${serves}${moving}, not this run's custom model ${customModelArn}, so the evaluation would score the wrong model. ` +
+        'It was left untouched, and the custom model is kept. Either point the Provisioned Throughput at the custom model with UpdateProvisionedModelThroughput ' +
+        `(aws bedrock update-provisioned-model-throughput --provisioned-model-id ${arn} --desired-model-id ${customModelArn}) before evaluating on it, ` +
+        'or remove evaluation.provisionedModelArn so each run creates (and deletes) its own.',
+    );
+    this.name = 'ProvisionedModelMismatch';
+  }
 }
 
 async function describe(provisioned: ProvisionedModel): Promise<ProvisionedModel> {
@@ -101,21 +150,12 @@ async function remove(run: RunContext, provisioned: ProvisionedModel | undefined
     // Never delete a Provisioned Throughput the run did not create.
     return { provisionedModelArn: provisioned?.provisionedModelArn ?? '', created: false, status: provisioned?.status ?? 'none', deleted: false };
   }
-  try {
-    await bedrockClient().send(new DeleteProvisionedModelThroughputCommand({ provisionedModelId: provisioned.provisionedModelArn }));
-  } catch (err) {
-    if (!(err instanceof ResourceNotFoundException)) throw err;
-  }
+  const arn = provisioned.provisionedModelArn;
+  await deleteProvisionedThroughput(bedrockClient(), arn);
   const deletedAt = new Date();
-  const hours = provisioned.createdAt ? (deletedAt.getTime() - Date.parse(provisioned.createdAt)) / 3_600_000 : undefined;
-  await updateRunRecord(s3Client(), run.artifacts.bucket, runRecordKey(run), (r) =>
-    withEvent(
-      { ...r, provisionedThroughput: r.provisionedThroughput ? { ...r.provisionedThroughput, deletedAt: deletedAt.toISOString(), hours } : r.provisionedThroughput },
-      'provisioned throughput deleted',
-      { arn: provisioned.provisionedModelArn },
-    ),
-  );
-  log.info('provisioned throughput deleted', { runId: run.runId, arn: provisioned.provisionedModelArn, hours });
+  const hours = provisionedThroughputHours(provisioned.createdAt, deletedAt);
+  await updateRunRecord(s3Client(), run.artifacts.bucket, runRecordKey(run), (r) => withEvent(withProvisionedThroughputDeleted(r, arn, deletedAt), 'provisioned throughput deleted', { arn }));
+  log.info('provisioned throughput deleted', { runId: run.runId, arn, hours });
   return { ...provisioned, status: 'Deleted', deleted: true, hours };
 }
 

@@ -4,6 +4,11 @@
  * the run's prefix. The scores and the quality gate go into the run record, where the outcome
  * notification and event pick them up.
  *
+ * Before anything is written, the answers are counted: when either model answered fewer than
+ * MIN_ANSWERED_SHARE of the records (default 0.95), the step fails with EvaluationIncomplete, so
+ * refused calls (e.g. AccessDenied on the base model) can never pass the quality gate as an
+ * "improvement" over a base F1 of 0.
+ *
  * Input: { run, provisioned? }. Output: { baseF1, fineTunedF1, relativeImprovementPercent,
  * gatePassed, gateEvaluated, reportUri, reportHtmlUri }.
  */
@@ -19,6 +24,7 @@ import { getText } from '../shared/s3';
 import { evaluationMetrics } from '../shared/evaluation/evaluation-metrics';
 import { emitMetrics } from '../shared/metrics-emf';
 import { ModelPredictionLine } from '../shared/evaluation/model-prediction';
+import { AnswerCoverageCounter, minAnsweredShareFrom, requireEnoughAnswers } from '../shared/evaluation/answer-coverage';
 
 export interface ScoreEvaluationEvent {
   readonly run: RunContext;
@@ -41,16 +47,20 @@ export const handler = logFailures(log, runIdOf, scoreEvaluation);
 
 async function scoreEvaluation(event: ScoreEvaluationEvent): Promise<ScoreEvaluationResult> {
   const { run } = event;
+  // Read first: a misconfigured deployment fails before any work.
+  const minAnsweredShare = minAnsweredShareFrom(process.env.MIN_ANSWERED_SHARE);
   const s3 = s3Client();
   const bucket = run.artifacts.bucket;
   const predictionsPrefix = `${run.artifacts.prefix}evaluation/predictions/`;
 
   const base: PredictionRecord[] = [];
   const fineTuned: PredictionRecord[] = [];
+  const coverage = new AnswerCoverageCounter();
   for (const key of await listKeys(bucket, predictionsPrefix)) {
     for (const text of (await getText(s3, { bucket, key })).split('\n')) {
       if (text.trim() === '') continue;
       const line = JSON.parse(text) as ModelPredictionLine;
+      coverage.add(line);
       // A record the model refused has no prediction: the report counts it as missing (scored 0).
       if (line.prediction === undefined) continue;
       const record: PredictionRecord = {
@@ -65,6 +75,8 @@ async function scoreEvaluation(event: ScoreEvaluationEvent): Promise<ScoreEvalua
       (line.model === 'base' ? base : fineTuned).push(record);
     }
   }
+  // Before the report and the gate: scores of refused calls would measure the errors, not the models.
+  requireEnoughAnswers(coverage.coverage(), minAnsweredShare, `s3://${bucket}/${predictionsPrefix}`);
   if (base.length === 0 && fineTuned.length === 0) throw new Error(`No predictions under s3://${bucket}/${predictionsPrefix}; inference produced nothing to score`);
 
   const current = await readRunRecord(s3, bucket, runRecordKey(run));

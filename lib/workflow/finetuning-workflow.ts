@@ -196,7 +196,9 @@ export class FinetuningWorkflow extends Construct {
 
     const beginRun = this.fn('BeginRun', 'begin-run', 'Creates the run record (never overwriting one) and the execution pointer', { RUNS_PREFIX: this.runsPrefix });
     allow(beginRun, 'CreateRunRecord', ['s3:PutObject'], [runRecords, props.artifactsBucket.arnForObjects(`${this.runsPrefix}executions/*`)], 'Run records live at <runs prefix>/<run id>/run.json; run ids are made per request.');
-    grantS3KeyUse(props.bucketEncryptionKey, beginRun.role, 'write');
+    // A record that already exists is read to tell this execution's retry from a duplicate trigger.
+    allow(beginRun, 'ReadExistingRunRecord', ['s3:GetObject'], [runRecords], 'Run records live at <runs prefix>/<run id>/run.json; run ids are made per request.');
+    grantS3KeyUse(props.bucketEncryptionKey, beginRun.role, 'read-write');
 
     const validate = this.fn(
       'ValidateDataset',
@@ -232,6 +234,8 @@ export class FinetuningWorkflow extends Construct {
       [...LLAMA_MODELS.map((m) => bedrockArn(stack, 'foundation-model', m.baseModelIdentifier, '')), bedrockArn(stack, 'custom-model', '*'), bedrockArn(stack, 'model-customization-job', '*')],
       'Job and custom model ARNs carry ids Bedrock assigns at creation, so they cannot be named beforehand; the base models are listed exactly.',
     );
+    // A launch that finds its run already ended (aborted meanwhile) stops the job it just created.
+    allow(launch, 'StopOwnJobAfterRunEnded', ['bedrock:StopModelCustomizationJob'], [bedrockArn(stack, 'model-customization-job', '*')], 'Job ARNs carry ids Bedrock assigns at creation.');
     props.customizationRole.grantPassRole(launch.role);
     allow(launch, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runRecords], 'Updates the run\'s own record; run ids are made per request.');
     grantS3KeyUse(props.bucketEncryptionKey, launch.role, 'read-write');

@@ -237,12 +237,16 @@ describe('local workflow runner mechanics', () => {
   });
 
   test('a function that runs past its timeout fails with Sandbox.Timedout and its environment is replaced', async () => {
-    const short = await LocalWorkflowRunner.create({ template, aws, handlerEntries: { 'event-recorder': RECORDER_ENTRY }, functionTimeoutMs: { 'event-recorder': 100 } });
+    // The timeout also bounds the replacement environment's first invocation (the rule's, which
+    // creates an S3 client and writes to LocalS3): it must be far longer than that takes on a
+    // loaded machine, and far shorter than the sleep that is meant to time out.
+    const timeoutMs = 3_000;
+    const short = await LocalWorkflowRunner.create({ template, aws, handlerEntries: { 'event-recorder': RECORDER_ENTRY }, functionTimeoutMs: { 'event-recorder': timeoutMs } });
     try {
-      const outcome = await short.run({ sleepMs: 10_000, items: [] });
+      const outcome = await short.run({ sleepMs: 60_000, items: [] });
       expect(outcome.status).toBe('FAILED');
       expect(outcome.error).toBe('Sandbox.Timedout');
-      expect(JSON.parse(outcome.cause!)).toEqual({ errorType: 'Sandbox.Timedout', errorMessage: expect.stringMatching(/^RequestId: \S+ Error: Task timed out after 0\.10 seconds$/) });
+      expect(JSON.parse(outcome.cause!)).toEqual({ errorType: 'Sandbox.Timedout', errorMessage: expect.stringMatching(/^RequestId: \S+ Error: Task timed out after 3\.00 seconds$/) });
       // The timed-out environment was destroyed (its handler would still be sleeping); the rule's invocation ran in a new one.
       expect(outcome.ruleDeliveries[0].invocation).toMatchObject({ coldStart: true, payload: { invocationsInEnvironment: 1 } });
       expect(short.liveEnvironments('event-recorder')).toBe(1);

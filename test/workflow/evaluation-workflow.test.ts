@@ -204,7 +204,7 @@ describe('evaluation stage (offline, as synthesized)', () => {
 });
 
 describe('evaluation on an existing Provisioned Throughput', () => {
-  test('uses it, never creates or deletes one, and applies a failing quality gate', async () => {
+  test('one that serves another model (here the base model) fails the run with ProvisionedModelMismatch and is left untouched', async () => {
     let existingArn = '';
     const h = await startHarness(async (aws) => {
       // The user's own Provisioned Throughput, created before the stack is deployed.
@@ -216,27 +216,28 @@ describe('evaluation on an existing Provisioned Throughput', () => {
       return { ...TEST_PROPS, evaluation: { provisionedModelArn: existingArn, qualityGate: { minF1: 99 } } };
     });
     try {
-      // The fine-tuned model answers 3 of 10 right: F1 30, below the gate's 99.
-      h.aws.runtime.respond = (inv) => {
-        const [a, b] = (/What is (\d+) plus (\d+)/.exec(inv.lastUserText) ?? []).slice(1).map(Number);
-        if (inv.target.kind === 'inference-profile') return 'No idea.';
-        return a % 10 < 3 ? String(a + b) : 'No idea.';
-      };
       h.aws.s3.putObject(h.datasets, 'data/train.jsonl', arithmeticRecords(120));
       h.aws.s3.putObject(h.datasets, 'data/test.jsonl', arithmeticRecords(10, 1000));
       const { executions } = await h.upload('requests/existing.json', { name: 'existing', model: 'llama3.2-1b', trainingData: 'data/train.jsonl', testData: 'data/test.jsonl' });
       const outcome = await executions[0].result;
-      expect(outcome.status).toBe('SUCCEEDED');
-      expect(h.aws.bedrock.allProvisionedThroughputs().map((p) => p.provisionedModelArn)).toEqual([existingArn]);
-      expect(h.aws.bedrock.provisionedThroughputs()).toHaveLength(1); // still there: it is not the run's to delete
-      expect(h.aws.callLog.count({ operation: 'DeleteProvisionedModelThroughput' })).toBe(0);
-      expect(h.aws.runtime.invocations().filter((c) => c.modelId === existingArn)).toHaveLength(10);
+      await h.runner.idle();
+      expect(outcome.status).toBe('FAILED');
+      expect(outcome.error).toBe('ProvisionedModelMismatch');
       const record = h.runRecords()[0];
-      expect(record.evaluation).toMatchObject({ fineTunedF1: 30, baseF1: 0 });
-      expect(record.evaluation?.gate).toMatchObject({ evaluated: true, passed: false });
-      expect(record.status).toBe('SUCCEEDED');
-      const event = h.aws.events.events({ source: 'llama-finetune' })[0];
-      expect(event.detail).toMatchObject({ outcome: 'SUCCEEDED', qualityGate: 'FAILED' });
+      const served = h.aws.bedrock.provisionedThroughputs().find((p) => p.provisionedModelArn === existingArn)!.modelArn;
+      expect(outcome.cause).toContain(`serves ${served}, not this run's custom model ${record.job!.outputModelArn}`);
+      expect(outcome.cause).toContain('UpdateProvisionedModelThroughput');
+      // Untouched: still there and in service, never deleted, no other created, nothing evaluated on it.
+      expect(h.aws.bedrock.allProvisionedThroughputs().map((p) => p.provisionedModelArn)).toEqual([existingArn]);
+      expect(h.aws.bedrock.provisionedThroughputs()).toEqual([expect.objectContaining({ provisionedModelArn: existingArn, status: 'InService' })]);
+      expect(h.aws.callLog.count({ operation: 'DeleteProvisionedModelThroughput' })).toBe(0);
+      expect(h.aws.runtime.invocations()).toEqual([]);
+      expect(record.status).toBe('FAILED');
+      expect(record.outcome?.error).toBe('ProvisionedModelMismatch');
+      expect(record.evaluation).toBeUndefined();
+      const message = h.aws.sns.messages(h.topicArn).find((m) => m.message.includes(record.runId))!;
+      expect(message.message).toContain('ProvisionedModelMismatch');
+      expect(h.runner.checkIam().denied).toEqual([]);
     } finally {
       await h.stop();
     }

@@ -9,7 +9,7 @@ import { LlamaFinetuning, LlamaFinetuningProps } from '../../lib';
 import { RunRecord } from '../../lambda/shared/run-record';
 import { testStack } from '../support/cdk';
 import { LocalAws, startLocalAws } from '../support/local-aws';
-import { LocalWorkflowRunner } from '../support/local-workflow';
+import { LocalWorkflowRunner, LocalWorkflowRunnerOptions } from '../support/local-workflow';
 
 export interface WorkflowHarness {
   readonly aws: LocalAws;
@@ -37,14 +37,18 @@ export const TEST_PROPS: LlamaFinetuningProps = {
 
 /**
  * Starts the stand-ins, synthesizes the stack and starts the runner. `props` may be a function
- * of the running stand-ins, for props that name resources created there first.
+ * of the running stand-ins, for props that name resources created there first. `runnerOptions`
+ * adjust the runner (e.g. `executionTimeoutMs`) over the test defaults.
  */
-export async function startHarness(props: LlamaFinetuningProps | ((aws: LocalAws) => Promise<LlamaFinetuningProps>) = TEST_PROPS): Promise<WorkflowHarness> {
+export async function startHarness(
+  props: LlamaFinetuningProps | ((aws: LocalAws) => Promise<LlamaFinetuningProps>) = TEST_PROPS,
+  runnerOptions: Partial<Omit<LocalWorkflowRunnerOptions, 'template' | 'aws'>> = {},
+): Promise<WorkflowHarness> {
   const aws = await startLocalAws();
   const stack = testStack();
   new LlamaFinetuning(stack, 'Finetuning', typeof props === 'function' ? await props(aws) : props);
   const template = Template.fromStack(stack);
-  const runner = await LocalWorkflowRunner.create({ template, aws, waitMs: 2, retryMs: 2 });
+  const runner = await LocalWorkflowRunner.create({ waitMs: 2, retryMs: 2, ...runnerOptions, template, aws });
   const datasets = runner.bucketName('FinetuningStorageDataset');
   const artifacts = runner.bucketName('FinetuningStorageArtifacts');
   const topicId = Object.keys(template.findResources('AWS::SNS::Topic'))[0];

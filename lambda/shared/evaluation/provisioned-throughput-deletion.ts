@@ -1,0 +1,61 @@
+/**
+ * Deleting the Provisioned Throughput a run created, in one place for every function that does
+ * it (the workflow's release step, the provisioning step when the run has already ended, and the
+ * cleanup after a failed, timed-out or aborted execution): the call that tolerates one already
+ * gone, the search by the run's derived name, and how the run record notes the deletion and the
+ * hours it billed.
+ */
+import { BedrockClient, DeleteProvisionedModelThroughputCommand, ListProvisionedModelThroughputsCommand, ResourceNotFoundException } from '@aws-sdk/client-bedrock';
+import { RunRecord } from '../run-record';
+import { provisionedModelNameFor } from './provisioned-names';
+
+/** What a deletion found: `deleted`, or `absent` when Bedrock no longer had it. */
+export type ProvisionedThroughputDeletion = 'deleted' | 'absent';
+
+/** Deletes one Provisioned Throughput; one that no longer exists counts as done. */
+export async function deleteProvisionedThroughput(bedrock: BedrockClient, arn: string): Promise<ProvisionedThroughputDeletion> {
+  try {
+    await bedrock.send(new DeleteProvisionedModelThroughputCommand({ provisionedModelId: arn }));
+    return 'deleted';
+  } catch (err) {
+    // Already deleted (a retried step, or the cleanup got there first): nothing bills.
+    if (err instanceof ResourceNotFoundException || (err as Error).name === 'ResourceNotFoundException') return 'absent';
+    throw err;
+  }
+}
+
+/**
+ * ARNs of the Provisioned Throughputs that carry the run's derived name, found even when the
+ * function that created one stopped before writing the record. Those the deployment names (not
+ * created by runs) are never listed, since their names differ.
+ */
+export async function runProvisionedThroughputArns(bedrock: BedrockClient, runId: string): Promise<string[]> {
+  const name = provisionedModelNameFor({ runId });
+  const arns: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await bedrock.send(new ListProvisionedModelThroughputsCommand({ nameContains: name, nextToken }));
+    for (const pt of page.provisionedModelSummaries ?? []) {
+      if (pt.provisionedModelName === name && pt.provisionedModelArn) arns.push(pt.provisionedModelArn);
+    }
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return arns;
+}
+
+/** Hours between creation and deletion (what a no-commitment Provisioned Throughput bills); undefined without a creation time. */
+export function provisionedThroughputHours(createdAt: string | undefined, deletedAt: Date): number | undefined {
+  if (!createdAt) return undefined;
+  const created = Date.parse(createdAt);
+  return Number.isNaN(created) ? undefined : Math.max(0, (deletedAt.getTime() - created) / 3_600_000);
+}
+
+/**
+ * The record with its Provisioned Throughput marked deleted at `deletedAt` (with the hours it
+ * billed), when the record names `arn` and has not marked it yet; otherwise unchanged. Pure.
+ */
+export function withProvisionedThroughputDeleted(record: RunRecord, arn: string, deletedAt: Date): RunRecord {
+  const pt = record.provisionedThroughput;
+  if (!pt || pt.arn !== arn || pt.deletedAt) return record;
+  return { ...record, provisionedThroughput: { ...pt, deletedAt: deletedAt.toISOString(), hours: provisionedThroughputHours(pt.createdAt, deletedAt) } };
+}

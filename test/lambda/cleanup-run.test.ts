@@ -1,0 +1,109 @@
+/**
+ * The cleanup-run handler against LocalS3, LocalBedrock, LocalSns and LocalEventBridge with the
+ * real SDK clients: what it stops and deletes when the run record does not (yet) name the job
+ * or the Provisioned Throughput.
+ */
+import { handler } from '../../lambda/cleanup-run';
+import { provisionedModelNameFor } from '../../lambda/shared/evaluation/provisioned-names';
+import { jobNameFor } from '../../lambda/shared/job-names';
+import { RunContext } from '../../lambda/shared/run-context';
+import { RunRecord, executionPointerKey, runRecordKey } from '../../lambda/shared/run-record';
+import { ARTIFACTS, HandlerAws, RUNS_PREFIX, createJob, createThroughput, runContext, runningRecord, startHandlerAws, storeRecord, storedRecord } from './handler-fixtures';
+
+const TOPIC_ARN = 'arn:aws:sns:us-west-2:111122223333:outcomes';
+const VALID = { valid: true, errorCount: 0, warningCount: 0, reportUri: 's3://x/validation/report.json' };
+
+describe('cleanup-run handler', () => {
+  let aws: HandlerAws;
+
+  beforeAll(async () => {
+    aws = await startHandlerAws({ TOPIC_ARN, EVENT_BUS_NAME: 'default' });
+    // Jobs stay InProgress until stopped; completing one would check data these tests do not upload.
+    aws.bedrock.setJobScenario({ afterPolls: 'manual' });
+  });
+  afterAll(async () => aws?.stop());
+  afterEach(() => aws.s3.setAuthorizer(undefined));
+
+  /** Stores the record and the execution's pointer, and returns the status change event of the execution. */
+  function endedExecution(record: RunRecord, status: 'TIMED_OUT' | 'ABORTED' | 'FAILED' = 'TIMED_OUT') {
+    const name = `exec-${record.runId}`;
+    storeRecord(aws, record);
+    aws.s3.putObject(ARTIFACTS, executionPointerKey(RUNS_PREFIX, name), JSON.stringify({ runId: record.runId, recordKey: runRecordKey(record.run), executionArn: record.executionArn }));
+    return { detail: { executionArn: record.executionArn, name, status, error: status === 'TIMED_OUT' ? 'States.Timeout' : null, cause: null } };
+  }
+  const jobLookups = (identifier: string) => aws.callLog.entries({ operation: 'GetModelCustomizationJob' }).filter((e) => e.resources.some((r) => r.endsWith(`/${identifier}`)));
+
+  test('a run that reached launching but whose record names no job: the job is found by its name and stopped', async () => {
+    const run = runContext('unrecorded-job');
+    const jobArn = await createJob(jobNameFor(run), run);
+    const result = await handler(endedExecution(runningRecord(run, { validation: VALID })));
+    expect(result).toEqual({ runId: run.runId, jobStopped: true, provisionedThroughputsDeleted: [], outcomeRecorded: true });
+    expect(aws.bedrock.job(jobArn)!.status).toBe('Stopping');
+    const record = storedRecord(aws, run);
+    expect(record.status).toBe('TIMED_OUT');
+    expect(record.timeline).toEqual(expect.arrayContaining([expect.objectContaining({ event: 'job stopped by cleanup', detail: { jobArn } })]));
+    expect(record.outcome?.summary).toContain('Its customization job was still training and has been stopped.');
+    expect(aws.sns.messages(TOPIC_ARN).find((m) => m.message.includes(run.runId))?.subject).toContain('timed out');
+  });
+
+  test('a run that reached launching but created no job: the name is unknown to Bedrock, the outcome is still recorded', async () => {
+    const run = runContext('no-job-yet');
+    const result = await handler(endedExecution(runningRecord(run, { validation: VALID }), 'ABORTED'));
+    expect(result).toMatchObject({ jobStopped: false, outcomeRecorded: true });
+    expect(jobLookups(jobNameFor(run))).toHaveLength(1);
+    expect(jobLookups(jobNameFor(run))[0].errorCode).toBe('ResourceNotFoundException');
+    expect(storedRecord(aws, run).status).toBe('ABORTED');
+  });
+
+  test('a run that never got past validation: no job is looked for', async () => {
+    const run = runContext('not-validated');
+    const result = await handler(endedExecution(runningRecord(run), 'FAILED'));
+    expect(result).toMatchObject({ jobStopped: false, outcomeRecorded: true });
+    expect(jobLookups(jobNameFor(run))).toHaveLength(0);
+  });
+
+  test('a job and a Provisioned Throughput recorded while the cleanup runs (after its look, before the outcome) are stopped and deleted too', async () => {
+    const run = runContext('late-records');
+    // Named unlike the run's own, so the cleanup's search by name cannot find them: only the record can.
+    const jobArn = await createJob(`${run.runId}-late`, run);
+    const ptArn = await createThroughput(`late-${run.runId}`, run.model.baseModelIdentifier);
+    aws.bedrock.markInService(ptArn);
+    const event = endedExecution(runningRecord(run, { validation: VALID }));
+    // Just before the cleanup writes the outcome, the launch and provisioning steps record what they created.
+    let raced = false;
+    aws.s3.setAuthorizer(({ action, resources }) => {
+      if (!raced && action === 's3:PutObject' && resources[0].endsWith(runRecordKey(run))) {
+        raced = true;
+        const current = storedRecord(aws, run);
+        storeRecord(aws, {
+          ...current,
+          job: { jobArn, jobName: `${run.runId}-late`, customModelName: 'm', status: 'InProgress', outputS3Uri: 's3://x/', hyperParameters: {} },
+          provisionedThroughput: { arn: ptArn, name: `late-${run.runId}`, modelUnits: 1, createdAt: new Date().toISOString() },
+        });
+      }
+      return true;
+    });
+    const result = await handler(event);
+    expect(raced).toBe(true);
+    expect(result).toMatchObject({ jobStopped: true, provisionedThroughputsDeleted: [ptArn], outcomeRecorded: true });
+    expect(aws.bedrock.job(jobArn)!.status).toBe('Stopping');
+    expect(aws.bedrock.provisionedThroughputs().map((p) => p.provisionedModelArn)).not.toContain(ptArn);
+    const record = storedRecord(aws, run);
+    expect(record.status).toBe('TIMED_OUT');
+    expect(record.job?.status).toBe('Stopping');
+    expect(record.provisionedThroughput).toMatchObject({ arn: ptArn, deletedAt: expect.any(String), hours: expect.any(Number) });
+  });
+
+  test('the run\'s Provisioned Throughput is deleted whether the record names it or only its name finds it; one already gone is no error', async () => {
+    const run: RunContext = runContext('throughputs');
+    const named = await createThroughput(provisionedModelNameFor(run), run.model.baseModelIdentifier);
+    const gone = 'arn:aws:bedrock:us-west-2:111122223333:provisioned-model/alreadygone1';
+    const result = await handler(endedExecution(runningRecord(run, { provisionedThroughput: { arn: gone, name: provisionedModelNameFor(run), modelUnits: 1, createdAt: new Date(Date.now() - 1_800_000).toISOString() } })));
+    expect(result.provisionedThroughputsDeleted).toEqual([named]);
+    expect(aws.bedrock.provisionedThroughputs().map((p) => p.provisionedModelArn)).not.toContain(named);
+    // The recorded one no longer bills either: the record says so, with the hours it was up.
+    const pt = storedRecord(aws, run).provisionedThroughput!;
+    expect(pt.deletedAt).toEqual(expect.any(String));
+    expect(pt.hours).toBeGreaterThanOrEqual(0.5);
+  });
+});

@@ -1,0 +1,110 @@
+/**
+ * The provisioned-throughput handler against LocalS3 and LocalBedrock with the real SDK
+ * clients: one created after the run ended is deleted at once (RunEnded); an existing one the
+ * deployment names is used only when it serves the run's custom model (ProvisionedModelMismatch
+ * otherwise) and never deleted; deleting one already gone is no error.
+ */
+import { handler, ProvisionedModel } from '../../lambda/provisioned-throughput';
+import { provisionedModelNameFor } from '../../lambda/shared/evaluation/provisioned-names';
+import { RunContext } from '../../lambda/shared/run-context';
+import { RunJob } from '../../lambda/shared/run-record';
+import { HandlerAws, createJob, createThroughput, runContext, runningRecord, startHandlerAws, storeRecord, storedRecord } from './handler-fixtures';
+
+describe('provisioned-throughput handler', () => {
+  let aws: HandlerAws;
+
+  beforeAll(async () => {
+    aws = await startHandlerAws({ MODEL_UNITS: '1' });
+    // Jobs complete only when a test says so, without the data checks (no training data is uploaded here).
+    aws.bedrock.setJobScenario({ afterPolls: 'manual', checkData: false });
+  });
+  afterAll(async () => aws?.stop());
+  afterEach(() => {
+    delete process.env.EXISTING_PROVISIONED_MODEL_ARN;
+  });
+
+  /** A run whose job completed, with the custom model Bedrock made. */
+  async function trainedRun(name: string): Promise<{ run: RunContext; job: RunJob }> {
+    const run = runContext(name);
+    const jobArn = await createJob(`${run.runId}-job`, run);
+    const done = aws.bedrock.completeJob(jobArn);
+    return { run, job: { jobArn, jobName: done.jobName, customModelName: done.customModelName, status: 'Completed', outputS3Uri: done.outputDataUri, outputModelArn: done.outputModelArn, hyperParameters: {} } };
+  }
+
+  async function rejection(promise: Promise<unknown>): Promise<Error> {
+    try {
+      await promise;
+    } catch (err) {
+      return err as Error;
+    }
+    throw new Error('expected the step to fail');
+  }
+
+  test('a running run: the Provisioned Throughput is created for the custom model and recorded at once', async () => {
+    const { run, job } = await trainedRun('pt-running');
+    storeRecord(aws, runningRecord(run, { job }));
+    const out = (await handler({ action: 'create', run, job })) as ProvisionedModel;
+    expect(out).toMatchObject({ created: true, status: 'Creating' });
+    const [pt] = aws.bedrock.provisionedThroughputs().filter((p) => p.provisionedModelArn === out.provisionedModelArn);
+    expect(pt).toMatchObject({ provisionedModelName: provisionedModelNameFor(run), modelArn: job.outputModelArn });
+    expect(storedRecord(aws, run).provisionedThroughput).toMatchObject({ arn: out.provisionedModelArn, createdAt: out.createdAt });
+  });
+
+  test('the run ended while it was being created: it is deleted at once and the step fails with RunEnded', async () => {
+    const { run, job } = await trainedRun('pt-ended');
+    storeRecord(aws, { ...runningRecord(run, { job }), status: 'ABORTED' });
+    const error = await rejection(handler({ action: 'create', run, job }));
+    expect(error.name).toBe('RunEnded');
+    const created = aws.bedrock.allProvisionedThroughputs().filter((p) => p.provisionedModelName === provisionedModelNameFor(run));
+    expect(created).toHaveLength(1);
+    expect(aws.bedrock.provisionedThroughputs().filter((p) => p.provisionedModelName === provisionedModelNameFor(run))).toEqual([]);
+    expect(error.message).toContain(`had already ended (ABORTED) when its Provisioned Throughput ${created[0].provisionedModelArn} was created; it has been deleted again`);
+    const record = storedRecord(aws, run);
+    expect(record.status).toBe('ABORTED');
+    expect(record.provisionedThroughput).toMatchObject({ arn: created[0].provisionedModelArn, deletedAt: expect.any(String), hours: expect.any(Number) });
+    expect(record.timeline.map((t) => t.event)).toEqual(['run started', 'provisioned throughput created', 'provisioned throughput deleted: the run had ended']);
+  });
+
+  test('an existing Provisioned Throughput that serves the run\'s custom model is used, and never deleted', async () => {
+    const { run, job } = await trainedRun('pt-existing-match');
+    storeRecord(aws, runningRecord(run, { job }));
+    const arn = await createThroughput('team-shared-match', job.outputModelArn!);
+    aws.bedrock.markInService(arn);
+    process.env.EXISTING_PROVISIONED_MODEL_ARN = arn;
+    const out = (await handler({ action: 'create', run, job })) as ProvisionedModel;
+    expect(out).toEqual({ provisionedModelArn: arn, created: false, status: 'InService' });
+    const released = await handler({ action: 'delete', run, provisioned: out });
+    expect(released).toMatchObject({ deleted: false });
+    expect(aws.bedrock.provisionedThroughputs().map((p) => p.provisionedModelArn)).toContain(arn);
+    expect(aws.callLog.entries({ operation: 'DeleteProvisionedModelThroughput' }).filter((e) => e.resources.includes(arn))).toEqual([]);
+  });
+
+  test('an existing Provisioned Throughput that serves another model: ProvisionedModelMismatch says which and how to fix it, and it is left alone', async () => {
+    const { run, job } = await trainedRun('pt-existing-mismatch');
+    storeRecord(aws, runningRecord(run, { job }));
+    const arn = await createThroughput('team-shared-base', run.model.baseModelIdentifier);
+    aws.bedrock.markInService(arn);
+    const served = aws.bedrock.provisionedThroughputs().find((p) => p.provisionedModelArn === arn)!.modelArn;
+    process.env.EXISTING_PROVISIONED_MODEL_ARN = arn;
+    const error = await rejection(handler({ action: 'create', run, job }));
+    expect(error.name).toBe('ProvisionedModelMismatch');
+    expect(error.message).toContain(`The Provisioned Throughput ${arn} that the deployment names for evaluation (evaluation.provisionedModelArn) serves ${served}, not this run's custom model ${job.outputModelArn}`);
+    expect(error.message).toContain(`UpdateProvisionedModelThroughput (aws bedrock update-provisioned-model-throughput --provisioned-model-id ${arn} --desired-model-id ${job.outputModelArn})`);
+    expect(error.message).toContain('or remove evaluation.provisionedModelArn so each run creates (and deletes) its own');
+    expect(aws.bedrock.provisionedThroughputs().find((p) => p.provisionedModelArn === arn)?.status).toBe('InService');
+    expect(aws.callLog.entries({ operation: 'DeleteProvisionedModelThroughput' }).filter((e) => e.resources.includes(arn))).toEqual([]);
+    expect(aws.bedrock.allProvisionedThroughputs().filter((p) => p.provisionedModelName === provisionedModelNameFor(run))).toEqual([]);
+    expect(storedRecord(aws, run).provisionedThroughput).toBeUndefined();
+  });
+
+  test('releasing one that is already gone is no error, and the record notes the deletion with its hours', async () => {
+    const { run, job } = await trainedRun('pt-gone');
+    storeRecord(aws, runningRecord(run, { job }));
+    const created = (await handler({ action: 'create', run, job })) as ProvisionedModel;
+    const first = await handler({ action: 'delete', run, provisioned: created });
+    const again = await handler({ action: 'delete', run, provisioned: created });
+    expect([first, again]).toEqual([expect.objectContaining({ deleted: true, status: 'Deleted' }), expect.objectContaining({ deleted: true, status: 'Deleted' })]);
+    expect(aws.callLog.entries({ operation: 'DeleteProvisionedModelThroughput' }).filter((e) => e.resources.includes(created.provisionedModelArn)).map((e) => e.errorCode)).toEqual([undefined, 'ResourceNotFoundException']);
+    expect(storedRecord(aws, run).provisionedThroughput).toMatchObject({ arn: created.provisionedModelArn, deletedAt: expect.any(String), hours: expect.any(Number) });
+  });
+});
