@@ -31,3 +31,17 @@ export function roundTo(value: number, digits: number): number {
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;
 }
+
+/** Runs one benchmark as a program: prints its results and exits 1 when a target is missed. */
+export function runBenchAlone(run: () => Promise<readonly BenchResult[]>): void {
+  run().then(
+    (results) => {
+      process.stdout.write(formatBenchResults(results) + '\n');
+      process.exit(results.every((r) => r.pass !== false) ? 0 : 1);
+    },
+    (err) => {
+      process.stderr.write(`${(err as Error).stack ?? err}\n`);
+      process.exit(1);
+    },
+  );
+}

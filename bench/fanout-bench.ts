@@ -11,7 +11,7 @@ import { arithmeticRecords } from '../test/workflow/harness';
 import { testStack } from '../test/support/cdk';
 import { startLocalAws } from '../test/support/local-aws';
 import { LocalWorkflowRunner } from '../test/support/local-workflow';
-import { BenchResult, formatBenchResults, roundTo } from './bench-result';
+import { BenchResult, roundTo, runBenchAlone } from './bench-result';
 
 const RECORDS = 2000;
 const LATENCY_MS = 200;
@@ -63,11 +63,5 @@ export async function runFanOutBench(): Promise<BenchResult[]> {
 }
 
 if (require.main === module) {
-  runFanOutBench().then(
-    (results) => process.stdout.write(formatBenchResults(results) + '\n'),
-    (err) => {
-      process.stderr.write(`${(err as Error).stack}\n`);
-      process.exit(1);
-    },
-  );
+  runBenchAlone(runFanOutBench);
 }

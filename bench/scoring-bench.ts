@@ -20,7 +20,7 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import { runScore } from '../cli/commands/score';
 import { ScoreAccumulator, ScoreSummary } from '../lambda/shared/metrics';
-import { BenchResult, formatBenchResults, roundTo } from './bench-result';
+import { BenchResult, roundTo, runBenchAlone } from './bench-result';
 import { seededRandom } from '../test/support/seeded-random';
 
 const CHILD_MODE_VARIABLE = 'SCORING_BENCH_CHILD';
@@ -262,14 +262,5 @@ if (childMode === 'memory') {
     process.exit(1);
   });
 } else if (require.main === module) {
-  runScoringBench().then(
-    (results) => {
-      process.stdout.write(formatBenchResults(results) + '\n');
-      process.exit(results.every((r) => r.pass !== false) ? 0 : 1);
-    },
-    (err) => {
-      process.stderr.write(`${(err as Error).stack ?? err}\n`);
-      process.exit(1);
-    },
-  );
+  runBenchAlone(runScoringBench);
 }

@@ -24,7 +24,7 @@ import { resolveModel } from '../lib/models/llama-models';
 import { createS3ClientForImageReads, localDatasetSource, S3ImageByteSource, validateDataset } from '../lambda/shared/validation';
 import { imageBytes } from '../test/support/images';
 import { LocalS3 } from '../test/support/local-s3';
-import { BenchResult, formatBenchResults } from './bench-result';
+import { BenchResult, runBenchAlone } from './bench-result';
 
 const CHILD_MODE_VARIABLE = 'VALIDATION_BENCH_CHILD';
 const IMAGE_BUCKET = 'bench-images';
@@ -322,14 +322,5 @@ if (childMode) {
     process.exit(1);
   });
 } else if (require.main === module) {
-  runValidationBench().then(
-    (results) => {
-      process.stdout.write(formatBenchResults(results) + '\n');
-      process.exit(results.every((r) => r.pass !== false) ? 0 : 1);
-    },
-    (err) => {
-      process.stderr.write(`${(err as Error).stack ?? err}\n`);
-      process.exit(1);
-    },
-  );
+  runBenchAlone(runValidationBench);
 }

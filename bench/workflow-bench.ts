@@ -15,7 +15,7 @@ import { arithmeticRecords } from '../test/workflow/harness';
 import { testStack } from '../test/support/cdk';
 import { startLocalAws } from '../test/support/local-aws';
 import { LocalWorkflowRunner } from '../test/support/local-workflow';
-import { BenchResult, formatBenchResults, roundTo } from './bench-result';
+import { BenchResult, roundTo, runBenchAlone } from './bench-result';
 
 const POLLS = 12;
 
@@ -77,11 +77,5 @@ function demoWallTime(): BenchResult[] {
 }
 
 if (require.main === module) {
-  runWorkflowBench().then(
-    (results) => process.stdout.write(formatBenchResults(results) + '\n'),
-    (err) => {
-      process.stderr.write(`${(err as Error).stack}\n`);
-      process.exit(1);
-    },
-  );
+  runBenchAlone(runWorkflowBench);
 }
