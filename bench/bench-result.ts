@@ -2,6 +2,7 @@
  * The shape every benchmark returns, and one way to print it. Shared by the bench files so a
  * runner can collect and print them together.
  */
+import { readFileSync } from 'fs';
 
 /** One benchmark number; `ratio` compares `value` with `baseline`. */
 export interface BenchResult {
@@ -44,4 +45,21 @@ export function runBenchAlone(run: () => Promise<readonly BenchResult[]>): void 
       process.exit(1);
     },
   );
+}
+
+/**
+ * Peak resident memory of this process in KiB. On Linux it reads VmHWM, which belongs to the
+ * address space and so starts afresh in a spawned child; getrusage's maxRSS would carry the
+ * parent's high-water mark across fork and exec, and make children of a large bench process
+ * look as large as their parent.
+ */
+export function peakRssKiB(): number {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(status);
+    if (match) return Number(match[1]);
+  } catch {
+    // not Linux: fall back below
+  }
+  return process.resourceUsage().maxRSS;
 }

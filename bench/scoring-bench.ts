@@ -20,7 +20,7 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import { runScore } from '../cli/commands/score';
 import { ScoreAccumulator, ScoreSummary } from '../lambda/shared/metrics';
-import { BenchResult, roundTo, runBenchAlone } from './bench-result';
+import { BenchResult, peakRssKiB, roundTo, runBenchAlone } from './bench-result';
 import { seededRandom } from '../test/support/seeded-random';
 
 const CHILD_MODE_VARIABLE = 'SCORING_BENCH_CHILD';
@@ -160,7 +160,7 @@ function throughputBench(): BenchResult {
 /** What a memory child reports. */
 interface MemoryMeasurement {
   readonly records: number;
-  /** process.resourceUsage().maxRSS, in KiB. */
+  /** Peak resident memory (VmHWM), in KiB. */
   readonly maxRssKiB: number;
   /** Largest heapUsed sampled every 2 ms, in bytes. */
   readonly peakHeapBytes: number;
@@ -191,7 +191,7 @@ async function runMemoryChild(file: string): Promise<void> {
   const summary = JSON.parse(out) as ScoreSummary;
   const measurement: MemoryMeasurement = {
     records: summary.count,
-    maxRssKiB: process.resourceUsage().maxRSS,
+    maxRssKiB: peakRssKiB(),
     peakHeapBytes: Math.max(peak, process.memoryUsage().heapUsed),
   };
   process.stdout.write(JSON.stringify(measurement) + '\n');

@@ -24,7 +24,7 @@ import { resolveModel } from '../lib/models/llama-models';
 import { createS3ClientForImageReads, localDatasetSource, S3ImageByteSource, validateDataset } from '../lambda/shared/validation';
 import { imageBytes } from '../test/support/images';
 import { LocalS3 } from '../test/support/local-s3';
-import { BenchResult, runBenchAlone } from './bench-result';
+import { BenchResult, peakRssKiB, runBenchAlone } from './bench-result';
 
 const CHILD_MODE_VARIABLE = 'VALIDATION_BENCH_CHILD';
 const IMAGE_BUCKET = 'bench-images';
@@ -38,7 +38,7 @@ const THROUGHPUT_REPEATS: Record<number, number> = { 10_000: 12, 100_000: 4 };
 /** What a memory child reports. */
 interface MemoryMeasurement {
   readonly records: number;
-  /** process.resourceUsage().maxRSS, in KiB. */
+  /** Peak resident memory (VmHWM), in KiB. */
   readonly maxRssKiB: number;
   /** Largest heapUsed sampled every 2 ms, in bytes. */
   readonly peakHeapBytes: number;
@@ -147,7 +147,7 @@ async function runThroughputChild(file: string, repeats: number): Promise<void> 
 async function runMemoryChild(file: string): Promise<void> {
   const sampler = startHeapSampler();
   const records = await engineRead(file);
-  const measurement: MemoryMeasurement = { records, maxRssKiB: process.resourceUsage().maxRSS, peakHeapBytes: sampler.stop() };
+  const measurement: MemoryMeasurement = { records, maxRssKiB: peakRssKiB(), peakHeapBytes: sampler.stop() };
   process.stdout.write(JSON.stringify(measurement) + '\n');
 }
 
