@@ -61,7 +61,7 @@ export class ExecutionEndWait extends Construct {
     const handle = new CfnWaitConditionHandle(this, 'Handle');
     const signal = new lambda.Function(this, 'Signal', {
       description: 'Signals the integration test wait condition when the execution under test ends',
-      runtime: lambda.Runtime.NODEJS_22_X,
+      runtime: lambda.Runtime.NODEJS_24_X, // the newest this aws-cdk-lib knows, like every function of the library
       architecture: lambda.Architecture.ARM_64,
       handler: 'index.handler',
       code: lambda.Code.fromInline(SIGNAL_CODE),
