@@ -4,6 +4,8 @@
  * bulk upload of thousands of images needs more patience than that. Other errors are thrown
  * at once: retrying an AccessDenied only delays the message.
  */
+import { isThrottlingError } from '../../lambda/shared/throttling';
+import { sleep, withRetry } from '../../lambda/shared/validation/retry';
 
 /** How persistent to be; `sleep` and `random` are injectable so tests need no clock. */
 export interface RetryPolicy {
@@ -20,34 +22,13 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxAttempts: 8,
   baseDelayMs: 200,
   maxDelayMs: 20_000,
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep,
   random: Math.random,
 };
 
-const THROTTLING_ERROR_NAMES = new Set([
-  'SlowDown', 'Throttling', 'ThrottlingException', 'ThrottledException', 'RequestLimitExceeded',
-  'RequestThrottled', 'RequestThrottledException', 'TooManyRequestsException', 'ServiceUnavailable',
-]);
+export { isThrottlingError };
 
-/** Whether an SDK error means "too many requests, try again later". */
-export function isThrottlingError(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number }; $retryable?: { throttling?: boolean } };
-  if (e.$retryable?.throttling) return true;
-  if ((e.name && THROTTLING_ERROR_NAMES.has(e.name)) || (e.Code && THROTTLING_ERROR_NAMES.has(e.Code))) return true;
-  const status = e.$metadata?.httpStatusCode;
-  return status === 429 || status === 503;
-}
-
-/** Calls `operation`, retrying throttling errors per the policy. */
+/** Calls `operation`, retrying throttling errors per the policy (the shared backoff with full jitter). */
 export async function withThrottleRetry<T>(operation: () => Promise<T>, policy: RetryPolicy = DEFAULT_RETRY_POLICY): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await operation();
-    } catch (err) {
-      if (!isThrottlingError(err) || attempt >= policy.maxAttempts) throw err;
-      const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-      await policy.sleep(Math.floor(policy.random() * ceiling));
-    }
-  }
+  return withRetry(() => operation(), isThrottlingError, policy);
 }

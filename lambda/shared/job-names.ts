@@ -2,8 +2,7 @@
  * Names and tokens for Bedrock customization jobs, derived from the run so they are valid
  * (Bedrock's patterns), unique per request version and the same on every retry.
  */
-import { createHash } from 'crypto';
-import { RunContext } from './run-context';
+import { RunContext, requestIdentityDigest } from './run-context';
 
 /** Bedrock: jobName 1-63, [a-zA-Z0-9](-*[a-zA-Z0-9+\-.])* */
 export const JOB_NAME_PATTERN = /^[a-zA-Z0-9](-*[a-zA-Z0-9+\-.])*$/;
@@ -37,8 +36,7 @@ export function customModelNameFor(run: Pick<RunContext, 'runId'>): string {
  * (new version or ETag) starts a new one.
  */
 export function clientRequestTokenFor(request: RunContext['request']): string {
-  const identity = [request.bucket, request.key, request.versionId ?? request.etag ?? ''].join('/');
-  return createHash('sha256').update(identity).digest('hex');
+  return requestIdentityDigest(request);
 }
 
 /** Job tags: run id, environment and the request's location, cleaned to Bedrock's tag alphabet. */

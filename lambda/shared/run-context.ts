@@ -39,9 +39,16 @@ export interface RunContext {
  * maps to the same run, and a changed request (new version or ETag) to a new one.
  */
 export function deriveRunId(name: string, request: RunContext['request']): string {
+  return `${name}-${requestIdentityDigest(request).slice(0, 12)}`;
+}
+
+/**
+ * SHA-256 (hex) of the request object's identity: bucket, key and version (or ETag). The run id
+ * and Bedrock's idempotency token both come from it, so they change together.
+ */
+export function requestIdentityDigest(request: RunContext['request']): string {
   const identity = [request.bucket, request.key, request.versionId ?? request.etag ?? ''].join('/');
-  const digest = createHash('sha256').update(identity).digest('hex').slice(0, 12);
-  return `${name}-${digest}`;
+  return createHash('sha256').update(identity).digest('hex');
 }
 
 /** Builds the run context from a checked request and where it came from. */

@@ -2,6 +2,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { grantPublishExactly } from '../core/kms-grants';
 import { requireAtMostOne } from '../core/props-validation';
 
 /** Props of {@link RunNotifications}. */
@@ -41,8 +42,11 @@ export class RunNotifications extends Construct {
       });
   }
 
-  /** Lets `grantee` publish to the topic (and use its key, where the key is customer managed). */
-  public grantPublish(grantee: iam.IGrantable): iam.Grant {
-    return this.topic.grantPublish(grantee);
+  /**
+   * Lets `grantee` publish to the topic: sns:Publish on it and, for a customer managed key,
+   * kms:GenerateDataKey and kms:Decrypt through SNS only (narrower than Topic.grantPublish).
+   */
+  public grantPublish(grantee: iam.IGrantable): void {
+    grantPublishExactly(this.topic, grantee);
   }
 }

@@ -1,8 +1,9 @@
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { Annotations, Match } from 'aws-cdk-lib/assertions';
-import { LlamaFinetuning, FinetuningStorage, StorageEncryption, parseEnvironmentSettings } from '../../lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { LlamaFinetuning, FinetuningStorage, RunNotifications, StorageEncryption, parseEnvironmentSettings } from '../../lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { testApp, testStack } from '../support/cdk';
+import { statementsOfRole, testApp, testStack } from '../support/cdk';
 
 describe('invalid props fail at synth time with the prop and the fix', () => {
   test('an existing bucket and bucket props together', () => {
@@ -67,5 +68,20 @@ describe('region check', () => {
     const supported = testStack(app, 'Oregon', 'us-west-2');
     new LlamaFinetuning(supported, 'F');
     expect(Annotations.fromStack(supported).findWarning('*', Match.stringLikeRegexp('does not offer'))).toHaveLength(0);
+  });
+});
+
+describe('RunNotifications.grantPublish', () => {
+  test('grants sns:Publish on the topic and only the two KMS actions SNS needs, through SNS', () => {
+    const stack = testStack();
+    const key = new kms.Key(stack, 'TopicKey', { enableKeyRotation: true });
+    const notifications = new RunNotifications(stack, 'N', { encryptionKey: key });
+    const publisher = new iam.Role(stack, 'Publisher', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    notifications.grantPublish(publisher);
+    const statements = statementsOfRole(Template.fromStack(stack), 'Publisher');
+    expect(statements.map((s) => ({ actions: s.Action, condition: s.Condition }))).toEqual([
+      { actions: 'sns:Publish', condition: undefined },
+      { actions: ['kms:GenerateDataKey', 'kms:Decrypt'], condition: { StringEquals: { 'kms:ViaService': 'sns.us-west-2.amazonaws.com' } } },
+    ]);
   });
 });

@@ -7,6 +7,7 @@
 import { open } from 'fs/promises';
 import * as path from 'path';
 import { GetObjectCommand, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import { isThrottlingError } from '../throttling';
 
 /** Bytes read from the start of an image, and the size of the whole file. */
 export interface ImageByteRange {
@@ -52,7 +53,6 @@ function splitUri(uri: string): { bucket: string; key: string } {
   return { bucket: match[1], key: match[2] };
 }
 
-const THROTTLING_CODES = new Set(['SlowDown', 'ThrottlingException', 'Throttling', 'ThrottledException', 'RequestLimitExceeded', 'TooManyRequestsException', 'RequestThrottled']);
 const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NotFound', 'NoSuchBucket', 'NoSuchVersion']);
 const TRANSIENT_NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'TimeoutError', 'RequestTimeout', 'InternalError', 'ServiceUnavailable']);
 
@@ -64,7 +64,7 @@ export function classifyS3Error(err: unknown, uri: string): ImageReadError | und
   const status = e?.$metadata?.httpStatusCode;
   if (NOT_FOUND_CODES.has(code) || status === 404) return new ImageReadError('not-found', `${uri} does not exist`, err);
   if (code === 'AccessDenied' || status === 403) return new ImageReadError('access-denied', `reading ${uri} was denied (${code || status})`, err);
-  if (THROTTLING_CODES.has(code) || status === 429 || status === 503) return new ImageReadError('throttled', `reading ${uri} was throttled (${code || status})`, err);
+  if (isThrottlingError(err)) return new ImageReadError('throttled', `reading ${uri} was throttled (${code || status})`, err);
   if (TRANSIENT_NETWORK_CODES.has(code) || (e?.code !== undefined && TRANSIENT_NETWORK_CODES.has(e.code)) || (status !== undefined && status >= 500)) {
     return new ImageReadError('transient', `reading ${uri} failed (${code || status}): ${e?.message ?? ''}`.trim(), err);
   }
