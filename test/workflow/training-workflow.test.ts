@@ -194,7 +194,15 @@ describe('training workflow (offline, as synthesized)', () => {
     // and some grants serve paths these scenarios do not take.
     const report = unused.filter((u) => u.actions.length > 0).map((u) => `${u.role}: ${u.actions.join(', ')}`);
     process.stdout.write(`IAM grants unused by the training scenarios:\n  ${report.join('\n  ') || '(none)'}\n`);
-    for (const u of unused) for (const action of u.actions) expect(action).toMatch(/^(s3|bedrock|sns|events|iam):/);
+    // Each grant these scenarios leave unused is used on a path they do not take; a new unused
+    // grant fails here until it is either used or explained.
+    const explained: Record<string, string> = {
+      's3:ListBucket': 'turns a missing object into 404 instead of 403',
+      'bedrock:DeleteProvisionedModelThroughput': 'training-only runs create no Provisioned Throughput',
+      'bedrock:StopModelCustomizationJob': 'a launch stops its job only when the run ended meanwhile',
+    };
+    const unexplained = unused.flatMap((u) => u.actions.filter((a) => !explained[a]).map((a) => `${u.role}: ${a}`));
+    expect(unexplained).toEqual([]);
     expect(h.aws.callLog.count({ principal: h.runner.functionLogicalId('launch-job') })).toBeGreaterThan(0);
     expect(h.aws.callLog.count({ principal: h.runner.functionLogicalId('cleanup-run') })).toBeGreaterThan(0);
   });
