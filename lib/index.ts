@@ -15,7 +15,7 @@ export * from './iam/bedrock-customization-role';
 export * from './notifications/run-notifications';
 export * from './trigger/run-request-trigger';
 export { FinetuningWorkflow } from './workflow/finetuning-workflow';
-export type { FinetuningWorkflowProps } from './workflow/finetuning-workflow';
+export type { FinetuningRunSettings, FinetuningWorkflowProps } from './workflow/finetuning-workflow';
 export type { EvaluationProps, QualityGate } from './workflow/evaluation-stage';
 
 // Internal constructs reachable through public properties (FinetuningWorkflow.evaluation and

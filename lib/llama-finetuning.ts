@@ -1,7 +1,5 @@
-import { Annotations, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
-import * as events from 'aws-cdk-lib/aws-events';
+import { Annotations, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -12,13 +10,12 @@ import { CUSTOMIZATION_REGIONS, isCustomizationRegion } from './models/llama-mod
 import { RunNotifications } from './notifications/run-notifications';
 import { FinetuningStorage, FinetuningStorageProps } from './storage/finetuning-storage';
 import { RunRequestTrigger } from './trigger/run-request-trigger';
-import { EvaluationProps } from './workflow/evaluation-stage';
-import { FinetuningWorkflow } from './workflow/finetuning-workflow';
+import { FinetuningRunSettings, FinetuningWorkflow } from './workflow/finetuning-workflow';
 import { allowCloudWatchAlarmsToPublish } from './operations/alarm-topic-access';
 import { FinetuningOperations, FinetuningOperationsProps } from './operations/finetuning-operations';
 
 /** Props of {@link LlamaFinetuning}. */
-export interface LlamaFinetuningProps {
+export interface LlamaFinetuningProps extends FinetuningRunSettings {
   /**
    * Buckets and their encryption: pass existing buckets, or props for the ones created.
    * @default - secure buckets are created with SSE-S3
@@ -30,77 +27,10 @@ export interface LlamaFinetuningProps {
    */
   readonly notificationTopic?: sns.ITopic;
   /**
-   * Name of the environment (dev, prod, ...), in job tags, notifications and events.
-   * @default 'default'
-   */
-  readonly environmentName?: string;
-  /**
-   * How often a training job's status is checked.
-   * @default Duration.minutes(5)
-   */
-  readonly pollInterval?: Duration;
-  /**
-   * How long to wait between attempts while Bedrock's concurrent-job quota is exceeded.
-   * @default Duration.minutes(15)
-   */
-  readonly quotaRetryInterval?: Duration;
-  /**
-   * How long a run waits for the concurrent-job quota before it fails.
-   * @default Duration.hours(6)
-   */
-  readonly quotaWaitTimeout?: Duration;
-  /**
-   * Event bus for run outcome events (source `llama-finetune`, detail-type
-   * `Fine-tuning Run Finished`).
-   * @default - the account's default event bus
-   */
-  readonly eventBus?: events.IEventBus;
-  /**
-   * Key that encrypts the custom models. Its key policy must let Bedrock use it.
-   * @default - Bedrock's AWS owned key
-   */
-  readonly customModelEncryptionKey?: kms.IKey;
-  /**
-   * How runs evaluate the fine-tuned model against the base model (SQuAD F1 on the request's
-   * test data): Provisioned Throughput, fan-out, quality gate.
-   * @default - runs with test data evaluate on a no-commitment Provisioned Throughput created and deleted per run
-   */
-  readonly evaluation?: EvaluationProps;
-  /**
-   * Key prefix of run requests in the dataset bucket: uploading `<prefix><name>.json` starts a run.
-   * @default 'requests/'
-   */
-  readonly requestPrefix?: string;
-  /**
-   * Key prefix in the artifacts bucket for run records, reports and Bedrock output.
-   * @default 'runs/'
-   */
-  readonly runsPrefix?: string;
-  /**
-   * Model used when a run request names none (e.g. `llama3.2-11b`). Checked at synth time.
-   * @default - every request names its model
-   */
-  readonly defaultModel?: string;
-  /**
-   * Hyperparameters used unless a run request sets them. Checked at synth time.
-   * @default - Bedrock's defaults (epochCount 5, batchSize 1, learningRate 0.0001)
-   */
-  readonly defaultHyperParameters?: Record<string, number>;
-  /**
    * VPC for customization jobs; the service role then gets the network interface permissions.
    * @default - jobs run without a VPC
    */
   readonly customizationVpc?: CustomizationVpcConfig;
-  /**
-   * Longest time one run may take, from upload to report.
-   * @default Duration.days(7)
-   */
-  readonly executionTimeout?: Duration;
-  /**
-   * How long workflow logs are kept.
-   * @default logs.RetentionDays.THREE_MONTHS
-   */
-  readonly logRetention?: logs.RetentionDays;
   /**
    * What happens to buckets, keys and logs created here when the stack is deleted.
    * @default RemovalPolicy.RETAIN

@@ -21,16 +21,11 @@ import { EvaluationProps, EvaluationStage } from './evaluation-stage';
 import { allow, bedrockArn } from './grants';
 import { WorkflowFunction, WorkflowFunctionProps } from './workflow-function';
 
-/** Props of {@link FinetuningWorkflow}. */
-export interface FinetuningWorkflowProps {
-  /** Bucket with datasets, images and run requests (read only). */
-  readonly datasetBucket: s3.IBucket;
-  /** Bucket for run records, reports and Bedrock output. */
-  readonly artifactsBucket: s3.IBucket;
-  /** Topic that receives run outcomes. */
-  readonly notificationTopic: sns.ITopic;
-  /** The role Bedrock assumes to run the jobs; the launch function may pass it to Bedrock only. */
-  readonly customizationRole: BedrockCustomizationRole;
+/**
+ * Settings of the runs: names, defaults, timing, evaluation. Shared by {@link FinetuningWorkflow}
+ * and LlamaFinetuning, so each is declared and documented once.
+ */
+export interface FinetuningRunSettings {
   /**
    * Name of the environment (dev, prod, ...), in job tags, messages and events.
    * @default 'default'
@@ -80,11 +75,6 @@ export interface FinetuningWorkflowProps {
    */
   readonly executionTimeout?: Duration;
   /**
-   * Images read at once while validating a dataset.
-   * @default 32
-   */
-  readonly imageConcurrency?: number;
-  /**
    * Event bus that receives the run outcome events.
    * @default - the account's default event bus
    */
@@ -94,6 +84,33 @@ export interface FinetuningWorkflowProps {
    * @default logs.RetentionDays.THREE_MONTHS
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Key that encrypts the custom models the jobs create.
+   * @default - Bedrock encrypts custom models with an AWS owned key
+   */
+  readonly customModelEncryptionKey?: kms.IKey;
+  /**
+   * How runs evaluate the fine-tuned model against the base model.
+   * @default - evaluate runs that have test data, on a Provisioned Throughput created per run
+   */
+  readonly evaluation?: EvaluationProps;
+}
+
+/** Props of {@link FinetuningWorkflow}. */
+export interface FinetuningWorkflowProps extends FinetuningRunSettings {
+  /** Bucket with datasets, images and run requests (read only). */
+  readonly datasetBucket: s3.IBucket;
+  /** Bucket for run records, reports and Bedrock output. */
+  readonly artifactsBucket: s3.IBucket;
+  /** Topic that receives run outcomes. */
+  readonly notificationTopic: sns.ITopic;
+  /** The role Bedrock assumes to run the jobs; the launch function may pass it to Bedrock only. */
+  readonly customizationRole: BedrockCustomizationRole;
+  /**
+   * Images read at once while validating a dataset.
+   * @default 32
+   */
+  readonly imageConcurrency?: number;
   /**
    * Key that encrypts the log groups. Its key policy must allow the CloudWatch Logs service
    * principal; for a key created in the same app this is added automatically.
@@ -106,16 +123,6 @@ export interface FinetuningWorkflowProps {
    * @default - buckets use SSE-S3
    */
   readonly bucketEncryptionKey?: kms.IKey;
-  /**
-   * Key that encrypts the custom models the jobs create.
-   * @default - Bedrock encrypts custom models with an AWS owned key
-   */
-  readonly customModelEncryptionKey?: kms.IKey;
-  /**
-   * How runs evaluate the fine-tuned model against the base model.
-   * @default - evaluate runs that have test data, on a Provisioned Throughput created per run
-   */
-  readonly evaluation?: EvaluationProps;
   /**
    * What happens to the log groups when the stack is deleted.
    * @default RemovalPolicy.RETAIN
