@@ -9,12 +9,31 @@ import { IConstruct } from 'constructs';
 /** Acknowledges `AwsSolutions-IAM5[Resource::<resource>]` on `scope` with a reason. */
 export function acknowledgeWildcardResource(scope: IConstruct, resource: string, reason: string): void {
   const flattened = flattenReference(Stack.of(scope).resolve(resource));
-  Validations.of(scope).acknowledge({ id: `AwsSolutions-IAM5[Resource::${flattened}]`, reason });
+  acknowledgeFinding(scope, `AwsSolutions-IAM5[Resource::${flattened}]`, reason);
 }
 
 /** Acknowledges `AwsSolutions-IAM5[Action::<action>]` on `scope` with a reason. */
 export function acknowledgeWildcardAction(scope: IConstruct, action: string, reason: string): void {
-  Validations.of(scope).acknowledge({ id: `AwsSolutions-IAM5[Action::${action}]`, reason });
+  acknowledgeFinding(scope, `AwsSolutions-IAM5[Action::${action}]`, reason);
+}
+
+/**
+ * `Validations.of(scope).acknowledge`, for finding ids that older aws-cdk-lib versions refuse.
+ * Up to at least 2.257 (this library's lowest supported version), `acknowledge` throws
+ * InvalidValidationId for an id with more than one `::`, and every finding on an ARN built with
+ * `${AWS::Partition}` has two (`...[Resource::arn:<AWS::Partition>:...]`); newer versions accept
+ * them. Such an id is recorded the way `acknowledge` records any other: as an entry under
+ * `Validations.ACKNOWLEDGED_RULES_METADATA_KEY`, the metadata cdk-nag reads.
+ */
+export function acknowledgeFinding(scope: IConstruct, id: string, reason: string): void {
+  try {
+    Validations.of(scope).acknowledge({ id, reason });
+  } catch (error) {
+    if (id.split('::').length <= 2) throw error;
+    const key = Validations.ACKNOWLEDGED_RULES_METADATA_KEY;
+    const previous = [...scope.node.metadata].reverse().find((entry) => entry.type === key)?.data as Record<string, string> | undefined;
+    scope.node.addMetadata(key, { ...previous, [id]: reason });
+  }
 }
 
 /** Renders a resolved CloudFormation value the way cdk-nag names findings. */

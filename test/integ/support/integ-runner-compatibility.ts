@@ -2,9 +2,9 @@
  * Whether the installed integ-runner can read what the installed aws-cdk-lib synthesizes.
  * integ-runner bundles its own cloud assembly schema and refuses a manifest of a newer major
  * version ("AssemblyVersionMismatch: Maximum schema version supported is 53.x.x, but found
- * 55.0.0"), before it compares anything. The snapshot test skips, naming both versions, when
- * it knows for sure that this will happen; when it cannot tell, it runs and lets integ-runner
- * decide.
+ * 55.0.0") before it compares anything. That is why the aws-cdk-lib devDependency is pinned to
+ * the peer-dependency floor: a bump past it must come with an integ-runner that reads the new
+ * schema, and the snapshot test says so by name instead of failing with integ-runner's error.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -30,10 +30,10 @@ export interface SchemaVersions {
   readonly integRunner?: string;
   /** Highest schema major version integ-runner reads, if found. */
   readonly integRunnerReads?: number;
-  /** Schema version aws-cdk-lib writes, e.g. 55.0.0. */
+  /** Schema version aws-cdk-lib writes, e.g. 53.0.0. */
   readonly cdkLibWrites: string;
-  /** The CDK CLI version aws-cdk-lib asks for, e.g. 2.1148.2. */
-  readonly cliNeeded: string;
+  /** The CDK CLI version aws-cdk-lib asks for, e.g. 2.1148.2, if it names one. */
+  readonly cliNeeded?: string;
 }
 
 /** Reads the versions from node_modules. */
@@ -41,21 +41,22 @@ export function installedSchemaVersions(): SchemaVersions {
   const packageJson = path.join(INTEG_RUNNER_ROOT, 'package.json');
   const integRunner = fs.existsSync(packageJson) ? (JSON.parse(fs.readFileSync(packageJson, 'utf8')) as { version: string }).version : undefined;
   const integRunnerReads = fs.existsSync(INTEG_RUNNER_WORKER_BUNDLE) ? schemaRevisionInBundle(fs.readFileSync(INTEG_RUNNER_WORKER_BUNDLE, 'utf8')) : undefined;
-  return { integRunner, integRunnerReads, cdkLibWrites: Manifest.version(), cliNeeded: Manifest.cliVersion() ?? 'unknown' };
+  return { integRunner, integRunnerReads, cdkLibWrites: Manifest.version(), cliNeeded: Manifest.cliVersion() };
 }
 
 /**
  * Why integ-runner certainly cannot compare snapshots here, or undefined when it can (or
- * when it cannot be told, integ-runner missing included: then the check runs and fails with
- * integ-runner's own error).
+ * when it cannot be told, integ-runner missing included: then the comparison runs and fails
+ * with integ-runner's own error).
  */
 export function integRunnerIncompatibility(versions: SchemaVersions): string | undefined {
   const writes = Number(versions.cdkLibWrites.split('.')[0]);
   if (versions.integRunnerReads === undefined || versions.integRunnerReads >= writes) return undefined;
+  const toolkit = versions.cliNeeded ? ` (it needs a CDK toolkit of at least ${versions.cliNeeded})` : '';
   return (
     `@aws-cdk/integ-runner ${versions.integRunner} reads cloud assemblies up to schema ${versions.integRunnerReads}.x.x, ` +
-    `but aws-cdk-lib writes ${versions.cdkLibWrites} (it needs a CDK toolkit of at least ${versions.cliNeeded}), so every synthesis ` +
-    'fails with AssemblyVersionMismatch before any snapshot is compared. Install an integ-runner built on that toolkit or newer, ' +
-    'then create the snapshots with `npx integ-runner --update-on-failed --dry-run` (no deployment) and commit test/integ/*.snapshot/.'
+    `but aws-cdk-lib writes ${versions.cdkLibWrites}${toolkit}, so every synthesis fails with AssemblyVersionMismatch ` +
+    'before any snapshot is compared. Keep the aws-cdk-lib devDependency at a version that writes a schema integ-runner ' +
+    'reads (package.json pins the peer-dependency floor for this reason), or upgrade integ-runner along with it.'
   );
 }
