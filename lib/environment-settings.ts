@@ -33,6 +33,24 @@ export interface EnvironmentSettings {
   readonly quotaWaitHours?: number;
   /** Evaluation settings of this environment. @default - evaluate runs with test data, with the defaults of EvaluationProps */
   readonly evaluation?: EnvironmentEvaluationSettings;
+  /**
+   * E-mail addresses subscribed to the run outcome topic, which also carries the alarms. Each
+   * address gets a confirmation message from SNS and receives nothing until it confirms.
+   * @default - no subscription
+   */
+  readonly notificationEmails?: readonly string[];
+  /** Alarms and dashboard of this environment. @default - alarms and dashboard on, with the defaults of FinetuningOperationsProps */
+  readonly operations?: EnvironmentOperationsSettings;
+}
+
+/** Per-environment operations settings (a subset of FinetuningOperationsProps that fits in JSON). */
+export interface EnvironmentOperationsSettings {
+  /** Whether the CloudWatch alarms are created. @default true */
+  readonly alarmsEnabled?: boolean;
+  /** Whether the CloudWatch dashboard is created. @default true */
+  readonly dashboardEnabled?: boolean;
+  /** Hours a Provisioned Throughput created by a run may exist before its alarm is raised. @default 6 */
+  readonly provisionedThroughputMaxAgeHours?: number;
 }
 
 /** Per-environment evaluation settings (a subset of EvaluationProps that fits in JSON). */
@@ -51,7 +69,7 @@ export interface EnvironmentEvaluationSettings {
   readonly qualityGate?: { readonly minF1?: number; readonly minImprovementPercent?: number };
 }
 
-const KNOWN_KEYS = new Set(['account', 'region', 'kmsEncryption', 'removalPolicy', 'logRetentionDays', 'defaultModel', 'defaultHyperParameters', 'executionTimeoutHours', 'pollIntervalMinutes', 'quotaWaitHours', 'evaluation']);
+const KNOWN_KEYS = new Set(['account', 'region', 'kmsEncryption', 'removalPolicy', 'logRetentionDays', 'defaultModel', 'defaultHyperParameters', 'executionTimeoutHours', 'pollIntervalMinutes', 'quotaWaitHours', 'evaluation', 'notificationEmails', 'operations']);
 
 /** Checks one environment's settings; errors name the cdk.json key and the fix. */
 export function parseEnvironmentSettings(name: string, raw: unknown): EnvironmentSettings {
@@ -85,6 +103,8 @@ export function parseEnvironmentSettings(name: string, raw: unknown): Environmen
     }
   }
   if (s.evaluation !== undefined) checkEvaluationSettings(`${where}.evaluation`, s.evaluation);
+  if (s.notificationEmails !== undefined) checkNotificationEmails(`${where}.notificationEmails`, s.notificationEmails);
+  if (s.operations !== undefined) checkOperationsSettings(`${where}.operations`, s.operations);
   return s as EnvironmentSettings;
 }
 
@@ -109,5 +129,35 @@ function checkEvaluationSettings(where: string, raw: unknown): void {
       if (!['minF1', 'minImprovementPercent'].includes(key)) throw new InvalidPropsError('EnvironmentSettings', `${where}.qualityGate.${key}`, 'is not a known threshold', 'Use minF1 or minImprovementPercent.');
       if (typeof value !== 'number') throw new InvalidPropsError('EnvironmentSettings', `${where}.qualityGate.${key}`, `${String(value)} is not a number`, 'Give a number.');
     }
+  }
+}
+
+/** Deliberately loose (SNS checks the address itself); catches a missing or doubled `@` and separators left in. */
+const EMAIL_ADDRESS = /^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$/;
+
+function checkNotificationEmails(where: string, raw: unknown): void {
+  if (!Array.isArray(raw)) throw new InvalidPropsError('EnvironmentSettings', where, 'is not a list', 'Write it as ["ml-team@example.com"].');
+  raw.forEach((address, index) => {
+    if (typeof address !== 'string' || !EMAIL_ADDRESS.test(address)) {
+      throw new InvalidPropsError('EnvironmentSettings', `${where}[${index}]`, `'${String(address)}' is not an e-mail address`, 'Give one address per list item, e.g. "ml-team@example.com".');
+    }
+  });
+  const duplicate = raw.find((address, index) => raw.indexOf(address) !== index);
+  if (duplicate !== undefined) throw new InvalidPropsError('EnvironmentSettings', where, `lists '${String(duplicate)}' twice`, 'List each address once.');
+}
+
+const OPERATIONS_KEYS = new Set(['alarmsEnabled', 'dashboardEnabled', 'provisionedThroughputMaxAgeHours']);
+
+function checkOperationsSettings(where: string, raw: unknown): void {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new InvalidPropsError('EnvironmentSettings', where, 'is not an object', 'Write it as {"alarmsEnabled": true, "provisionedThroughputMaxAgeHours": 6}.');
+  }
+  for (const [key, value] of Object.entries(raw)) {
+    if (!OPERATIONS_KEYS.has(key)) throw new InvalidPropsError('EnvironmentSettings', `${where}.${key}`, 'is not a known operations setting', `Use one of: ${[...OPERATIONS_KEYS].join(', ')}.`);
+    if (key.endsWith('Enabled') && typeof value !== 'boolean') throw new InvalidPropsError('EnvironmentSettings', `${where}.${key}`, `${String(value)} is not true or false`, 'Write true or false.');
+  }
+  const maxAge = (raw as EnvironmentOperationsSettings).provisionedThroughputMaxAgeHours;
+  if (maxAge !== undefined && (typeof maxAge !== 'number' || maxAge <= 0 || maxAge > 24 * 30)) {
+    throw new InvalidPropsError('EnvironmentSettings', `${where}.provisionedThroughputMaxAgeHours`, `${String(maxAge)} is out of range`, 'Use a positive number of hours up to 720.');
   }
 }

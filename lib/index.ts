@@ -28,7 +28,7 @@ export * from './models';
 
 // Per-environment settings as the repository's cdk.json holds them.
 export { ENVIRONMENTS_CONTEXT_KEY, parseEnvironmentSettings } from './environment-settings';
-export type { EnvironmentEvaluationSettings, EnvironmentSettings } from './environment-settings';
+export type { EnvironmentEvaluationSettings, EnvironmentOperationsSettings, EnvironmentSettings } from './environment-settings';
 
 // Thrown at synth time when props contradict each other or break a Bedrock limit.
 export { InvalidPropsError } from './core/props-validation';

@@ -1,5 +1,6 @@
 import { Duration, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { EnvironmentSettings, removalPolicyOf } from './environment-settings';
 import { LlamaFinetuning } from './llama-finetuning';
@@ -36,6 +37,15 @@ export class LlamaFinetuningStack extends Stack {
       defaultModel: settings.defaultModel,
       defaultHyperParameters: settings.defaultHyperParameters,
       executionTimeout: settings.executionTimeoutHours ? Duration.hours(settings.executionTimeoutHours) : undefined,
+      operations: settings.operations && {
+        alarmsEnabled: settings.operations.alarmsEnabled,
+        dashboardEnabled: settings.operations.dashboardEnabled,
+        provisionedThroughputMaxAge:
+          settings.operations.provisionedThroughputMaxAgeHours !== undefined ? Duration.minutes(Math.round(settings.operations.provisionedThroughputMaxAgeHours * 60)) : undefined,
+      },
     });
+    for (const address of settings.notificationEmails ?? []) {
+      this.finetuning.notificationTopic.addSubscription(new subscriptions.EmailSubscription(address));
+    }
   }
 }

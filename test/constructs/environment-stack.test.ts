@@ -1,0 +1,63 @@
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { LlamaFinetuningStack, parseEnvironmentSettings } from '../../lib';
+
+/**
+ * What one environment's cdk.json settings become in its stack: e-mail subscriptions on the
+ * outcome topic (which the alarms notify), and the operations switches and thresholds.
+ */
+describe('LlamaFinetuningStack from cdk.json settings', () => {
+  function synth(raw: unknown): Template {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const settings = parseEnvironmentSettings('prod', raw);
+    const stack = new LlamaFinetuningStack(app, 'LlamaFinetuning-prod', { environmentName: 'prod', settings, env: { account: '222222222222', region: 'us-west-2' } });
+    return Template.fromStack(stack);
+  }
+  const outcomeTopics = (template: Template) => Object.keys(template.findResources('AWS::SNS::Topic'));
+
+  test('each notificationEmails address is subscribed to the outcome topic, the one the alarms notify', () => {
+    const template = synth({ notificationEmails: ['ml-team@example.com', 'oncall@example.com'] });
+    const [topic] = outcomeTopics(template);
+    expect(outcomeTopics(template)).toHaveLength(1);
+    const subscriptions = Object.values(template.findResources('AWS::SNS::Subscription')).map((resource) => resource.Properties);
+    expect(subscriptions).toEqual([
+      { Protocol: 'email', Endpoint: 'ml-team@example.com', TopicArn: { Ref: topic } },
+      { Protocol: 'email', Endpoint: 'oncall@example.com', TopicArn: { Ref: topic } },
+    ]);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmActions: [{ Ref: topic }] });
+  });
+
+  test('without notificationEmails nothing is subscribed', () => {
+    expect(synth({}).findResources('AWS::SNS::Subscription')).toEqual({});
+  });
+
+  test('operations settings switch alarms and dashboard off', () => {
+    const template = synth({ operations: { alarmsEnabled: false, dashboardEnabled: false } });
+    expect(template.findResources('AWS::CloudWatch::Alarm')).toEqual({});
+    expect(template.findResources('AWS::CloudWatch::Dashboard')).toEqual({});
+    const defaults = synth({});
+    expect(Object.keys(defaults.findResources('AWS::CloudWatch::Alarm')).length).toBeGreaterThan(5);
+    expect(Object.keys(defaults.findResources('AWS::CloudWatch::Dashboard'))).toHaveLength(1);
+  });
+
+  test('provisionedThroughputMaxAgeHours sets the Provisioned Throughput age alarm and the watch', () => {
+    const template = synth({ operations: { provisionedThroughputMaxAgeHours: 2.5 } });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'OldestRunProvisionedThroughputAge', Threshold: 9000 });
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ MAX_AGE_MINUTES: '150' }) } });
+  });
+});
+
+describe('cdk.json notificationEmails and operations are checked', () => {
+  const where = 'cdk.json llama-finetune:environments.prod';
+  test.each([
+    [{ notificationEmails: 'ml-team@example.com' }, `${where}.notificationEmails': is not a list`],
+    [{ notificationEmails: ['ml-team@example.com', 'ml-team.example.com'] }, `${where}.notificationEmails[1]': 'ml-team.example.com' is not an e-mail address`],
+    [{ notificationEmails: ['a@example.com, b@example.com'] }, 'is not an e-mail address. Give one address per list item'],
+    [{ notificationEmails: ['a@example.com', 'a@example.com'] }, "lists 'a@example.com' twice"],
+    [{ operations: { alarms: false } }, `${where}.operations.alarms': is not a known operations setting. Use one of: alarmsEnabled, dashboardEnabled, provisionedThroughputMaxAgeHours`],
+    [{ operations: { alarmsEnabled: 'no' } }, 'no is not true or false'],
+    [{ operations: { provisionedThroughputMaxAgeHours: 0 } }, '0 is out of range. Use a positive number of hours up to 720'],
+  ])('%j', (raw, message) => {
+    expect(() => parseEnvironmentSettings('prod', raw)).toThrow(message);
+  });
+});
