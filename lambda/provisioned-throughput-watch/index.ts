@@ -7,13 +7,16 @@
  * each one past that age with what to do.
  *
  * Environment: ENVIRONMENT_NAME (metric dimension), MAX_AGE_MINUTES (age past which a
- * Provisioned Throughput is reported; the alarm has the same threshold).
+ * Provisioned Throughput is reported; the alarm has the same threshold), RUN_REQUESTS_LOCATION
+ * (optional, `s3://<bucket>/<request prefix>`: only Provisioned Throughputs whose request tag
+ * lies under it count, so two deployments in one account each watch their own).
  * Output: { count, oldestAgeSeconds, overAge: [names] }.
  */
-import { BedrockClient, ListProvisionedModelThroughputsCommand, ProvisionedModelSummary } from '@aws-sdk/client-bedrock';
+import { BedrockClient, ListProvisionedModelThroughputsCommand, ListTagsForResourceCommand, ProvisionedModelSummary, ResourceNotFoundException } from '@aws-sdk/client-bedrock';
 import { FinetuneMetric } from '../../lib/operations/metric-names';
 import { bedrockClient } from '../shared/aws-clients';
 import { intEnv } from '../shared/env';
+import { taggedFromRequestsUnder } from '../shared/job-names';
 import { RUN_PROVISIONED_MODEL_NAME_PREFIX } from '../shared/evaluation/provisioned-names';
 import { runThroughputAges } from '../shared/evaluation/run-throughput-ages';
 import { logFailures } from '../shared/log-failures';
@@ -45,7 +48,10 @@ export function createProvisionedThroughputWatchHandler(deps: Partial<WatchDepen
   const log = deps.log ?? createLogger({ step: 'provisioned-throughput-watch' });
   const watch = async (): Promise<WatchResult> => {
     const maxAgeMinutes = intEnv('MAX_AGE_MINUTES', DEFAULT_MAX_AGE_MINUTES);
-    const summaries = await listRunThroughputs((deps.bedrock ?? bedrockClient)());
+    const bedrock = (deps.bedrock ?? bedrockClient)();
+    const requestsLocation = process.env.RUN_REQUESTS_LOCATION;
+    const listed = await listRunThroughputs(bedrock);
+    const summaries = requestsLocation ? await ofThisDeployment(bedrock, listed, requestsLocation) : listed;
     const ages = runThroughputAges(summaries, (deps.now ?? Date.now)(), maxAgeMinutes * 60);
     for (const pt of ages.overAge) {
       log.warn('a Provisioned Throughput created by a run outlived it and bills by the hour; delete it unless a run is still evaluating with it', {
@@ -81,6 +87,27 @@ async function listRunThroughputs(bedrock: BedrockClient): Promise<ProvisionedMo
     nextToken = page.nextToken;
   } while (nextToken);
   return out;
+}
+
+/**
+ * Keeps the Provisioned Throughputs tagged with a request under `requestsLocation`: runs of
+ * another deployment in the same account (another environment, another bucket) also name
+ * theirs `eval-...`, and their own watch reports them. One that was deleted since it was
+ * listed is left out.
+ */
+async function ofThisDeployment(bedrock: BedrockClient, summaries: readonly ProvisionedModelSummary[], requestsLocation: string): Promise<ProvisionedModelSummary[]> {
+  const kept: ProvisionedModelSummary[] = [];
+  // Sequential: a handful exist at a time, and ListTagsForResource has a low request rate.
+  for (const summary of summaries) {
+    if (!summary.provisionedModelArn) continue;
+    try {
+      const { tags } = await bedrock.send(new ListTagsForResourceCommand({ resourceARN: summary.provisionedModelArn }));
+      if (taggedFromRequestsUnder(tags ?? [], requestsLocation)) kept.push(summary);
+    } catch (error) {
+      if (!(error instanceof ResourceNotFoundException)) throw error;
+    }
+  }
+  return kept;
 }
 
 /** The Lambda entry point. */

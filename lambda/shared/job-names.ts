@@ -39,14 +39,36 @@ export function clientRequestTokenFor(request: RunContext['request']): string {
   return requestIdentityDigest(request);
 }
 
+/** Tag that names the run request a job, custom model or Provisioned Throughput came from. */
+export const REQUEST_TAG_KEY = 'llama-finetune:request';
+
+/** A tag value cleaned to Bedrock's tag alphabet and length. */
+export function bedrockTagValue(value: string): string {
+  return value.replace(TAG_CHARACTERS, '_').slice(0, 256);
+}
+
+/** The location of a request as tagged: `s3://<bucket>/<key>`. */
+export function requestLocation(bucket: string, key: string): string {
+  return `s3://${bucket}/${key}`;
+}
+
 /** Job tags: run id, environment and the request's location, cleaned to Bedrock's tag alphabet. */
 export function jobTagsFor(run: RunContext, environmentName: string): Array<{ key: string; value: string }> {
-  const tag = (key: string, value: string) => ({ key, value: value.replace(TAG_CHARACTERS, '_').slice(0, 256) });
+  const tag = (key: string, value: string) => ({ key, value: bedrockTagValue(value) });
   return [
     tag('llama-finetune:run-id', run.runId),
     tag('llama-finetune:environment', environmentName),
-    tag('llama-finetune:request', `s3://${run.request.bucket}/${run.request.key}`),
+    tag(REQUEST_TAG_KEY, requestLocation(run.request.bucket, run.request.key)),
   ];
+}
+
+/**
+ * Whether tags say a resource came from a request under `requestsLocation` (`s3://<bucket>/<prefix>`):
+ * how one deployment tells its own resources from those of another deployment in the same account.
+ */
+export function taggedFromRequestsUnder(tags: ReadonlyArray<{ readonly key?: string; readonly value?: string }>, requestsLocation: string): boolean {
+  const expected = bedrockTagValue(requestsLocation);
+  return tags.some((tag) => tag.key === REQUEST_TAG_KEY && tag.value !== undefined && tag.value.startsWith(expected));
 }
 
 /** The job id: the last segment of a job ARN. */

@@ -159,6 +159,7 @@ export class FinetuningOperations extends Construct {
     if (workflow.evaluation && (alarmsEnabled || dashboardEnabled)) {
       this.provisionedThroughputWatch = new ProvisionedThroughputWatch(this, 'ProvisionedThroughputWatch', {
         environmentName: this.environmentName,
+        runRequests: { bucket: props.workflow.datasetBucket, prefix: props.workflow.requestPrefix },
         maxAge: props.provisionedThroughputMaxAge,
         interval: props.provisionedThroughputCheckInterval,
         logRetention: props.logRetention,

@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
@@ -17,6 +18,13 @@ import { FinetuneMetric } from './metric-names';
 export interface ProvisionedThroughputWatchProps {
   /** Name of the environment: the dimension of the metrics the watch publishes. */
   readonly environmentName: string;
+  /**
+   * Where this deployment's run requests are uploaded. When given, only Provisioned
+   * Throughputs whose `llama-finetune:request` tag lies under this bucket and prefix count, so
+   * deployments that share an account and region each watch their own.
+   * @default - every Provisioned Throughput named `eval-...` in the account and region counts
+   */
+  readonly runRequests?: RunRequestsLocation;
   /**
    * Age past which a Provisioned Throughput created by a run is reported in the function's log.
    * @default Duration.hours(6)
@@ -42,6 +50,14 @@ export interface ProvisionedThroughputWatchProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+}
+
+/** A bucket and key prefix under which run requests are uploaded. */
+export interface RunRequestsLocation {
+  /** The bucket. */
+  readonly bucket: s3.IBucket;
+  /** The key prefix (e.g. `requests/`). */
+  readonly prefix: string;
 }
 
 const CONSTRUCT = 'ProvisionedThroughputWatch';
@@ -79,10 +95,15 @@ export class ProvisionedThroughputWatch extends Construct {
       throw new InvalidPropsError(CONSTRUCT, 'maxAge', `${this.maxAge.toHumanString()} is shorter than the check interval (${this.interval.toHumanString()})`, 'Allow at least one interval; evaluations take hours, so hours suit.');
     }
 
+    const stack = Stack.of(this);
     const watch = new WorkflowFunction(this, 'Function', {
       handler: 'provisioned-throughput-watch',
       description: 'Publishes the age of the oldest Provisioned Throughput created by a fine-tuning run (they bill by the hour)',
-      environment: { ENVIRONMENT_NAME: props.environmentName, MAX_AGE_MINUTES: String(Math.ceil(this.maxAge.toMinutes({ integral: false }))) },
+      environment: {
+        ENVIRONMENT_NAME: props.environmentName,
+        MAX_AGE_MINUTES: String(Math.ceil(this.maxAge.toMinutes({ integral: false }))),
+        ...(props.runRequests && { RUN_REQUESTS_LOCATION: `s3://${props.runRequests.bucket.bucketName}/${props.runRequests.prefix}` }),
+      },
       memorySize: 256,
       logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
       logEncryptionKey: props.logEncryptionKey,
@@ -95,11 +116,19 @@ export class ProvisionedThroughputWatch extends Construct {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) and bedrock:ListProvisionedModelThroughputs support no resource-level permissions; AWS offers no narrower form than Resource: *.',
     });
+    if (props.runRequests) {
+      const provisionedModels = stack.formatArn({ service: 'bedrock', resource: 'provisioned-model', resourceName: '*' });
+      watch.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ReadProvisionedThroughputTags', actions: ['bedrock:ListTagsForResource'], resources: [provisionedModels] }));
+      acknowledgeWildcardResource(
+        watch.role,
+        provisionedModels,
+        'Reads only the tags of Provisioned Throughputs in this account and region; their ids are random and assigned at creation, so no narrower ARN can name them in advance.',
+      );
+    }
     this.function = watch.function;
     this.logGroup = watch.logGroup;
 
     // Scheduler assumes this role only for schedules of this account's default group.
-    const stack = Stack.of(this);
     const scheduleRole = new iam.Role(this, 'ScheduleRole', {
       description: 'Lets EventBridge Scheduler invoke the Provisioned Throughput watch of the Llama fine-tuning workflow',
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {

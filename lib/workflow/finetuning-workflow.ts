@@ -157,6 +157,8 @@ export class FinetuningWorkflow extends Construct {
   public readonly cleanupDeadLetterQueue: sqs.Queue;
   /** The evaluation stage, unless evaluation is disabled. */
   public readonly evaluation?: EvaluationStage;
+  /** The bucket run requests and datasets are read from. */
+  public readonly datasetBucket: s3.IBucket;
   /** Resolved request prefix (ends in '/'). */
   public readonly requestPrefix: string;
   /** Resolved runs prefix (ends in '/'). */
@@ -166,6 +168,7 @@ export class FinetuningWorkflow extends Construct {
 
   constructor(scope: Construct, id: string, props: FinetuningWorkflowProps) {
     super(scope, id);
+    this.datasetBucket = props.datasetBucket;
     this.requestPrefix = normalizePrefix(CONSTRUCT, 'requestPrefix', props.requestPrefix ?? 'requests/');
     this.runsPrefix = normalizePrefix(CONSTRUCT, 'runsPrefix', props.runsPrefix ?? 'runs/');
     const defaults = checkDefaults(props.defaultModel, props.defaultHyperParameters);

@@ -184,20 +184,31 @@ describe('FinetuningOperations in LlamaFinetuning (defaults)', () => {
     expect(resourcesOf(statements[0])).toEqual([{ 'Fn::GetAtt': [fnId, 'Arn'] }, { 'Fn::Join': ['', [{ 'Fn::GetAtt': [fnId, 'Arn'] }, ':*']] }]);
   });
 
-  test('the watch may only list Provisioned Throughputs (Resource "*", the only form AWS offers), acknowledged precisely for cdk-nag', () => {
+  test('the watch may only list Provisioned Throughputs (Resource "*", the only form AWS offers) and read their tags, acknowledged precisely for cdk-nag', () => {
     const watch = s.construct.operations.provisionedThroughputWatch!;
     const roleId = (s.resources[s.ref(watch.function)].Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
     const statements = statementsOfRole(s.template, roleId);
     const bedrock = statements.filter((st) => actionsOf(st).some((a) => a.startsWith('bedrock:')));
-    expect(bedrock).toEqual([{ Sid: 'ListProvisionedThroughputs', Effect: 'Allow', Action: 'bedrock:ListProvisionedModelThroughputs', Resource: '*' }]);
-    // Nothing that changes anything: logs, traces, and the list.
-    expect(statements.flatMap(actionsOf).sort()).toEqual(['bedrock:ListProvisionedModelThroughputs', 'logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+    const provisionedModels = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':bedrock:us-west-2:111122223333:provisioned-model/*']] };
+    expect(bedrock).toEqual([
+      { Sid: 'ListProvisionedThroughputs', Effect: 'Allow', Action: 'bedrock:ListProvisionedModelThroughputs', Resource: '*' },
+      { Sid: 'ReadProvisionedThroughputTags', Effect: 'Allow', Action: 'bedrock:ListTagsForResource', Resource: provisionedModels },
+    ]);
+    // Nothing that changes anything: logs, traces, the list and the tags.
+    expect(statements.flatMap(actionsOf).sort()).toEqual(['bedrock:ListProvisionedModelThroughputs', 'bedrock:ListTagsForResource', 'logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
 
     const functionRole = s.construct.node.findAll().find((c) => c.node.path.endsWith('ProvisionedThroughputWatch/Function/Role'))!;
     expect(acknowledgements(functionRole)['AwsSolutions-IAM5[Resource::*]']).toMatch(/ListProvisionedModelThroughputs/);
+    expect(acknowledgements(functionRole)['AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:us-west-2:111122223333:provisioned-model/*]']).toMatch(/tags/);
     const scheduleRole = s.construct.node.findAll().find((c) => c.node.path.endsWith('ProvisionedThroughputWatch/ScheduleRole'))!;
     expect(Object.keys(acknowledgements(scheduleRole))).toEqual([`AwsSolutions-IAM5[Resource::<${s.ref(watch.function)}.Arn>:*]`]);
     expect(new AwsSolutionsChecks(s.stack.node.root).validateScope(s.construct).violations.map((v) => v.ruleName)).toEqual([]);
+  });
+
+  test('the watch counts only Provisioned Throughputs of requests under this deployment\'s bucket and request prefix', () => {
+    const watch = s.construct.operations.provisionedThroughputWatch!;
+    const variables = s.resources[s.ref(watch.function)].Properties.Environment.Variables;
+    expect(variables.RUN_REQUESTS_LOCATION).toEqual({ 'Fn::Join': ['', ['s3://', { Ref: s.ref(s.construct.datasetBucket) }, `/${s.construct.workflow.requestPrefix}`]] });
   });
 
   test('check-job knows the environment, the dimension of the job duration it publishes', () => {

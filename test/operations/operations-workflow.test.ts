@@ -23,9 +23,13 @@ describe('operations (offline, as synthesized)', () => {
     await h?.stop();
   });
 
-  /** Creates a Provisioned Throughput and moves its creation `ageMs` into the past. */
-  async function provisioned(name: string, ageMs: number): Promise<string> {
-    const out = await bedrock.send(new CreateProvisionedModelThroughputCommand({ provisionedModelName: name, modelId: 'meta.llama3-2-1b-instruct-v1:0:128k', modelUnits: 1 }));
+  /**
+   * Creates a Provisioned Throughput and moves its creation `ageMs` into the past. Tagged, as
+   * runs tag theirs, with the request it came from: by default one of this deployment.
+   */
+  async function provisioned(name: string, ageMs: number, request: string | null = `s3://${h.datasets}/requests/run.json`): Promise<string> {
+    const tags = request === null ? undefined : [{ key: 'llama-finetune:request', value: request }];
+    const out = await bedrock.send(new CreateProvisionedModelThroughputCommand({ provisionedModelName: name, modelId: 'meta.llama3-2-1b-instruct-v1:0:128k', modelUnits: 1, tags }));
     h.aws.bedrock.backdateProvisionedThroughput(out.provisionedModelArn!, ageMs);
     return out.provisionedModelArn!;
   }
@@ -48,6 +52,10 @@ describe('operations (offline, as synthesized)', () => {
     const oldArn = await provisioned('eval-forgotten-0123456789ab', 7 * HOUR);
     await provisioned('eval-current-0123456789ab', HOUR / 2);
     await provisioned('team-shared', 400 * HOUR); // the team's own: never a run's
+    // Runs of other deployments in the same account (another bucket; another request prefix), and an untagged one: their own watch's business.
+    await provisioned('eval-other-bucket-0123456789ab', 9 * HOUR, 's3://another-deployment-datasets/requests/run.json');
+    await provisioned('eval-other-prefix-0123456789ab', 9 * HOUR, `s3://${h.datasets}/other-requests/run.json`);
+    await provisioned('eval-untagged-0123456789ab', 9 * HOUR, null);
     const deletedArn = await provisioned('eval-deleted-0123456789ab', 30 * HOUR);
     await bedrock.send(new DeleteProvisionedModelThroughputCommand({ provisionedModelId: deletedArn }));
     const expectedAge = (Date.now() - h.aws.bedrock.provisionedThroughputs().find((p) => p.provisionedModelArn === oldArn)!.creationTime.getTime()) / 1000;
@@ -80,8 +88,9 @@ describe('operations (offline, as synthesized)', () => {
     expect(after.result.overAge).toEqual([]);
     expect(after.result.count).toBe(1);
     expect(metricValues(after.emf, 'LlamaFinetune', 'OldestRunProvisionedThroughputAge')[0]).toBeLessThan(MAX_AGE_SECONDS);
-    // It only listed: nothing was created or deleted by the watch.
+    // It only listed and read tags: nothing was created or deleted by the watch.
     expect(h.aws.callLog.count({ principal: h.runner.functionLogicalId('provisioned-throughput-watch'), operation: 'DeleteProvisionedModelThroughput' })).toBe(0);
+    expect(h.aws.callLog.count({ principal: h.runner.functionLogicalId('provisioned-throughput-watch'), operation: 'ListTagsForResource' })).toBeGreaterThan(0);
   });
 
   test('no run\'s Provisioned Throughput left: age 0, so the alarm has data and stays OK', async () => {

@@ -1,4 +1,4 @@
-import { CUSTOM_MODEL_NAME_PATTERN, JOB_NAME_PATTERN, clientRequestTokenFor, customModelNameFor, jobIdOf, jobNameFor, jobTagsFor } from '../../lambda/shared/job-names';
+import { CUSTOM_MODEL_NAME_PATTERN, JOB_NAME_PATTERN, clientRequestTokenFor, customModelNameFor, jobIdOf, jobNameFor, jobTagsFor, taggedFromRequestsUnder } from '../../lambda/shared/job-names';
 import { RunContext } from '../../lambda/shared/run-context';
 
 const run = (runId: string, key = 'requests/r.json') => ({ runId, request: { bucket: 'b', key, versionId: 'v1' } }) as unknown as RunContext;
@@ -37,5 +37,27 @@ describe('Bedrock job names', () => {
 
   test('the job id is the last ARN segment', () => {
     expect(jobIdOf('arn:aws:bedrock:us-west-2:111122223333:model-customization-job/meta.llama3-2-11b-instruct-v1:0:128k/abc123def456')).toBe('abc123def456');
+  });
+});
+
+describe('which deployment a tagged resource belongs to', () => {
+  test('the request tag a run writes lies under its own bucket and request prefix, and no other', () => {
+    const tags = jobTagsFor(run('r-0123', 'requests/team a/run (1).json'), 'prod');
+    expect(taggedFromRequestsUnder(tags, 's3://b/requests/')).toBe(true);
+    expect(taggedFromRequestsUnder(tags, 's3://b/requests/team a/')).toBe(true);
+    expect(taggedFromRequestsUnder(tags, 's3://b/other/')).toBe(false);
+    expect(taggedFromRequestsUnder(tags, 's3://b2/requests/')).toBe(false);
+    // A bucket whose name starts like ours is another bucket.
+    expect(taggedFromRequestsUnder(jobTagsFor({ ...run('r-0123'), request: { bucket: 'b-other', key: 'requests/r.json' } } as unknown as RunContext, 'prod'), 's3://b/')).toBe(false);
+  });
+
+  test('a prefix with characters Bedrock tags cannot hold is compared as cleaned', () => {
+    const tags = jobTagsFor(run('r-0123', 'requests/équipe/r.json'), 'prod');
+    expect(taggedFromRequestsUnder(tags, 's3://b/requests/équipe/')).toBe(true);
+  });
+
+  test('no request tag, or only other tags: not ours', () => {
+    expect(taggedFromRequestsUnder([], 's3://b/requests/')).toBe(false);
+    expect(taggedFromRequestsUnder([{ key: 'llama-finetune:run-id', value: 's3://b/requests/x' }], 's3://b/requests/')).toBe(false);
   });
 });

@@ -18,6 +18,7 @@ import {
   InternalServerException,
   ListModelCustomizationJobsCommand,
   ListProvisionedModelThroughputsCommand,
+  ListTagsForResourceCommand,
   ResourceNotFoundException,
   ServiceQuotaExceededException,
   StopModelCustomizationJobCommand,
@@ -468,6 +469,16 @@ describe('LocalBedrock with the AWS SDK', () => {
       expect(listed.provisionedModelSummaries?.map((p) => p.provisionedModelArn)).toEqual([provisionedModelArn]);
       expect(listed.provisionedModelSummaries?.[0].modelUnits).toBe(2);
       await client.send(new DeleteProvisionedModelThroughputCommand({ provisionedModelId: provisionedModelArn }));
+    });
+
+    it('answers ListTagsForResource with the tags given at creation, and ResourceNotFoundException once deleted', async () => {
+      const tags = [{ key: 'llama-finetune:request', value: 's3://datasets/requests/r.json' }];
+      const { provisionedModelArn } = await client.send(new CreateProvisionedModelThroughputCommand({ modelUnits: 1, provisionedModelName: 'eval-pt-7', modelId: customModelArn, tags }));
+      expect((await client.send(new ListTagsForResourceCommand({ resourceARN: provisionedModelArn }))).tags).toEqual(tags);
+      const untagged = await client.send(new CreateProvisionedModelThroughputCommand({ modelUnits: 1, provisionedModelName: 'eval-pt-8', modelId: customModelArn }));
+      expect((await client.send(new ListTagsForResourceCommand({ resourceARN: untagged.provisionedModelArn }))).tags).toEqual([]);
+      for (const arn of [provisionedModelArn!, untagged.provisionedModelArn!]) await client.send(new DeleteProvisionedModelThroughputCommand({ provisionedModelId: arn }));
+      expect(await rejectionOf(client.send(new ListTagsForResourceCommand({ resourceARN: provisionedModelArn })))).toBeInstanceOf(ResourceNotFoundException);
     });
   });
 

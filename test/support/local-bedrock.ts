@@ -40,7 +40,8 @@ export type BedrockOperation =
   | 'CreateProvisionedModelThroughput'
   | 'GetProvisionedModelThroughput'
   | 'DeleteProvisionedModelThroughput'
-  | 'ListProvisionedModelThroughputs';
+  | 'ListProvisionedModelThroughputs'
+  | 'ListTagsForResource';
 
 /** How the next customization jobs end. Every field is optional; defaults in brackets. */
 export interface JobScenario {
@@ -215,6 +216,8 @@ interface ProvisionedRecord {
   failureMessage?: string;
   polls: number;
   deletedTime?: Date;
+  /** Tags given at creation. */
+  readonly tags: ReadonlyArray<{ readonly key: string; readonly value: string }>;
 }
 
 interface Authorization {
@@ -498,6 +501,7 @@ export class LocalBedrock {
       if (segments.length === 2 && method === 'DELETE') return { operation: 'DeleteProvisionedModelThroughput', id };
     }
     if (collection === 'provisioned-model-throughputs' && segments.length === 1 && method === 'GET') return { operation: 'ListProvisionedModelThroughputs' };
+    if (collection === 'listTagsForResource' && segments.length === 1 && method === 'POST') return { operation: 'ListTagsForResource' };
     return undefined;
   }
 
@@ -603,6 +607,8 @@ export class LocalBedrock {
       case 'ListModelCustomizationJobs':
       case 'ListProvisionedModelThroughputs':
         return [{ action, resources: ['*'] }];
+      case 'ListTagsForResource':
+        return [{ action, resources: [String(body.resourceARN ?? '*')] }];
     }
   }
 
@@ -642,6 +648,8 @@ export class LocalBedrock {
         return [200, this.deleteProvisioned(id!)];
       case 'ListProvisionedModelThroughputs':
         return [200, this.listProvisioned(query)];
+      case 'ListTagsForResource':
+        return [200, this.listTags(body)];
     }
   }
 
@@ -1078,6 +1086,7 @@ export class LocalBedrock {
       status: 'Creating',
       lastModifiedTime: now,
       polls: 0,
+      tags: Array.isArray(body.tags) ? (body.tags as Array<{ key: string; value: string }>).map(({ key, value }) => ({ key, value })) : [],
     };
     this.provisionedRecords.set(id, record);
     return [201, { provisionedModelArn: record.arn }];
@@ -1138,5 +1147,14 @@ export class LocalBedrock {
       nextToken,
       provisionedModelSummaries: page.map((p) => this.describeProvisioned(p)),
     };
+  }
+
+  /** Tags of a Provisioned Throughput (the only taggable resource the workflow reads tags of). */
+  private listTags(body: JsonObject): unknown {
+    const arn = body.resourceARN;
+    if (typeof arn !== 'string' || arn.length === 0) throw new BedrockError('ValidationException', 'resourceARN is required.');
+    const record = [...this.provisionedRecords.values()].find((p) => p.arn === arn && !p.deletedTime);
+    if (!record) throw new BedrockError('ResourceNotFoundException', `The resource ${arn} was not found.`);
+    return { tags: record.tags.map((tag) => ({ ...tag })) };
   }
 }
