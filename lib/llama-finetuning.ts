@@ -1,4 +1,5 @@
-import { Annotations, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -141,6 +142,58 @@ export class LlamaFinetuning extends Construct {
       logEncryptionKey: ownKey,
       removalPolicy,
     });
+  }
+
+  /**
+   * Lets `grantee` start runs: upload datasets, images and run requests to the dataset bucket
+   * (`s3:PutObject`, `s3:AbortMultipartUpload`; with the storage key, `kms:GenerateDataKey` and
+   * the `kms:Decrypt` that multipart uploads need, through S3 only). A run starts when a request
+   * lands under the request prefix. Nothing to read or delete; the bucket is versioned, so an
+   * overwrite keeps the earlier version.
+   */
+  public grantStartRuns(grantee: iam.IGrantable): iam.Grant {
+    const upload = iam.Grant.addToPrincipal({ grantee, actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resourceArns: [this.datasetBucket.arnForObjects('*')] });
+    return this.withStorageKey(upload, grantee, ['kms:GenerateDataKey', 'kms:Decrypt']);
+  }
+
+  /**
+   * Lets `grantee` read what runs write under the runs prefix of the artifacts bucket: run
+   * records, reports, predictions and Bedrock's output (`s3:GetObject`; `s3:ListBucket` for
+   * keys under that prefix only; with the storage key, `kms:Decrypt` through S3). Nothing
+   * outside that prefix, and nothing to write.
+   */
+  public grantReadResults(grantee: iam.IGrantable): iam.Grant {
+    const runs = this.workflow.runsPrefix;
+    const read = iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.artifactsBucket.arnForObjects(`${runs}*`)] }).combine(
+      iam.Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket'], resourceArns: [this.artifactsBucket.bucketArn], conditions: { StringLike: { 's3:prefix': [`${runs}*`] } } }),
+    );
+    return this.withStorageKey(read, grantee, ['kms:Decrypt']);
+  }
+
+  /**
+   * Lets `grantee` follow and stop runs: list this state machine's executions, describe them,
+   * read their history and stop them (`StopExecution`, which also makes the cleanup stop the
+   * training job and delete the run's Provisioned Throughput). Limited to this state machine;
+   * its execution ARNs end in the execution name, hence the `:*`.
+   */
+  public grantStopRuns(grantee: iam.IGrantable): iam.Grant {
+    const executions = Stack.of(this).formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${this.stateMachine.stateMachineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    return iam.Grant.addToPrincipal({ grantee, actions: ['states:ListExecutions'], resourceArns: [this.stateMachine.stateMachineArn] }).combine(
+      iam.Grant.addToPrincipal({ grantee, actions: ['states:DescribeExecution', 'states:GetExecutionHistory', 'states:StopExecution'], resourceArns: [executions] }),
+    );
+  }
+
+  /** Adds the use of the storage key through S3, when the buckets have one. No Sid: a user's role may get these grants from several instances. */
+  private withStorageKey(grant: iam.Grant, grantee: iam.IGrantable, actions: string[]): iam.Grant {
+    const key = this.storage.encryptionKey;
+    if (!key) return grant;
+    const viaS3 = { StringEquals: { 'kms:ViaService': `s3.${Stack.of(key).region}.amazonaws.com` } };
+    return grant.combine(iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [key.keyArn], conditions: viaS3 }));
   }
 }
 

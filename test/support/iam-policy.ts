@@ -15,6 +15,8 @@ import { IamStatement, actionsOf, resourcesOf, statementsOfRole } from './cdk';
 export interface PhysicalResource {
   readonly ref: string;
   readonly arn?: string;
+  /** Other Fn::GetAtt attributes, e.g. a state machine's Name. */
+  readonly attributes?: Readonly<Record<string, string>>;
 }
 
 /** The policy of one role, with references resolved. */
@@ -70,7 +72,8 @@ export function resolveCfn(value: unknown, physical: Record<string, PhysicalReso
   if (v['Fn::GetAtt']) {
     const [id, attribute] = v['Fn::GetAtt'] as [string, string];
     const p = physical[id];
-    return attribute === 'Arn' && p?.arn ? p.arn : `<unresolved:${id}.${attribute}>`;
+    if (attribute === 'Arn' && p?.arn) return p.arn;
+    return p?.attributes?.[attribute] ?? `<unresolved:${id}.${attribute}>`;
   }
   if (v['Fn::Join']) {
     const [delimiter, parts] = v['Fn::Join'] as [string, unknown[]];
