@@ -1,11 +1,28 @@
+/**
+ * Two projects: every test against the aws-cdk-lib in devDependencies (2.257.0, the lowest
+ * version the peer dependency allows, and the newest integ-runner can read), and the construct
+ * tests again against the newest aws-cdk-lib (the `aws-cdk-lib-newest` alias), which is what
+ * most users install. Both run in `npm test`.
+ */
+const base = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.tsx?$': 'ts-jest' },
+};
+
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
-  transform: {
-    '^.+\\.tsx?$': 'ts-jest',
-  },
   // Synthesizing stacks bundles every Lambda with esbuild; give those suites room.
   testTimeout: 120000,
+  projects: [
+    { ...base, displayName: 'aws-cdk-lib floor', roots: ['<rootDir>/test'], testMatch: ['**/*.test.ts'], globals: { AWS_CDK_LIB_UNDER_TEST: 'floor' } },
+    {
+      ...base,
+      displayName: 'aws-cdk-lib newest',
+      globals: { AWS_CDK_LIB_UNDER_TEST: 'newest' },
+      roots: ['<rootDir>/test'],
+      testMatch: ['<rootDir>/test/constructs/**/*.test.ts', '<rootDir>/test/operations/finetuning-operations.test.ts', '<rootDir>/test/cdk-version/**/*.test.ts'],
+      // Every require of aws-cdk-lib, in the library, the tests and cdk-nag alike.
+      moduleNameMapper: { '^aws-cdk-lib$': 'aws-cdk-lib-newest', '^aws-cdk-lib/(.*)$': 'aws-cdk-lib-newest/$1' },
+    },
+  ],
 };

@@ -49,7 +49,7 @@ export interface EnvironmentOperationsSettings {
   readonly alarmsEnabled?: boolean;
   /** Whether the CloudWatch dashboard is created. @default true */
   readonly dashboardEnabled?: boolean;
-  /** Hours a Provisioned Throughput created by a run may exist before its alarm is raised. @default 6 */
+  /** Hours (0.25 to 720) a Provisioned Throughput created by a run may exist before its alarm is raised; applies when evaluation is on. @default 6 */
   readonly provisionedThroughputMaxAgeHours?: number;
 }
 
@@ -157,7 +157,8 @@ function checkOperationsSettings(where: string, raw: unknown): void {
     if (key.endsWith('Enabled') && typeof value !== 'boolean') throw new InvalidPropsError('EnvironmentSettings', `${where}.${key}`, `${String(value)} is not true or false`, 'Write true or false.');
   }
   const maxAge = (raw as EnvironmentOperationsSettings).provisionedThroughputMaxAgeHours;
-  if (maxAge !== undefined && (typeof maxAge !== 'number' || maxAge <= 0 || maxAge > 24 * 30)) {
-    throw new InvalidPropsError('EnvironmentSettings', `${where}.provisionedThroughputMaxAgeHours`, `${String(maxAge)} is out of range`, 'Use a positive number of hours up to 720.');
+  // At least the watch's 15-minute check interval, which the construct requires.
+  if (maxAge !== undefined && (typeof maxAge !== 'number' || maxAge < 0.25 || maxAge > 24 * 30)) {
+    throw new InvalidPropsError('EnvironmentSettings', `${where}.provisionedThroughputMaxAgeHours`, `${String(maxAge)} is out of range`, 'Use a number of hours from 0.25 (the 15-minute check interval) to 720.');
   }
 }

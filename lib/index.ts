@@ -32,6 +32,8 @@ export type { EnvironmentEvaluationSettings, EnvironmentOperationsSettings, Envi
 
 // Thrown at synth time when props contradict each other or break a Bedrock limit.
 export { InvalidPropsError } from './core/props-validation';
+// Acknowledging a cdk-nag finding whose id aws-cdk-lib 2.257's Validations.acknowledge refuses.
+export { acknowledgeFinding } from './core/nag';
 
 // Operations: alarms, the dashboard, the Provisioned Throughput watch and the custom metrics.
 export * from './operations';

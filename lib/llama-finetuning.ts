@@ -6,6 +6,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { normalizePrefix } from './core/props-validation';
+import { grantOnPrincipalOrResource } from './core/resource-grants';
 import { BedrockCustomizationRole, CustomizationVpcConfig } from './iam/bedrock-customization-role';
 import { CUSTOMIZATION_REGIONS, isCustomizationRegion } from './models/llama-models';
 import { RunNotifications } from './notifications/run-notifications';
@@ -148,24 +149,38 @@ export class LlamaFinetuning extends Construct {
    * Lets `grantee` start runs: upload datasets, images and run requests to the dataset bucket
    * (`s3:PutObject`, `s3:AbortMultipartUpload`; with the storage key, `kms:GenerateDataKey` and
    * the `kms:Decrypt` that multipart uploads need, through S3 only). A run starts when a request
-   * lands under the request prefix. Nothing to read or delete; the bucket is versioned, so an
-   * overwrite keeps the earlier version.
+   * lands under the request prefix. Nothing to read or delete. A grantee in another account
+   * is also added to the bucket policy and key policy (when the bucket and key are defined in
+   * this app; an imported bucket's policy cannot be changed, and the grant says so).
    */
   public grantStartRuns(grantee: iam.IGrantable): iam.Grant {
-    const upload = iam.Grant.addToPrincipal({ grantee, actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resourceArns: [this.datasetBucket.arnForObjects('*')] });
+    const upload = grantOnPrincipalOrResource({
+      grantee,
+      actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+      resourceArns: [this.datasetBucket.arnForObjects('*')],
+      resource: this.datasetBucket,
+    });
     return this.withStorageKey(upload, grantee, ['kms:GenerateDataKey', 'kms:Decrypt']);
   }
 
   /**
    * Lets `grantee` read what runs write under the runs prefix of the artifacts bucket: run
    * records, reports, predictions and Bedrock's output (`s3:GetObject`; `s3:ListBucket` for
-   * keys under that prefix only; with the storage key, `kms:Decrypt` through S3). Nothing
-   * outside that prefix, and nothing to write.
+   * keys under that prefix only, so asking for a key that does not exist may answer 403 rather
+   * than 404; with the storage key, `kms:Decrypt` through S3). Nothing outside that prefix, and
+   * nothing to write. Another account's grantee is handled as in {@link grantStartRuns}.
    */
   public grantReadResults(grantee: iam.IGrantable): iam.Grant {
     const runs = this.workflow.runsPrefix;
-    const read = iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.artifactsBucket.arnForObjects(`${runs}*`)] }).combine(
-      iam.Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket'], resourceArns: [this.artifactsBucket.bucketArn], conditions: { StringLike: { 's3:prefix': [`${runs}*`] } } }),
+    const bucket = this.artifactsBucket;
+    const read = grantOnPrincipalOrResource({ grantee, actions: ['s3:GetObject'], resourceArns: [bucket.arnForObjects(`${runs}*`)], resource: bucket }).combine(
+      grantOnPrincipalOrResource({
+        grantee,
+        actions: ['s3:ListBucket'],
+        resourceArns: [bucket.bucketArn],
+        resource: bucket,
+        conditions: { StringLike: { 's3:prefix': [`${runs}*`] } },
+      }),
     );
     return this.withStorageKey(read, grantee, ['kms:Decrypt']);
   }
@@ -174,7 +189,8 @@ export class LlamaFinetuning extends Construct {
    * Lets `grantee` follow and stop runs: list this state machine's executions, describe them,
    * read their history and stop them (`StopExecution`, which also makes the cleanup stop the
    * training job and delete the run's Provisioned Throughput). Limited to this state machine;
-   * its execution ARNs end in the execution name, hence the `:*`.
+   * its execution ARNs end in the execution name, hence the `:*`. Same account only: Step
+   * Functions has no resource policies through which another account could be allowed.
    */
   public grantStopRuns(grantee: iam.IGrantable): iam.Grant {
     const executions = Stack.of(this).formatArn({
@@ -193,7 +209,7 @@ export class LlamaFinetuning extends Construct {
     const key = this.storage.encryptionKey;
     if (!key) return grant;
     const viaS3 = { StringEquals: { 'kms:ViaService': `s3.${Stack.of(key).region}.amazonaws.com` } };
-    return grant.combine(iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [key.keyArn], conditions: viaS3 }));
+    return grant.combine(grantOnPrincipalOrResource({ grantee, actions, resourceArns: [key.keyArn], resourceSelfArns: ['*'], resource: key, conditions: viaS3 }));
   }
 }
 

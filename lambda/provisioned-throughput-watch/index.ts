@@ -17,7 +17,7 @@ import { FinetuneMetric } from '../../lib/operations/metric-names';
 import { bedrockClient } from '../shared/aws-clients';
 import { intEnv } from '../shared/env';
 import { taggedFromRequestsUnder } from '../shared/job-names';
-import { RUN_PROVISIONED_MODEL_NAME_PREFIX } from '../shared/evaluation/provisioned-names';
+import { RUN_PROVISIONED_MODEL_NAME_PREFIX, isRunProvisionedModelName } from '../shared/evaluation/provisioned-names';
 import { runThroughputAges } from '../shared/evaluation/run-throughput-ages';
 import { logFailures } from '../shared/log-failures';
 import { createLogger, Logger } from '../shared/logger';
@@ -50,7 +50,8 @@ export function createProvisionedThroughputWatchHandler(deps: Partial<WatchDepen
     const maxAgeMinutes = intEnv('MAX_AGE_MINUTES', DEFAULT_MAX_AGE_MINUTES);
     const bedrock = (deps.bedrock ?? bedrockClient)();
     const requestsLocation = process.env.RUN_REQUESTS_LOCATION;
-    const listed = await listRunThroughputs(bedrock);
+    // Names first (a team's own `team-eval-x` is no run's), then tags: one call per survivor.
+    const listed = (await listRunThroughputs(bedrock)).filter((summary) => summary.provisionedModelName !== undefined && isRunProvisionedModelName(summary.provisionedModelName));
     const summaries = requestsLocation ? await ofThisDeployment(bedrock, listed, requestsLocation) : listed;
     const ages = runThroughputAges(summaries, (deps.now ?? Date.now)(), maxAgeMinutes * 60);
     for (const pt of ages.overAge) {
@@ -93,7 +94,9 @@ async function listRunThroughputs(bedrock: BedrockClient): Promise<ProvisionedMo
  * Keeps the Provisioned Throughputs tagged with a request under `requestsLocation`: runs of
  * another deployment in the same account (another environment, another bucket) also name
  * theirs `eval-...`, and their own watch reports them. One that was deleted since it was
- * listed is left out.
+ * listed is left out. Any other error (throttling past the SDK's retries, access denied) fails
+ * the check: no metric is published for it, so the age alarm sees missing data, and the
+ * function's error alarm reports it.
  */
 async function ofThisDeployment(bedrock: BedrockClient, summaries: readonly ProvisionedModelSummary[], requestsLocation: string): Promise<ProvisionedModelSummary[]> {
   const kept: ProvisionedModelSummary[] = [];

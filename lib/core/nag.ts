@@ -18,7 +18,9 @@ export function acknowledgeWildcardAction(scope: IConstruct, action: string, rea
 }
 
 /**
- * `Validations.of(scope).acknowledge`, for finding ids that older aws-cdk-lib versions refuse.
+ * `Validations.of(scope).acknowledge({ id, reason })`, also for finding ids that older
+ * aws-cdk-lib versions refuse; use it on your own roles for findings such as those the grant
+ * helpers cause (`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:...]`).
  * Up to at least 2.257 (this library's lowest supported version), `acknowledge` throws
  * InvalidValidationId for an id with more than one `::`, and every finding on an ARN built with
  * `${AWS::Partition}` has two (`...[Resource::arn:<AWS::Partition>:...]`); newer versions accept

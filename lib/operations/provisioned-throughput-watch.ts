@@ -9,7 +9,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
 import { acknowledgeWildcardResource } from '../core/nag';
-import { InvalidPropsError } from '../core/props-validation';
+import { InvalidPropsError, normalizePrefix } from '../core/props-validation';
 import { WorkflowFunction } from '../workflow/workflow-function';
 import { finetuneMetric } from './custom-metrics';
 import { FinetuneMetric } from './metric-names';
@@ -102,7 +102,9 @@ export class ProvisionedThroughputWatch extends Construct {
       environment: {
         ENVIRONMENT_NAME: props.environmentName,
         MAX_AGE_MINUTES: String(Math.ceil(this.maxAge.toMinutes({ integral: false }))),
-        ...(props.runRequests && { RUN_REQUESTS_LOCATION: `s3://${props.runRequests.bucket.bucketName}/${props.runRequests.prefix}` }),
+        ...(props.runRequests && {
+          RUN_REQUESTS_LOCATION: `s3://${props.runRequests.bucket.bucketName}/${normalizePrefix(CONSTRUCT, 'runRequests.prefix', props.runRequests.prefix)}`,
+        }),
       },
       memorySize: 256,
       logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,

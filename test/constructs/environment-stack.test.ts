@@ -56,7 +56,8 @@ describe('cdk.json notificationEmails and operations are checked', () => {
     [{ notificationEmails: ['a@example.com', 'a@example.com'] }, "lists 'a@example.com' twice"],
     [{ operations: { alarms: false } }, `${where}.operations.alarms': is not a known operations setting. Use one of: alarmsEnabled, dashboardEnabled, provisionedThroughputMaxAgeHours`],
     [{ operations: { alarmsEnabled: 'no' } }, 'no is not true or false'],
-    [{ operations: { provisionedThroughputMaxAgeHours: 0 } }, '0 is out of range. Use a positive number of hours up to 720'],
+    [{ operations: { provisionedThroughputMaxAgeHours: 0 } }, '0 is out of range. Use a number of hours from 0.25'],
+    [{ operations: { provisionedThroughputMaxAgeHours: 0.1 } }, `${where}.operations.provisionedThroughputMaxAgeHours': 0.1 is out of range`],
   ])('%j', (raw, message) => {
     expect(() => parseEnvironmentSettings('prod', raw)).toThrow(message);
   });

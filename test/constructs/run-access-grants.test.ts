@@ -2,6 +2,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import { IConstruct } from 'constructs';
 import { LlamaFinetuning, StorageEncryption } from '../../lib';
 import { logicalIdOf, statementsOfRole, actionsOf, testStack } from '../support/cdk';
 import { PhysicalResource, RolePolicy, bucketResource } from '../support/iam-policy';
@@ -83,6 +84,34 @@ describe('LlamaFinetuning grant helpers', () => {
     const sids = statements.map((st) => st.Sid).filter((sid) => sid !== undefined);
     expect(new Set(sids).size).toBe(sids.length);
     expect(statements.filter((st) => actionsOf(st).includes('s3:PutObject'))).toHaveLength(2);
+  });
+
+  test('a grantee in another account is also allowed by the bucket and key policies', () => {
+    const stack: Stack = testStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }));
+    const finetuning = new LlamaFinetuning(stack, 'Finetuning', { storage: { encryption: StorageEncryption.KMS } });
+    const ci = iam.Role.fromRoleArn(stack, 'ToolingCi', 'arn:aws:iam::444455556666:role/ci');
+    expect(finetuning.grantStartRuns(ci).success).toBe(true);
+    expect(finetuning.grantReadResults(ci).success).toBe(true);
+    const template = Template.fromStack(stack);
+    const principal = { AWS: 'arn:aws:iam::444455556666:role/ci' };
+    const bucketStatements = (bucket: IConstruct) =>
+      Object.values(template.findResources('AWS::S3::BucketPolicy'))
+        .filter((policy) => JSON.stringify(policy.Properties.Bucket) === JSON.stringify({ Ref: logicalIdOf(bucket.node.defaultChild!) }))
+        .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Array<{ Principal?: unknown; Action: string | string[]; Condition?: unknown }>)
+        .filter((st) => JSON.stringify(st.Principal) === JSON.stringify(principal));
+    expect(bucketStatements(finetuning.datasetBucket).flatMap((st) => st.Action).sort()).toEqual(['s3:AbortMultipartUpload', 's3:PutObject']);
+    expect(bucketStatements(finetuning.artifactsBucket).flatMap((st) => st.Action).sort()).toEqual(['s3:GetObject', 's3:ListBucket']);
+    // The conditions hold for the other account too: listing only under the runs prefix.
+    expect(bucketStatements(finetuning.artifactsBucket).find((st) => st.Action === 's3:ListBucket')?.Condition).toEqual({ StringLike: { 's3:prefix': ['runs/*'] } });
+    const keyStatements = Object.values(template.findResources('AWS::KMS::Key'))
+      .flatMap((key) => key.Properties.KeyPolicy.Statement as Array<{ Principal?: unknown; Action: string | string[]; Resource: unknown; Condition?: unknown }>)
+      .filter((st) => JSON.stringify(st.Principal) === JSON.stringify(principal));
+    expect(keyStatements.map((st) => [[st.Action].flat().sort(), st.Resource, st.Condition])).toEqual(
+      expect.arrayContaining([
+        [['kms:Decrypt', 'kms:GenerateDataKey'], '*', { StringEquals: { 'kms:ViaService': 's3.us-west-2.amazonaws.com' } }],
+        [['kms:Decrypt'], '*', { StringEquals: { 'kms:ViaService': 's3.us-west-2.amazonaws.com' } }],
+      ]),
+    );
   });
 
   test('grantStopRuns: list, describe and stop executions of this state machine only; start nothing', () => {

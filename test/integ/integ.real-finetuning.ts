@@ -25,6 +25,7 @@
  */
 import { ExpectedResult, IntegTest } from '@aws-cdk/integ-tests-alpha';
 import { App, Duration, Stack } from 'aws-cdk-lib';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import { LlamaFinetuning } from '../../lib';
 import { ExecutionEndWait } from './support/execution-end-wait';
 import { REAL_FINETUNING_BASE_MODEL_PATTERN, REAL_FINETUNING_CASE, REAL_RUN_TIMEOUT } from './support/integ-cases';
@@ -33,7 +34,8 @@ import { expectExecutionField, newestExecution, uploadRun } from './support/run-
 
 requireRealJobOptIn('test/integ/integ.real-finetuning.ts');
 
-const app = new App();
+// No construct stack traces: they would put this machine's paths into the committed snapshots.
+const app = new App({ stackTraces: false, context: { [cxapi.DISABLE_CREATION_STACK_TRACES]: true } });
 const env = integEnvironment();
 
 const stack = new Stack(app, 'LlamaFinetuneIntegRealFinetuning', {

@@ -21,13 +21,15 @@
  */
 import { ExpectedResult, IntegTest } from '@aws-cdk/integ-tests-alpha';
 import { App, Duration, Stack } from 'aws-cdk-lib';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import { LlamaFinetuning } from '../../lib';
 import { VALIDATION_FAILURE_CASE } from './support/integ-cases';
 import { integEnvironment } from './support/integ-environment';
 import { expectExecutionField, newestExecution, uploadRun } from './support/run-assertions';
 import { TOO_FEW_RECORDS_RULE } from './support/tiny-text-dataset';
 
-const app = new App();
+// No construct stack traces: they would put this machine's paths into the committed snapshots.
+const app = new App({ stackTraces: false, context: { [cxapi.DISABLE_CREATION_STACK_TRACES]: true } });
 const env = integEnvironment();
 
 const stack = new Stack(app, 'LlamaFinetuneIntegValidationFailure', {

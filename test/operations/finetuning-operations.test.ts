@@ -1,10 +1,11 @@
 import { Duration } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { IConstruct } from 'constructs';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { InvalidPropsError, LlamaFinetuning, LlamaFinetuningProps, StorageEncryption, allowCloudWatchAlarmsToPublish } from '../../lib';
+import { InvalidPropsError, LlamaFinetuning, LlamaFinetuningProps, ProvisionedThroughputWatch, StorageEncryption, allowCloudWatchAlarmsToPublish } from '../../lib';
 import { HANDLER_METADATA_KEY } from '../../lib/workflow/workflow-function';
 import { actionsOf, logicalIdOf, resourcesOf, statementsOfRole, testApp, testStack } from '../support/cdk';
 
@@ -319,5 +320,18 @@ describe('FinetuningOperations options', () => {
     expect(attempt({ lambdaErrorsThreshold: 0 })).toThrow(/lambdaErrorsThreshold.*not a positive number/);
     expect(attempt({ provisionedThroughputMaxAge: Duration.minutes(10) })).toThrow(/maxAge.*shorter than the check interval/);
     expect(attempt({ provisionedThroughputCheckInterval: Duration.seconds(30) })).toThrow(/interval.*whole number of minutes/);
+  });
+});
+
+describe('ProvisionedThroughputWatch on its own', () => {
+  test('a request prefix without its slash is normalized, so requests-old/ is not taken for requests/', () => {
+    const stack = testStack(testApp());
+    const bucket = new s3.Bucket(stack, 'Requests');
+    const watch = new ProvisionedThroughputWatch(stack, 'Watch', { environmentName: 'dev', runRequests: { bucket, prefix: 'requests' } });
+    const fn = Template.fromStack(stack).findResources('AWS::Lambda::Function');
+    expect(fn[logicalIdOf(watch.function.node.defaultChild as IConstruct)].Properties.Environment.Variables.RUN_REQUESTS_LOCATION).toEqual({
+      'Fn::Join': ['', ['s3://', { Ref: logicalIdOf(bucket.node.defaultChild as IConstruct) }, '/requests/']],
+    });
+    expect(() => new ProvisionedThroughputWatch(stack, 'Wild', { environmentName: 'dev', runRequests: { bucket, prefix: 'req*' } })).toThrow(/runRequests.prefix.*wildcard/);
   });
 });
