@@ -7,16 +7,16 @@
  * each one past that age with what to do.
  *
  * Environment: ENVIRONMENT_NAME (metric dimension), MAX_AGE_MINUTES (age past which a
- * Provisioned Throughput is reported; the alarm has the same threshold), RUN_REQUESTS_LOCATION
- * (optional, `s3://<bucket>/<request prefix>`: only Provisioned Throughputs whose request tag
- * lies under it count, so two deployments in one account each watch their own).
+ * Provisioned Throughput is reported; the alarm has the same threshold), RUN_REQUESTS_BUCKET and
+ * RUN_REQUESTS_PREFIX (optional: only Provisioned Throughputs whose request tag lies under that
+ * bucket and prefix count, so two deployments in one account each watch their own).
  * Output: { count, oldestAgeSeconds, overAge: [names] }.
  */
 import { BedrockClient, ListProvisionedModelThroughputsCommand, ListTagsForResourceCommand, ProvisionedModelSummary, ResourceNotFoundException } from '@aws-sdk/client-bedrock';
 import { FinetuneMetric } from '../../lib/operations/metric-names';
 import { bedrockClient } from '../shared/aws-clients';
 import { intEnv } from '../shared/env';
-import { taggedFromRequestsUnder } from '../shared/job-names';
+import { requestLocation, taggedFromRequestsUnder } from '../shared/job-names';
 import { RUN_PROVISIONED_MODEL_NAME_PREFIX, isRunProvisionedModelName } from '../shared/evaluation/provisioned-names';
 import { runThroughputAges } from '../shared/evaluation/run-throughput-ages';
 import { logFailures } from '../shared/log-failures';
@@ -49,7 +49,8 @@ export function createProvisionedThroughputWatchHandler(deps: Partial<WatchDepen
   const watch = async (): Promise<WatchResult> => {
     const maxAgeMinutes = intEnv('MAX_AGE_MINUTES', DEFAULT_MAX_AGE_MINUTES);
     const bedrock = (deps.bedrock ?? bedrockClient)();
-    const requestsLocation = process.env.RUN_REQUESTS_LOCATION;
+    const requestsBucket = process.env.RUN_REQUESTS_BUCKET;
+    const requestsLocation = requestsBucket ? requestLocation(requestsBucket, process.env.RUN_REQUESTS_PREFIX ?? '') : undefined;
     // Names first (a team's own `team-eval-x` is no run's), then tags: one call per survivor.
     const listed = (await listRunThroughputs(bedrock)).filter((summary) => summary.provisionedModelName !== undefined && isRunProvisionedModelName(summary.provisionedModelName));
     const summaries = requestsLocation ? await ofThisDeployment(bedrock, listed, requestsLocation) : listed;

@@ -31,7 +31,8 @@ export function acknowledgeFinding(scope: IConstruct, id: string, reason: string
   try {
     Validations.of(scope).acknowledge({ id, reason });
   } catch (error) {
-    if (id.split('::').length <= 2) throw error;
+    // Only the refusal described above; anything else is a real error.
+    if (id.split('::').length <= 2 || !/Invalid validation rule ID/.test(String(error))) throw error;
     const key = Validations.ACKNOWLEDGED_RULES_METADATA_KEY;
     const previous = [...scope.node.metadata].reverse().find((entry) => entry.type === key)?.data as Record<string, string> | undefined;
     scope.node.addMetadata(key, { ...previous, [id]: reason });

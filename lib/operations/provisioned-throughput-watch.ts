@@ -103,7 +103,8 @@ export class ProvisionedThroughputWatch extends Construct {
         ENVIRONMENT_NAME: props.environmentName,
         MAX_AGE_MINUTES: String(Math.ceil(this.maxAge.toMinutes({ integral: false }))),
         ...(props.runRequests && {
-          RUN_REQUESTS_LOCATION: `s3://${props.runRequests.bucket.bucketName}/${normalizePrefix(CONSTRUCT, 'runRequests.prefix', props.runRequests.prefix)}`,
+          RUN_REQUESTS_BUCKET: props.runRequests.bucket.bucketName,
+          RUN_REQUESTS_PREFIX: normalizePrefix(CONSTRUCT, 'runRequests.prefix', props.runRequests.prefix),
         }),
       },
       memorySize: 256,

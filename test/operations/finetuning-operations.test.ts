@@ -209,7 +209,8 @@ describe('FinetuningOperations in LlamaFinetuning (defaults)', () => {
   test('the watch counts only Provisioned Throughputs of requests under this deployment\'s bucket and request prefix', () => {
     const watch = s.construct.operations.provisionedThroughputWatch!;
     const variables = s.resources[s.ref(watch.function)].Properties.Environment.Variables;
-    expect(variables.RUN_REQUESTS_LOCATION).toEqual({ 'Fn::Join': ['', ['s3://', { Ref: s.ref(s.construct.datasetBucket) }, `/${s.construct.workflow.requestPrefix}`]] });
+    expect(variables.RUN_REQUESTS_BUCKET).toEqual({ Ref: s.ref(s.construct.datasetBucket) });
+    expect(variables.RUN_REQUESTS_PREFIX).toBe(s.construct.workflow.requestPrefix);
   });
 
   test('check-job knows the environment, the dimension of the job duration it publishes', () => {
@@ -329,9 +330,9 @@ describe('ProvisionedThroughputWatch on its own', () => {
     const bucket = new s3.Bucket(stack, 'Requests');
     const watch = new ProvisionedThroughputWatch(stack, 'Watch', { environmentName: 'dev', runRequests: { bucket, prefix: 'requests' } });
     const fn = Template.fromStack(stack).findResources('AWS::Lambda::Function');
-    expect(fn[logicalIdOf(watch.function.node.defaultChild as IConstruct)].Properties.Environment.Variables.RUN_REQUESTS_LOCATION).toEqual({
-      'Fn::Join': ['', ['s3://', { Ref: logicalIdOf(bucket.node.defaultChild as IConstruct) }, '/requests/']],
-    });
+    const variables = fn[logicalIdOf(watch.function.node.defaultChild as IConstruct)].Properties.Environment.Variables;
+    expect(variables.RUN_REQUESTS_BUCKET).toEqual({ Ref: logicalIdOf(bucket.node.defaultChild as IConstruct) });
+    expect(variables.RUN_REQUESTS_PREFIX).toBe('requests/');
     expect(() => new ProvisionedThroughputWatch(stack, 'Wild', { environmentName: 'dev', runRequests: { bucket, prefix: 'req*' } })).toThrow(/runRequests.prefix.*wildcard/);
   });
 });
