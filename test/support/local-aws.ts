@@ -43,6 +43,11 @@ export interface LocalAwsOptions {
   readonly topics?: readonly string[];
   /** Custom EventBridge buses to create up front (names or bus ARNs); `default` always exists. */
   readonly eventBuses?: readonly string[];
+  /**
+   * Clock every stand-in measures fault windows by (`throttle({ forMs })`, `failNext({ forMs })`);
+   * default Date.now. Pass a test's own clock to run a storm of hours without waiting for it.
+   */
+  readonly faultClock?: () => number;
 }
 
 /** The running stand-ins. */
@@ -72,15 +77,15 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
   const callLog = new AwsCallLog();
   const started: Array<{ stop(): Promise<void> }> = [];
   try {
-    const s3 = await LocalS3.start({ callLog, minPartSize: options.minPartSize, region, accountId });
+    const s3 = await LocalS3.start({ callLog, minPartSize: options.minPartSize, region, accountId, faultClock: options.faultClock });
     started.push(s3);
-    const bedrock = await LocalBedrock.start({ callLog, s3, accountId, region, duplicateJobNameError: options.duplicateJobNameError });
+    const bedrock = await LocalBedrock.start({ callLog, s3, accountId, region, duplicateJobNameError: options.duplicateJobNameError, faultClock: options.faultClock });
     started.push(bedrock);
-    const runtime = await LocalBedrockRuntime.start({ callLog, bedrock, accountId, region, respond: options.respond });
+    const runtime = await LocalBedrockRuntime.start({ callLog, bedrock, accountId, region, respond: options.respond, faultClock: options.faultClock });
     started.push(runtime);
-    const sns = await LocalSns.start({ callLog, accountId, region, topics: options.topics });
+    const sns = await LocalSns.start({ callLog, accountId, region, topics: options.topics, faultClock: options.faultClock });
     started.push(sns);
-    const events = await LocalEventBridge.start({ callLog, accountId, region, eventBuses: options.eventBuses });
+    const events = await LocalEventBridge.start({ callLog, accountId, region, eventBuses: options.eventBuses, faultClock: options.faultClock });
     started.push(events);
     for (const bucket of options.buckets ?? []) {
       if (typeof bucket === 'string') s3.createBucket(bucket);

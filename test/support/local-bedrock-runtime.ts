@@ -14,7 +14,7 @@ import { Authorizer } from './local-s3';
 import { LocalBedrock } from './local-bedrock';
 import { LlamaModel, LLAMA_MODELS, estimateImageTokens } from '../../lib/models/llama-models';
 import { AwsScope, foundationModelArn, inferenceProfileArn } from './stand-ins/bedrock-arns';
-import { FaultPlan } from './stand-ins/fault-plan';
+import { FaultLength, FaultPlan } from './stand-ins/fault-plan';
 import { newRequestId, principalOf, readBody, RunningServer, sleep, StandInRequest, StandInResponse, startServer } from './stand-ins/http-server';
 
 /** Regions a `us.` inference profile routes to (IAM evaluates the foundation model in each). */
@@ -57,6 +57,8 @@ export interface LocalBedrockRuntimeOptions {
   readonly region?: string;
   /** Initial responder; see {@link LocalBedrockRuntime.respond}. */
   readonly respond?: ConverseResponder;
+  /** Clock that fault windows (`{ forMs }`) are measured by; default Date.now. */
+  readonly faultClock?: () => number;
 }
 
 /** A recorded Converse call. */
@@ -116,7 +118,7 @@ export class LocalBedrockRuntime {
   respond: ConverseResponder;
   private server: RunningServer;
   private readonly bedrock?: LocalBedrock;
-  private readonly faults = new FaultPlan();
+  private readonly faults: FaultPlan;
   private readonly recorded: RecordedInvocation[] = [];
   private latencyMs = 0;
   private authorizer?: Authorizer;
@@ -126,6 +128,7 @@ export class LocalBedrockRuntime {
     this.bedrock = options.bedrock;
     this.scope = { accountId: options.accountId ?? options.bedrock?.scope.accountId ?? '111122223333', region: options.region ?? options.bedrock?.scope.region ?? 'us-west-2' };
     this.respond = options.respond ?? echoResponder;
+    this.faults = new FaultPlan(options.faultClock);
   }
 
   /** `http://127.0.0.1:<port>`, for `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`. */
@@ -148,12 +151,21 @@ export class LocalBedrockRuntime {
   }
 
   /** Answers the next `times` calls with ThrottlingException (429). */
-  throttleNext(times: number | 'forever', message = 'Too many requests, please wait before trying again.'): void {
-    this.faults.add(times, { status: 429, code: 'ThrottlingException', message });
+  throttleNext(times: FaultLength, message = 'Too many requests, please wait before trying again.'): void {
+    this.throttle(times, { message });
   }
 
-  /** Answers the next `times` calls with any runtime error type (e.g. ModelNotReadyException). */
-  injectError(times: number | 'forever', type: string, message = type): void {
+  /**
+   * A throttling storm: answers Converse calls with Bedrock Runtime's throttling error, 429
+   * ThrottlingException (restJson: `x-amzn-errortype` and `{"message"}`), which the SDK retries
+   * as throttling, for `length`: a count, `'forever'`, or a wall-clock window `{ forMs }`.
+   */
+  throttle(length: FaultLength, options: { operation?: 'Converse'; message?: string } = {}): void {
+    this.faults.add(length, { status: 429, code: 'ThrottlingException', message: options.message ?? 'Too many requests, please wait before trying again.' }, { operation: options.operation });
+  }
+
+  /** Answers calls with any runtime error type (e.g. ModelNotReadyException) for `times`: a count, `'forever'` or `{ forMs }`. */
+  injectError(times: FaultLength, type: string, message = type): void {
     this.faults.add(times, { status: ERROR_STATUS[type] ?? 400, code: type, message });
   }
 

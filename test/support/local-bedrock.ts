@@ -26,7 +26,7 @@ import {
   resourceIdOf,
 } from './stand-ins/bedrock-arns';
 import { checkCustomizationJobRequest, checkProvisionedThroughputRequest, JsonObject, RequestRuleError, splitS3Uri } from './stand-ins/bedrock-request-rules';
-import { FaultPlan } from './stand-ins/fault-plan';
+import { FaultLength, FaultPlan } from './stand-ins/fault-plan';
 import { newRequestId, principalOf, readBody, RunningServer, sleep, StandInRequest, StandInResponse, startServer } from './stand-ins/http-server';
 import { simulateTraining } from './stand-ins/training-metrics';
 
@@ -41,7 +41,11 @@ export type BedrockOperation =
   | 'GetProvisionedModelThroughput'
   | 'DeleteProvisionedModelThroughput'
   | 'ListProvisionedModelThroughputs'
-  | 'ListTagsForResource';
+  | 'ListTagsForResource'
+  | 'TagResource';
+
+/** Most tags one Bedrock resource may carry (TooManyTagsException: "50 tags per resource", existing and new together). */
+export const MAX_TAGS_PER_RESOURCE = 50;
 
 /** How the next customization jobs end. Every field is optional; defaults in brackets. */
 export interface JobScenario {
@@ -104,6 +108,8 @@ export interface LocalBedrockOptions {
    * code prove it handles both.
    */
   readonly duplicateJobNameError?: 'ValidationException' | 'ConflictException';
+  /** Clock that fault windows (`{ forMs }`) are measured by; default Date.now. */
+  readonly faultClock?: () => number;
 }
 
 /** A job as tests see it. */
@@ -317,8 +323,10 @@ export class LocalBedrock {
   private readonly jobRecords = new Map<string, JobRecord>();
   private readonly customModelRecords = new Map<string, CustomModelRecord>();
   private readonly provisionedRecords = new Map<string, ProvisionedRecord>();
+  /** Tags by resource ARN (jobs, custom models, Provisioned Throughputs), in the order they were set. */
+  private readonly tagsByArn = new Map<string, Map<string, string>>();
   private readonly jobTokens = new Map<string, { fingerprint: string; jobId: string }>();
-  private readonly faults = new FaultPlan();
+  private readonly faults: FaultPlan;
   private readonly listeners = new Set<(event: JobStateChangeEvent) => void>();
   private latencyMs = 0;
   private authorizer?: Authorizer;
@@ -332,6 +340,7 @@ export class LocalBedrock {
     this.s3 = options.s3;
     this.scope = { accountId: options.accountId ?? '111122223333', region: options.region ?? 'us-west-2' };
     this.duplicateJobNameError = options.duplicateJobNameError ?? 'ValidationException';
+    this.faults = new FaultPlan(options.faultClock);
   }
 
   /** `http://127.0.0.1:<port>`, for `AWS_ENDPOINT_URL_BEDROCK`. */
@@ -451,22 +460,31 @@ export class LocalBedrock {
   // ---- fault injection -------------------------------------------------------------------
 
   /** Answers the next `times` matching requests with ThrottlingException (429). */
-  throttleNext(times: number, options: { operation?: BedrockOperation; message?: string } = {}): void {
+  throttleNext(times: FaultLength, options: { operation?: BedrockOperation; message?: string } = {}): void {
     this.injectError(times, 'ThrottlingException', options);
   }
 
+  /**
+   * A throttling storm: answers matching requests with Bedrock's throttling error, 429
+   * ThrottlingException (restJson: `x-amzn-errortype` and `{"message"}`), which the SDK retries
+   * as throttling, for `length`: a count, `'forever'`, or a wall-clock window `{ forMs }`.
+   */
+  throttle(length: FaultLength, options: { operation?: BedrockOperation; message?: string } = {}): void {
+    this.injectError(length, 'ThrottlingException', options);
+  }
+
   /** Answers matching requests with ServiceQuotaExceededException (default: CreateModelCustomizationJob, once). */
-  quotaExceeded(options: { operation?: BedrockOperation; times?: number | 'forever'; message?: string } = {}): void {
+  quotaExceeded(options: { operation?: BedrockOperation; times?: FaultLength; message?: string } = {}): void {
     this.injectError(options.times ?? 1, 'ServiceQuotaExceededException', { operation: options.operation ?? 'CreateModelCustomizationJob', message: options.message });
   }
 
   /** Answers the next `times` matching requests with InternalServerException (500). */
-  internalErrorNext(times: number, options: { operation?: BedrockOperation; message?: string } = {}): void {
+  internalErrorNext(times: FaultLength, options: { operation?: BedrockOperation; message?: string } = {}): void {
     this.injectError(times, 'InternalServerException', options);
   }
 
-  /** Answers the next `times` matching requests with any Bedrock error type. */
-  injectError(times: number | 'forever', type: string, options: { operation?: BedrockOperation; message?: string } = {}): void {
+  /** Answers matching requests with any Bedrock error type for `times`: a count, `'forever'` or `{ forMs }`. */
+  injectError(times: FaultLength, type: string, options: { operation?: BedrockOperation; message?: string } = {}): void {
     this.faults.add(times, { status: ERROR_STATUS[type] ?? 400, code: type, message: options.message ?? DEFAULT_ERROR_MESSAGES[type] ?? type }, { operation: options.operation });
   }
 
@@ -502,6 +520,7 @@ export class LocalBedrock {
     }
     if (collection === 'provisioned-model-throughputs' && segments.length === 1 && method === 'GET') return { operation: 'ListProvisionedModelThroughputs' };
     if (collection === 'listTagsForResource' && segments.length === 1 && method === 'POST') return { operation: 'ListTagsForResource' };
+    if (collection === 'tagResource' && segments.length === 1 && method === 'POST') return { operation: 'TagResource' };
     return undefined;
   }
 
@@ -608,6 +627,7 @@ export class LocalBedrock {
       case 'ListProvisionedModelThroughputs':
         return [{ action, resources: ['*'] }];
       case 'ListTagsForResource':
+      case 'TagResource':
         return [{ action, resources: [String(body.resourceARN ?? '*')] }];
     }
   }
@@ -650,6 +670,8 @@ export class LocalBedrock {
         return [200, this.listProvisioned(query)];
       case 'ListTagsForResource':
         return [200, this.listTags(body)];
+      case 'TagResource':
+        return [200, this.tagResource(body)];
     }
   }
 
@@ -733,6 +755,9 @@ export class LocalBedrock {
       stopPolls: 0,
     };
     this.jobRecords.set(jobId, job);
+    // The custom model's tags wait under its planned ARN until the job creates it.
+    this.addTags(job.jobArn, body.jobTags);
+    this.addTags(job.plannedModelArn, body.customModelTags);
     if (token !== undefined) this.jobTokens.set(token, { fingerprint: print, jobId });
     this.emit(job);
     return [201, { jobArn: job.jobArn }];
@@ -1089,6 +1114,7 @@ export class LocalBedrock {
       tags: Array.isArray(body.tags) ? (body.tags as Array<{ key: string; value: string }>).map(({ key, value }) => ({ key, value })) : [],
     };
     this.provisionedRecords.set(id, record);
+    this.addTags(record.arn, record.tags);
     return [201, { provisionedModelArn: record.arn }];
   }
 
@@ -1149,12 +1175,46 @@ export class LocalBedrock {
     };
   }
 
-  /** Tags of a Provisioned Throughput (the only taggable resource the workflow reads tags of). */
-  private listTags(body: JsonObject): unknown {
+  /** The ARN of a taggable resource that exists now (job, custom model, live Provisioned Throughput), or ResourceNotFoundException. */
+  private requireTaggable(body: JsonObject): string {
     const arn = body.resourceARN;
     if (typeof arn !== 'string' || arn.length === 0) throw new BedrockError('ValidationException', 'resourceARN is required.');
-    const record = [...this.provisionedRecords.values()].find((p) => p.arn === arn && !p.deletedTime);
-    if (!record) throw new BedrockError('ResourceNotFoundException', `The resource ${arn} was not found.`);
-    return { tags: record.tags.map((tag) => ({ ...tag })) };
+    const exists =
+      [...this.jobRecords.values()].some((j) => j.jobArn === arn) ||
+      this.customModelRecords.has(arn) ||
+      [...this.provisionedRecords.values()].some((p) => p.arn === arn && !p.deletedTime);
+    if (!exists) throw new BedrockError('ResourceNotFoundException', `The resource ${arn} was not found.`);
+    return arn;
+  }
+
+  private addTags(arn: string, tags: unknown): void {
+    if (!Array.isArray(tags) || tags.length === 0) return;
+    const current = this.tagsByArn.get(arn) ?? new Map<string, string>();
+    for (const tag of tags as Array<{ key: string; value: string }>) current.set(tag.key, tag.value);
+    this.tagsByArn.set(arn, current);
+  }
+
+  /** Tags of a job, custom model or Provisioned Throughput. */
+  private listTags(body: JsonObject): unknown {
+    const arn = this.requireTaggable(body);
+    return { tags: [...(this.tagsByArn.get(arn) ?? new Map<string, string>())].map(([key, value]) => ({ key, value })) };
+  }
+
+  /** TagResource: adds or replaces tags, at most 50 per resource counting the existing ones. */
+  private tagResource(body: JsonObject): unknown {
+    const arn = this.requireTaggable(body);
+    const tags = body.tags;
+    if (!Array.isArray(tags)) throw new BedrockError('ValidationException', "1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null");
+    tags.forEach((tag: unknown, index) => {
+      const { key, value } = (tag ?? {}) as { key?: unknown; value?: unknown };
+      if (typeof key !== 'string' || key.length < 1 || key.length > 128) throw new BedrockError('ValidationException', `1 validation error detected: Value at 'tags.${index + 1}.member.key' failed to satisfy constraint: Member must have length between 1 and 128`);
+      if (typeof value !== 'string' || value.length > 256) throw new BedrockError('ValidationException', `1 validation error detected: Value at 'tags.${index + 1}.member.value' failed to satisfy constraint: Member must have length less than or equal to 256`);
+    });
+    const keys = new Set([...(this.tagsByArn.get(arn)?.keys() ?? []), ...(tags as Array<{ key: string }>).map((t) => t.key)]);
+    if (keys.size > MAX_TAGS_PER_RESOURCE) {
+      throw new BedrockError('TooManyTagsException', `The request contains more tags than can be associated with a resource (${MAX_TAGS_PER_RESOURCE} tags per resource); ${arn} would have ${keys.size}.`);
+    }
+    this.addTags(arn, tags);
+    return {};
   }
 }

@@ -23,7 +23,7 @@ import { randomUUID } from 'node:crypto';
 import { AwsCallLog } from './aws-call-log';
 import { Authorizer } from './local-s3';
 import { AwsScope } from './stand-ins/bedrock-arns';
-import { FaultPlan } from './stand-ins/fault-plan';
+import { FaultLength, FaultPlan } from './stand-ins/fault-plan';
 import { newRequestId, principalOf, readBody, RunningServer, StandInRequest, StandInResponse, startServer } from './stand-ins/http-server';
 
 /** The EventBridge operations LocalEventBridge answers. */
@@ -111,6 +111,8 @@ export interface LocalEventBridgeOptions {
   readonly eventBuses?: readonly string[];
   /** Limit on the summed entry sizes of one call; default 256 KiB. */
   readonly maxRequestBytes?: number;
+  /** Clock that fault windows (`{ forMs }`) are measured by; default Date.now. */
+  readonly faultClock?: () => number;
 }
 
 /** An error LocalEventBridge should answer whole calls with (see {@link LocalEventBridge.failNext}). */
@@ -259,15 +261,17 @@ export class LocalEventBridge {
   private readonly delivered: RecordedEvent[] = [];
   private readonly undelivered: RecordedEvent[] = [];
   private readonly listeners = new Set<(event: RecordedEvent) => void>();
-  private readonly faults = new FaultPlan();
+  private readonly faults: FaultPlan;
   /** Per-entry failures (the call succeeds, individual entries fail). */
-  private readonly entryFaults = new FaultPlan();
+  private readonly entryFaults: FaultPlan;
   private authorizer?: Authorizer;
 
   private constructor(options: LocalEventBridgeOptions) {
     this.callLog = options.callLog ?? new AwsCallLog();
     this.scope = { accountId: options.accountId ?? '111122223333', region: options.region ?? 'us-west-2' };
     this.maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+    this.faults = new FaultPlan(options.faultClock);
+    this.entryFaults = new FaultPlan(options.faultClock);
   }
 
   /** `http://127.0.0.1:<port>`, for `AWS_ENDPOINT_URL_EVENTBRIDGE`. */
@@ -324,12 +328,21 @@ export class LocalEventBridge {
   }
 
   /** Answers the next `times` calls with ThrottlingException ("Rate exceeded"), which the SDK retries. */
-  throttleNext(times: number | 'forever', message = DEFAULT_MESSAGES.ThrottlingException): void {
-    this.faults.add(times, { status: ERROR_STATUS.ThrottlingException, code: 'ThrottlingException', message });
+  throttleNext(times: FaultLength, message = DEFAULT_MESSAGES.ThrottlingException): void {
+    this.throttle(times, { message });
   }
 
-  /** Answers the next `times` calls with an error (default InternalException, 500). */
-  failNext(times: number | 'forever', options: EventBridgeFaultOptions = {}): void {
+  /**
+   * A throttling storm: answers whole calls with EventBridge's throttling error, 400
+   * ThrottlingException "Rate exceeded" (awsJson: `x-amzn-errortype` and `__type`), which the
+   * SDK retries as throttling, for `length`: a count, `'forever'`, or a wall-clock window `{ forMs }`.
+   */
+  throttle(length: FaultLength, options: { operation?: EventBridgeOperation; message?: string } = {}): void {
+    this.faults.add(length, { status: ERROR_STATUS.ThrottlingException, code: 'ThrottlingException', message: options.message ?? DEFAULT_MESSAGES.ThrottlingException }, { operation: options.operation });
+  }
+
+  /** Answers calls with an error (default InternalException, 500) for `times`: a count, `'forever'` or `{ forMs }`. */
+  failNext(times: FaultLength, options: EventBridgeFaultOptions = {}): void {
     const code = options.code ?? 'InternalException';
     this.faults.add(times, { status: options.status ?? ERROR_STATUS[code] ?? 400, code, message: options.message ?? DEFAULT_MESSAGES[code] ?? code });
   }
@@ -339,7 +352,7 @@ export class LocalEventBridge {
    * per-entry code (`InternalFailure` or `ThrottlingException`), so code that must resend
    * failed entries can be tested. The SDK does not retry these by itself.
    */
-  failNextEntries(times: number | 'forever', code: 'InternalFailure' | 'ThrottlingException' = 'InternalFailure', message?: string): void {
+  failNextEntries(times: FaultLength, code: 'InternalFailure' | 'ThrottlingException' = 'InternalFailure', message?: string): void {
     this.entryFaults.add(times, { status: 200, code, message: message ?? DEFAULT_MESSAGES[code] ?? code });
   }
 

@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { AwsCallLog } from './aws-call-log';
 import { ChunkedBodyError, decodeAwsChunked, isAwsChunked } from './stand-ins/aws-chunked';
 import { algorithmOfHeader, ChecksumAlgorithm, checksumBase64, md5Base64, md5Hex, multipartEtag } from './stand-ins/checksums';
-import { FaultPlan } from './stand-ins/fault-plan';
+import { FaultLength, FaultPlan } from './stand-ins/fault-plan';
 import { newRequestId, principalOf, readBody, RunningServer, sleep, StandInRequest, StandInResponse, startServer } from './stand-ins/http-server';
 import { resolveRange } from './stand-ins/s3-byte-range';
 import { compareKeys, InvalidContinuationTokenError, listObjectsPage } from './stand-ins/s3-listing';
@@ -64,6 +64,8 @@ export interface LocalS3Options {
   readonly region?: string;
   /** Account of the default aws/s3 KMS key reported for SSE-KMS writes without a key id; default 111122223333. */
   readonly accountId?: string;
+  /** Clock that fault windows (`{ forMs }`) are measured by; default Date.now. */
+  readonly faultClock?: () => number;
 }
 
 /** An error LocalS3 should answer the next requests with (see {@link LocalS3.failNext}). */
@@ -75,7 +77,17 @@ export interface S3FaultOptions {
   readonly message?: string;
   /** Only requests for this operation fail; every operation when omitted. */
   readonly operation?: S3Operation;
+  /**
+   * Only conditional writes fail: PutObject, CopyObject and CompleteMultipartUpload sent with
+   * If-None-Match or If-Match. Default false (every matching request).
+   */
+  readonly conditionalOnly?: boolean;
 }
+
+/** The operations S3 documents a 409 ConditionalRequestConflict for (when sent with If-Match / If-None-Match). */
+export type S3ConditionalWriteOperation = 'PutObject' | 'CopyObject' | 'CompleteMultipartUpload';
+
+const CONDITIONAL_WRITE_OPERATIONS: ReadonlySet<S3Operation> = new Set<S3ConditionalWriteOperation>(['PutObject', 'CopyObject', 'CompleteMultipartUpload']);
 
 /** What {@link LocalS3.headObject} reports about the current version of an object. */
 export interface StoredObjectInfo {
@@ -194,6 +206,9 @@ const DEFAULT_MESSAGES: Record<string, string> = {
   InternalError: 'We encountered an internal error. Please try again.',
   ServiceUnavailable: 'Service is unable to handle request.',
   AccessDenied: 'Access Denied',
+  // S3 API reference (PutObject / CopyObject / CompleteMultipartUpload, If-Match and If-None-Match):
+  // "If a conflicting operation occurs during the upload S3 returns a 409 ConditionalRequestConflict response."
+  ConditionalRequestConflict: 'A conflicting operation occurred. If using PutObject you can retry the request. If using multipart upload you should initiate another CreateMultipartUpload request and re-upload each part.',
 };
 
 /** ARN of a bucket as IAM sees it. */
@@ -222,6 +237,16 @@ function safeDecode(value: string): string {
   } catch {
     return value;
   }
+}
+
+/**
+ * Path and query of a request target, taken literally. S3 keys are opaque: `a/../b`, `a//b`
+ * and `./x` are keys of their own, and the SDK sends them as they are; a WHATWG URL parse
+ * would resolve the dot segments and store the object under another key.
+ */
+export function literalTarget(target: string): { pathname: string; query: URLSearchParams } {
+  const mark = target.indexOf('?');
+  return mark < 0 ? { pathname: target, query: new URLSearchParams() } : { pathname: target.slice(0, mark), query: new URLSearchParams(target.slice(mark + 1)) };
 }
 
 function quoted(etag: string): string {
@@ -276,7 +301,7 @@ export class LocalS3 {
   readonly callLog: AwsCallLog;
   private server: RunningServer;
   private readonly buckets = new Map<string, BucketState>();
-  private readonly faults = new FaultPlan();
+  private readonly faults: FaultPlan;
   private readonly minPartSize: number;
   private readonly region: string;
   private readonly accountId: string;
@@ -288,6 +313,7 @@ export class LocalS3 {
     this.minPartSize = options.minPartSize ?? DEFAULT_MIN_PART_SIZE;
     this.region = options.region ?? 'us-west-2';
     this.accountId = options.accountId ?? '111122223333';
+    this.faults = new FaultPlan(options.faultClock);
   }
 
   /** `http://127.0.0.1:<port>`, for `AWS_ENDPOINT_URL_S3` or the client's `endpoint`. */
@@ -397,10 +423,32 @@ export class LocalS3 {
     this.latencyMs = Math.max(0, ms);
   }
 
-  /** Answers the next `times` matching requests with an S3 error (default 503 SlowDown). */
-  failNext(times: number, options: S3FaultOptions = {}): void {
+  /**
+   * Answers matching requests with an S3 error (default 503 SlowDown) for `times`: a count,
+   * `'forever'`, or a wall-clock window `{ forMs }`.
+   */
+  failNext(times: FaultLength, options: S3FaultOptions = {}): void {
     const code = options.code ?? 'SlowDown';
-    this.faults.add(times, { status: options.status ?? 503, code, message: options.message ?? DEFAULT_MESSAGES[code] ?? code }, { operation: options.operation });
+    this.faults.add(times, { status: options.status ?? 503, code, message: options.message ?? DEFAULT_MESSAGES[code] ?? code }, { operation: options.operation, conditionalOnly: options.conditionalOnly });
+  }
+
+  /**
+   * A throttling storm: answers matching requests with S3's throttling error, 503 SlowDown
+   * ("Please reduce your request rate."), which the SDK retries as throttling, for `length`
+   * (a count, `'forever'`, or a wall-clock window `{ forMs }`).
+   */
+  throttle(length: FaultLength, options: { operation?: S3Operation; message?: string } = {}): void {
+    this.failNext(length, { status: 503, code: 'SlowDown', operation: options.operation, message: options.message });
+  }
+
+  /**
+   * Answers conditional writes (If-None-Match / If-Match on PutObject, CopyObject,
+   * CompleteMultipartUpload) with 409 ConditionalRequestConflict, as S3 does when a
+   * conflicting write is in progress. The SDK does not retry it; the caller must. Writes
+   * without a condition, and every other operation, are untouched.
+   */
+  conflictConditionalWrites(times: FaultLength = 1, options: { operation?: S3ConditionalWriteOperation; message?: string } = {}): void {
+    this.failNext(times, { status: 409, code: 'ConditionalRequestConflict', operation: options.operation, message: options.message, conditionalOnly: true });
   }
 
   /** Removes every planned fault. */
@@ -509,10 +557,9 @@ export class LocalS3 {
 
   private async handle(req: StandInRequest, res: StandInResponse): Promise<void> {
     const requestId = newRequestId();
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const query = url.searchParams;
+    const { pathname, query } = literalTarget(req.url ?? '/');
     const principal = principalOf(req, query);
-    const [, rawBucket = '', ...rawKey] = url.pathname.split('/');
+    const [, rawBucket = '', ...rawKey] = pathname.split('/');
     const bucketName = rawBucket ? safeDecode(rawBucket) : undefined;
     const key = rawKey.length > 0 && rawKey.join('/') !== '' ? safeDecode(rawKey.join('/')) : undefined;
     const operation = this.operationOf(req, query, bucketName, key);
@@ -524,7 +571,8 @@ export class LocalS3 {
     let errorCode: string | undefined;
     try {
       if (this.latencyMs > 0) await sleep(this.latencyMs);
-      const fault = this.faults.take(operation);
+      const conditional = CONDITIONAL_WRITE_OPERATIONS.has(operation) && (header(req, 'if-none-match') !== undefined || header(req, 'if-match') !== undefined);
+      const fault = this.faults.take(operation, { conditional });
       if (fault) throw new S3Error(fault.status, fault.code, fault.message ?? fault.code);
       for (const auth of authorizations) {
         if (!this.isAllowed(principal, auth)) throw new S3Error(403, 'AccessDenied', 'Access Denied');

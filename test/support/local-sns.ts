@@ -19,7 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { AwsCallLog } from './aws-call-log';
 import { Authorizer } from './local-s3';
 import { AwsScope } from './stand-ins/bedrock-arns';
-import { FaultPlan } from './stand-ins/fault-plan';
+import { FaultLength, FaultPlan } from './stand-ins/fault-plan';
 import { principalOf, readBody, RunningServer, StandInRequest, StandInResponse, startServer } from './stand-ins/http-server';
 import { namespacedDocument, XmlNode } from './stand-ins/xml';
 
@@ -34,6 +34,26 @@ export const SNS_MAX_MESSAGE_BYTES = 262_144;
 
 /** SNS allows subjects shorter than this many characters. */
 export const SNS_SUBJECT_LIMIT = 100;
+
+/**
+ * A subject SNS accepts. The Publish API reference: "Subjects must be ASCII text that begins
+ * with a letter, number, or punctuation mark; must not include line breaks or control
+ * characters; and must be less than 100 characters long." (Newer SDK models say "UTF-8 text"
+ * and drop the first-character rule; LocalSns keeps the stricter, older wording, so code that
+ * passes here passes under either.) Printable ASCII is 0x20-0x7E; the first character may not be a space.
+ */
+const SNS_SUBJECT_PATTERN = /^[\x21-\x7e][\x20-\x7e]*$/;
+
+/** Why SNS refuses `subject`, or undefined when it accepts it. */
+export function subjectProblem(subject: string): string | undefined {
+  if (subject.length === 0) return 'it is empty';
+  if (subject.length >= SNS_SUBJECT_LIMIT) return `it has ${subject.length} characters; SNS requires fewer than ${SNS_SUBJECT_LIMIT}`;
+  if (/[\r\n]/.test(subject)) return 'it contains a line break';
+  if (/[\u0000-\u001f\u007f]/.test(subject)) return 'it contains a control character';
+  if (!/^[\x00-\x7f]*$/.test(subject)) return 'it contains a character outside ASCII';
+  if (!SNS_SUBJECT_PATTERN.test(subject)) return 'it must begin with a letter, number or punctuation mark';
+  return undefined;
+}
 
 /** Topics per ListTopics page (SNS returns up to 100). */
 const LIST_TOPICS_PAGE_SIZE = 100;
@@ -95,6 +115,8 @@ export interface LocalSnsOptions {
   readonly region?: string;
   /** Topics to create up front: names or topic ARNs in this account and region. */
   readonly topics?: readonly string[];
+  /** Clock that fault windows (`{ forMs }`) are measured by; default Date.now. */
+  readonly faultClock?: () => number;
 }
 
 /** An error LocalSns should answer the next requests with (see {@link LocalSns.failNext}). */
@@ -239,10 +261,8 @@ export function checkPublishRequest(params: URLSearchParams): AcceptedPublish {
   if (!parseTopicArn(topicArn)) throw invalid('TopicArn');
 
   const subject = params.get('Subject') ?? undefined;
-  // SNS: subjects are text that starts with a letter, number or punctuation mark, with no line breaks or control characters, shorter than 100 characters.
-  if (subject !== undefined && (subject.length === 0 || subject.length >= SNS_SUBJECT_LIMIT || /^\s/.test(subject) || /[\u0000-\u001f\u007f]/.test(subject))) {
-    throw invalid('Subject');
-  }
+  // SNS answers only "Invalid parameter: Subject"; the reason is for whoever reads the test failure.
+  if (subject !== undefined && subjectProblem(subject) !== undefined) throw invalid(`Subject (LocalSns: ${subjectProblem(subject)})`);
 
   const attributes: Record<string, SnsMessageAttribute> = {};
   for (const attribute of readMessageAttributes(params)) {
@@ -290,11 +310,12 @@ export class LocalSns {
   private readonly topicArns = new Set<string>();
   private readonly published: PublishedMessage[] = [];
   private readonly listeners = new Set<(message: PublishedMessage) => void>();
-  private readonly faults = new FaultPlan();
+  private readonly faults: FaultPlan;
   private authorizer?: Authorizer;
 
   private constructor(options: LocalSnsOptions) {
     this.callLog = options.callLog ?? new AwsCallLog();
+    this.faults = new FaultPlan(options.faultClock);
     this.scope = { accountId: options.accountId ?? '111122223333', region: options.region ?? 'us-west-2' };
   }
 
@@ -347,12 +368,22 @@ export class LocalSns {
   }
 
   /** Answers the next `times` requests (of `operation`, default Publish) with `Throttling` / "Rate exceeded", which the SDK retries. */
-  throttleNext(times: number | 'forever', options: { operation?: SnsOperation; message?: string } = {}): void {
+  throttleNext(times: FaultLength, options: { operation?: SnsOperation; message?: string } = {}): void {
     this.faults.add(times, { status: ERROR_STATUS.Throttling, code: 'Throttling', message: options.message ?? DEFAULT_MESSAGES.Throttling }, { operation: options.operation ?? 'Publish' });
   }
 
-  /** Answers the next `times` requests with an SNS error (default InternalError, 500). */
-  failNext(times: number | 'forever', options: SnsFaultOptions = {}): void {
+  /**
+   * A throttling storm: answers matching requests (every operation unless `operation` is
+   * given) with the throttling error the Publish API reference documents, 429 `Throttled`
+   * (ThrottledException in the SDK, which retries it as throttling), for `length`: a count,
+   * `'forever'`, or a wall-clock window `{ forMs }`.
+   */
+  throttle(length: FaultLength, options: { operation?: SnsOperation; message?: string } = {}): void {
+    this.faults.add(length, { status: ERROR_STATUS.Throttled, code: 'Throttled', message: options.message ?? DEFAULT_MESSAGES.Throttled }, { operation: options.operation });
+  }
+
+  /** Answers matching requests with an SNS error (default InternalError, 500) for `times`: a count, `'forever'` or `{ forMs }`. */
+  failNext(times: FaultLength, options: SnsFaultOptions = {}): void {
     const code = options.code ?? 'InternalError';
     this.faults.add(times, { status: options.status ?? ERROR_STATUS[code] ?? 400, code, message: options.message ?? DEFAULT_MESSAGES[code] ?? code }, { operation: options.operation });
   }
