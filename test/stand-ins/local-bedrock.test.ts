@@ -22,10 +22,12 @@ import {
   ResourceNotFoundException,
   ServiceQuotaExceededException,
   StopModelCustomizationJobCommand,
+  TagResourceCommand,
   ThrottlingException,
+  TooManyTagsException,
   ValidationException,
 } from '@aws-sdk/client-bedrock';
-import { JobStateChangeEvent, LocalBedrock } from '../support/local-bedrock';
+import { JobStateChangeEvent, LocalBedrock, MAX_TAGS_PER_RESOURCE } from '../support/local-bedrock';
 import { LocalS3 } from '../support/local-s3';
 import { fastRetries } from '../support/stand-ins/fast-retries';
 
@@ -479,6 +481,32 @@ describe('LocalBedrock with the AWS SDK', () => {
       expect((await client.send(new ListTagsForResourceCommand({ resourceARN: untagged.provisionedModelArn }))).tags).toEqual([]);
       for (const arn of [provisionedModelArn!, untagged.provisionedModelArn!]) await client.send(new DeleteProvisionedModelThroughputCommand({ provisionedModelId: arn }));
       expect(await rejectionOf(client.send(new ListTagsForResourceCommand({ resourceARN: provisionedModelArn })))).toBeInstanceOf(ResourceNotFoundException);
+    });
+  });
+
+  describe('tags on jobs and custom models', () => {
+    it('keeps jobTags on the job and customModelTags on the model it creates; TagResource adds and replaces', async () => {
+      bedrock.scenario.job = { afterPolls: 0, checkData: false };
+      const { jobArn } = await client.send(new CreateModelCustomizationJobCommand(jobInput({ jobTags: [{ key: 'run', value: 'r1' }], customModelTags: [{ key: 'team', value: 'ml' }] })));
+      expect((await client.send(new ListTagsForResourceCommand({ resourceARN: jobArn }))).tags).toEqual([{ key: 'run', value: 'r1' }]);
+      await client.send(new TagResourceCommand({ resourceARN: jobArn, tags: [{ key: 'run', value: 'r2' }, { key: 'stage', value: 'eval' }] }));
+      expect((await client.send(new ListTagsForResourceCommand({ resourceARN: jobArn }))).tags).toEqual([{ key: 'run', value: 'r2' }, { key: 'stage', value: 'eval' }]);
+      const job = await poll(jobArn!);
+      expect((await client.send(new ListTagsForResourceCommand({ resourceARN: job.outputModelArn }))).tags).toEqual([{ key: 'team', value: 'ml' }]);
+      expect(bedrock.callLog.entries({ operation: 'TagResource' }).map((e) => [e.action, e.resources])).toEqual([['bedrock:TagResource', [jobArn]]]);
+    });
+
+    it('refuses unknown resources, a 51st tag and an empty key', async () => {
+      const missing = 'arn:aws:bedrock:us-west-2:111122223333:model-customization-job/meta.llama3-2-1b-instruct-v1:0:128k/zzzzzzzzzzzz';
+      expect(await rejectionOf(client.send(new TagResourceCommand({ resourceARN: missing, tags: [{ key: 'a', value: 'b' }] })))).toBeInstanceOf(ResourceNotFoundException);
+      const { jobArn } = await client.send(new CreateModelCustomizationJobCommand(jobInput({ jobTags: [{ key: 'k0', value: 'v' }] })));
+      const fifty = Array.from({ length: MAX_TAGS_PER_RESOURCE }, (_, i) => ({ key: `k${i}`, value: 'v' }));
+      await client.send(new TagResourceCommand({ resourceARN: jobArn, tags: fifty }));
+      const tooMany = await rejectionOf(client.send(new TagResourceCommand({ resourceARN: jobArn, tags: [{ key: 'one-more', value: 'v' }] })));
+      expect(tooMany).toBeInstanceOf(TooManyTagsException);
+      expect(tooMany.message).toMatch(/50 tags per resource/);
+      expect(await rejectionOf(client.send(new TagResourceCommand({ resourceARN: jobArn, tags: [{ key: '', value: 'v' }] })))).toBeInstanceOf(ValidationException);
+      expect((await client.send(new ListTagsForResourceCommand({ resourceARN: jobArn }))).tags).toHaveLength(MAX_TAGS_PER_RESOURCE);
     });
   });
 

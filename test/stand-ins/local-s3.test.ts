@@ -143,6 +143,24 @@ describe('LocalS3 with the AWS SDK', () => {
       expect(await got.Body!.transformToString()).toBe('png-bytes');
     });
 
+    it.each([
+      ['a dot-dot segment', 'a/../b.json', 'b.json'],
+      ['a double slash', 'runs//r-1/run.json', 'runs/r-1/run.json'],
+      ['a leading dot segment', './x.json', 'x.json'],
+      ['a trailing dot-dot', 'reports/..', 'reports'],
+    ])('keeps a key with %s literal, as S3 does (the SDK sends it unresolved)', async (_label, key, resolved) => {
+      await client.send(new PutObjectCommand({ Bucket: 'objects', Key: key, Body: 'literal' }));
+      expect(s3.listKeys('objects')).toContain(key);
+      expect(s3.listKeys('objects')).not.toContain(resolved);
+      const got = await client.send(new GetObjectCommand({ Bucket: 'objects', Key: key }));
+      expect(await got.Body!.transformToString()).toBe('literal');
+      const listed = await client.send(new ListObjectsV2Command({ Bucket: 'objects', Prefix: key }));
+      expect(listed.Contents?.map((c) => c.Key)).toEqual([key]);
+      expect(s3.callLog.entries({ operation: 'PutObject' }).at(-1)?.resources).toEqual([`arn:aws:s3:::objects/${key}`]);
+      expect((await rejectionOf(client.send(new HeadObjectCommand({ Bucket: 'objects', Key: resolved })))).$metadata.httpStatusCode).toBe(404);
+      s3.deleteObject('objects', key);
+    });
+
     it('rejects a body whose checksum does not match with BadDigest', async () => {
       const err = await rejectionOf(client.send(new PutObjectCommand({ Bucket: 'objects', Key: 'corrupt', Body: 'payload', ChecksumCRC32: 'AAAAAA==' })));
       expect(err.name).toBe('BadDigest');
@@ -383,6 +401,66 @@ describe('LocalS3 with the AWS SDK', () => {
       s3.failNext(1, { operation: 'PutObject' });
       await expect(client.send(new HeadObjectCommand({ Bucket: 'faults', Key: 'k' }))).resolves.toBeDefined();
       expect(s3.callLog.count({ succeeded: false })).toBe(0);
+    });
+
+    describe('409 ConditionalRequestConflict on conditional writes', () => {
+      const single = () => newClient({ maxAttempts: 3 });
+
+      it('answers a conditional PutObject (If-None-Match: *) with 409 in S3\'s error document, which the SDK does not retry', async () => {
+        const c = single();
+        s3.conflictConditionalWrites(1);
+        const err = await rejectionOf(c.send(new PutObjectCommand({ Bucket: 'faults', Key: 'claim.json', Body: '{}', IfNoneMatch: '*' })));
+        expect(err.name).toBe('ConditionalRequestConflict');
+        expect(err.$metadata.httpStatusCode).toBe(409);
+        expect(err.$metadata.attempts).toBe(1);
+        expect(err.$fault).toBe('client');
+        expect(err.message).toMatch(/conflicting operation/);
+        expect(s3.headObject('faults', 'claim.json')).toBeUndefined();
+        // Retrying, as S3 tells the caller to, succeeds.
+        await c.send(new PutObjectCommand({ Bucket: 'faults', Key: 'claim.json', Body: '{}', IfNoneMatch: '*' }));
+        expect(s3.getObject('faults', 'claim.json')?.toString()).toBe('{}');
+        c.destroy();
+      });
+
+      it('answers If-Match writes and CompleteMultipartUpload with a condition, and leaves unconditional writes and reads alone', async () => {
+        const c = single();
+        const { etag } = s3.putObject('faults', 'record.json', 'v1');
+        s3.conflictConditionalWrites('forever');
+        // Unconditional writes, reads and the multipart steps that take no condition go through.
+        await c.send(new PutObjectCommand({ Bucket: 'faults', Key: 'plain.json', Body: 'x' }));
+        await c.send(new GetObjectCommand({ Bucket: 'faults', Key: 'record.json', IfMatch: etag }));
+        const created = await c.send(new CreateMultipartUploadCommand({ Bucket: 'faults', Key: 'big.bin' }));
+        const part = await c.send(new UploadPartCommand({ Bucket: 'faults', Key: 'big.bin', UploadId: created.UploadId, PartNumber: 1, Body: 'abc' }));
+        // Conditional writes meet the conflict.
+        const ifMatch = await rejectionOf(c.send(new PutObjectCommand({ Bucket: 'faults', Key: 'record.json', Body: 'v2', IfMatch: etag })));
+        expect([ifMatch.name, ifMatch.$metadata.httpStatusCode]).toEqual(['ConditionalRequestConflict', 409]);
+        const complete = await rejectionOf(
+          c.send(new CompleteMultipartUploadCommand({ Bucket: 'faults', Key: 'big.bin', UploadId: created.UploadId, IfNoneMatch: '*', MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } })),
+        );
+        expect([complete.name, complete.$metadata.httpStatusCode]).toEqual(['ConditionalRequestConflict', 409]);
+        const copy = await rejectionOf(c.send(new CopyObjectCommand({ Bucket: 'faults', Key: 'copy.json', CopySource: 'faults/record.json', IfNoneMatch: '*' })));
+        expect([copy.name, copy.$metadata.httpStatusCode]).toEqual(['ConditionalRequestConflict', 409]);
+        expect(s3.getObject('faults', 'record.json')?.toString()).toBe('v1');
+        expect(s3.callLog.entries({ succeeded: false }).map((e) => [e.operation, e.action, e.errorCode])).toEqual([
+          ['PutObject', 's3:PutObject', 'ConditionalRequestConflict'],
+          ['CompleteMultipartUpload', 's3:PutObject', 'ConditionalRequestConflict'],
+          ['CopyObject', 's3:PutObject', 'ConditionalRequestConflict'],
+          ['CopyObject', 's3:GetObject', 'ConditionalRequestConflict'],
+        ]);
+        c.destroy();
+      });
+
+      it('keeps failNext working and scopes it to conditional writes with conditionalOnly', async () => {
+        const c = single();
+        s3.failNext(1, { status: 409, code: 'ConditionalRequestConflict', operation: 'PutObject', conditionalOnly: true });
+        await c.send(new PutObjectCommand({ Bucket: 'faults', Key: 'scoped.json', Body: 'a' }));
+        const err = await rejectionOf(c.send(new PutObjectCommand({ Bucket: 'faults', Key: 'scoped.json', Body: 'b', IfNoneMatch: '*' })));
+        expect(err.name).toBe('ConditionalRequestConflict');
+        // Spent: the next conditional write meets the real precondition instead.
+        const precondition = await rejectionOf(c.send(new PutObjectCommand({ Bucket: 'faults', Key: 'scoped.json', Body: 'b', IfNoneMatch: '*' })));
+        expect([precondition.name, precondition.$metadata.httpStatusCode]).toEqual(['PreconditionFailed', 412]);
+        c.destroy();
+      });
     });
   });
 

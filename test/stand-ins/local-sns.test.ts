@@ -13,7 +13,7 @@ import {
   SNSClient,
   SNSServiceException,
 } from '@aws-sdk/client-sns';
-import { LocalSns, SNS_MAX_MESSAGE_BYTES, SNS_SUBJECT_LIMIT, checkPublishRequest, parseTopicArn, publishedSize, readMessageAttributes } from '../support/local-sns';
+import { LocalSns, SNS_MAX_MESSAGE_BYTES, SNS_SUBJECT_LIMIT, checkPublishRequest, parseTopicArn, publishedSize, readMessageAttributes, subjectProblem } from '../support/local-sns';
 import { fastRetries } from '../support/stand-ins/fast-retries';
 
 const TOPIC = 'arn:aws:sns:us-west-2:111122223333:run-outcomes';
@@ -84,6 +84,11 @@ describe('LocalSns with the AWS SDK', () => {
     ['a subject of 100 characters', { Subject: 'x'.repeat(SNS_SUBJECT_LIMIT) }, 'Invalid parameter: Subject'],
     ['a subject with a line break', { Subject: 'two\nlines' }, 'Invalid parameter: Subject'],
     ['an empty subject', { Subject: '' }, 'Invalid parameter: Subject'],
+    ['a subject with a carriage return', { Subject: 'run r-1\rfailed' }, /Invalid parameter: Subject.*line break/],
+    ['a subject with a tab (a control character)', { Subject: 'run\tfailed' }, /Invalid parameter: Subject.*control character/],
+    ['a subject with non-ASCII text', { Subject: 'Exécution terminée' }, /Invalid parameter: Subject.*outside ASCII/],
+    ['a subject that begins with a space', { Subject: ' run r-1 failed' }, /Invalid parameter: Subject.*begin with a letter, number or punctuation/],
+    ['a message whose attributes take it over 256 KiB', { Message: 'm'.repeat(SNS_MAX_MESSAGE_BYTES - 10), MessageAttributes: { status: { DataType: 'String', StringValue: 'x' } } }, 'Invalid parameter: Message too long'],
     ['an empty message', { Message: '' }, 'Invalid parameter: Empty message'],
     ['a message over 256 KiB', { Message: 'a'.repeat(SNS_MAX_MESSAGE_BYTES + 1) }, 'Invalid parameter: Message too long'],
     ['a malformed topic ARN', { TopicArn: 'run-outcomes' }, 'Invalid parameter: TopicArn'],
@@ -100,6 +105,21 @@ describe('LocalSns with the AWS SDK', () => {
   it('accepts a subject of 99 characters and a message of exactly 256 KiB', async () => {
     await publish({ Subject: 's'.repeat(SNS_SUBJECT_LIMIT - 1), Message: 'm'.repeat(SNS_MAX_MESSAGE_BYTES) });
     expect(sns.messages()[0].message).toHaveLength(SNS_MAX_MESSAGE_BYTES);
+  });
+
+  it('accepts subjects that begin with punctuation or a digit, and a message that fills 256 KiB together with its attributes', async () => {
+    await publish({ Subject: '[production-west] Llama fine-tuning run r-1 failed' });
+    await publish({ Subject: '42 runs: ok ~ done!' });
+    // 'status' (6) + 'String' (6) + 'x' (1) = 13 bytes of attributes.
+    await publish({ Message: 'm'.repeat(SNS_MAX_MESSAGE_BYTES - 13), MessageAttributes: { status: { DataType: 'String', StringValue: 'x' } } });
+    expect(sns.messages().map((m) => m.subject)).toEqual(['[production-west] Llama fine-tuning run r-1 failed', '42 runs: ok ~ done!', undefined]);
+  });
+
+  it('names the subject rule that failed in the pure check', () => {
+    expect(subjectProblem('x'.repeat(SNS_SUBJECT_LIMIT))).toBe('it has 100 characters; SNS requires fewer than 100');
+    expect(subjectProblem('a\nb')).toBe('it contains a line break');
+    expect(subjectProblem('\u00e9t\u00e9')).toBe('it contains a character outside ASCII');
+    expect(subjectProblem('x'.repeat(SNS_SUBJECT_LIMIT - 1))).toBeUndefined();
   });
 
   it.each([
