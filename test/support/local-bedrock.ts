@@ -1,8 +1,9 @@
 /**
  * LocalBedrock: the Amazon Bedrock control plane (REST-JSON) on 127.0.0.1, for the real
- * `@aws-sdk/client-bedrock`. It covers model customization jobs, custom models and
- * Provisioned Throughput, with Bedrock's input rules, idempotency tokens, a scripted job
- * lifecycle and injected faults.
+ * `@aws-sdk/client-bedrock`. It covers model customization jobs, custom models,
+ * Provisioned Throughput and their tags (TagResource, ListTagsForResource; at most 50 per
+ * resource), with Bedrock's input rules, idempotency tokens, a scripted job lifecycle and
+ * injected faults.
  *
  * Jobs behave like Bedrock's: while InProgress nothing is visible; when a job completes the
  * stand-in (acting as the job's service role, through LocalS3 and the call log) checks the

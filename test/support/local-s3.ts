@@ -8,7 +8,12 @@
  * Get/PutBucketVersioning, ListObjectsV2, PutObject (conditional writes), GetObject (ranges,
  * versions, conditional reads), HeadObject, DeleteObject, DeleteObjects, CopyObject and
  * multipart upload (Create/UploadPart/Complete/Abort). Anything else answers 501
- * NotImplemented naming the operation.
+ * NotImplemented naming the operation. Keys are taken literally from the request path
+ * (`a/../b`, `a//b` and `./x` are keys of their own, as in S3).
+ *
+ * Faults ({@link LocalS3.failNext}, {@link LocalS3.throttle}, {@link LocalS3.conflictConditionalWrites})
+ * last a number of requests or a wall-clock window, and can be limited to one operation or to
+ * conditional writes (the only requests S3 answers 409 ConditionalRequestConflict).
  *
  * Every request is written to an {@link AwsCallLog} as the IAM authorisations it needs
  * (HeadObject is s3:GetObject, ListObjectsV2 is s3:ListBucket on the bucket, parts are
