@@ -450,6 +450,26 @@ describe('LocalS3 with the AWS SDK', () => {
         c.destroy();
       });
 
+      it('sends the 409 as S3\'s REST error document, and only when the request carries a condition', async () => {
+        s3.conflictConditionalWrites('forever', { operation: 'PutObject' });
+        const raw = (headers: Record<string, string>) =>
+          new Promise<{ status: number; type?: string; body: string }>((resolve, reject) => {
+            const req = request(`${s3.endpoint}/faults/raw-conflict.json`, { method: 'PUT', headers: { 'content-length': '2', ...headers } });
+            req.on('response', (res) => {
+              let body = '';
+              res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], body }));
+            });
+            req.on('error', reject);
+            req.end('{}');
+          });
+        const conflict = await raw({ 'if-none-match': '*' });
+        expect(conflict.status).toBe(409);
+        expect(conflict.type).toBe('application/xml');
+        expect(conflict.body).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\s*<Error><Code>ConditionalRequestConflict<\/Code><Message>A conflicting operation occurred\. [^<]+<\/Message><RequestId>[^<]+<\/RequestId><HostId>[^<]+<\/HostId><\/Error>$/);
+        expect((await raw({})).status).toBe(200);
+      });
+
       it('keeps failNext working and scopes it to conditional writes with conditionalOnly', async () => {
         const c = single();
         s3.failNext(1, { status: 409, code: 'ConditionalRequestConflict', operation: 'PutObject', conditionalOnly: true });
