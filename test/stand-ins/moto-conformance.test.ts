@@ -183,6 +183,12 @@ const KNOWN_DIFFERENCES = {
     documented: 'refused with ValidationException (400): the entries of one PutEvents call may total at most 256 KB, sized as the guide computes',
     reference: 'Amazon EventBridge User Guide, Calculating PutEvents event entry size',
   },
+  eventsUnknownBus: {
+    case: 'EventBridge PutEvents to an event bus that does not exist',
+    moto: 'refuses the whole call with ResourceNotFoundException (400)',
+    documented: 'not stated in the API reference; the service answers an EventId and FailedEntryCount 0 and drops the event (reported as observed in aws/aws-cli#9186 and aws/aws-sdk#186); the stand-in does the same and keeps the event apart in undeliveredEvents()',
+    reference: 'Amazon EventBridge API Reference, PutEvents (silent on this); github.com/aws/aws-cli/issues/9186',
+  },
   bedrockDuplicateJobName: {
     case: 'Bedrock CreateModelCustomizationJob with a job name already in use',
     moto: 'ResourceInUseException (400), an error Bedrock\'s API does not have',
@@ -517,6 +523,14 @@ describeWithMoto(`stand-ins agree with moto ${MOTO.available ? MOTO.version : ''
 
     it(KNOWN_DIFFERENCES.eventsDetailNotObject.case, async () => {
       expect(await both((t) => putEvents(t, [entry({ Detail: '[1]' })]))).toEqual({ local: { ok: true, value: { failed: 1, codes: ['MalformedDetail'] } }, moto: { ok: true, value: { failed: 0, codes: ['EventId'] } } });
+    });
+
+    it(KNOWN_DIFFERENCES.eventsUnknownBus.case, async () => {
+      expect(await both((t) => putEvents(t, [entry({ EventBusName: 'no-such-bus' })]))).toEqual({
+        local: { ok: true, value: { failed: 0, codes: ['EventId'] } },
+        moto: { ok: false, error: 'ResourceNotFoundException', status: 400 },
+      });
+      expect(aws.events.undeliveredEvents().map((e) => e.eventBusName)).toEqual(['no-such-bus']);
     });
 
     it(KNOWN_DIFFERENCES.eventsRequestSize.case, async () => {
