@@ -132,7 +132,17 @@ describe('validate-dataset handler', () => {
     expect(result.summary.length).toBeLessThanOrEqual(MAX_SUMMARY_CHARS);
     expect(result.summary).toContain('VALID');
     expect(result.recommendedHyperParameters).toEqual(report.hyperParameters.values);
-    expect(aws.s3.listKeys(ARTIFACTS)).toEqual(['runs/chartqa-11b-0123456789ab/validation/report.json', 'runs/chartqa-11b-0123456789ab/validation/summary.txt']);
+    // Valid data is pinned: the run's copies, byte for byte what was validated.
+    expect(aws.s3.listKeys(ARTIFACTS)).toEqual([
+      'runs/chartqa-11b-0123456789ab/data/test.jsonl',
+      'runs/chartqa-11b-0123456789ab/data/training.jsonl',
+      'runs/chartqa-11b-0123456789ab/data/validation.jsonl',
+      'runs/chartqa-11b-0123456789ab/validation/report.json',
+      'runs/chartqa-11b-0123456789ab/validation/summary.txt',
+    ]);
+    for (const [copy, source] of [['training', 'train'], ['validation', 'val'], ['test', 'test']]) {
+      expect(aws.s3.getObject(ARTIFACTS, `runs/chartqa-11b-0123456789ab/data/${copy}.jsonl`)!.equals(aws.s3.getObject(DATA_BUCKET, `datasets/${source}.jsonl`)!)).toBe(true);
+    }
   });
 
   it('never modifies the data bucket: only reads it', async () => {
@@ -142,7 +152,8 @@ describe('validate-dataset handler', () => {
     expect(snapshotDataBucket()).toBe(before);
     const onDataBucket = aws.callLog.entries().filter((e) => e.resources.some((r) => r.includes(`:::${DATA_BUCKET}`)));
     expect(onDataBucket.length).toBeGreaterThan(150);
-    expect([...new Set(onDataBucket.map((e) => e.action))]).toEqual(['s3:GetObject']);
+    // Reads only (by version where the bucket is versioned).
+    expect([...new Set(onDataBucket.map((e) => e.action))].filter((a) => a !== 's3:GetObject' && a !== 's3:GetObjectVersion')).toEqual([]);
     const writes = aws.callLog.entries({ action: 's3:PutObject' });
     expect(writes.flatMap((e) => e.resources).every((r) => r.startsWith(`arn:aws:s3:::${ARTIFACTS}/runs/chartqa-11b-0123456789ab/validation/`))).toBe(true);
   });
