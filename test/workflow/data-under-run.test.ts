@@ -1,5 +1,6 @@
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Duration } from 'aws-cdk-lib';
+import { pngImage } from '../support/images';
 import { TEST_PROPS, WorkflowHarness, arithmeticRecords, startHarness, waitFor } from './harness';
 
 /**
@@ -134,17 +135,19 @@ describe('a deployment confined to a data prefix', () => {
       JSON.stringify({
         schemaVersion: 'bedrock-conversation-2024',
         messages: [
-          { role: 'user', content: [{ text: 'What is shown?' }, { image: { format: 'png', source: { s3Location: { uri } } } }] },
+          { role: 'user', content: [{ text: 'What is shown?' }, { image: { format: 'png', source: { s3Location: { uri, bucketOwner: '111122223333' } } } }] },
           { role: 'assistant', content: [{ text: 'A chart.' }] },
         ],
       });
+    // The image exists and is valid: only its location is wrong for this deployment.
+    h.aws.s3.putObject(h.datasets, 'teams/text/secret.png', pngImage(64, 48));
     h.aws.s3.putObject(h.datasets, 'teams/vision/images.jsonl', [arithmeticRecords(119), record(`s3://${h.datasets}/teams/text/secret.png`)].join('\n'));
     const refused = await (await h.upload('requests/image-outside.json', { name: 'image-outside', model: 'llama3.2-11b', trainingData: 'teams/vision/images.jsonl' })).executions[0].result;
     expect(refused.status).toBe('FAILED');
     expect(refused.error).toBe('InvalidDataset');
     const report = h.aws.s3.getObject(h.artifacts, `runs/${h.runRecords().find((r) => r.run.requestName === 'image-outside')!.runId}/validation/report.json`)!.toString();
-    expect(report).toContain(`s3://${h.datasets}/teams/vision/`);
-    expect(report).toContain('teams/text/secret.png');
+    expect(refused.cause).toContain('image-location');
+    expect(report).toContain(`s3://${h.datasets}/teams/text/secret.png lies outside the locations the customization role may read (s3://${h.datasets}/teams/vision/)`);
 
     const trained = await (await h.upload('requests/inside.json', { name: 'inside', model: 'llama3.2-1b', trainingData: 'teams/vision/train.jsonl' })).executions[0].result;
     expect(trained.status).toBe('SUCCEEDED');
