@@ -253,6 +253,26 @@ describe('validate-dataset handler', () => {
     expect(aws.s3.listKeys(ARTIFACTS)).toEqual([]);
   });
 
+  it('reads the accepted versions only: a file replaced since the request was accepted fails with DataChanged, by ETag (unversioned) or version id, and nothing is pinned', async () => {
+    putDataset(120);
+    const accepted = (key: string) => ({ key, etag: aws.s3.headObject(DATA_BUCKET, key)!.etag, size: aws.s3.headObject(DATA_BUCKET, key)!.size });
+    const byEtag = { training: accepted('datasets/train.jsonl'), validation: accepted('datasets/val.jsonl'), test: accepted('datasets/test.jsonl') };
+    const byVersion = { ...byEtag, training: { ...byEtag.training, versionId: aws.s3.headObject(DATA_BUCKET, 'datasets/train.jsonl')!.versionId } };
+    aws.s3.putObject(DATA_BUCKET, 'datasets/train.jsonl', '{"replaced": true}\n');
+
+    // Pinned by ETag (as in an unversioned bucket): the replacement is detected, not read.
+    const changed = handlerWithClient()({ run: runContext({ versions: byEtag }) });
+    await expect(changed).rejects.toMatchObject({ name: 'DataChanged' });
+    await expect(changed).rejects.toThrow(`s3://${DATA_BUCKET}/datasets/train.jsonl changed after the run request was accepted (its ETag is no longer ${byEtag.training.etag})`);
+    await expect(changed).rejects.toThrow('Upload the data first, wait for the upload to finish, then upload the run request again.');
+    expect(aws.s3.listKeys(ARTIFACTS)).toEqual([]);
+
+    // Pinned by version id: the accepted version is read and copied, whatever the key holds now.
+    const result = await handlerWithClient()({ run: runContext({ versions: byVersion }) });
+    expect(result.valid).toBe(true);
+    expect(aws.s3.getObject(ARTIFACTS, 'runs/chartqa-11b-0123456789ab/data/training.jsonl')!.equals(aws.s3.getObject(DATA_BUCKET, 'datasets/train.jsonl', byVersion.training.versionId)!)).toBe(true);
+  });
+
   it('throws for a malformed event (an infrastructure error, not a data verdict)', async () => {
     await expect(handlerWithClient()({} as ValidateDatasetEvent)).rejects.toThrow(/run context/);
     await expect(handlerWithClient()({ run: runContext({}, { model: { ...runContext().model, name: 'gpt-4', baseModelIdentifier: 'x' } }) })).rejects.toThrow(/gpt-4/);
