@@ -1,6 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { LlamaFinetuning } from '../../lib';
 import { actionsOf, allStatements, logicalIdOf, resourcesOf, statementsOfRole, testApp, testStack } from '../support/cdk';
 
@@ -252,6 +253,13 @@ describe('LlamaFinetuning with a data prefix', () => {
     const env = (description: string) => Object.values(template.findResources('AWS::Lambda::Function')).find((f) => f.Properties.Description?.startsWith(description))!.Properties.Environment.Variables;
     expect(env('Reads an uploaded run request').DATA_PREFIX).toBe('teams/vision/');
     expect(env('Validates the training').ALLOWED_IMAGE_LOCATIONS).toEqual({ 'Fn::Join': ['', ['s3://', { Ref: datasetId }, '/teams/vision/']] });
+  });
+
+  test('cdk-nag stays clean with a data prefix (the narrowed wildcards are acknowledged precisely)', () => {
+    const stack = testStack();
+    new LlamaFinetuning(stack, 'Finetuning', { dataPrefix: 'teams/vision/' });
+    const report = new AwsSolutionsChecks(stack).validateScope(stack);
+    expect(report.violations.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
   });
 
   test('a prefix with a wildcard is refused at synth, naming the prop', () => {
