@@ -11,9 +11,9 @@ import { jsonEnv, requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 import { logFailures } from '../shared/log-failures';
 import { dataPrefixProblems } from '../shared/data-prefix';
-import { MAX_PINNED_FILE_BYTES, currentDataFileVersions, sourceDataKeys } from '../shared/pinned-data';
-import { DataFileRole, RunContext, buildRunContext } from '../shared/run-context';
-import { InvalidRunRequestError, RunRequestProblem, parseRunRequest } from '../shared/run-request';
+import { currentDataFileVersions, dataFileProblems, sourceDataKeys } from '../shared/pinned-data';
+import { RunContext, buildRunContext } from '../shared/run-context';
+import { InvalidRunRequestError, parseRunRequest } from '../shared/run-request';
 import { getText, isNotFound } from '../shared/s3';
 
 /** The part of the S3 EventBridge event detail this step reads. */
@@ -70,27 +70,7 @@ async function readRunRequest(event: ObjectCreatedDetail): Promise<RunContext> {
   // The exact versions of the data as the request is accepted: validation reads these, and the run trains and evaluates their copies.
   const keys = sourceDataKeys({ trainingKey: request.trainingDataKey, validationKey: request.validationDataKey, testKey: request.testDataKey });
   const versions = await currentDataFileVersions(s3Client(), datasetBucket, keys);
-  const fields: Record<Exclude<DataFileRole, 'testReferences'>, string> = { training: 'trainingData', validation: 'validationData', test: 'testData' };
-  const problems: RunRequestProblem[] = [];
-  for (const [role, field] of Object.entries(fields) as Array<[Exclude<DataFileRole, 'testReferences'>, string]>) {
-    const dataKey = keys[role];
-    if (!dataKey) continue;
-    const version = versions[role];
-    if (!version) {
-      problems.push({ field, rule: 'data-missing', message: `s3://${datasetBucket}/${dataKey} does not exist; upload the file first, then upload the request again` });
-    } else if (version.size === 0) {
-      problems.push({ field, rule: 'data-empty', message: `s3://${datasetBucket}/${dataKey} is empty` });
-    }
-  }
-  for (const [role, version] of Object.entries(versions)) {
-    if (version.size > MAX_PINNED_FILE_BYTES) {
-      problems.push({
-        field: fields[role as keyof typeof fields] ?? 'testData',
-        rule: 'data-too-large',
-        message: `s3://${datasetBucket}/${version.key} has ${version.size} bytes; a run copies its data (one S3 CopyObject, at most 5 GB), so split it into files of at most 5 GB`,
-      });
-    }
-  }
+  const problems = dataFileProblems(datasetBucket, keys, versions);
   if (problems.length > 0) throw new InvalidRunRequestError(source, problems);
 
   const requestSource = { bucket, key, versionId, sequencer: event.object.sequencer || undefined, etag: event.object.etag };

@@ -7,6 +7,7 @@
 import { CopyObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { referencesSidecarKey } from './evaluation/test-records';
 import { DataFileRole, DataFileVersion, RunContext } from './run-context';
+import { RunRequestProblem } from './run-request';
 import { S3Location, headObject, toS3Uri } from './s3';
 
 /** Every dataset file role, in the order runs list them. */
@@ -57,6 +58,36 @@ export async function currentDataFileVersions(s3: S3Client, bucket: string, keys
     }),
   );
   return Object.fromEntries(entries.filter((e) => e !== undefined));
+}
+
+/** The request field that names each file (the sidecar comes with testData). */
+const REQUEST_FIELDS: Record<DataFileRole, string> = { training: 'trainingData', validation: 'validationData', test: 'testData', testReferences: 'testData' };
+
+/**
+ * What is wrong with the named files as found: missing or empty (the optional references
+ * sidecar may be missing), or too large to pin. Each problem names the request field, the
+ * file and what to do.
+ */
+export function dataFileProblems(bucket: string, keys: Partial<Record<DataFileRole, string>>, versions: Partial<Record<DataFileRole, DataFileVersion>>): RunRequestProblem[] {
+  const problems: RunRequestProblem[] = [];
+  for (const role of DATA_FILE_ROLES) {
+    const key = keys[role];
+    const version = versions[role];
+    const field = REQUEST_FIELDS[role];
+    if (!key || (!version && role === 'testReferences')) continue;
+    if (!version) {
+      problems.push({ field, rule: 'data-missing', message: `s3://${bucket}/${key} does not exist; upload the file first, then upload the request again` });
+    } else if (version.size === 0 && role !== 'testReferences') {
+      problems.push({ field, rule: 'data-empty', message: `s3://${bucket}/${key} is empty` });
+    } else if (version.size > MAX_PINNED_FILE_BYTES) {
+      problems.push({
+        field,
+        rule: 'data-too-large',
+        message: `s3://${bucket}/${key} has ${version.size} bytes; a run copies its data under the run with one S3 CopyObject (at most 5 GB), so split it into files of at most 5 GB`,
+      });
+    }
+  }
+  return problems;
 }
 
 /** A dataset file is no longer the version the run accepted (replaced in an unversioned bucket, or that version deleted). */

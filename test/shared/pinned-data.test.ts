@@ -1,6 +1,6 @@
 import { dataPrefixProblems } from '../../lambda/shared/data-prefix';
 import { referencesSidecarKey } from '../../lambda/shared/evaluation/test-records';
-import { DATA_FILE_ROLES, pinnedDataLocation, pinnedDataUri, sourceDataKeys } from '../../lambda/shared/pinned-data';
+import { DATA_FILE_ROLES, MAX_PINNED_FILE_BYTES, dataFileProblems, pinnedDataLocation, pinnedDataUri, sourceDataKeys } from '../../lambda/shared/pinned-data';
 import { deriveRunId } from '../../lambda/shared/run-context';
 
 describe('the identity of an upload (run id)', () => {
@@ -34,6 +34,21 @@ describe('pinned data locations', () => {
       test: 'd/test.jsonl',
       testReferences: 'd/test.references.jsonl',
     });
+  });
+});
+
+describe('the named files as found', () => {
+  const keys = sourceDataKeys({ trainingKey: 'd/train.jsonl', validationKey: 'd/val.jsonl', testKey: 'd/test.jsonl' });
+  const version = (key: string, size: number) => ({ key, etag: '"e"', size });
+  test('missing, empty and too-large files are named with their field and the fix; a missing references sidecar is fine', () => {
+    expect(dataFileProblems('bucket', keys, { training: version('d/train.jsonl', 10), validation: version('d/val.jsonl', 10), test: version('d/test.jsonl', 10) })).toEqual([]);
+    expect(dataFileProblems('bucket', keys, { training: version('d/train.jsonl', MAX_PINNED_FILE_BYTES + 1), validation: version('d/val.jsonl', 0) })).toEqual([
+      { field: 'trainingData', rule: 'data-too-large', message: `s3://bucket/d/train.jsonl has ${MAX_PINNED_FILE_BYTES + 1} bytes; a run copies its data under the run with one S3 CopyObject (at most 5 GB), so split it into files of at most 5 GB` },
+      { field: 'validationData', rule: 'data-empty', message: 's3://bucket/d/val.jsonl is empty' },
+      { field: 'testData', rule: 'data-missing', message: 's3://bucket/d/test.jsonl does not exist; upload the file first, then upload the request again' },
+    ]);
+    // Exactly 5 GiB is the most one CopyObject copies.
+    expect(dataFileProblems('bucket', { training: 'd/train.jsonl' }, { training: version('d/train.jsonl', 5 * 1024 ** 3) })).toEqual([]);
   });
 });
 
