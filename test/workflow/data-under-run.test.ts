@@ -36,6 +36,8 @@ describe('data replaced while a run waits for quota (versioned dataset bucket)',
     const validatedTest = taggedTestRecords(10, 'validated');
     h.aws.s3.putObject(h.datasets, 'data/train.jsonl', validatedTraining);
     h.aws.s3.putObject(h.datasets, 'data/test.jsonl', validatedTest);
+    const sidecar = (count: number, tag: string) => Array.from({ length: count }, (_, i) => JSON.stringify({ line: i + 1, id: `${tag}-${i + 1}`, references: [String(2 * i + 1)] })).join('\n');
+    h.aws.s3.putObject(h.datasets, 'data/test.references.jsonl', sidecar(10, 'validated'));
     const validatedVersions = { training: h.aws.s3.headObject(h.datasets, 'data/train.jsonl')!, test: h.aws.s3.headObject(h.datasets, 'data/test.jsonl')! };
 
     h.aws.bedrock.quotaExceeded({ times: 'forever' });
@@ -45,6 +47,7 @@ describe('data replaced while a run waits for quota (versioned dataset bucket)',
     // Meanwhile somebody replaces both files (valid data, but not what this run validated).
     h.aws.s3.putObject(h.datasets, 'data/train.jsonl', arithmeticRecords(200, 5000));
     h.aws.s3.putObject(h.datasets, 'data/test.jsonl', taggedTestRecords(4, 'replaced'));
+    h.aws.s3.putObject(h.datasets, 'data/test.references.jsonl', sidecar(4, 'replaced'));
     h.aws.bedrock.clearFaults();
 
     const outcome = await executions[0].result;
@@ -61,6 +64,9 @@ describe('data replaced while a run waits for quota (versioned dataset bucket)',
     expect(questions).toHaveLength(20); // 10 records, base and fine-tuned
     expect(questions.every((q) => q.includes('(from validated)'))).toBe(true);
     expect(record.evaluation?.records).toBe(10);
+    // ...with the references of the validated sidecar.
+    const report = JSON.parse(h.aws.s3.getObject(h.artifacts, `runs/${record.runId}/report.json`)!.toString()) as { records: Array<{ recordId: string }> };
+    expect(report.records.map((r) => r.recordId).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `validated-${i + 1}`).sort());
 
     // run.json names the exact objects and their copies.
     expect(record.data?.training).toEqual({
@@ -71,6 +77,7 @@ describe('data replaced while a run waits for quota (versioned dataset bucket)',
       copyUri: job.trainingDataUri,
     });
     expect(record.data?.test).toMatchObject({ versionId: validatedVersions.test.versionId, copyUri: `s3://${h.artifacts}/runs/${record.runId}/data/test.jsonl` });
+    expect(record.data?.testReferences).toMatchObject({ sourceUri: `s3://${h.datasets}/data/test.references.jsonl`, copyUri: `s3://${h.artifacts}/runs/${record.runId}/data/test.references.jsonl` });
     expect(h.runner.checkIam().denied).toEqual([]);
   });
 });
