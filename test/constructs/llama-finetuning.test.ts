@@ -262,6 +262,17 @@ describe('LlamaFinetuning with a data prefix', () => {
     expect(report.violations.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
   });
 
+  test('grantStartRuns lets a team upload only under its data prefix and the request prefix', () => {
+    const stack = testStack();
+    const construct = new LlamaFinetuning(stack, 'Finetuning', { dataPrefix: 'teams/vision/' });
+    const uploader = new iam.Role(stack, 'Uploader', { assumedBy: new iam.AccountRootPrincipal() });
+    construct.grantStartRuns(uploader);
+    const datasetId = logicalIdOf(construct.datasetBucket);
+    const [upload] = statementsOfRole(Template.fromStack(stack), 'Uploader');
+    expect(actionsOf(upload).sort()).toEqual(['s3:AbortMultipartUpload', 's3:PutObject']);
+    expect(resourcesOf(upload)).toEqual(['/teams/vision/*', '/requests/*'].map((p) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [datasetId, 'Arn'] }, p]] })));
+  });
+
   test('a prefix with a wildcard is refused at synth, naming the prop', () => {
     expect(() => new LlamaFinetuning(testStack(), 'Finetuning', { dataPrefix: 'teams/*' })).toThrow(/invalid prop 'dataPrefix': 'teams\/\*' contains a wildcard/);
   });
