@@ -21,6 +21,12 @@ export interface EnvironmentSettings {
   readonly removalPolicy?: 'retain' | 'destroy';
   /** Days to keep logs; one of CloudWatch Logs' retention values. @default 90 */
   readonly logRetentionDays?: number;
+  /**
+   * Key prefix in the dataset bucket that this environment's run requests may name data
+   * (training, validation, test files and images) under; see FinetuningRunSettings.dataPrefix.
+   * @default - anywhere in the dataset bucket
+   */
+  readonly dataPrefix?: string;
   /** Model used when a request names none. */
   readonly defaultModel?: string;
   /** Hyperparameters used unless a request sets them. */
@@ -69,7 +75,7 @@ export interface EnvironmentEvaluationSettings {
   readonly qualityGate?: { readonly minF1?: number; readonly minImprovementPercent?: number };
 }
 
-const KNOWN_KEYS = new Set(['account', 'region', 'kmsEncryption', 'removalPolicy', 'logRetentionDays', 'defaultModel', 'defaultHyperParameters', 'executionTimeoutHours', 'pollIntervalMinutes', 'quotaWaitHours', 'evaluation', 'notificationEmails', 'operations']);
+const KNOWN_KEYS = new Set(['account', 'region', 'kmsEncryption', 'removalPolicy', 'logRetentionDays', 'dataPrefix', 'defaultModel', 'defaultHyperParameters', 'executionTimeoutHours', 'pollIntervalMinutes', 'quotaWaitHours', 'evaluation', 'notificationEmails', 'operations']);
 
 /** Checks one environment's settings; errors name the cdk.json key and the fix. */
 export function parseEnvironmentSettings(name: string, raw: unknown): EnvironmentSettings {
@@ -92,6 +98,9 @@ export function parseEnvironmentSettings(name: string, raw: unknown): Environmen
   }
   if (s.logRetentionDays !== undefined && !(Object.values(logs.RetentionDays) as unknown[]).includes(s.logRetentionDays)) {
     throw new InvalidPropsError('EnvironmentSettings', `${where}.logRetentionDays`, `${String(s.logRetentionDays)} is not a CloudWatch Logs retention`, 'Use e.g. 30, 90, 365.');
+  }
+  if (s.dataPrefix !== undefined && (typeof s.dataPrefix !== 'string' || s.dataPrefix.trim().replace(/^\/+/, '') === '' || /[*?]/.test(s.dataPrefix))) {
+    throw new InvalidPropsError('EnvironmentSettings', `${where}.dataPrefix`, `${JSON.stringify(s.dataPrefix)} is not a key prefix`, "Give a folder-like prefix without wildcards, such as 'teams/vision/'.");
   }
   if (s.executionTimeoutHours !== undefined && (typeof s.executionTimeoutHours !== 'number' || s.executionTimeoutHours < 1 || s.executionTimeoutHours > 24 * 365)) {
     throw new InvalidPropsError('EnvironmentSettings', `${where}.executionTimeoutHours`, `${String(s.executionTimeoutHours)} is out of range`, 'Use a number of hours from 1 to 8760.');

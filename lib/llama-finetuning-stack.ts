@@ -34,6 +34,7 @@ export class LlamaFinetuningStack extends Stack {
       storage: { encryption: settings.kmsEncryption ? StorageEncryption.KMS : StorageEncryption.S3_MANAGED },
       removalPolicy: removalPolicyOf(settings),
       logRetention: settings.logRetentionDays as logs.RetentionDays | undefined,
+      dataPrefix: settings.dataPrefix,
       defaultModel: settings.defaultModel,
       defaultHyperParameters: settings.defaultHyperParameters,
       executionTimeout: settings.executionTimeoutHours ? Duration.hours(settings.executionTimeoutHours) : undefined,

@@ -95,8 +95,14 @@ export class LlamaFinetuning extends Construct {
     if (alarmsNotifyOwnTopic) allowCloudWatchAlarmsToPublish(this.notificationTopic, topicKey);
 
     const runsPrefix = normalizePrefix('LlamaFinetuning', 'runsPrefix', props.runsPrefix ?? 'runs/');
+    const dataPrefix = props.dataPrefix === undefined ? undefined : normalizePrefix('LlamaFinetuning', 'dataPrefix', props.dataPrefix);
     this.customizationRole = new BedrockCustomizationRole(this, 'CustomizationRole', {
-      dataLocations: [{ bucket: this.datasetBucket }],
+      dataLocations: [
+        // The images the records reference stay where they are, under the data prefix when there is one.
+        { bucket: this.datasetBucket, prefix: dataPrefix },
+        // The run's copies of the validated training and validation files (see the workflow's validation step).
+        { bucket: this.artifactsBucket, prefix: runsPrefix, keyPattern: `${runsPrefix}*/data/*` },
+      ],
       // Bedrock writes only into each run's bedrock-output/ folder, never over run records or reports.
       outputLocation: { bucket: this.artifactsBucket, prefix: runsPrefix, keyPattern: `${runsPrefix}*/bedrock-output/*` },
       encryptionKeys: this.storage.encryptionKey ? [this.storage.encryptionKey] : [],
@@ -111,6 +117,7 @@ export class LlamaFinetuning extends Construct {
       environmentName: props.environmentName,
       requestPrefix: props.requestPrefix,
       runsPrefix,
+      dataPrefix,
       defaultModel: props.defaultModel,
       defaultHyperParameters: props.defaultHyperParameters,
       pollInterval: props.pollInterval,
@@ -147,17 +154,19 @@ export class LlamaFinetuning extends Construct {
 
   /**
    * Lets `grantee` start runs: upload datasets, images and run requests to the dataset bucket
-   * (`s3:PutObject`, `s3:AbortMultipartUpload`; with the storage key, `kms:GenerateDataKey` and
+   * (under the data prefix and the request prefix when a data prefix is set) (`s3:PutObject`, `s3:AbortMultipartUpload`; with the storage key, `kms:GenerateDataKey` and
    * the `kms:Decrypt` that multipart uploads need, through S3 only). A run starts when a request
    * lands under the request prefix. Nothing to read or delete. A grantee in another account
    * is also added to the bucket policy and key policy (when the bucket and key are defined in
    * this app; an imported bucket's policy cannot be changed, and the grant says so).
    */
   public grantStartRuns(grantee: iam.IGrantable): iam.Grant {
+    // With a data prefix, uploads go only where this deployment's requests and data may be.
+    const { dataPrefix, requestPrefix } = this.workflow;
     const upload = grantOnPrincipalOrResource({
       grantee,
       actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
-      resourceArns: [this.datasetBucket.arnForObjects('*')],
+      resourceArns: dataPrefix ? [this.datasetBucket.arnForObjects(`${dataPrefix}*`), this.datasetBucket.arnForObjects(`${requestPrefix}*`)] : [this.datasetBucket.arnForObjects('*')],
       resource: this.datasetBucket,
     });
     return this.withStorageKey(upload, grantee, ['kms:GenerateDataKey', 'kms:Decrypt']);

@@ -1,7 +1,9 @@
 /**
  * Launches the Bedrock model customization job of a run.
  *
- * Input: { run, hyperParameters } (the values chosen after validation). Output: the job
+ * Input: { run, hyperParameters } (the values chosen after validation). Bedrock trains on the
+ * run's copies of the validated files (pinned-data.ts), not on the keys the request named.
+ * Output: the job
  * ({ jobArn, jobName, customModelName, status, outputS3Uri, hyperParameters }).
  *
  * The clientRequestToken comes from the request object's identity, so a retried launch or a
@@ -20,6 +22,7 @@ import { jsonEnv, requireEnv } from '../shared/env';
 import { clientRequestTokenFor, customModelNameFor, jobNameFor, jobTagsFor } from '../shared/job-names';
 import { createLogger } from '../shared/logger';
 import { logFailures, runIdOf } from '../shared/log-failures';
+import { pinnedDataUri } from '../shared/pinned-data';
 import { RunContext } from '../shared/run-context';
 import { RunEndedError } from '../shared/run-ended-error';
 import { RunJob, runRecordKey, updateRunRecord, withEvent } from '../shared/run-record';
@@ -51,8 +54,9 @@ async function launchJob(event: LaunchJobEvent): Promise<RunJob> {
     clientRequestToken: clientRequestTokenFor(run.request),
     baseModelIdentifier: model.baseModelIdentifier,
     customizationType: 'FINE_TUNING',
-    trainingDataConfig: { s3Uri: `s3://${run.data.bucket}/${run.data.trainingKey}` },
-    validationDataConfig: run.data.validationKey ? { validators: [{ s3Uri: `s3://${run.data.bucket}/${run.data.validationKey}` }] } : undefined,
+    // The run's copies of the validated files, never the user's keys, which may have changed since.
+    trainingDataConfig: { s3Uri: pinnedDataUri(run, 'training') },
+    validationDataConfig: run.data.validationKey ? { validators: [{ s3Uri: pinnedDataUri(run, 'validation') }] } : undefined,
     outputDataConfig: { s3Uri: outputS3Uri },
     hyperParameters,
     customModelKmsKeyId: process.env.CUSTOM_MODEL_KMS_KEY_ARN || undefined,

@@ -1,6 +1,6 @@
 /**
- * First evaluation step: reads the run's test file (and its references sidecar when there is
- * one), and cuts it into shards of evaluation items under the run's prefix, so a Map state can
+ * First evaluation step: reads the run's copy of its validated test file (and of its references
+ * sidecar when there is one), and cuts it into shards of evaluation items under the run's prefix, so a Map state can
  * fan inference out over many short Lambda invocations.
  *
  * Input: { run }. Output: { recordCount, shards: [{ index, key, count }] }.
@@ -9,10 +9,11 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { s3Client } from '../shared/aws-clients';
 import { ConversationRecord } from '../shared/bedrock-record';
 import { intEnv } from '../shared/env';
-import { EvaluationItem, ReferencesSidecarLine, referencesSidecarKey, shardItems, toEvaluationItem } from '../shared/evaluation/test-records';
+import { EvaluationItem, ReferencesSidecarLine, shardItems, toEvaluationItem } from '../shared/evaluation/test-records';
 import { readJsonlLines } from '../shared/jsonl';
 import { createLogger } from '../shared/logger';
 import { logFailures, runIdOf } from '../shared/log-failures';
+import { pinnedDataLocation } from '../shared/pinned-data';
 import { RunContext } from '../shared/run-context';
 import { headObject } from '../shared/s3';
 import { s3DatasetSource } from '../shared/validation/dataset-source';
@@ -43,22 +44,24 @@ async function prepareEvaluation(event: PrepareEvaluationEvent): Promise<Prepare
   const shardSize = intEnv('SHARD_SIZE', 20);
   const s3 = s3Client();
 
-  const sidecarKey = referencesSidecarKey(run.data.testKey);
+  // The run's copies of the validated test file and its sidecar (pinned-data.ts), never the user's keys.
+  const testFile = pinnedDataLocation(run, 'test');
+  const sidecarFile = pinnedDataLocation(run, 'testReferences');
   const sidecar = new Map<number, ReferencesSidecarLine>();
-  if (await headObject(s3, { bucket: run.data.bucket, key: sidecarKey })) {
-    for await (const line of readLines(run.data.bucket, sidecarKey)) {
+  if (await headObject(s3, sidecarFile)) {
+    for await (const line of readLines(sidecarFile.bucket, sidecarFile.key)) {
       const parsed = JSON.parse(line.text) as ReferencesSidecarLine;
       sidecar.set(parsed.line, parsed);
     }
   }
 
   const items: EvaluationItem[] = [];
-  for await (const line of readLines(run.data.bucket, run.data.testKey)) {
+  for await (const line of readLines(testFile.bucket, testFile.key)) {
     if (run.evaluation.maxRecords !== undefined && items.length >= run.evaluation.maxRecords) break;
     // The validation step has checked every line already; a failure here is a real surprise.
     items.push(toEvaluationItem(JSON.parse(line.text) as ConversationRecord, line.lineNumber, sidecar.get(line.lineNumber)));
   }
-  if (items.length === 0) throw new Error(`s3://${run.data.bucket}/${run.data.testKey} has no test records`);
+  if (items.length === 0) throw new Error(`s3://${testFile.bucket}/${testFile.key} (the run's copy of s3://${run.data.bucket}/${run.data.testKey}) has no test records`);
 
   const shards = shardItems(items, shardSize);
   const prefix = `${run.artifacts.prefix}evaluation/shards/`;

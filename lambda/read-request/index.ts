@@ -10,14 +10,23 @@ import { s3Client } from '../shared/aws-clients';
 import { jsonEnv, requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 import { logFailures } from '../shared/log-failures';
+import { dataPrefixProblems } from '../shared/data-prefix';
+import { currentDataFileVersions, dataFileProblems, sourceDataKeys } from '../shared/pinned-data';
 import { RunContext, buildRunContext } from '../shared/run-context';
-import { InvalidRunRequestError, RunRequestProblem, parseRunRequest } from '../shared/run-request';
-import { getText, headObject, isNotFound } from '../shared/s3';
+import { InvalidRunRequestError, parseRunRequest } from '../shared/run-request';
+import { getText, isNotFound } from '../shared/s3';
 
 /** The part of the S3 EventBridge event detail this step reads. */
 export interface ObjectCreatedDetail {
   readonly bucket: { readonly name: string };
-  readonly object: { readonly key: string; readonly 'version-id'?: string; readonly etag?: string; readonly size?: number };
+  readonly object: {
+    readonly key: string;
+    readonly 'version-id'?: string;
+    /** Unique per write of the key, the same in a duplicate delivery: the identity of an upload to an unversioned bucket. */
+    readonly sequencer?: string;
+    readonly etag?: string;
+    readonly size?: number;
+  };
 }
 
 const log = createLogger({ step: 'read-request' });
@@ -50,26 +59,22 @@ async function readRunRequest(event: ObjectCreatedDetail): Promise<RunContext> {
     defaultHyperParameters: jsonEnv<Record<string, number>>('DEFAULT_HYPERPARAMETERS', {}),
   });
 
-  const missing: RunRequestProblem[] = [];
-  const files: Array<[string, string | undefined]> = [
+  // A deployment confined to a data prefix reads nothing outside it, not even to say it is missing.
+  const outside = dataPrefixProblems(process.env.DATA_PREFIX || undefined, datasetBucket, [
     ['trainingData', request.trainingDataKey],
     ['validationData', request.validationDataKey],
     ['testData', request.testDataKey],
-  ];
-  await Promise.all(
-    files.map(async ([field, dataKey]) => {
-      if (!dataKey) return;
-      const head = await headObject(s3Client(), { bucket: datasetBucket, key: dataKey });
-      if (!head) {
-        missing.push({ field, rule: 'data-missing', message: `s3://${datasetBucket}/${dataKey} does not exist; upload the file first, then upload the request again` });
-      } else if (head.size === 0) {
-        missing.push({ field, rule: 'data-empty', message: `s3://${datasetBucket}/${dataKey} is empty` });
-      }
-    }),
-  );
-  if (missing.length > 0) throw new InvalidRunRequestError(source, missing);
+  ]);
+  if (outside.length > 0) throw new InvalidRunRequestError(source, outside);
 
-  const run = buildRunContext(request, { bucket, key, versionId, etag: event.object.etag }, datasetBucket, artifactsBucket, runsPrefix);
+  // The exact versions of the data as the request is accepted: validation reads these, and the run trains and evaluates their copies.
+  const keys = sourceDataKeys({ trainingKey: request.trainingDataKey, validationKey: request.validationDataKey, testKey: request.testDataKey });
+  const versions = await currentDataFileVersions(s3Client(), datasetBucket, keys);
+  const problems = dataFileProblems(datasetBucket, keys, versions);
+  if (problems.length > 0) throw new InvalidRunRequestError(source, problems);
+
+  const requestSource = { bucket, key, versionId, sequencer: event.object.sequencer || undefined, etag: event.object.etag };
+  const run = buildRunContext(request, requestSource, datasetBucket, artifactsBucket, runsPrefix, versions);
   log.info('run request accepted', { runId: run.runId, request: source, model: run.model.name });
   return run;
 }

@@ -5,13 +5,34 @@
 import { createHash } from 'crypto';
 import { RunRequest } from './run-request';
 
+/** A dataset file of a run, by what the run uses it for. */
+export type DataFileRole = 'training' | 'validation' | 'test' | 'testReferences';
+
+/** The exact object a run uses for one dataset file: read when the request was accepted. */
+export interface DataFileVersion {
+  /** Key in the dataset bucket. */
+  readonly key: string;
+  /** S3 version id, where the dataset bucket is versioned. */
+  readonly versionId?: string;
+  /** ETag as S3 returns it (quoted); the identity when the bucket is not versioned. */
+  readonly etag: string;
+  readonly size: number;
+}
+
 export interface RunContext {
-  /** Unique per request object version: `<name>-<12 hex of sha256(bucket/key/version)>`. */
+  /** Unique per upload of the request: `<name>-<12 hex of sha256(bucket/key/version or sequencer)>`. */
   readonly runId: string;
   /** The request's `name`. */
   readonly requestName: string;
   /** The uploaded request object that started the run. */
-  readonly request: { readonly bucket: string; readonly key: string; readonly versionId?: string; readonly etag?: string };
+  readonly request: {
+    readonly bucket: string;
+    readonly key: string;
+    readonly versionId?: string;
+    /** The upload's event sequencer: unique per write of the key, the same in a duplicate delivery. */
+    readonly sequencer?: string;
+    readonly etag?: string;
+  };
   readonly model: {
     readonly name: string;
     readonly baseModelIdentifier: string;
@@ -25,6 +46,12 @@ export interface RunContext {
     readonly trainingKey: string;
     readonly validationKey?: string;
     readonly testKey?: string;
+    /**
+     * The exact versions the run validates, trains and evaluates on (the test file's references
+     * sidecar included when it exists), pinned when the request was accepted.
+     * @default - read when the data is validated
+     */
+    readonly versions?: Readonly<Partial<Record<DataFileRole, DataFileVersion>>>;
   };
   readonly hyperParameters: Record<string, number>;
   /** Names of hyperparameters the request set itself (the rest are defaults or recommendations). */
@@ -36,18 +63,21 @@ export interface RunContext {
 
 /**
  * Derives the run id from the request object's identity, so the same upload delivered twice
- * maps to the same run, and a changed request (new version or ETag) to a new one.
+ * maps to the same run, and another upload of the request (new version, or new event
+ * sequencer in an unversioned bucket, even with the same bytes) to a new one.
  */
 export function deriveRunId(name: string, request: RunContext['request']): string {
   return `${name}-${requestIdentityDigest(request).slice(0, 12)}`;
 }
 
 /**
- * SHA-256 (hex) of the request object's identity: bucket, key and version (or ETag). The run id
- * and Bedrock's idempotency token both come from it, so they change together.
+ * SHA-256 (hex) of the request object's identity: bucket, key and the write's identity: the
+ * version id, else the event's sequencer (unversioned buckets: unique per write, the same in a
+ * duplicate delivery), else the ETag. The run id and Bedrock's idempotency token both come
+ * from it, so they change together.
  */
 export function requestIdentityDigest(request: RunContext['request']): string {
-  const identity = [request.bucket, request.key, request.versionId ?? request.etag ?? ''].join('/');
+  const identity = [request.bucket, request.key, request.versionId ?? request.sequencer ?? request.etag ?? ''].join('/');
   return createHash('sha256').update(identity).digest('hex');
 }
 
@@ -58,6 +88,7 @@ export function buildRunContext(
   datasetBucket: string,
   artifactsBucket: string,
   runsPrefix = 'runs/',
+  dataVersions?: RunContext['data']['versions'],
 ): RunContext {
   const runId = deriveRunId(request.name, source);
   return {
@@ -76,6 +107,7 @@ export function buildRunContext(
       trainingKey: request.trainingDataKey,
       validationKey: request.validationDataKey,
       testKey: request.testDataKey,
+      ...(dataVersions ? { versions: dataVersions } : {}),
     },
     hyperParameters: { ...request.hyperParameters },
     hyperParametersOverridden: request.hyperParametersOverridden,

@@ -5,7 +5,8 @@
  * optimistic concurrency (If-Match on the ETag).
  */
 import { GetObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import { RunContext } from './run-context';
+import { PinnedDataFile } from './pinned-data';
+import { DataFileRole, RunContext } from './run-context';
 import { isNotFound } from './s3';
 import { TrainingMetricsSummary } from './training-metrics';
 
@@ -50,6 +51,8 @@ export interface RunRecord {
   readonly status: 'RUNNING' | RunOutcomeStatus;
   readonly run: RunContext;
   readonly validation?: { readonly valid: boolean; readonly errorCount: number; readonly warningCount: number; readonly reportUri: string };
+  /** The validated dataset files, by role: source URI, version id / ETag, and the run's copy that training and evaluation read. */
+  readonly data?: Readonly<Partial<Record<DataFileRole, PinnedDataFile>>>;
   readonly job?: RunJob;
   readonly metrics?: TrainingMetricsSummary;
   readonly outcome?: RunOutcome;

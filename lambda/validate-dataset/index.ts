@@ -6,8 +6,10 @@
  * Input: { run: RunContext }. Output: {@link ValidateDatasetResult}.
  * Invalid data is a normal outcome (`valid: false`, the state machine branches on it); the
  * function throws only when it cannot do its work (S3 unreachable, throttled beyond retries,
- * misconfiguration). It only reads the user's data and writes only under
- * `<run.artifacts.prefix>validation/` in the artifacts bucket.
+ * misconfiguration, or DataChanged: a file is no longer the version the run accepted). It
+ * reads exactly the versions pinned in the run context, and when they are valid copies them
+ * to `<run.artifacts.prefix>data/` (see pinned-data.ts), which training and evaluation read;
+ * it writes only there and under `<run.artifacts.prefix>validation/` in the artifacts bucket.
  *
  * Environment:
  * - EXPECTED_ACCOUNT_ID (optional): account that must own image buckets (bucketOwner).
@@ -21,6 +23,7 @@ import { findModel, LlamaHyperParameterName } from '../../lib/models/llama-model
 import { intEnv } from '../shared/env';
 import { createLogger, Logger } from '../shared/logger';
 import { logFailures, runIdOf } from '../shared/log-failures';
+import { copyPinnedDataFiles, currentDataFileVersions, sourceDataKeys } from '../shared/pinned-data';
 import { RunContext } from '../shared/run-context';
 import { readRunRecord, runRecordKey, updateRunRecord, withEvent } from '../shared/run-record';
 import { putJson } from '../shared/s3';
@@ -96,9 +99,11 @@ export function createValidateDatasetHandler(deps: Partial<ValidateDatasetDepend
     const s3 = (deps.s3 ?? defaultS3)(concurrency);
 
     const { bucket } = run.data;
-    const files: DatasetFileInput[] = [{ role: 'training', source: s3DatasetSource(s3, bucket, run.data.trainingKey) }];
-    if (run.data.validationKey) files.push({ role: 'validation', source: s3DatasetSource(s3, bucket, run.data.validationKey) });
-    if (run.data.testKey) files.push({ role: 'test', source: s3DatasetSource(s3, bucket, run.data.testKey) });
+    // The versions the request was accepted with; a context without them pins what is there now.
+    const versions = run.data.versions ?? (await currentDataFileVersions(s3, bucket, sourceDataKeys(run.data)));
+    const files: DatasetFileInput[] = [{ role: 'training', source: s3DatasetSource(s3, bucket, run.data.trainingKey, versions.training) }];
+    if (run.data.validationKey) files.push({ role: 'validation', source: s3DatasetSource(s3, bucket, run.data.validationKey, versions.validation) });
+    if (run.data.testKey) files.push({ role: 'test', source: s3DatasetSource(s3, bucket, run.data.testKey, versions.test) });
 
     const overrides = Object.fromEntries(
       (run.hyperParametersOverridden ?? []).filter((name) => run.hyperParameters?.[name] !== undefined).map((name) => [name, run.hyperParameters[name]]),
@@ -125,12 +130,16 @@ export function createValidateDatasetHandler(deps: Partial<ValidateDatasetDepend
     const summary = renderSummary(report, { reportUri, maxChars: MAX_SUMMARY_CHARS });
     await putJson(s3, { bucket: run.artifacts.bucket, key: reportKey }, report);
     await s3.send(new PutObjectCommand({ Bucket: run.artifacts.bucket, Key: summaryKey, Body: summary, ContentType: 'text/plain; charset=utf-8' }));
+    // Valid data is copied under the run before anything is paid for: Bedrock and the
+    // evaluation read these copies, so a file replaced later changes nothing.
+    const pinned = report.valid ? await copyPinnedDataFiles(s3, run, versions) : undefined;
     // The run record (when the workflow began one) keeps the verdict next to everything else.
     const recordKey = runRecordKey(run);
     if (await readRunRecord(s3, run.artifacts.bucket, recordKey)) {
       await updateRunRecord(s3, run.artifacts.bucket, recordKey, (r) => ({
         ...withEvent(r, report.valid ? 'dataset valid' : 'dataset invalid', { errors: report.totals.errors, warnings: report.totals.warnings }),
         validation: { valid: report.valid, errorCount: report.totals.errors, warningCount: report.totals.warnings, reportUri },
+        ...(pinned ? { data: pinned } : {}),
       }));
     }
 
@@ -141,6 +150,7 @@ export function createValidateDatasetHandler(deps: Partial<ValidateDatasetDepend
       records: report.totals.records,
       uniqueImages: report.totals.uniqueImagesChecked,
       reportUri,
+      pinned: pinned && Object.values(pinned).map((f) => f!.copyUri),
     });
     return {
       valid: report.valid,

@@ -90,6 +90,8 @@ export interface EvaluationProps {
 /** What the evaluation stage needs from the workflow. */
 export interface EvaluationStageProps extends EvaluationProps {
   readonly datasetBucket: s3.IBucket;
+  /** Prefix of the dataset bucket the requests' data (images included) is confined to; '' for the whole bucket. */
+  readonly dataPrefix: string;
   readonly artifactsBucket: s3.IBucket;
   readonly runsPrefix: string;
   readonly environmentName: string;
@@ -153,8 +155,9 @@ export class EvaluationStage extends Construct {
     const runIdReason = 'Confined to the run\'s own folder under the runs prefix; run ids are made per request.';
 
     const prepare = fn('PrepareEvaluation', 'prepare-evaluation', 'Cuts the test set into shards of evaluation items', { SHARD_SIZE: String(shardSize) });
-    allow(prepare, 'ReadTestData', ['s3:GetObject'], [props.datasetBucket.arnForObjects('*')], 'Reads the test file and its references sidecar, wherever the user keeps them in the dataset bucket.');
-    allow(prepare, 'TellMissingFromDenied', ['s3:ListBucket'], [props.datasetBucket.bucketArn]);
+    // The run's copies of the validated test file and its sidecar (written by the validation step), never the user's keys.
+    allow(prepare, 'ReadPinnedTestData', ['s3:GetObject'], [runObjects('data/*')], runIdReason);
+    allow(prepare, 'TellMissingFromDenied', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
     allow(prepare, 'WriteShards', ['s3:PutObject'], [runObjects('evaluation/shards/*')], runIdReason);
     grantS3KeyUse(props.bucketEncryptionKey, prepare.role, 'read-write');
 
@@ -192,7 +195,7 @@ export class EvaluationStage extends Construct {
       'Provisioned Throughput ARNs are created per run; the base model is a Llama 3.2 foundation model reached through an inference profile, which may route to several regions.',
     );
     grantCustomModelKey(props.customModelEncryptionKey, infer);
-    allow(infer, 'ReadShardsAndImages', ['s3:GetObject'], [runObjects('evaluation/shards/*'), props.datasetBucket.arnForObjects('*')], 'Reads its shard and the images the test records name, wherever the user keeps them.');
+    allow(infer, 'ReadShardsAndImages', ['s3:GetObject'], [runObjects('evaluation/shards/*'), props.datasetBucket.arnForObjects(`${props.dataPrefix}*`)], 'Reads its shard and the images the test records name, wherever the user keeps them under the data prefix.');
     allow(infer, 'WritePredictions', ['s3:PutObject'], [runObjects('evaluation/predictions/*')], runIdReason);
     grantS3KeyUse(props.bucketEncryptionKey, infer.role, 'read-write');
 

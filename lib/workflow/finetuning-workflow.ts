@@ -42,6 +42,16 @@ export interface FinetuningRunSettings {
    */
   readonly runsPrefix?: string;
   /**
+   * Key prefix in the dataset bucket that confines the data this deployment's run requests
+   * may name: training, validation and test files and the images they reference. A request
+   * naming a file outside it fails with InvalidRunRequest, an image outside it fails
+   * validation, and the functions and the Bedrock customization role may read dataset
+   * objects only under it. Give each team sharing a dataset bucket its own deployment and
+   * data prefix.
+   * @default - requests may name data anywhere in the dataset bucket
+   */
+  readonly dataPrefix?: string;
+  /**
    * Model used when a run request names none (short name such as `llama3.2-11b`, or a
    * Bedrock model identifier). Checked at synth time.
    * @default - every request must name its model
@@ -163,6 +173,8 @@ export class FinetuningWorkflow extends Construct {
   public readonly requestPrefix: string;
   /** Resolved runs prefix (ends in '/'). */
   public readonly runsPrefix: string;
+  /** Resolved data prefix (ends in '/'), or undefined when requests may name data anywhere in the dataset bucket. */
+  public readonly dataPrefix?: string;
 
   private readonly functionDefaults: Pick<WorkflowFunctionProps, 'logRetention' | 'logEncryptionKey' | 'logRemovalPolicy'>;
 
@@ -171,6 +183,10 @@ export class FinetuningWorkflow extends Construct {
     this.datasetBucket = props.datasetBucket;
     this.requestPrefix = normalizePrefix(CONSTRUCT, 'requestPrefix', props.requestPrefix ?? 'requests/');
     this.runsPrefix = normalizePrefix(CONSTRUCT, 'runsPrefix', props.runsPrefix ?? 'runs/');
+    this.dataPrefix = props.dataPrefix === undefined ? undefined : normalizePrefix(CONSTRUCT, 'dataPrefix', props.dataPrefix);
+    // Dataset objects the functions may read: the data prefix, or the whole bucket.
+    const datasetObjects = props.datasetBucket.arnForObjects(`${this.dataPrefix ?? ''}*`);
+    const dataScope = this.dataPrefix ? `under the data prefix ${this.dataPrefix}` : 'inside the dedicated dataset bucket';
     const defaults = checkDefaults(props.defaultModel, props.defaultHyperParameters);
     const pollInterval = props.pollInterval ?? Duration.minutes(5);
     const quotaRetryInterval = props.quotaRetryInterval ?? Duration.minutes(15);
@@ -194,11 +210,12 @@ export class FinetuningWorkflow extends Construct {
       DATASET_BUCKET: props.datasetBucket.bucketName,
       ARTIFACTS_BUCKET: props.artifactsBucket.bucketName,
       RUNS_PREFIX: this.runsPrefix,
+      ...(this.dataPrefix ? { DATA_PREFIX: this.dataPrefix } : {}),
       ...(defaults.model ? { DEFAULT_MODEL: defaults.model } : {}),
       ...(props.defaultHyperParameters ? { DEFAULT_HYPERPARAMETERS: JSON.stringify(props.defaultHyperParameters) } : {}),
     });
     allow(readRequest, 'ReadRunRequests', ['s3:GetObject', 's3:GetObjectVersion'], [props.datasetBucket.arnForObjects(`${this.requestPrefix}*`)], 'Reads run requests: any object under the request prefix may be a request.');
-    allow(readRequest, 'CheckDataFilesExist', ['s3:GetObject'], [props.datasetBucket.arnForObjects('*')], 'Read-only HeadObject on the dataset files a run request names; users choose their keys freely inside the dedicated dataset bucket.');
+    allow(readRequest, 'CheckDataFilesExist', ['s3:GetObject'], [datasetObjects], `Read-only HeadObject on the dataset files a run request names; users choose their keys freely ${dataScope}.`);
     // Without ListBucket, S3 answers 403 instead of 404 for a missing file, and the user would
     // be told "access denied" instead of "file missing".
     allow(readRequest, 'TellMissingFromDenied', ['s3:ListBucket'], [props.datasetBucket.bucketArn]);
@@ -217,11 +234,13 @@ export class FinetuningWorkflow extends Construct {
       {
         EXPECTED_ACCOUNT_ID: Stack.of(this).account,
         IMAGE_CONCURRENCY: String(props.imageConcurrency ?? 32),
-        ALLOWED_IMAGE_LOCATIONS: `s3://${props.datasetBucket.bucketName}/`,
+        ALLOWED_IMAGE_LOCATIONS: `s3://${props.datasetBucket.bucketName}/${this.dataPrefix ?? ''}`,
       },
       { timeout: Duration.minutes(15), memorySize: 1024 },
     );
-    allow(validate, 'ReadDataset', ['s3:GetObject'], [props.datasetBucket.arnForObjects('*')], 'Reads every training, validation and test file and the headers of every image they name; the keys are the user\'s.');
+    // GetObjectVersion: the files are read (and copied) at the exact version the request was accepted with.
+    allow(validate, 'ReadDataset', ['s3:GetObject', 's3:GetObjectVersion'], [datasetObjects], `Reads every training, validation and test file and the headers of every image they name; the keys are the user's, ${dataScope}.`);
+    allow(validate, 'PinValidatedData', ['s3:PutObject'], [props.artifactsBucket.arnForObjects(`${this.runsPrefix}*/data/*`)], 'Copies the validated files under the run\'s own prefix (CopyObject); run ids are made per request.');
     allow(validate, 'TellMissingFromDenied', ['s3:ListBucket'], [props.datasetBucket.bucketArn]);
     allow(validate, 'WriteValidationReport', ['s3:PutObject'], [props.artifactsBucket.arnForObjects(`${this.runsPrefix}*/validation/*`)], 'Writes the validation report under the run\'s own prefix; run ids are made per request.');
     allow(validate, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runRecords], 'Updates the run\'s own record; run ids are made per request.');
@@ -397,6 +416,7 @@ export class FinetuningWorkflow extends Construct {
       this.evaluation = new EvaluationStage(this, 'Evaluation', {
         ...props.evaluation,
         datasetBucket: props.datasetBucket,
+        dataPrefix: this.dataPrefix ?? '',
         artifactsBucket: props.artifactsBucket,
         runsPrefix: this.runsPrefix,
         environmentName,

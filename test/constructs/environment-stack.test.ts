@@ -40,6 +40,14 @@ describe('LlamaFinetuningStack from cdk.json settings', () => {
     expect(Object.keys(defaults.findResources('AWS::CloudWatch::Dashboard'))).toHaveLength(1);
   });
 
+  test('dataPrefix confines the requests\' data of the environment: read-request checks it and the service role reads only under it', () => {
+    const template = synth({ dataPrefix: 'teams/vision/' });
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ DATA_PREFIX: 'teams/vision/' }) } });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'ReadTrainingData0', Resource: { 'Fn::Join': ['', [Match.anyValue(), '/teams/vision/*']] } })]) },
+    });
+  });
+
   test('provisionedThroughputMaxAgeHours sets the Provisioned Throughput age alarm and the watch', () => {
     const template = synth({ operations: { provisionedThroughputMaxAgeHours: 2.5 } });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'OldestRunProvisionedThroughputAge', Threshold: 9000 });
@@ -47,7 +55,7 @@ describe('LlamaFinetuningStack from cdk.json settings', () => {
   });
 });
 
-describe('cdk.json notificationEmails and operations are checked', () => {
+describe('cdk.json notificationEmails, operations and dataPrefix are checked', () => {
   const where = 'cdk.json llama-finetune:environments.prod';
   test.each([
     [{ notificationEmails: 'ml-team@example.com' }, `${where}.notificationEmails': is not a list`],
@@ -58,6 +66,9 @@ describe('cdk.json notificationEmails and operations are checked', () => {
     [{ operations: { alarmsEnabled: 'no' } }, 'no is not true or false'],
     [{ operations: { provisionedThroughputMaxAgeHours: 0 } }, '0 is out of range. Use a number of hours from 0.25'],
     [{ operations: { provisionedThroughputMaxAgeHours: 0.1 } }, `${where}.operations.provisionedThroughputMaxAgeHours': 0.1 is out of range`],
+    [{ dataPrefix: 'teams/*' }, `${where}.dataPrefix': "teams/*" is not a key prefix. Give a folder-like prefix without wildcards`],
+    [{ dataPrefix: '/' }, `${where}.dataPrefix': "/" is not a key prefix`],
+    [{ dataPrefix: 3 }, `${where}.dataPrefix': 3 is not a key prefix`],
   ])('%j', (raw, message) => {
     expect(() => parseEnvironmentSettings('prod', raw)).toThrow(message);
   });

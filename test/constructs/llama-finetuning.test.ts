@@ -1,6 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { LlamaFinetuning } from '../../lib';
 import { actionsOf, allStatements, logicalIdOf, resourcesOf, statementsOfRole, testApp, testStack } from '../support/cdk';
 
@@ -38,14 +39,17 @@ describe('LlamaFinetuning (default props)', () => {
     ]);
   });
 
-  test('the service role reads the dataset bucket, writes only into runs/*/bedrock-output/ of the artifacts bucket, and has nothing else', () => {
+  test('the service role reads the dataset bucket (images) and the runs\' pinned data copies, writes only into runs/*/bedrock-output/ of the artifacts bucket, and has nothing else', () => {
     const datasetId = ref(construct.datasetBucket as never);
     const artifactsId = ref(construct.artifactsBucket as never);
     const statements = statementsOfRole(template, ref(construct.customizationRole.role as never));
     const bySid = Object.fromEntries(statements.map((s) => [s.Sid, s]));
-    expect(Object.keys(bySid).sort()).toEqual(['ListDataAndOutputBuckets', 'ReadTrainingData0', 'WriteJobOutput']);
+    expect(Object.keys(bySid).sort()).toEqual(['ListDataAndOutputBuckets', 'ReadTrainingData0', 'ReadTrainingData1', 'WriteJobOutput']);
     expect(bySid.ReadTrainingData0.Action).toBe('s3:GetObject');
     expect(bySid.ReadTrainingData0.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [datasetId, 'Arn'] }, '/*']] });
+    // Training and validation data: only the copies each run makes of what it validated.
+    expect(bySid.ReadTrainingData1.Action).toBe('s3:GetObject');
+    expect(bySid.ReadTrainingData1.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [artifactsId, 'Arn'] }, '/runs/*/data/*']] });
     expect(actionsOf(bySid.WriteJobOutput).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
     // Only each run's bedrock-output/ folder: Bedrock cannot overwrite run records or reports.
     expect(bySid.WriteJobOutput.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [artifactsId, 'Arn'] }, '/runs/*/bedrock-output/*']] });
@@ -207,5 +211,69 @@ describe('LlamaFinetuning with a KMS key', () => {
     // The topic and the log groups use the same key.
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
     template.allResourcesProperties('AWS::Logs::LogGroup', { KmsKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+  });
+});
+
+describe('LlamaFinetuning with a data prefix', () => {
+  test('every read grant on the dataset bucket is narrowed to the prefix, and the functions read and write exactly the pinned copies', () => {
+    const stack = testStack();
+    const construct = new LlamaFinetuning(stack, 'Finetuning', { dataPrefix: 'teams/vision' });
+    const template = Template.fromStack(stack);
+    const datasetId = logicalIdOf(construct.datasetBucket);
+    const artifactsId = logicalIdOf(construct.artifactsBucket);
+    const objects = (bucketId: string, pattern: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, pattern]] });
+    expect(construct.workflow.dataPrefix).toBe('teams/vision/');
+
+    // Every object grant on the dataset bucket, of every role in the stack.
+    const datasetObjectGrants = Object.keys(template.findResources('AWS::IAM::Role'))
+      .flatMap((roleId) => statementsOfRole(template, roleId).map((statement) => ({ roleId, statement })))
+      .flatMap(({ roleId, statement }) =>
+        resourcesOf(statement)
+          .filter((r) => JSON.stringify(r).includes(datasetId) && JSON.stringify(r).includes('/'))
+          .map((resource) => ({ roleId, sid: statement.Sid, actions: actionsOf(statement).sort(), resource })),
+      );
+    expect(datasetObjectGrants.length).toBeGreaterThanOrEqual(4);
+    const readRequestRole = logicalIdOf(construct.workflow.node.findChild('ReadRequest').node.findChild('Role'));
+    for (const grant of datasetObjectGrants) {
+      // Run requests are read under the request prefix; everything else only under the data prefix.
+      const allowed = grant.roleId === readRequestRole && grant.sid === 'ReadRunRequests' ? '/requests/*' : '/teams/vision/*';
+      expect(grant).toMatchObject({ resource: objects(datasetId, allowed) });
+    }
+    const roleOf = (id: string) => logicalIdOf(construct.workflow.node.findChild(id).node.findChild('Role'));
+    const sid = (roleId: string, name: string) => statementsOfRole(template, roleId).find((s) => s.Sid === name)!;
+    expect(sid(logicalIdOf(construct.customizationRole.role), 'ReadTrainingData0').Resource).toEqual(objects(datasetId, '/teams/vision/*'));
+    expect(sid(roleOf('ReadRequest'), 'CheckDataFilesExist').Resource).toEqual(objects(datasetId, '/teams/vision/*'));
+    // Validation reads exact versions and copies them under the run (CopyObject: Get(+Version) on the source, Put on the copy).
+    expect(actionsOf(sid(roleOf('ValidateDataset'), 'ReadDataset')).sort()).toEqual(['s3:GetObject', 's3:GetObjectVersion']);
+    expect(sid(roleOf('ValidateDataset'), 'PinValidatedData')).toMatchObject({ Action: 's3:PutObject', Resource: objects(artifactsId, '/runs/*/data/*') });
+    // The evaluation reads the pinned test set, not the dataset bucket.
+    const prepareRole = logicalIdOf(construct.workflow.evaluation!.node.findChild('PrepareEvaluation').node.findChild('Role'));
+    expect(sid(prepareRole, 'ReadPinnedTestData')).toMatchObject({ Action: 's3:GetObject', Resource: objects(artifactsId, '/runs/*/data/*') });
+    // The functions know the prefix: requests are checked against it, images are validated against it.
+    const env = (description: string) => Object.values(template.findResources('AWS::Lambda::Function')).find((f) => f.Properties.Description?.startsWith(description))!.Properties.Environment.Variables;
+    expect(env('Reads an uploaded run request').DATA_PREFIX).toBe('teams/vision/');
+    expect(env('Validates the training').ALLOWED_IMAGE_LOCATIONS).toEqual({ 'Fn::Join': ['', ['s3://', { Ref: datasetId }, '/teams/vision/']] });
+  });
+
+  test('cdk-nag stays clean with a data prefix (the narrowed wildcards are acknowledged precisely)', () => {
+    const stack = testStack();
+    new LlamaFinetuning(stack, 'Finetuning', { dataPrefix: 'teams/vision/' });
+    const report = new AwsSolutionsChecks(stack).validateScope(stack);
+    expect(report.violations.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+  });
+
+  test('grantStartRuns lets a team upload only under its data prefix and the request prefix', () => {
+    const stack = testStack();
+    const construct = new LlamaFinetuning(stack, 'Finetuning', { dataPrefix: 'teams/vision/' });
+    const uploader = new iam.Role(stack, 'Uploader', { assumedBy: new iam.AccountRootPrincipal() });
+    construct.grantStartRuns(uploader);
+    const datasetId = logicalIdOf(construct.datasetBucket);
+    const [upload] = statementsOfRole(Template.fromStack(stack), 'Uploader');
+    expect(actionsOf(upload).sort()).toEqual(['s3:AbortMultipartUpload', 's3:PutObject']);
+    expect(resourcesOf(upload)).toEqual(['/teams/vision/*', '/requests/*'].map((p) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [datasetId, 'Arn'] }, p]] })));
+  });
+
+  test('a prefix with a wildcard is refused at synth, naming the prop', () => {
+    expect(() => new LlamaFinetuning(testStack(), 'Finetuning', { dataPrefix: 'teams/*' })).toThrow(/invalid prop 'dataPrefix': 'teams\/\*' contains a wildcard/);
   });
 });

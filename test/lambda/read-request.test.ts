@@ -64,7 +64,15 @@ describe('read-request handler', () => {
     const run = await handler(event);
     expect(run.runId).toMatch(/^chartqa-[0-9a-f]{12}$/);
     expect(run.request).toEqual({ bucket: DATASETS, key: 'requests/chartqa.json', versionId: event.object['version-id'], etag: event.object.etag });
-    expect(run.data).toEqual({ bucket: DATASETS, trainingKey: 'data/train.jsonl', validationKey: 'data/validation.jsonl', testKey: undefined });
+    // The exact versions the run will validate, train and evaluate on are pinned now.
+    const version = (key: string) => ({ key, versionId: aws.s3.headObject(DATASETS, key)!.versionId, etag: aws.s3.headObject(DATASETS, key)!.etag, size: aws.s3.headObject(DATASETS, key)!.size });
+    expect(run.data).toEqual({
+      bucket: DATASETS,
+      trainingKey: 'data/train.jsonl',
+      validationKey: 'data/validation.jsonl',
+      testKey: undefined,
+      versions: { training: version('data/train.jsonl'), validation: version('data/validation.jsonl') },
+    });
     expect(run.artifacts).toEqual({ bucket: ARTIFACTS, prefix: `runs/${run.runId}/` });
 
     const calls = aws.callLog.entries();

@@ -245,6 +245,26 @@ describe('LocalS3 with the AWS SDK', () => {
       expect(s3.getObject('objects', 'copy2.json')?.toString()).toBe('{"a":1}');
     });
 
+    it('copies only while the source keeps the ETag given in x-amz-copy-source-if-match (else 412)', async () => {
+      const first = s3.putObject('objects', 'pinned-src.json', 'validated');
+      await client.send(new CopyObjectCommand({ Bucket: 'objects', Key: 'pinned.json', CopySource: 'objects/pinned-src.json', CopySourceIfMatch: first.etag }));
+      s3.putObject('objects', 'pinned-src.json', 'replaced');
+      const err = await rejectionOf(client.send(new CopyObjectCommand({ Bucket: 'objects', Key: 'pinned.json', CopySource: 'objects/pinned-src.json', CopySourceIfMatch: first.etag })));
+      expect(err.name).toBe('PreconditionFailed');
+      expect(s3.getObject('objects', 'pinned.json')?.toString()).toBe('validated');
+    });
+
+    it('gives every write its own event sequencer, even with the same bytes, increasing', async () => {
+      s3.putObject('objects', 'seq.json', 'same');
+      const first = s3.headObject('objects', 'seq.json')!.sequencer;
+      expect(s3.headObject('objects', 'seq.json')!.sequencer).toBe(first); // reading does not change it
+      await client.send(new PutObjectCommand({ Bucket: 'objects', Key: 'seq.json', Body: 'same' }));
+      const second = s3.headObject('objects', 'seq.json')!.sequencer;
+      expect(second).not.toBe(first);
+      expect(second > first).toBe(true);
+      expect(first).toMatch(/^[0-9A-F]{16}$/);
+    });
+
     it('deletes one object or many', async () => {
       for (const key of ['del/a', 'del/b', 'del/c']) s3.putObject('objects', key, key);
       await client.send(new DeleteObjectCommand({ Bucket: 'objects', Key: 'del/a' }));

@@ -106,6 +106,11 @@ export interface StoredObjectInfo {
   /** User metadata (x-amz-meta-*), lower-case names without the prefix. */
   readonly metadata: Readonly<Record<string, string>>;
   readonly lastModified: Date;
+  /**
+   * The write's sequencer, as S3 puts it in the Object Created event: unique per write of a
+   * key (a rewrite with the same bytes gets a new one), the same in every delivery of its event.
+   */
+  readonly sequencer: string;
   /** Server-side encryption as requested (`AES256` by default, `aws:kms` with the key id). */
   readonly serverSideEncryption: string;
   readonly sseKmsKeyId?: string;
@@ -135,6 +140,8 @@ interface ObjectVersion {
   /** Bare ETag (hex, or hex-N for multipart). */
   readonly etag: string;
   readonly lastModified: Date;
+  /** Event sequencer of the write that stored this version (hex, increasing). */
+  readonly sequencer: string;
   readonly contentType: string;
   readonly metadata: Record<string, string>;
   readonly storedHeaders: Record<string, string>;
@@ -159,7 +166,7 @@ interface UploadedPart {
 interface MultipartUpload {
   readonly uploadId: string;
   readonly key: string;
-  readonly template: Omit<ObjectVersion, 'kind' | 'versionId' | 'body' | 'etag' | 'lastModified' | 'checksum'>;
+  readonly template: Omit<ObjectVersion, 'kind' | 'versionId' | 'body' | 'etag' | 'lastModified' | 'sequencer' | 'checksum'>;
   readonly parts: Map<number, UploadedPart>;
 }
 
@@ -307,6 +314,8 @@ export class LocalS3 {
   private server: RunningServer;
   private readonly buckets = new Map<string, BucketState>();
   private readonly faults: FaultPlan;
+  /** Counter behind the per-write event sequencers. */
+  private writeSequence = 0;
   private readonly minPartSize: number;
   private readonly region: string;
   private readonly accountId: string;
@@ -385,6 +394,7 @@ export class LocalS3 {
       contentType: version.contentType,
       metadata: { ...version.metadata },
       lastModified: version.lastModified,
+      sequencer: version.sequencer,
       serverSideEncryption: version.sse,
       sseKmsKeyId: version.sseKmsKeyId,
     };
@@ -519,13 +529,15 @@ export class LocalS3 {
     return versions.find((v) => v.versionId === versionId);
   }
 
-  private storeVersion(bucket: BucketState, key: string, fields: Omit<ObjectVersion, 'kind' | 'versionId' | 'etag' | 'lastModified'> & { etag?: string }): ObjectVersion {
+  private storeVersion(bucket: BucketState, key: string, fields: Omit<ObjectVersion, 'kind' | 'versionId' | 'etag' | 'lastModified' | 'sequencer'> & { etag?: string }): ObjectVersion {
     const version: ObjectVersion = {
       ...fields,
       kind: 'object',
       versionId: bucket.versioning === 'Enabled' ? newVersionId() : 'null',
       etag: fields.etag ?? md5Hex(fields.body),
       lastModified: new Date(),
+      // Every write gets its own (even in the same millisecond, even with the same bytes), as in S3.
+      sequencer: (++this.writeSequence).toString(16).toUpperCase().padStart(16, '0'),
     };
     this.appendVersion(bucket, key, version);
     return version;
@@ -979,6 +991,11 @@ export class LocalS3 {
     if (!sourceBucket) throw new S3Error(404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: source.bucket });
     const found = this.findVersion(sourceBucket, source.key, source.versionId);
     if (found?.kind !== 'object') throw new S3Error(404, source.versionId ? 'NoSuchVersion' : 'NoSuchKey', 'The specified key does not exist.', { Key: source.key });
+    // x-amz-copy-source-if-match: copy only while the source still has this ETag, else 412.
+    const sourceIfMatch = header(ctx.req, 'x-amz-copy-source-if-match');
+    if (sourceIfMatch !== undefined && sourceIfMatch.replace(/"/g, '').trim() !== found.etag) {
+      throw new S3Error(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'x-amz-copy-source-If-Match' });
+    }
     const replace = (header(ctx.req, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase() === 'REPLACE';
     this.checkWritePreconditions(bucket, ctx.key!, ctx.req);
     const template = replace ? this.objectTemplate(ctx.req) : { ...this.objectTemplate(ctx.req), contentType: found.contentType, metadata: { ...found.metadata }, storedHeaders: { ...found.storedHeaders } };

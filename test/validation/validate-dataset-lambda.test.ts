@@ -132,7 +132,17 @@ describe('validate-dataset handler', () => {
     expect(result.summary.length).toBeLessThanOrEqual(MAX_SUMMARY_CHARS);
     expect(result.summary).toContain('VALID');
     expect(result.recommendedHyperParameters).toEqual(report.hyperParameters.values);
-    expect(aws.s3.listKeys(ARTIFACTS)).toEqual(['runs/chartqa-11b-0123456789ab/validation/report.json', 'runs/chartqa-11b-0123456789ab/validation/summary.txt']);
+    // Valid data is pinned: the run's copies, byte for byte what was validated.
+    expect(aws.s3.listKeys(ARTIFACTS)).toEqual([
+      'runs/chartqa-11b-0123456789ab/data/test.jsonl',
+      'runs/chartqa-11b-0123456789ab/data/training.jsonl',
+      'runs/chartqa-11b-0123456789ab/data/validation.jsonl',
+      'runs/chartqa-11b-0123456789ab/validation/report.json',
+      'runs/chartqa-11b-0123456789ab/validation/summary.txt',
+    ]);
+    for (const [copy, source] of [['training', 'train'], ['validation', 'val'], ['test', 'test']]) {
+      expect(aws.s3.getObject(ARTIFACTS, `runs/chartqa-11b-0123456789ab/data/${copy}.jsonl`)!.equals(aws.s3.getObject(DATA_BUCKET, `datasets/${source}.jsonl`)!)).toBe(true);
+    }
   });
 
   it('never modifies the data bucket: only reads it', async () => {
@@ -142,7 +152,8 @@ describe('validate-dataset handler', () => {
     expect(snapshotDataBucket()).toBe(before);
     const onDataBucket = aws.callLog.entries().filter((e) => e.resources.some((r) => r.includes(`:::${DATA_BUCKET}`)));
     expect(onDataBucket.length).toBeGreaterThan(150);
-    expect([...new Set(onDataBucket.map((e) => e.action))]).toEqual(['s3:GetObject']);
+    // Reads only (by version where the bucket is versioned).
+    expect([...new Set(onDataBucket.map((e) => e.action))].filter((a) => a !== 's3:GetObject' && a !== 's3:GetObjectVersion')).toEqual([]);
     const writes = aws.callLog.entries({ action: 's3:PutObject' });
     expect(writes.flatMap((e) => e.resources).every((r) => r.startsWith(`arn:aws:s3:::${ARTIFACTS}/runs/chartqa-11b-0123456789ab/validation/`))).toBe(true);
   });
@@ -240,6 +251,26 @@ describe('validate-dataset handler', () => {
     aws.s3.failNext(50, { status: 503, code: 'SlowDown', operation: 'GetObject' });
     await expect(handlerWithClient(1)({ run: runContext() })).rejects.toThrow();
     expect(aws.s3.listKeys(ARTIFACTS)).toEqual([]);
+  });
+
+  it('reads the accepted versions only: a file replaced since the request was accepted fails with DataChanged, by ETag (unversioned) or version id, and nothing is pinned', async () => {
+    putDataset(120);
+    const accepted = (key: string) => ({ key, etag: aws.s3.headObject(DATA_BUCKET, key)!.etag, size: aws.s3.headObject(DATA_BUCKET, key)!.size });
+    const byEtag = { training: accepted('datasets/train.jsonl'), validation: accepted('datasets/val.jsonl'), test: accepted('datasets/test.jsonl') };
+    const byVersion = { ...byEtag, training: { ...byEtag.training, versionId: aws.s3.headObject(DATA_BUCKET, 'datasets/train.jsonl')!.versionId } };
+    aws.s3.putObject(DATA_BUCKET, 'datasets/train.jsonl', '{"replaced": true}\n');
+
+    // Pinned by ETag (as in an unversioned bucket): the replacement is detected, not read.
+    const changed = handlerWithClient()({ run: runContext({ versions: byEtag }) });
+    await expect(changed).rejects.toMatchObject({ name: 'DataChanged' });
+    await expect(changed).rejects.toThrow(`s3://${DATA_BUCKET}/datasets/train.jsonl changed after the run request was accepted (its ETag is no longer ${byEtag.training.etag})`);
+    await expect(changed).rejects.toThrow('Upload the data first, wait for the upload to finish, then upload the run request again.');
+    expect(aws.s3.listKeys(ARTIFACTS)).toEqual([]);
+
+    // Pinned by version id: the accepted version is read and copied, whatever the key holds now.
+    const result = await handlerWithClient()({ run: runContext({ versions: byVersion }) });
+    expect(result.valid).toBe(true);
+    expect(aws.s3.getObject(ARTIFACTS, 'runs/chartqa-11b-0123456789ab/data/training.jsonl')!.equals(aws.s3.getObject(DATA_BUCKET, 'datasets/train.jsonl', byVersion.training.versionId)!)).toBe(true);
   });
 
   it('throws for a malformed event (an infrastructure error, not a data verdict)', async () => {

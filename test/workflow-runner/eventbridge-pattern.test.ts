@@ -1,7 +1,7 @@
 import { AwsEvent, EventPatternError, executionStatusChangeEvent, jsonPathValue, matchesEventPattern, s3ObjectCreatedEvent, transformInput } from '../support/local-workflow';
 
 const origin = { accountId: '111122223333', region: 'us-west-2', time: new Date('2025-01-02T03:04:05.678Z'), id: 'event-1' };
-const upload = s3ObjectCreatedEvent({ bucket: 'datasets', key: 'requests/run.json', size: 42, etag: '"abc123"', versionId: 'v1' }, origin);
+const upload = s3ObjectCreatedEvent({ bucket: 'datasets', key: 'requests/run.json', size: 42, etag: '"abc123"', versionId: 'v1', sequencer: '0000000000000001' }, origin);
 const failed = executionStatusChangeEvent(
   {
     executionArn: 'arn:aws:states:us-west-2:111122223333:execution:Machine:run-1',
@@ -23,8 +23,8 @@ describe('EventBridge pattern matching', () => {
   test('the run-request trigger pattern (as CDK renders it) matches request uploads only', () => {
     const pattern = { source: ['aws.s3'], 'detail-type': ['Object Created'], detail: { bucket: { name: ['datasets'] }, object: { key: [{ wildcard: 'requests/*.json' }] } } };
     expect(matches(pattern)).toBe(true);
-    expect(matches(pattern, s3ObjectCreatedEvent({ bucket: 'datasets', key: 'requests/run.txt', size: 1, etag: 'x' }, origin))).toBe(false);
-    expect(matches(pattern, s3ObjectCreatedEvent({ bucket: 'other', key: 'requests/run.json', size: 1, etag: 'x' }, origin))).toBe(false);
+    expect(matches(pattern, s3ObjectCreatedEvent({ bucket: 'datasets', key: 'requests/run.txt', size: 1, etag: 'x', sequencer: '0000000000000002' }, origin))).toBe(false);
+    expect(matches(pattern, s3ObjectCreatedEvent({ bucket: 'other', key: 'requests/run.json', size: 1, etag: 'x', sequencer: '0000000000000003' }, origin))).toBe(false);
   });
 
   test('the execution status pattern matches the listed statuses of its state machine', () => {

@@ -3,7 +3,7 @@
  * write it), the local AWS stand-ins, and the offline runner executing the synthesized state
  * machine. Runs start by upload, exactly as in production.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { LlamaFinetuning, LlamaFinetuningProps } from '../../lib';
 import { RunRecord } from '../../lambda/shared/run-record';
@@ -41,15 +41,17 @@ export const TEST_PROPS: LlamaFinetuningProps = {
  * adjust the runner (e.g. `executionTimeoutMs`) over the test defaults.
  */
 export async function startHarness(
-  props: LlamaFinetuningProps | ((aws: LocalAws) => Promise<LlamaFinetuningProps>) = TEST_PROPS,
+  props: LlamaFinetuningProps | ((aws: LocalAws, stack: Stack) => Promise<LlamaFinetuningProps>) = TEST_PROPS,
   runnerOptions: Partial<Omit<LocalWorkflowRunnerOptions, 'template' | 'aws'>> = {},
 ): Promise<WorkflowHarness> {
   const aws = await startLocalAws();
   const stack = testStack();
-  new LlamaFinetuning(stack, 'Finetuning', typeof props === 'function' ? await props(aws) : props);
+  const finetuning = new LlamaFinetuning(stack, 'Finetuning', typeof props === 'function' ? await props(aws, stack) : props);
   const template = Template.fromStack(stack);
   const runner = await LocalWorkflowRunner.create({ waitMs: 2, retryMs: 2, ...runnerOptions, template, aws });
-  const datasets = runner.bucketName('FinetuningStorageDataset');
+  // An imported dataset bucket (created by the test in LocalS3) is named by the construct itself.
+  const importedDatasets = stack.resolve(finetuning.datasetBucket.bucketName);
+  const datasets = typeof importedDatasets === 'string' ? importedDatasets : runner.bucketName('FinetuningStorageDataset');
   const artifacts = runner.bucketName('FinetuningStorageArtifacts');
   const topicId = Object.keys(template.findResources('AWS::SNS::Topic'))[0];
   const topicArn = runner.physicalResource(topicId).ref;

@@ -34,7 +34,9 @@ describe('training workflow (offline, as synthesized)', () => {
     expect(job.status).toBe('Completed');
     expect(job.baseModelIdentifier).toBe('meta.llama3-2-1b-instruct-v1:0:128k');
     expect(job.hyperParameters).toEqual({ epochCount: '2', batchSize: '1', learningRate: '0.0001' });
-    expect(job.validationDataUris).toEqual([`s3://${h.datasets}/data/validation.jsonl`]);
+    // Bedrock reads the run's copies of the validated files, not the keys the request named.
+    expect(job.trainingDataUri).toBe(`s3://${h.artifacts}/runs/${job.jobName}/data/training.jsonl`);
+    expect(job.validationDataUris).toEqual([`s3://${h.artifacts}/runs/${job.jobName}/data/validation.jsonl`]);
     expect(job.outputDataUri).toBe(`s3://${h.artifacts}/runs/${job.jobName}/bedrock-output/`);
     // Tags were sent (their content is unit-tested in job-names.test.ts).
     expect(h.aws.callLog.count({ action: 'bedrock:TagResource' })).toBeGreaterThan(0);
@@ -48,6 +50,12 @@ describe('training workflow (offline, as synthesized)', () => {
     expect(record.timeline.map((t) => t.event)).toEqual(['run started', 'dataset valid', 'job created', 'job Completed', 'run succeeded']);
     expect(record.validation).toEqual({ valid: true, errorCount: 0, warningCount: expect.any(Number), reportUri: `s3://${h.artifacts}/runs/${record.runId}/validation/report.json` });
     expect(h.aws.s3.getObject(h.artifacts, `runs/${record.runId}/validation/report.json`)).toBeDefined();
+    // run.json says which exact objects were validated and where the run's copies are.
+    const source = (key: string) => h.aws.s3.headObject(h.datasets, key)!;
+    expect(record.data).toEqual({
+      training: { sourceUri: `s3://${h.datasets}/data/train.jsonl`, versionId: source('data/train.jsonl').versionId, etag: source('data/train.jsonl').etag, size: source('data/train.jsonl').size, copyUri: job.trainingDataUri },
+      validation: { sourceUri: `s3://${h.datasets}/data/validation.jsonl`, versionId: source('data/validation.jsonl').versionId, etag: source('data/validation.jsonl').etag, size: source('data/validation.jsonl').size, copyUri: job.validationDataUris[0] },
+    });
 
     const [message] = messagesAbout(record.runId);
     expect(message.subject).toBe(`[test] Llama fine-tuning run ${record.runId} succeeded`);

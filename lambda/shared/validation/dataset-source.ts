@@ -5,6 +5,7 @@
 import { createReadStream } from 'fs';
 import { stat } from 'fs/promises';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DataFileChangedError, isChangedSource } from '../pinned-data';
 import { isNotFound } from '../s3';
 
 /** An opened data file. */
@@ -52,16 +53,24 @@ export function localDatasetSource(filePath: string, name = filePath): DatasetSo
   };
 }
 
-/** A JSONL object in S3, streamed from one GetObject (read only; the object is never changed). */
-export function s3DatasetSource(s3: S3Client, bucket: string, key: string, versionId?: string): DatasetSource {
+/**
+ * A JSONL object in S3, streamed from one GetObject (read only; the object is never changed).
+ * With a pinned `version` (what a run accepted), exactly that object is read: by version id
+ * where the bucket is versioned, else only while it keeps its ETag (If-Match); a file that
+ * changed meanwhile throws {@link DataFileChangedError} instead of being read.
+ */
+export function s3DatasetSource(s3: S3Client, bucket: string, key: string, version?: { readonly versionId?: string; readonly etag?: string }): DatasetSource {
   const name = `s3://${bucket}/${key}`;
   return {
     name,
     async open() {
       try {
-        const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
+        const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: version?.versionId, IfMatch: version?.etag || undefined }));
         return { stream: out.Body as AsyncIterable<Uint8Array>, size: out.ContentLength };
       } catch (err) {
+        if (version && isChangedSource(err)) {
+          throw new DataFileChangedError(name, version.versionId ? `version ${version.versionId} is gone` : `its ETag is no longer ${version.etag}`);
+        }
         if (isNotFound(err) || (err as { name?: string }).name === 'NoSuchKey') throw new DatasetFileNotFoundError(name);
         throw err;
       }

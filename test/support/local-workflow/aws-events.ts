@@ -36,6 +36,11 @@ export interface CreatedObject {
   /** ETag without quotes. */
   readonly etag: string;
   readonly versionId?: string;
+  /**
+   * The write's sequencer (hex): S3 gives each write of a key its own, and repeats it in every
+   * delivery of that write's event. Required, so two writes can never share one by accident.
+   */
+  readonly sequencer: string;
   /** API that created it; default PutObject. */
   readonly reason?: 'PutObject' | 'POST Object' | 'CopyObject' | 'CompleteMultipartUpload';
 }
@@ -45,7 +50,7 @@ export function s3ObjectCreatedEvent(object: CreatedObject, origin: EventOrigin)
   const time = origin.time ?? new Date();
   const detailObject: Record<string, unknown> = { key: object.key, size: object.size, etag: object.etag.replace(/"/g, '') };
   if (object.versionId) detailObject['version-id'] = object.versionId;
-  detailObject.sequencer = time.getTime().toString(16).toUpperCase().padStart(18, '0');
+  detailObject.sequencer = object.sequencer;
   return {
     version: '0',
     id: origin.id ?? randomUUID(),

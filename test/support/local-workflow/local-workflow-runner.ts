@@ -361,7 +361,7 @@ export class LocalWorkflowRunner {
     const head = this.aws.s3.headObject(bucket, key);
     if (!head) throw new Error(`s3://${bucket}/${key} is not in LocalS3; store it first (aws.s3.putObject('${bucket}', '${key}', body)), then deliver its event.`);
     const event = s3ObjectCreatedEvent(
-      { bucket, key, size: head.size, etag: head.etag, versionId: head.versionId, reason: options.reason },
+      { bucket, key, size: head.size, etag: head.etag, versionId: head.versionId, sequencer: head.sequencer, reason: options.reason },
       { accountId: this.scope.accountId, region: this.scope.region },
     );
     // Only buckets with EventBridge notifications on send events; buckets outside the template are assumed to.
