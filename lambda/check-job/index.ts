@@ -11,7 +11,7 @@ import { jobIdOf } from '../shared/job-names';
 import { createLogger } from '../shared/logger';
 import { logFailures, runIdOf } from '../shared/log-failures';
 import { RunContext } from '../shared/run-context';
-import { RunJob, runRecordKey, updateRunRecord, withEvent } from '../shared/run-record';
+import { RunJob, updateOwnRunRecord, withEvent } from '../shared/run-record';
 import { getText, isNotFound, parseS3Uri } from '../shared/s3';
 import { FinetuneMetric } from '../../lib/operations/metric-names';
 import { emitMetrics } from '../shared/metrics-emf';
@@ -61,7 +61,7 @@ async function checkJob(event: CheckJobEvent): Promise<CheckJobResult> {
   if (status === 'Completed') metrics = await readMetrics(current);
 
   if (status !== job.status || metrics) {
-    await updateRunRecord(s3Client(), run.artifacts.bucket, runRecordKey(run), (r) => ({
+    await updateOwnRunRecord(s3Client(), run, (r) => ({
       ...withEvent(r, `job ${status}`, { ...(current.failureMessage ? { failureMessage: current.failureMessage } : {}), ...(current.outputModelArn ? { outputModelArn: current.outputModelArn } : {}) }),
       job: current,
       ...(metrics ? { metrics } : {}),

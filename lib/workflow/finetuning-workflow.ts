@@ -348,7 +348,7 @@ export class FinetuningWorkflow extends Construct {
     recordRequestFailure.next(runFailed);
     const failOn = (task: sfn.TaskStateBase, target: sfn.IChainable = recordFailure) => task.addCatch(target, { errors: ['States.ALL'], resultPath: '$.error' });
 
-    const readRequestStep = invoke('ReadRunRequest', readRequest, { 'bucket.$': '$.bucket', 'object.$': '$.object' }, '$.run');
+    const readRequestStep = invoke('ReadRunRequest', readRequest, { 'bucket.$': '$.bucket', 'object.$': '$.object', executionArn: sfn.JsonPath.stringAt('$$.Execution.Id') }, '$.run');
     withTransientRetry(readRequestStep);
     failOn(readRequestStep, recordRequestFailure);
 

@@ -37,7 +37,7 @@ describe('cleanup-run handler', () => {
     const run = runContext('unrecorded-job');
     const jobArn = await createJob(jobNameFor(run), run);
     const result = await handler(endedExecution(runningRecord(run, { validation: VALID })));
-    expect(result).toEqual({ runId: run.runId, jobStopped: true, provisionedThroughputsDeleted: [], outcomeRecorded: true });
+    expect(result).toEqual({ runId: run.runId, jobStopped: true, provisionedThroughputsDeleted: [], outcomeRecorded: true, announced: true });
     expect(aws.bedrock.job(jobArn)!.status).toBe('Stopping');
     const record = storedRecord(aws, run);
     expect(record.status).toBe('TIMED_OUT');
@@ -105,5 +105,35 @@ describe('cleanup-run handler', () => {
     const pt = storedRecord(aws, run).provisionedThroughput!;
     expect(pt.deletedAt).toEqual(expect.any(String));
     expect(pt.hours).toBeGreaterThanOrEqual(0.5);
+  });
+
+  test('an outcome SNS refuses is still recorded, the job still stopped; the refusal is logged and counted, not thrown', async () => {
+    const run = runContext('unannounced');
+    const jobArn = await createJob(jobNameFor(run), run);
+    aws.sns.failNext(1, { code: 'AuthorizationError', status: 403, message: 'not authorized to publish', operation: 'Publish' });
+    const result = await handler(endedExecution(runningRecord(run, { validation: VALID })));
+    expect(result).toEqual({ runId: run.runId, jobStopped: true, provisionedThroughputsDeleted: [], outcomeRecorded: true, announced: false });
+    expect(aws.bedrock.job(jobArn)!.status).toBe('Stopping');
+    expect(storedRecord(aws, run).status).toBe('TIMED_OUT');
+    // The event still went out; the message did not.
+    expect(aws.events.events({ source: 'llama-finetune' }).some((e) => (e.detail as { runId?: string }).runId === run.runId)).toBe(true);
+    expect(aws.sns.messages(TOPIC_ARN).some((m) => m.message.includes(run.runId))).toBe(false);
+    const lines = aws.logLines().filter((l) => l.runId === run.runId);
+    expect(lines).toEqual(expect.arrayContaining([expect.objectContaining({ level: 'ERROR', message: 'run outcome not announced; the outcome is recorded and stands', channel: 'sns', error: 'AuthorizationErrorException' })]));
+    expect(lines.find((l) => l.message === 'metrics')).toMatchObject({ NotificationFailures: 1 });
+  });
+
+  test('an execution that does not own the run it points at stops, deletes and records nothing', async () => {
+    const run = runContext('owned-elsewhere');
+    const jobArn = await createJob(jobNameFor(run), run);
+    const named = await createThroughput(provisionedModelNameFor(run), run.model.baseModelIdentifier);
+    const record = runningRecord(run, { validation: VALID });
+    const event = endedExecution(record, 'FAILED');
+    const before = aws.s3.getObject(ARTIFACTS, runRecordKey(run))!.toString();
+    const result = await handler({ detail: { ...event.detail, executionArn: `${record.executionArn}-duplicate` } });
+    expect(result).toEqual({ runId: run.runId, jobStopped: false, provisionedThroughputsDeleted: [], outcomeRecorded: false });
+    expect(aws.bedrock.job(jobArn)!.status).toBe('InProgress');
+    expect(aws.bedrock.provisionedThroughputs().map((p) => p.provisionedModelArn)).toContain(named);
+    expect(aws.s3.getObject(ARTIFACTS, runRecordKey(run))!.toString()).toBe(before);
   });
 });

@@ -108,9 +108,22 @@ describe('FinetuningOperations in LlamaFinetuning (defaults)', () => {
       DatapointsToAlarm: 1,
       AlarmActions: [topicRef],
     });
-    // Nothing else: 3 run alarms + one per function + 2 dead-letter queues + 1 age alarm.
-    expect(alarms).toHaveLength(3 + s.ofType('AWS::Lambda::Function').length + 2 + 1);
+    // Nothing else: 3 run alarms + one per function + 2 dead-letter queues + 1 notification + 1 age alarm.
+    expect(alarms).toHaveLength(3 + s.ofType('AWS::Lambda::Function').length + 2 + 1 + 1);
     expect(Object.keys(s.construct.operations.alarms)).toHaveLength(alarms.length);
+  });
+
+  test('an outcome that could not be announced (SNS or EventBridge refused) raises an alarm on the handlers\' custom metric', () => {
+    const alarm = alarmOn(alarms, 'LlamaFinetune', 'NotificationFailures', { Name: 'Environment', Value: 'prod' });
+    expect(alarm.Properties).toMatchObject({
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topicRef],
+    });
+    expect(alarm.Properties.AlarmDescription).toContain('run outcome not announced');
   });
 
   test('the outcome topic alarms notify has a rotated customer managed key that CloudWatch alarms of this account may use', () => {
