@@ -157,10 +157,13 @@ export class FinetuningOperations extends Construct {
     const workflow = props.workflow;
     const sm = workflow.stateMachine;
 
-    if (workflow.evaluation && (alarmsEnabled || dashboardEnabled)) {
+    // With evaluation the watch always exists: besides measuring, it deletes the Provisioned
+    // Throughputs of ended runs, which bill by the hour whether or not anyone watches.
+    if (workflow.evaluation) {
       this.provisionedThroughputWatch = new ProvisionedThroughputWatch(this, 'ProvisionedThroughputWatch', {
         environmentName: this.environmentName,
         runRequests: { bucket: props.workflow.datasetBucket, prefix: props.workflow.requestPrefix },
+        runRecords: { bucket: props.workflow.artifactsBucket, prefix: props.workflow.runsPrefix, encryptionKey: props.workflow.bucketEncryptionKey },
         maxAge: props.provisionedThroughputMaxAge,
         interval: props.provisionedThroughputCheckInterval,
         logRetention: props.logRetention,
