@@ -342,7 +342,8 @@ describe('FinetuningOperations options', () => {
   test('without evaluation there is no Provisioned Throughput to watch and no F1 to show', () => {
     const s = synth({ evaluation: { enabled: false } });
     expect(s.ofType('AWS::Scheduler::Schedule')).toEqual([]);
-    expect(s.ofType('AWS::CloudWatch::Alarm').filter(([, a]) => a.Properties.Namespace === 'LlamaFinetune')).toEqual([]);
+    // Only the notification alarm watches a custom metric then: outcomes are announced with or without evaluation.
+    expect(s.ofType('AWS::CloudWatch::Alarm').filter(([, a]) => a.Properties.Namespace === 'LlamaFinetune').map(([, a]) => a.Properties.MetricName)).toEqual(['NotificationFailures']);
     const titles = dashboardBody(s.ofType('AWS::CloudWatch::Dashboard')[0][1]).widgets.map((w) => w.properties.title ?? '');
     expect(titles.some((t) => /F1|Provisioned Throughputs/.test(t))).toBe(false);
     expect(titles.some((t) => /^Runs started/.test(t))).toBe(true);
