@@ -61,7 +61,8 @@ export const handler = logFailures(log, runIdOf, checkJob);
 
 async function checkJob(event: CheckJobEvent): Promise<CheckJobResult> {
   const { run } = event;
-  const { watchErrors: previousErrors, finalTrainingLoss: _t, finalValidationLoss: _v, ...job } = event.job;
+  // The streak travels with the job through the state, never into the record.
+  const { watchErrors: previousErrors, ...job } = event.job;
   let out;
   try {
     out = await bedrockClient().send(new GetModelCustomizationJobCommand({ jobIdentifier: job.jobArn }));
