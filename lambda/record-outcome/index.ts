@@ -14,7 +14,7 @@ import { logFailures, runIdOf } from '../shared/log-failures';
 import { announceOutcome } from '../shared/notify';
 import { OutcomeFacts } from '../shared/outcome-message';
 import { RunContext } from '../shared/run-context';
-import { RunOutcomeStatus, RunRecord, readRunRecord, runRecordKey, updateOwnRunRecord, withEvent } from '../shared/run-record';
+import { RunOutcomeStatus, RunRecord, isRunOwner, readRunRecord, runRecordKey, updateOwnRunRecord, withEvent } from '../shared/run-record';
 import { StepError, describeStepError } from '../shared/step-error';
 
 export interface RecordOutcomeEvent {
@@ -51,7 +51,7 @@ async function recordOutcome(event: RecordOutcomeEvent): Promise<RecordOutcomeRe
     recordUri = `s3://${run.artifacts.bucket}/${key}`;
     // A run that failed before its record was created (e.g. in begin-run) has none to update.
     const existing = await readRunRecord(s3Client(), run.artifacts.bucket, key);
-    if (existing && existing.record.executionArn !== run.executionArn) {
+    if (existing && !isRunOwner(existing.record, run)) {
       // A duplicate execution of the same request version failed (e.g. S3 refused its BeginRun):
       // the run belongs to another execution, which goes on. Its record stays untouched, and
       // nobody is told that run failed; this execution's failure shows as a failed execution.

@@ -197,9 +197,20 @@ export async function updateRunRecord(
   }
 }
 
+/**
+ * Whether the execution that read `run` owns `record`. A context without executionArn was read
+ * by an execution started before contexts carried it (one in flight across an upgrade): it is
+ * taken as the owner, as before, so an upgrade never fails the runs in flight.
+ */
+export function isRunOwner(record: RunRecord, run: Pick<RunContext, 'executionArn'>): boolean {
+  return run.executionArn === undefined || record.executionArn === run.executionArn;
+}
+
 /** {@link updateRunRecord} of the run's own record, as the execution that read `run`. */
-export function updateOwnRunRecord(s3: S3Client, run: RunContext, change: (record: RunRecord) => RunRecord): Promise<RunRecord> {
-  return updateRunRecord(s3, run.artifacts.bucket, runRecordKey(run), run.executionArn, change);
+export async function updateOwnRunRecord(s3: S3Client, run: RunContext, change: (record: RunRecord) => RunRecord): Promise<RunRecord> {
+  const key = runRecordKey(run);
+  const owner = run.executionArn ?? (await readRunRecord(s3, run.artifacts.bucket, key))?.record.executionArn ?? '';
+  return updateRunRecord(s3, run.artifacts.bucket, key, owner, change);
 }
 
 /**
@@ -210,7 +221,7 @@ export function updateOwnRunRecord(s3: S3Client, run: RunContext, change: (recor
 export async function readOwnRunRecord(s3: S3Client, run: RunContext): Promise<RunRecord | undefined> {
   const key = runRecordKey(run);
   const current = await readRunRecord(s3, run.artifacts.bucket, key);
-  if (current && current.record.executionArn !== run.executionArn) throw new NotRunOwnerError(`s3://${run.artifacts.bucket}/${key}`, run.executionArn, current.record.executionArn);
+  if (current && !isRunOwner(current.record, run)) throw new NotRunOwnerError(`s3://${run.artifacts.bucket}/${key}`, run.executionArn, current.record.executionArn);
   return current?.record;
 }
 

@@ -81,4 +81,11 @@ describe('run record', () => {
     expect(changed).toBe(false);
     expect(aws.s3.getObject('artifacts', runRecordKey(run))!.toString()).toBe(before);
   });
+
+  test('a context read before contexts carried executionArn (an execution in flight across an upgrade) still updates its record', async () => {
+    const legacy = { ...run, executionArn: undefined } as unknown as RunContext;
+    const updated = await updateOwnRunRecord(s3, legacy, (r) => withEvent(r, 'legacy step'));
+    expect(updated.executionArn).toBe('arn:exec:1');
+    expect((await readRunRecord(s3, 'artifacts', runRecordKey(run)))!.record.timeline.map((t) => t.event)).toContain('legacy step');
+  });
 });
