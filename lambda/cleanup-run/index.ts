@@ -112,7 +112,7 @@ async function cleanUpRun(event: ExecutionStatusChangeEvent): Promise<CleanupRes
   if (lateJob || latePt?.handled.size) {
     if (lateJob) stoppedJobs.push(lateJob);
     for (const arn of latePt?.deleted ?? []) gone.deleted.push(arn);
-    await updateRunRecord(s3Client(), artifactsBucket, pointer.recordKey, detail.executionArn, (r) => withCleanupNoted(r, lateJob ? [lateJob] : [], latePt ?? { deleted: [], handled: new Set() }));
+    await updateRunRecord(s3Client(), artifactsBucket, pointer.recordKey, detail.executionArn, (r) => withCleanupNoted(r, lateJob ? [lateJob] : [], latePt ?? { deleted: [], handled: new Set(), refused: [] }));
     runLog.warn('stopped or deleted what the run recorded while the cleanup ran', { jobArn: lateJob, provisionedThroughputs: latePt?.deleted });
   }
 
@@ -136,6 +136,9 @@ async function cleanUpRun(event: ExecutionStatusChangeEvent): Promise<CleanupRes
       requireEnv('EVENT_BUS_NAME'),
     );
   }
+  // Recorded and announced: now fail (so Lambda retries, then the dead-letter queue) if a deletion was refused.
+  const refused = [...gone.refused, ...(latePt?.refused ?? [])];
+  if (refused.length > 0) throw new ProvisionedThroughputNotDeletedError(pointer.runId, refused);
   return { runId: pointer.runId, jobStopped, provisionedThroughputsDeleted: gone.deleted, outcomeRecorded, announced };
 }
 
@@ -157,15 +160,35 @@ async function stopJobIfTraining(jobIdentifier: string): Promise<{ jobArn?: stri
   return { jobArn, stopped: true };
 }
 
-/** Deletes each Provisioned Throughput once; `handled` holds those deleted or already gone. */
-async function deleteProvisionedThroughputs(arns: readonly string[]): Promise<{ deleted: string[]; handled: Set<string> }> {
+/**
+ * Deletes each Provisioned Throughput once; `handled` holds those deleted or already gone,
+ * `refused` those Bedrock still refused after the retries (kept, not thrown, so the outcome is
+ * recorded first: the watch deletes a throughput only once its run's record has ended).
+ */
+async function deleteProvisionedThroughputs(arns: readonly string[]): Promise<{ deleted: string[]; handled: Set<string>; refused: Array<{ arn: string; error: string }> }> {
   const deleted: string[] = [];
   const handled = new Set<string>();
+  const refused: Array<{ arn: string; error: string }> = [];
   for (const arn of new Set(arns)) {
-    if ((await deleteProvisionedThroughput(bedrockClient(), arn)) === 'deleted') deleted.push(arn);
-    handled.add(arn);
+    try {
+      if ((await deleteProvisionedThroughput(bedrockClient(), arn)) === 'deleted') deleted.push(arn);
+      handled.add(arn);
+    } catch (err) {
+      refused.push({ arn, error: `${(err as Error).name}: ${(err as Error).message}` });
+    }
   }
-  return { deleted, handled };
+  return { deleted, handled, refused };
+}
+
+/** Bedrock refused to delete a run's Provisioned Throughput even after retries. */
+export class ProvisionedThroughputNotDeletedError extends Error {
+  constructor(runId: string, refused: ReadonlyArray<{ arn: string; error: string }>) {
+    super(
+      `Bedrock refused to delete the Provisioned Throughput of run ${runId}: ${refused.map((r) => `${r.arn} (${r.error})`).join('; ')}. ` +
+        'The run\'s outcome is recorded; this cleanup is retried, and the Provisioned Throughput watch deletes it within its check interval.',
+    );
+    this.name = 'ProvisionedThroughputNotDeleted';
+  }
 }
 
 /** The record with the cleanup's stops and deletions noted. Pure. */

@@ -136,4 +136,23 @@ describe('cleanup-run handler', () => {
     expect(aws.bedrock.provisionedThroughputs().map((p) => p.provisionedModelArn)).toContain(named);
     expect(aws.s3.getObject(ARTIFACTS, runRecordKey(run))!.toString()).toBe(before);
   });
+
+  test('a deletion Bedrock keeps refusing: the outcome is still recorded (so the watch may sweep it), then the cleanup fails to be retried', async () => {
+    const run = runContext('delete-refused');
+    const pt = await createThroughput(provisionedModelNameFor(run), run.model.baseModelIdentifier);
+    aws.bedrock.injectError('forever', 'ConflictException', { operation: 'DeleteProvisionedModelThroughput' });
+    try {
+      const error = await handler(endedExecution(runningRecord(run, { provisionedThroughput: { arn: pt, name: provisionedModelNameFor(run), modelUnits: 1, createdAt: new Date().toISOString() } }))).catch((err: Error) => err);
+      expect((error as Error).name).toBe('ProvisionedThroughputNotDeleted');
+      expect((error as Error).message).toContain(`Bedrock refused to delete the Provisioned Throughput of run ${run.runId}: ${pt} (ConflictException`);
+    } finally {
+      aws.bedrock.clearFaults();
+    }
+    const record = storedRecord(aws, run);
+    expect(record.status).toBe('TIMED_OUT');
+    expect(record.provisionedThroughput?.deletedAt).toBeUndefined();
+    expect(aws.bedrock.provisionedThroughputs().map((p) => p.provisionedModelArn)).toContain(pt);
+    // Each attempt of the deletion was retried before giving up.
+    expect(aws.callLog.entries({ operation: 'DeleteProvisionedModelThroughput' }).filter((e) => e.resources.includes(pt)).length).toBeGreaterThanOrEqual(5);
+  }, 60_000);
 });
