@@ -123,6 +123,18 @@ describe('cleanup-run handler', () => {
     expect(lines.find((l) => l.message === 'metrics')).toMatchObject({ NotificationFailures: 1 });
   });
 
+  test('EventBridge refuses the outcome event (a failed entry): the message still goes out, the refusal is counted, nothing is thrown', async () => {
+    const run = runContext('event-refused');
+    aws.events.failNextEntries(1, 'InternalFailure', 'Internal failure');
+    const result = await handler(endedExecution(runningRecord(run), 'ABORTED'));
+    expect(result).toMatchObject({ outcomeRecorded: true, announced: false });
+    expect(storedRecord(aws, run).status).toBe('ABORTED');
+    expect(aws.sns.messages(TOPIC_ARN).some((m) => m.message.includes(run.runId))).toBe(true);
+    const lines = aws.logLines().filter((l) => l.runId === run.runId);
+    expect(lines).toEqual(expect.arrayContaining([expect.objectContaining({ level: 'ERROR', channel: 'eventbridge', error: 'InternalFailure' })]));
+    expect(lines.find((l) => l.message === 'metrics')).toMatchObject({ NotificationFailures: 1 });
+  });
+
   test('an execution that does not own the run it points at stops, deletes and records nothing', async () => {
     const run = runContext('owned-elsewhere');
     const jobArn = await createJob(jobNameFor(run), run);
