@@ -37,6 +37,11 @@ export interface EnvironmentSettings {
   readonly pollIntervalMinutes?: number;
   /** Hours a run waits for Bedrock's concurrent-job quota before failing. @default 6 */
   readonly quotaWaitHours?: number;
+  /**
+   * Hours checks of a training job may keep failing with throttling or server errors before the
+   * run fails (the job trains on meanwhile); see jobWatchErrorBudget. @default 6
+   */
+  readonly jobWatchErrorBudgetHours?: number;
   /** Evaluation settings of this environment. @default - evaluate runs with test data, with the defaults of EvaluationProps */
   readonly evaluation?: EnvironmentEvaluationSettings;
   /**
@@ -75,7 +80,7 @@ export interface EnvironmentEvaluationSettings {
   readonly qualityGate?: { readonly minF1?: number; readonly minImprovementPercent?: number };
 }
 
-const KNOWN_KEYS = new Set(['account', 'region', 'kmsEncryption', 'removalPolicy', 'logRetentionDays', 'dataPrefix', 'defaultModel', 'defaultHyperParameters', 'executionTimeoutHours', 'pollIntervalMinutes', 'quotaWaitHours', 'evaluation', 'notificationEmails', 'operations']);
+const KNOWN_KEYS = new Set(['account', 'region', 'kmsEncryption', 'removalPolicy', 'logRetentionDays', 'dataPrefix', 'defaultModel', 'defaultHyperParameters', 'executionTimeoutHours', 'pollIntervalMinutes', 'quotaWaitHours', 'jobWatchErrorBudgetHours', 'evaluation', 'notificationEmails', 'operations']);
 
 /** Checks one environment's settings; errors name the cdk.json key and the fix. */
 export function parseEnvironmentSettings(name: string, raw: unknown): EnvironmentSettings {
@@ -105,7 +110,7 @@ export function parseEnvironmentSettings(name: string, raw: unknown): Environmen
   if (s.executionTimeoutHours !== undefined && (typeof s.executionTimeoutHours !== 'number' || s.executionTimeoutHours < 1 || s.executionTimeoutHours > 24 * 365)) {
     throw new InvalidPropsError('EnvironmentSettings', `${where}.executionTimeoutHours`, `${String(s.executionTimeoutHours)} is out of range`, 'Use a number of hours from 1 to 8760.');
   }
-  for (const [key, max] of [['pollIntervalMinutes', 24 * 60], ['quotaWaitHours', 24 * 30]] as const) {
+  for (const [key, max] of [['pollIntervalMinutes', 24 * 60], ['quotaWaitHours', 24 * 30], ['jobWatchErrorBudgetHours', 24 * 30]] as const) {
     const value = s[key];
     if (value !== undefined && (typeof value !== 'number' || value <= 0 || value > max)) {
       throw new InvalidPropsError('EnvironmentSettings', `${where}.${key}`, `${String(value)} is out of range`, `Use a positive number up to ${max}.`);

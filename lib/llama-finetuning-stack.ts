@@ -31,6 +31,7 @@ export class LlamaFinetuningStack extends Stack {
       evaluation: settings.evaluation,
       pollInterval: settings.pollIntervalMinutes ? Duration.minutes(settings.pollIntervalMinutes) : undefined,
       quotaWaitTimeout: settings.quotaWaitHours ? Duration.hours(settings.quotaWaitHours) : undefined,
+      jobWatchErrorBudget: settings.jobWatchErrorBudgetHours ? Duration.minutes(Math.round(settings.jobWatchErrorBudgetHours * 60)) : undefined,
       storage: { encryption: settings.kmsEncryption ? StorageEncryption.KMS : StorageEncryption.S3_MANAGED },
       removalPolicy: removalPolicyOf(settings),
       logRetention: settings.logRetentionDays as logs.RetentionDays | undefined,

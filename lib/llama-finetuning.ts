@@ -121,6 +121,7 @@ export class LlamaFinetuning extends Construct {
       defaultModel: props.defaultModel,
       defaultHyperParameters: props.defaultHyperParameters,
       pollInterval: props.pollInterval,
+      jobWatchErrorBudget: props.jobWatchErrorBudget,
       quotaRetryInterval: props.quotaRetryInterval,
       quotaWaitTimeout: props.quotaWaitTimeout,
       executionTimeout: props.executionTimeout,

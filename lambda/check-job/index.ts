@@ -3,29 +3,42 @@
  * Records status changes in the run record; when the job has completed, reads Bedrock's
  * training and validation metrics CSVs into the record's metrics summary.
  *
+ * A check Bedrock answers with throttling or a server error keeps the last known status (the
+ * job trains on regardless) and counts toward `watchErrors`; the state machine waits and checks
+ * again. Only a streak of failed checks longer than JOB_WATCH_ERROR_BUDGET_SECONDS (the
+ * jobWatchErrorBudget setting) fails the run, with JobWatchErrorBudgetExceeded.
+ *
  * Input: { run, job }. Output: the job with its current status (and a small metrics digest).
  */
 import { GetModelCustomizationJobCommand } from '@aws-sdk/client-bedrock';
 import { bedrockClient, s3Client } from '../shared/aws-clients';
 import { jobIdOf } from '../shared/job-names';
 import { createLogger } from '../shared/logger';
+import { intEnv } from '../shared/env';
 import { logFailures, runIdOf } from '../shared/log-failures';
 import { RunContext } from '../shared/run-context';
-import { RunJob, runRecordKey, updateRunRecord, withEvent } from '../shared/run-record';
+import { RunJob, updateOwnRunRecord, withEvent } from '../shared/run-record';
 import { getText, isNotFound, parseS3Uri } from '../shared/s3';
 import { FinetuneMetric } from '../../lib/operations/metric-names';
 import { emitMetrics } from '../shared/metrics-emf';
+import { JobWatchErrorBudgetExceededError, JobWatchErrors, budgetExceeded, isTransientServiceError, withFailedCheck } from '../shared/job-watch';
 import { TrainingMetricsSummary, metricsKeys, summarizeLossCsv } from '../shared/training-metrics';
 
 export interface CheckJobEvent {
   readonly run: RunContext;
-  readonly job: RunJob;
+  /** The job as the previous check (or the launch) returned it. */
+  readonly job: CheckJobResult;
 }
 
 export interface CheckJobResult extends RunJob {
   readonly finalTrainingLoss?: number;
   readonly finalValidationLoss?: number;
+  /** The current streak of checks Bedrock answered with throttling or a server error; absent after a good check. */
+  readonly watchErrors?: JobWatchErrors;
 }
+
+/** Default of JOB_WATCH_ERROR_BUDGET_SECONDS: the construct's jobWatchErrorBudget default, 6 hours. */
+const DEFAULT_WATCH_ERROR_BUDGET_SECONDS = 6 * 3600;
 
 const log = createLogger({ step: 'check-job' });
 
@@ -47,8 +60,22 @@ function missingFailureMessage(status: string): string | undefined {
 export const handler = logFailures(log, runIdOf, checkJob);
 
 async function checkJob(event: CheckJobEvent): Promise<CheckJobResult> {
-  const { run, job } = event;
-  const out = await bedrockClient().send(new GetModelCustomizationJobCommand({ jobIdentifier: job.jobArn }));
+  const { run } = event;
+  // The streak travels with the job through the state, never into the record.
+  const { watchErrors: previousErrors, ...job } = event.job;
+  let out;
+  try {
+    out = await bedrockClient().send(new GetModelCustomizationJobCommand({ jobIdentifier: job.jobArn }));
+  } catch (err) {
+    if (!isTransientServiceError(err)) throw err;
+    const now = new Date();
+    const watchErrors = withFailedCheck(previousErrors, err, now);
+    const budgetSeconds = intEnv('JOB_WATCH_ERROR_BUDGET_SECONDS', DEFAULT_WATCH_ERROR_BUDGET_SECONDS);
+    if (budgetExceeded(watchErrors, budgetSeconds, now)) throw new JobWatchErrorBudgetExceededError(job.jobArn, watchErrors, budgetSeconds, job.status);
+    // The job trains on; the last known status stands and the state machine checks again.
+    log.warn('could not check the job; keeping its last known status', { runId: run.runId, jobArn: job.jobArn, status: job.status, failedChecks: watchErrors.count, since: watchErrors.since, error: err });
+    return { ...job, watchErrors };
+  }
   const status = out.status ?? 'InProgress';
   const current: RunJob = {
     ...job,
@@ -61,7 +88,7 @@ async function checkJob(event: CheckJobEvent): Promise<CheckJobResult> {
   if (status === 'Completed') metrics = await readMetrics(current);
 
   if (status !== job.status || metrics) {
-    await updateRunRecord(s3Client(), run.artifacts.bucket, runRecordKey(run), (r) => ({
+    await updateOwnRunRecord(s3Client(), run, (r) => ({
       ...withEvent(r, `job ${status}`, { ...(current.failureMessage ? { failureMessage: current.failureMessage } : {}), ...(current.outputModelArn ? { outputModelArn: current.outputModelArn } : {}) }),
       job: current,
       ...(metrics ? { metrics } : {}),

@@ -13,7 +13,7 @@ import { deleteProvisionedThroughput, runProvisionedThroughputArns, withProvisio
 import { jobNameFor } from '../shared/job-names';
 import { createLogger } from '../shared/logger';
 import { logFailures } from '../shared/log-failures';
-import { notifyOutcome } from '../shared/notify';
+import { announceOutcome } from '../shared/notify';
 import { RunOutcomeStatus, RunRecord, executionPointerKey, readRunRecord, updateRunRecord, withEvent } from '../shared/run-record';
 import { getText, isNotFound } from '../shared/s3';
 
@@ -34,6 +34,8 @@ export interface CleanupResult {
   /** ARNs of the Provisioned Throughputs of the run that were deleted. */
   readonly provisionedThroughputsDeleted: readonly string[];
   readonly outcomeRecorded: boolean;
+  /** Whether the outcome this cleanup recorded was announced (undefined when it recorded none). */
+  readonly announced?: boolean;
 }
 
 /** Job states in which Bedrock is still (or about to stop) training. */
@@ -63,6 +65,11 @@ async function cleanUpRun(event: ExecutionStatusChangeEvent): Promise<CleanupRes
   const existing = await readRunRecord(s3Client(), artifactsBucket, pointer.recordKey);
   if (!existing) throw new Error(`The execution points at run record s3://${artifactsBucket}/${pointer.recordKey}, which does not exist`);
   const record = existing.record;
+  if (record.executionArn !== detail.executionArn) {
+    // Only the execution that owns the run may stop its job or delete its Provisioned Throughput.
+    runLog.warn('this execution does not own the run it points at; nothing to clean up', { executionArn: detail.executionArn, ownerExecutionArn: record.executionArn });
+    return { runId: pointer.runId, jobStopped: false, provisionedThroughputsDeleted: [], outcomeRecorded: false };
+  }
   // The job the record names; or, when the run got as far as launching but the record names
   // none (the launch function was stopped between creating the job and recording it), the job
   // under the run's deterministic name.
@@ -83,7 +90,7 @@ async function cleanUpRun(event: ExecutionStatusChangeEvent): Promise<CleanupRes
   if (gone.deleted.length > 0) runLog.warn('deleted the Provisioned Throughput of an execution that ended', { arns: gone.deleted, executionStatus: detail.status });
 
   let outcomeRecorded = false;
-  const updated = await updateRunRecord(s3Client(), artifactsBucket, pointer.recordKey, (r) => {
+  const updated = await updateRunRecord(s3Client(), artifactsBucket, pointer.recordKey, detail.executionArn, (r) => {
     let next = withCleanupNoted(r, stoppedJobs, gone);
     if (r.status === 'RUNNING') {
       outcomeRecorded = true;
@@ -105,13 +112,16 @@ async function cleanUpRun(event: ExecutionStatusChangeEvent): Promise<CleanupRes
   if (lateJob || latePt?.handled.size) {
     if (lateJob) stoppedJobs.push(lateJob);
     for (const arn of latePt?.deleted ?? []) gone.deleted.push(arn);
-    await updateRunRecord(s3Client(), artifactsBucket, pointer.recordKey, (r) => withCleanupNoted(r, lateJob ? [lateJob] : [], latePt ?? { deleted: [], handled: new Set() }));
+    await updateRunRecord(s3Client(), artifactsBucket, pointer.recordKey, detail.executionArn, (r) => withCleanupNoted(r, lateJob ? [lateJob] : [], latePt ?? { deleted: [], handled: new Set(), refused: [] }));
     runLog.warn('stopped or deleted what the run recorded while the cleanup ran', { jobArn: lateJob, provisionedThroughputs: latePt?.deleted });
   }
 
   const jobStopped = stoppedJobs.length > 0;
+  let announced: boolean | undefined;
   if (outcomeRecorded) {
-    await notifyOutcome(
+    // A refused notification is reported (log, metric, alarm); the cleanup itself is done.
+    announced = await announceOutcome(
+      runLog,
       {
         status,
         runId: updated.runId,
@@ -126,7 +136,10 @@ async function cleanUpRun(event: ExecutionStatusChangeEvent): Promise<CleanupRes
       requireEnv('EVENT_BUS_NAME'),
     );
   }
-  return { runId: pointer.runId, jobStopped, provisionedThroughputsDeleted: gone.deleted, outcomeRecorded };
+  // Recorded and announced: now fail (so Lambda retries, then the dead-letter queue) if a deletion was refused.
+  const refused = [...gone.refused, ...(latePt?.refused ?? [])];
+  if (refused.length > 0) throw new ProvisionedThroughputNotDeletedError(pointer.runId, refused);
+  return { runId: pointer.runId, jobStopped, provisionedThroughputsDeleted: gone.deleted, outcomeRecorded, announced };
 }
 
 /**
@@ -147,15 +160,35 @@ async function stopJobIfTraining(jobIdentifier: string): Promise<{ jobArn?: stri
   return { jobArn, stopped: true };
 }
 
-/** Deletes each Provisioned Throughput once; `handled` holds those deleted or already gone. */
-async function deleteProvisionedThroughputs(arns: readonly string[]): Promise<{ deleted: string[]; handled: Set<string> }> {
+/**
+ * Deletes each Provisioned Throughput once; `handled` holds those deleted or already gone,
+ * `refused` those Bedrock still refused after the retries (kept, not thrown, so the outcome is
+ * recorded first: the watch deletes a throughput only once its run's record has ended).
+ */
+async function deleteProvisionedThroughputs(arns: readonly string[]): Promise<{ deleted: string[]; handled: Set<string>; refused: Array<{ arn: string; error: string }> }> {
   const deleted: string[] = [];
   const handled = new Set<string>();
+  const refused: Array<{ arn: string; error: string }> = [];
   for (const arn of new Set(arns)) {
-    if ((await deleteProvisionedThroughput(bedrockClient(), arn)) === 'deleted') deleted.push(arn);
-    handled.add(arn);
+    try {
+      if ((await deleteProvisionedThroughput(bedrockClient(), arn)) === 'deleted') deleted.push(arn);
+      handled.add(arn);
+    } catch (err) {
+      refused.push({ arn, error: `${(err as Error).name}: ${(err as Error).message}` });
+    }
   }
-  return { deleted, handled };
+  return { deleted, handled, refused };
+}
+
+/** Bedrock refused to delete a run's Provisioned Throughput even after retries. */
+export class ProvisionedThroughputNotDeletedError extends Error {
+  constructor(runId: string, refused: ReadonlyArray<{ arn: string; error: string }>) {
+    super(
+      `Bedrock refused to delete the Provisioned Throughput of run ${runId}: ${refused.map((r) => `${r.arn} (${r.error})`).join('; ')}. ` +
+        'The run\'s outcome is recorded; this cleanup is retried, and the Provisioned Throughput watch deletes it within its check interval.',
+    );
+    this.name = 'ProvisionedThroughputNotDeleted';
+  }
 }
 
 /** The record with the cleanup's stops and deletions noted. Pure. */

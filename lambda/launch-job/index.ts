@@ -25,7 +25,7 @@ import { logFailures, runIdOf } from '../shared/log-failures';
 import { pinnedDataUri } from '../shared/pinned-data';
 import { RunContext } from '../shared/run-context';
 import { RunEndedError } from '../shared/run-ended-error';
-import { RunJob, runRecordKey, updateRunRecord, withEvent } from '../shared/run-record';
+import { RunJob, updateOwnRunRecord, withEvent } from '../shared/run-record';
 
 export interface LaunchJobEvent {
   readonly run: RunContext;
@@ -64,7 +64,6 @@ async function launchJob(event: LaunchJobEvent): Promise<RunJob> {
     jobTags: jobTagsFor(run, requireEnv('ENVIRONMENT_NAME')),
     customModelTags: jobTagsFor(run, requireEnv('ENVIRONMENT_NAME')),
   };
-  const recordKey = runRecordKey(run);
   let jobArn: string;
   try {
     const out = await bedrockClient().send(new CreateModelCustomizationJobCommand(input));
@@ -74,7 +73,7 @@ async function launchJob(event: LaunchJobEvent): Promise<RunJob> {
     runLog.warn('Bedrock refused the job', { error: err });
     if (name === 'ServiceQuotaExceededException') {
       // The state machine waits and tries again; the record shows why the run is waiting.
-      await updateRunRecord(s3Client(), run.artifacts.bucket, recordKey, (r) =>
+      await updateOwnRunRecord(s3Client(), run, (r) =>
         withEvent(r, 'waiting for job quota', { message: (err as Error).message }),
       );
     }
@@ -88,7 +87,7 @@ async function launchJob(event: LaunchJobEvent): Promise<RunJob> {
     outputS3Uri,
     hyperParameters,
   };
-  const recorded = await updateRunRecord(s3Client(), run.artifacts.bucket, recordKey, (r) => ({ ...withEvent(r, 'job created', { jobArn }), job }));
+  const recorded = await updateOwnRunRecord(s3Client(), run, (r) => ({ ...withEvent(r, 'job created', { jobArn }), job }));
   runLog.info('customization job created', { jobArn, jobName: job.jobName, hyperParameters });
   if (recorded.status !== 'RUNNING') {
     await stopJobOfEndedRun(run, job, recorded.status);
@@ -108,7 +107,7 @@ async function stopJobOfEndedRun(run: RunContext, job: RunJob, runStatus: string
     if (name !== 'ConflictException' && name !== 'ValidationException') throw err;
     runLog.info('the job of the ended run was no longer training', { jobArn: job.jobArn, error: err });
   }
-  await updateRunRecord(s3Client(), run.artifacts.bucket, runRecordKey(run), (r) => ({
+  await updateOwnRunRecord(s3Client(), run, (r) => ({
     ...withEvent(r, 'job stopped: the run had ended', { jobArn: job.jobArn, runStatus }),
     job: r.job?.jobArn === job.jobArn ? { ...r.job, status: 'Stopping' } : r.job,
   }));

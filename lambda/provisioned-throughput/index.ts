@@ -21,7 +21,7 @@ import { createLogger } from '../shared/logger';
 import { logFailures, runIdOf } from '../shared/log-failures';
 import { RunContext } from '../shared/run-context';
 import { RunEndedError } from '../shared/run-ended-error';
-import { RunJob, runRecordKey, updateRunRecord, withEvent } from '../shared/run-record';
+import { RunJob, readOwnRunRecord, updateOwnRunRecord, withEvent } from '../shared/run-record';
 
 /** The model serving the evaluation. */
 export interface ProvisionedModel {
@@ -75,7 +75,7 @@ async function create(run: RunContext, job: RunJob | undefined): Promise<Provisi
   );
   const createdAt = new Date().toISOString();
   const provisioned: ProvisionedModel = { provisionedModelArn: out.provisionedModelArn!, created: true, status: 'Creating', createdAt };
-  const recorded = await updateRunRecord(s3Client(), run.artifacts.bucket, runRecordKey(run), (r) =>
+  const recorded = await updateOwnRunRecord(s3Client(), run, (r) =>
     withEvent({ ...r, provisionedThroughput: { arn: provisioned.provisionedModelArn, name, modelUnits: intEnv('MODEL_UNITS', 1), createdAt } }, 'provisioned throughput created', {
       arn: provisioned.provisionedModelArn,
     }),
@@ -93,7 +93,7 @@ async function create(run: RunContext, job: RunJob | undefined): Promise<Provisi
 async function deleteAfterRunEnded(run: RunContext, arn: string): Promise<void> {
   await deleteProvisionedThroughput(bedrockClient(), arn);
   const deletedAt = new Date();
-  await updateRunRecord(s3Client(), run.artifacts.bucket, runRecordKey(run), (r) =>
+  await updateOwnRunRecord(s3Client(), run, (r) =>
     withEvent(withProvisionedThroughputDeleted(r, arn, deletedAt), 'provisioned throughput deleted: the run had ended', { arn, runStatus: r.status }),
   );
   log.warn('deleted the provisioned throughput of a run that had already ended', { runId: run.runId, arn });
@@ -151,10 +151,12 @@ async function remove(run: RunContext, provisioned: ProvisionedModel | undefined
     return { provisionedModelArn: provisioned?.provisionedModelArn ?? '', created: false, status: provisioned?.status ?? 'none', deleted: false };
   }
   const arn = provisioned.provisionedModelArn;
+  // Only the execution that owns the run deletes what it created (a duplicate never does).
+  await readOwnRunRecord(s3Client(), run);
   await deleteProvisionedThroughput(bedrockClient(), arn);
   const deletedAt = new Date();
   const hours = provisionedThroughputHours(provisioned.createdAt, deletedAt);
-  await updateRunRecord(s3Client(), run.artifacts.bucket, runRecordKey(run), (r) => withEvent(withProvisionedThroughputDeleted(r, arn, deletedAt), 'provisioned throughput deleted', { arn }));
+  await updateOwnRunRecord(s3Client(), run, (r) => withEvent(withProvisionedThroughputDeleted(r, arn, deletedAt), 'provisioned throughput deleted', { arn }));
   log.info('provisioned throughput deleted', { runId: run.runId, arn, hours });
   return { ...provisioned, status: 'Deleted', deleted: true, hours };
 }

@@ -2,7 +2,8 @@
  * First step of a run: reads the uploaded run request, checks it against the model catalogue
  * and the dataset bucket, and returns the run context every later step uses.
  *
- * Input: the S3 "Object Created" event detail that EventBridge passes to the execution.
+ * Input: the S3 "Object Created" event detail that EventBridge passes to the execution, with the
+ * execution's ARN (`executionArn`), which the run context carries.
  * Output: RunContext. Throws InvalidRunRequest (the state machine ends the run as failed with
  * the message) when the request cannot be run.
  */
@@ -29,12 +30,17 @@ export interface ObjectCreatedDetail {
   };
 }
 
+/** The step's input: the event detail and the execution reading it (`$$.Execution.Id`). */
+export interface ReadRequestEvent extends ObjectCreatedDetail {
+  readonly executionArn: string;
+}
+
 const log = createLogger({ step: 'read-request' });
 
 /** The entry point: readRunRequest, with its errors logged with the request (the run id is not known before it is read). */
 export const handler = logFailures(log, requestOf, readRunRequest);
 
-async function readRunRequest(event: ObjectCreatedDetail): Promise<RunContext> {
+async function readRunRequest(event: ReadRequestEvent): Promise<RunContext> {
   const datasetBucket = requireEnv('DATASET_BUCKET');
   const artifactsBucket = requireEnv('ARTIFACTS_BUCKET');
   const runsPrefix = requireEnv('RUNS_PREFIX');
@@ -67,6 +73,8 @@ async function readRunRequest(event: ObjectCreatedDetail): Promise<RunContext> {
   ]);
   if (outside.length > 0) throw new InvalidRunRequestError(source, outside);
 
+  // The state machine passes it; without it no later step could tell its own record from a duplicate's.
+  if (!event.executionArn) throw new Error('read-request: the input has no executionArn; the state machine passes $$.Execution.Id');
   // The exact versions of the data as the request is accepted: validation reads these, and the run trains and evaluates their copies.
   const keys = sourceDataKeys({ trainingKey: request.trainingDataKey, validationKey: request.validationDataKey, testKey: request.testDataKey });
   const versions = await currentDataFileVersions(s3Client(), datasetBucket, keys);
@@ -74,7 +82,7 @@ async function readRunRequest(event: ObjectCreatedDetail): Promise<RunContext> {
   if (problems.length > 0) throw new InvalidRunRequestError(source, problems);
 
   const requestSource = { bucket, key, versionId, sequencer: event.object.sequencer || undefined, etag: event.object.etag };
-  const run = buildRunContext(request, requestSource, datasetBucket, artifactsBucket, runsPrefix, versions);
+  const run = buildRunContext(request, requestSource, datasetBucket, artifactsBucket, runsPrefix, event.executionArn, versions);
   log.info('run request accepted', { runId: run.runId, request: source, model: run.model.name });
   return run;
 }
@@ -108,6 +116,6 @@ function safeDecode(key: string): string {
 }
 
 /** The request an event names, for the error line of a request that never became a run. */
-function requestOf(event: ObjectCreatedDetail): Record<string, unknown> {
+function requestOf(event: ReadRequestEvent): Record<string, unknown> {
   return event?.bucket?.name && event.object?.key ? { request: `s3://${event.bucket.name}/${event.object.key}` } : {};
 }

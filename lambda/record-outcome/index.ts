@@ -1,7 +1,9 @@
 /**
  * Records how a run ended in its run record and tells people (SNS) and programs (EventBridge).
  * Called by the state machine at the end of every path that has a run context, and at the end
- * of the failure path of a request that could not even be read (no record then).
+ * of the failure path of a request that could not even be read (no record then). The record is
+ * written first; a notification that cannot be delivered is reported (log line, metric, alarm)
+ * and does not fail the step, so a trained model never ends as a failed execution for it.
  *
  * Input: { status: 'SUCCEEDED' | 'FAILED', run?, error?: { Error, Cause }, request? }.
  */
@@ -9,10 +11,10 @@ import { requireEnv } from '../shared/env';
 import { s3Client } from '../shared/aws-clients';
 import { createLogger } from '../shared/logger';
 import { logFailures, runIdOf } from '../shared/log-failures';
-import { notifyOutcome } from '../shared/notify';
+import { announceOutcome } from '../shared/notify';
 import { OutcomeFacts } from '../shared/outcome-message';
 import { RunContext } from '../shared/run-context';
-import { RunOutcomeStatus, RunRecord, readRunRecord, runRecordKey, updateRunRecord, withEvent } from '../shared/run-record';
+import { RunOutcomeStatus, RunRecord, isRunOwner, readRunRecord, runRecordKey, updateOwnRunRecord, withEvent } from '../shared/run-record';
 import { StepError, describeStepError } from '../shared/step-error';
 
 export interface RecordOutcomeEvent {
@@ -27,6 +29,10 @@ export interface RecordOutcomeResult {
   readonly status: RunOutcomeStatus;
   readonly runId?: string;
   readonly recordUri?: string;
+  /** Whether both the SNS message and the EventBridge event were delivered. */
+  readonly announced: boolean;
+  /** False for a duplicate execution, which neither records nor announces anything of the run it does not own. */
+  readonly owner: boolean;
 }
 
 const log = createLogger({ step: 'record-outcome' });
@@ -44,8 +50,22 @@ async function recordOutcome(event: RecordOutcomeEvent): Promise<RecordOutcomeRe
     const key = runRecordKey(run);
     recordUri = `s3://${run.artifacts.bucket}/${key}`;
     // A run that failed before its record was created (e.g. in begin-run) has none to update.
-    if (await readRunRecord(s3Client(), run.artifacts.bucket, key)) {
-      record = await updateRunRecord(s3Client(), run.artifacts.bucket, key, (r) => ({
+    const existing = await readRunRecord(s3Client(), run.artifacts.bucket, key);
+    if (existing && !isRunOwner(existing.record, run)) {
+      // A duplicate execution of the same request version failed (e.g. S3 refused its BeginRun):
+      // the run belongs to another execution, which goes on. Its record stays untouched, and
+      // nobody is told that run failed; this execution's failure shows as a failed execution.
+      log.warn('this execution does not own the run; its outcome is neither recorded nor announced', {
+        runId: run.runId,
+        executionArn: run.executionArn,
+        ownerExecutionArn: existing.record.executionArn,
+        status: event.status,
+        error: error?.name,
+      });
+      return { status: event.status, runId: run.runId, recordUri, announced: false, owner: false };
+    }
+    if (existing) {
+      record = await updateOwnRunRecord(s3Client(), run, (r) => ({
         ...withEvent(r, `run ${event.status.toLowerCase()}`, error ? { error: error.name } : undefined),
         status: event.status,
         outcome: {
@@ -64,8 +84,11 @@ async function recordOutcome(event: RecordOutcomeEvent): Promise<RecordOutcomeRe
       ? `s3://${event.request.bucket.name}/${event.request.object.key}`
       : undefined;
   const facts: OutcomeFacts = { status: event.status, runId: run?.runId, requestUri, model: run?.model.name, error, record, recordUri, environmentName };
-  await notifyOutcome(facts, requireEnv('TOPIC_ARN'), requireEnv('EVENT_BUS_NAME'));
   // A request that failed before it had a run context has no run id: the request names it instead.
-  log.info('run outcome recorded', { runId: run?.runId, request: requestUri, status: event.status, error: error?.name });
-  return { status: event.status, runId: run?.runId, recordUri };
+  const runLog = log.child(run ? { runId: run.runId } : { request: requestUri });
+  runLog.info('run outcome recorded', { status: event.status, error: error?.name });
+  // The outcome is recorded; a notification SNS or EventBridge refuses is logged, counted and
+  // alarmed, and never turns the run's result into a failure.
+  const announced = await announceOutcome(runLog, facts, requireEnv('TOPIC_ARN'), requireEnv('EVENT_BUS_NAME'));
+  return { status: event.status, runId: run?.runId, recordUri, announced, owner: true };
 }

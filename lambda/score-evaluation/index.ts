@@ -19,7 +19,7 @@ import { createLogger } from '../shared/logger';
 import { logFailures, runIdOf } from '../shared/log-failures';
 import { EvaluationReportInput, PredictionRecord, QualityGate, buildEvaluationReport, renderReportHtml, renderReportMarkdown } from '../shared/report';
 import { RunContext } from '../shared/run-context';
-import { readRunRecord, runRecordKey, updateRunRecord, withEvent } from '../shared/run-record';
+import { readRunRecord, runRecordKey, updateOwnRunRecord, withEvent } from '../shared/run-record';
 import { getText } from '../shared/s3';
 import { evaluationMetrics } from '../shared/evaluation/evaluation-metrics';
 import { emitMetrics } from '../shared/metrics-emf';
@@ -119,7 +119,7 @@ async function scoreEvaluation(event: ScoreEvaluationEvent): Promise<ScoreEvalua
   const reportUri = `s3://${bucket}/${reportKey('json')}`;
   const reportHtmlUri = `s3://${bucket}/${reportKey('html')}`;
 
-  await updateRunRecord(s3, bucket, runRecordKey(run), (r) => ({
+  await updateOwnRunRecord(s3, run, (r) => ({
     ...withEvent(r, 'evaluation scored', { baseF1: report.scores.base.f1, fineTunedF1: report.scores.fineTuned.f1 }),
     evaluation: {
       baseF1: report.scores.base.f1,

@@ -21,10 +21,42 @@ export interface OutcomeFacts {
   readonly environmentName: string;
 }
 
-/** The SNS subject (at most 100 characters, as SNS requires). */
+/**
+ * SNS accepts a subject only when it is shorter than 100 characters, ASCII, and free of line
+ * breaks and control characters (Publish, `Subject`); anything else refuses the whole message.
+ */
+export const SNS_SUBJECT_MAX_LENGTH = 99;
+
+/**
+ * The SNS subject: `[<environment>] Llama fine-tuning run <run id> <outcome>`, valid for SNS
+ * whatever the environment name and run id. Characters SNS refuses become `?`; when it is too
+ * long, the wording shortens first, then the environment name, then the run id loses its middle
+ * (its start names the run, its end is the digest that makes it unique); the outcome stays.
+ */
 export function outcomeSubject(facts: OutcomeFacts): string {
   const verb = { SUCCEEDED: 'succeeded', FAILED: 'failed', TIMED_OUT: 'timed out', ABORTED: 'was aborted' }[facts.status];
-  return `[${facts.environmentName}] Llama fine-tuning run ${facts.runId ?? ''} ${verb}`.replace(/\s+/g, ' ').slice(0, 100);
+  const environment = subjectText(facts.environmentName);
+  const runId = subjectText(facts.runId ?? '');
+  const compose = (env: string, what: string, id: string) => `[${env}] ${what}${id ? ` ${id}` : ''} ${verb}`;
+  const full = compose(environment, 'Llama fine-tuning run', runId);
+  if (full.length <= SNS_SUBJECT_MAX_LENGTH) return full;
+  const env = shortenMiddle(environment, 24);
+  const short = compose(env, 'Run', runId);
+  if (short.length <= SNS_SUBJECT_MAX_LENGTH) return short;
+  return compose(env, 'Run', shortenMiddle(runId, SNS_SUBJECT_MAX_LENGTH - compose(env, 'Run', '').length - 1));
+}
+
+/** Printable ASCII only, whitespace collapsed, trimmed: what SNS accepts in a subject. */
+function subjectText(text: string): string {
+  return text.replace(/\s+/g, ' ').replace(/[^\x20-\x7e]/g, '?').trim();
+}
+
+/** `text` cut to at most `max` characters by replacing its middle with `...`. */
+function shortenMiddle(text: string, max: number): string {
+  if (text.length <= max) return text;
+  if (max <= 3) return text.slice(0, Math.max(0, max));
+  const tail = Math.floor((max - 3) / 2);
+  return `${text.slice(0, max - 3 - tail)}...${text.slice(text.length - tail)}`;
 }
 
 /** The SNS message: what happened, the figures, what to do, where to look. */

@@ -59,6 +59,12 @@ export interface RunContext {
   readonly evaluation: { readonly enabled: boolean; readonly maxTokens: number; readonly maxRecords?: number };
   /** Where this run writes: `s3://<bucket>/<prefix>` with prefix `runs/<runId>/`. */
   readonly artifacts: { readonly bucket: string; readonly prefix: string };
+  /**
+   * The Step Functions execution this context was read in: the only one that may change the
+   * run's record (its `executionArn`), stop its job or delete its Provisioned Throughput. A
+   * duplicate execution of the same request version carries its own ARN, so it never can.
+   */
+  readonly executionArn: string;
 }
 
 /**
@@ -81,13 +87,14 @@ export function requestIdentityDigest(request: RunContext['request']): string {
   return createHash('sha256').update(identity).digest('hex');
 }
 
-/** Builds the run context from a checked request and where it came from. */
+/** Builds the run context from a checked request, where it came from and the execution reading it. */
 export function buildRunContext(
   request: RunRequest,
   source: RunContext['request'],
   datasetBucket: string,
   artifactsBucket: string,
-  runsPrefix = 'runs/',
+  runsPrefix: string,
+  executionArn: string,
   dataVersions?: RunContext['data']['versions'],
 ): RunContext {
   const runId = deriveRunId(request.name, source);
@@ -113,5 +120,6 @@ export function buildRunContext(
     hyperParametersOverridden: request.hyperParametersOverridden,
     evaluation: request.evaluation,
     artifacts: { bucket: artifactsBucket, prefix: `${runsPrefix}${runId}/` },
+    executionArn,
   };
 }

@@ -2,7 +2,12 @@
  * The run record: `runs/<run id>/run.json` in the artifacts bucket, the one place that says
  * what a run was asked to do, what it did and how it ended. Created once (a conditional write,
  * so a duplicated trigger can never overwrite another run's record) and then updated with
- * optimistic concurrency (If-Match on the ETag).
+ * optimistic concurrency (If-Match on the ETag), only by the execution that created it (its
+ * `executionArn`): a duplicate execution of the same request version can never change it.
+ *
+ * S3 may answer a conditional write with 409 ConditionalRequestConflict while a conflicting
+ * write to the same key is in progress, and documents that the request may be retried: both
+ * writes here retry it with bounded, jittered exponential backoff.
  */
 import { GetObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { PinnedDataFile } from './pinned-data';
@@ -97,15 +102,59 @@ export class RunRecordExistsError extends Error {
   }
 }
 
+/**
+ * Thrown when an execution tries to change a run record another execution owns: a duplicate
+ * delivery of the same request version, which must leave the genuine run alone.
+ */
+export class NotRunOwnerError extends Error {
+  constructor(readonly recordUri: string, readonly executionArn: string, readonly ownerExecutionArn: string) {
+    super(
+      `Execution ${executionArn} may not change the run record ${recordUri}: the run belongs to execution ${ownerExecutionArn} ` +
+        '(this one is a duplicate delivery of the same request). Nothing of that run was changed, stopped or deleted.',
+    );
+    this.name = 'NotRunOwner';
+  }
+}
+
 function isPreconditionFailed(err: unknown): boolean {
   return err instanceof S3ServiceException && (err.name === 'PreconditionFailed' || err.$metadata?.httpStatusCode === 412);
+}
+
+/** S3's 409 to a conditional write while a conflicting write to the key is in progress. */
+export function isConditionalRequestConflict(err: unknown): boolean {
+  const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } } | undefined;
+  return e?.name === 'ConditionalRequestConflict' || e?.Code === 'ConditionalRequestConflict' || e?.$metadata?.httpStatusCode === 409;
+}
+
+/** How conditional writes retry S3's 409: attempts in all, and the backoff before each retry. */
+export const CONFLICT_RETRY = { attempts: 6, baseDelayMs: 100, maxDelayMs: 2_000 } as const;
+
+/**
+ * Runs `write` (a conditional PutObject), retrying S3's 409 ConditionalRequestConflict up to
+ * {@link CONFLICT_RETRY}.attempts in all, after full-jitter exponential backoff (at most about
+ * 3 s of waiting in all). Any other error, and the last 409, are thrown.
+ */
+export async function retryingConflicts<T>(write: () => Promise<T>, sleep: (ms: number) => Promise<void> = defaultSleep): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (!isConditionalRequestConflict(err) || attempt >= CONFLICT_RETRY.attempts) throw err;
+      const ceiling = Math.min(CONFLICT_RETRY.maxDelayMs, CONFLICT_RETRY.baseDelayMs * 2 ** (attempt - 1));
+      await sleep(Math.random() * ceiling);
+    }
+  }
+}
+
+function defaultSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Creates the record; throws RunRecordExistsError when one exists (never overwrites). */
 export async function createRunRecord(s3: S3Client, bucket: string, record: RunRecord): Promise<void> {
   const key = runRecordKey(record.run);
   try {
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(record, null, 2), ContentType: 'application/json', IfNoneMatch: '*' }));
+    await retryingConflicts(() => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(record, null, 2), ContentType: 'application/json', IfNoneMatch: '*' })));
   } catch (err) {
     if (isPreconditionFailed(err)) throw new RunRecordExistsError(`s3://${bucket}/${key}`);
     throw err;
@@ -125,26 +174,58 @@ export async function readRunRecord(s3: S3Client, bucket: string, key: string): 
 
 /**
  * Applies `change` to the record and writes it back only if nobody wrote in between
- * (If-Match); on a conflict it reads again and re-applies, up to `attempts` times.
+ * (If-Match); on a conflict it reads again and re-applies, up to `attempts` times. Only the
+ * execution that owns the record (`owner`, its executionArn) may change it: anyone else gets
+ * NotRunOwnerError before `change` runs.
  */
 export async function updateRunRecord(
   s3: S3Client,
   bucket: string,
   key: string,
+  owner: string,
   change: (record: RunRecord) => RunRecord,
   attempts = 5,
 ): Promise<RunRecord> {
   for (let attempt = 1; ; attempt++) {
     const current = await readRunRecord(s3, bucket, key);
     if (!current) throw new Error(`No run record at s3://${bucket}/${key}; the run was not begun by this workflow`);
+    if (current.record.executionArn !== owner) throw new NotRunOwnerError(`s3://${bucket}/${key}`, owner, current.record.executionArn);
     const next = change(current.record);
     try {
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(next, null, 2), ContentType: 'application/json', IfMatch: current.etag }));
+      await retryingConflicts(() => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(next, null, 2), ContentType: 'application/json', IfMatch: current.etag })));
       return next;
     } catch (err) {
       if (!isPreconditionFailed(err) || attempt >= attempts) throw err;
     }
   }
+}
+
+/**
+ * Whether the execution that read `run` owns `record`. A context without executionArn was read
+ * by an execution started before contexts carried it (one in flight across an upgrade): it is
+ * taken as the owner, as before, so an upgrade never fails the runs in flight.
+ */
+export function isRunOwner(record: RunRecord, run: Pick<RunContext, 'executionArn'>): boolean {
+  return run.executionArn === undefined || record.executionArn === run.executionArn;
+}
+
+/** {@link updateRunRecord} of the run's own record, as the execution that read `run`. */
+export async function updateOwnRunRecord(s3: S3Client, run: RunContext, change: (record: RunRecord) => RunRecord): Promise<RunRecord> {
+  const key = runRecordKey(run);
+  const owner = run.executionArn ?? (await readRunRecord(s3, run.artifacts.bucket, key))?.record.executionArn ?? '';
+  return updateRunRecord(s3, run.artifacts.bucket, key, owner, change);
+}
+
+/**
+ * Reads the run's record and throws NotRunOwnerError unless the execution that read `run`
+ * owns it; for steps that act on what the run created (delete its Provisioned Throughput)
+ * before they write the record. Undefined when the run has no record yet.
+ */
+export async function readOwnRunRecord(s3: S3Client, run: RunContext): Promise<RunRecord | undefined> {
+  const key = runRecordKey(run);
+  const current = await readRunRecord(s3, run.artifacts.bucket, key);
+  if (current && !isRunOwner(current.record, run)) throw new NotRunOwnerError(`s3://${run.artifacts.bucket}/${key}`, run.executionArn, current.record.executionArn);
+  return current?.record;
 }
 
 /** The record with one more timeline entry (and optionally other changes). */

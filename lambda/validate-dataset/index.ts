@@ -25,7 +25,7 @@ import { createLogger, Logger } from '../shared/logger';
 import { logFailures, runIdOf } from '../shared/log-failures';
 import { copyPinnedDataFiles, currentDataFileVersions, sourceDataKeys } from '../shared/pinned-data';
 import { RunContext } from '../shared/run-context';
-import { readRunRecord, runRecordKey, updateRunRecord, withEvent } from '../shared/run-record';
+import { readRunRecord, runRecordKey, updateOwnRunRecord, withEvent } from '../shared/run-record';
 import { putJson } from '../shared/s3';
 import {
   createS3ClientForImageReads,
@@ -136,7 +136,7 @@ export function createValidateDatasetHandler(deps: Partial<ValidateDatasetDepend
     // The run record (when the workflow began one) keeps the verdict next to everything else.
     const recordKey = runRecordKey(run);
     if (await readRunRecord(s3, run.artifacts.bucket, recordKey)) {
-      await updateRunRecord(s3, run.artifacts.bucket, recordKey, (r) => ({
+      await updateOwnRunRecord(s3, run, (r) => ({
         ...withEvent(r, report.valid ? 'dataset valid' : 'dataset invalid', { errors: report.totals.errors, warnings: report.totals.warnings }),
         validation: { valid: report.valid, errorCount: report.totals.errors, warningCount: report.totals.warnings, reportUri },
         ...(pinned ? { data: pinned } : {}),

@@ -23,20 +23,22 @@ export function acknowledgeWildcardAction(scope: IConstruct, action: string, rea
  * helpers cause (`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:...]`).
  * Up to at least 2.257 (this library's lowest supported version), `acknowledge` throws
  * InvalidValidationId for an id with more than one `::`, and every finding on an ARN built with
- * `${AWS::Partition}` has two (`...[Resource::arn:<AWS::Partition>:...]`); newer versions accept
- * them. Such an id is recorded the way `acknowledge` records any other: as an entry under
- * `Validations.ACKNOWLEDGED_RULES_METADATA_KEY`, the metadata cdk-nag reads.
+ * `${AWS::Partition}` has two (`...[Resource::arn:<AWS::Partition>:...]`). Such an id is
+ * recorded directly, the way `acknowledge` records any other: as an entry under
+ * `Validations.ACKNOWLEDGED_RULES_METADATA_KEY`, the metadata cdk-nag reads. It is never
+ * offered to `acknowledge` first: aws-cdk-lib writes the code of every error it constructs to
+ * the CLI's `cdk.out/error.txt`, even one that is caught, so a clean synth would leave an error
+ * file behind.
  */
 export function acknowledgeFinding(scope: IConstruct, id: string, reason: string): void {
-  try {
-    Validations.of(scope).acknowledge({ id, reason });
-  } catch (error) {
-    // Only the refusal described above; anything else is a real error.
-    if (id.split('::').length <= 2 || !/Invalid validation rule ID/.test(String(error))) throw error;
+  if (id.split('::').length > 2) {
     const key = Validations.ACKNOWLEDGED_RULES_METADATA_KEY;
     const previous = [...scope.node.metadata].reverse().find((entry) => entry.type === key)?.data as Record<string, string> | undefined;
     scope.node.addMetadata(key, { ...previous, [id]: reason });
+    return;
   }
+  // Any other id goes to aws-cdk-lib, which refuses malformed ones (e.g. an empty prefix).
+  Validations.of(scope).acknowledge({ id, reason });
 }
 
 /** Renders a resolved CloudFormation value the way cdk-nag names findings. */

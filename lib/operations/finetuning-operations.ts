@@ -19,7 +19,8 @@ import { ProvisionedThroughputWatch } from './provisioned-throughput-watch';
 export interface FinetuningOperationsProps {
   /**
    * Whether CloudWatch alarms are created (failed, timed-out and aborted runs; Lambda errors;
-   * dead letters; Provisioned Throughputs that outlive their run).
+   * dead letters; outcomes that could not be announced; Provisioned Throughputs that outlive
+   * their run).
    * @default true
    */
   readonly alarmsEnabled?: boolean;
@@ -135,7 +136,7 @@ export class FinetuningOperations extends Construct {
   /**
    * The alarms by purpose: `executions-failed`, `executions-timed-out`, `executions-aborted`,
    * `errors-<step>` per function, `trigger-dead-letters`, `cleanup-dead-letters`,
-   * `provisioned-throughput-age`. Empty when alarms are disabled.
+   * `notification-failures`, `provisioned-throughput-age`. Empty when alarms are disabled.
    */
   public readonly alarms: Readonly<Record<string, cloudwatch.Alarm>>;
   /** The dashboard, unless disabled. */
@@ -156,10 +157,13 @@ export class FinetuningOperations extends Construct {
     const workflow = props.workflow;
     const sm = workflow.stateMachine;
 
-    if (workflow.evaluation && (alarmsEnabled || dashboardEnabled)) {
+    // With evaluation the watch always exists: besides measuring, it deletes the Provisioned
+    // Throughputs of ended runs, which bill by the hour whether or not anyone watches.
+    if (workflow.evaluation) {
       this.provisionedThroughputWatch = new ProvisionedThroughputWatch(this, 'ProvisionedThroughputWatch', {
         environmentName: this.environmentName,
         runRequests: { bucket: props.workflow.datasetBucket, prefix: props.workflow.requestPrefix },
+        runRecords: { bucket: props.workflow.artifactsBucket, prefix: props.workflow.runsPrefix, encryptionKey: props.workflow.bucketEncryptionKey },
         maxAge: props.provisionedThroughputMaxAge,
         interval: props.provisionedThroughputCheckInterval,
         logRetention: props.logRetention,
@@ -227,6 +231,15 @@ export class FinetuningOperations extends Construct {
       }
       deadLetterAlarm('cleanup-dead-letters', 'CleanupDeadLettersAlarm', workflow.cleanupDeadLetterQueue, 'runs that ended abnormally could not be cleaned up: a customization job may still train or a Provisioned Throughput may still bill');
 
+      add('notification-failures', 'NotificationFailuresAlarm', {
+        metric: this.metricNotificationFailures({ period }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: `Llama fine-tuning (${env}): a run's outcome was recorded but SNS or EventBridge refused to announce it, so nobody was told. The run kept its result; its record (runs/<run id>/run.json) has the outcome. The record-outcome and cleanup-run logs name the run and the refusal ('run outcome not announced').`,
+      });
+
       const watch = this.provisionedThroughputWatch;
       if (watch) {
         add('provisioned-throughput-age', 'ProvisionedThroughputAgeAlarm', {
@@ -278,6 +291,11 @@ export class FinetuningOperations extends Construct {
   /** Relative F1 improvement of the fine-tuned over the base model, in percent. */
   public metricRelativeImprovement(options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
     return finetuneMetric(FinetuneMetric.RELATIVE_IMPROVEMENT, this.environmentName, { statistic: cloudwatch.Stats.AVERAGE, period: Duration.hours(1), ...options });
+  }
+
+  /** Run outcomes recorded but not announced (SNS or EventBridge refused), one per refused channel. */
+  public metricNotificationFailures(options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return finetuneMetric(FinetuneMetric.NOTIFICATION_FAILURES, this.environmentName, { statistic: cloudwatch.Stats.SUM, period: Duration.minutes(5), ...options });
   }
 
   /** Seconds each customization job took, one data point per job that ended. */

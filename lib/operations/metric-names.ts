@@ -24,6 +24,11 @@ export const FinetuneMetric = {
   OLDEST_RUN_PROVISIONED_THROUGHPUT_AGE: 'OldestRunProvisionedThroughputAge',
   /** Number of Provisioned Throughputs created by runs that exist now. */
   RUN_PROVISIONED_THROUGHPUTS: 'RunProvisionedThroughputs',
+  /**
+   * Run outcomes that were recorded but not announced: SNS or EventBridge refused (or throttled
+   * past retries) the message or event (record-outcome, cleanup-run). One per refused channel.
+   */
+  NOTIFICATION_FAILURES: 'NotificationFailures',
 } as const;
 
 /** Name of one custom metric. */

@@ -8,6 +8,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
+import { grantS3KeyUse } from '../core/kms-grants';
 import { acknowledgeWildcardResource } from '../core/nag';
 import { InvalidPropsError, normalizePrefix } from '../core/props-validation';
 import { WorkflowFunction } from '../workflow/workflow-function';
@@ -25,6 +26,13 @@ export interface ProvisionedThroughputWatchProps {
    * @default - every Provisioned Throughput named `eval-...` in the account and region counts
    */
   readonly runRequests?: RunRequestsLocation;
+  /**
+   * Where the runs keep their records (`<prefix><run id>/run.json`). With `runRequests`, the
+   * watch deletes the Provisioned Throughputs of this deployment whose run has ended (a deletion
+   * Bedrock kept refusing, a cleanup that gave up), so none bills on without a person acting.
+   * @default - the watch only measures and reports; it deletes nothing
+   */
+  readonly runRecords?: RunRecordsLocation;
   /**
    * Age past which a Provisioned Throughput created by a run is reported in the function's log.
    * @default Duration.hours(6)
@@ -60,13 +68,28 @@ export interface RunRequestsLocation {
   readonly prefix: string;
 }
 
+/** The bucket and key prefix of the run records, and the bucket's key if it uses SSE-KMS. */
+export interface RunRecordsLocation {
+  /** The artifacts bucket. */
+  readonly bucket: s3.IBucket;
+  /** The runs prefix (e.g. `runs/`). */
+  readonly prefix: string;
+  /**
+   * The bucket's customer managed key.
+   * @default - the bucket uses SSE-S3
+   */
+  readonly encryptionKey?: kms.IKey;
+}
+
 const CONSTRUCT = 'ProvisionedThroughputWatch';
 
 /**
  * A scheduled function (EventBridge Scheduler, every 15 minutes by default) that lists the
  * Provisioned Throughputs runs created (`eval-<run id>`) and publishes the age of the oldest
- * one, so an alarm can say when one outlived its run and keeps billing. It only lists: it
- * never deletes anything, since a long evaluation may still be using one.
+ * one, so an alarm can say when one outlived its run and keeps billing. With `runRequests` and
+ * `runRecords` it also deletes those of this deployment whose run has ended (the run record
+ * says so); one whose run is still running is never touched, since a long evaluation may still
+ * be using it.
  */
 export class ProvisionedThroughputWatch extends Construct {
   /** The function. */
@@ -125,8 +148,20 @@ export class ProvisionedThroughputWatch extends Construct {
       acknowledgeWildcardResource(
         watch.role,
         provisionedModels,
-        'Reads only the tags of Provisioned Throughputs in this account and region; their ids are random and assigned at creation, so no narrower ARN can name them in advance.',
+        'Reads the tags of (and, with run records, deletes) Provisioned Throughputs in this account and region only; their ids are random and assigned at creation, so no narrower ARN can name them in advance. The function deletes only eval-<run id> ones tagged with this deployment\'s requests whose run record has ended.',
       );
+      if (props.runRecords) {
+        const runsPrefix = normalizePrefix(CONSTRUCT, 'runRecords.prefix', props.runRecords.prefix);
+        watch.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'DeleteProvisionedThroughputsOfEndedRuns', actions: ['bedrock:DeleteProvisionedModelThroughput'], resources: [provisionedModels] }));
+        const runRecords = props.runRecords.bucket.arnForObjects(`${runsPrefix}*/run.json`);
+        watch.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ReadRunRecords', actions: ['s3:GetObject'], resources: [runRecords] }));
+        // Without ListBucket, S3 answers 403 instead of 404 for a run without a record.
+        watch.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'TellMissingRecordFromDenied', actions: ['s3:ListBucket'], resources: [props.runRecords.bucket.bucketArn] }));
+        acknowledgeWildcardResource(watch.role, runRecords, 'Reads only run records (<runs prefix><run id>/run.json); run ids are made per request.');
+        grantS3KeyUse(props.runRecords.encryptionKey, watch.role, 'read');
+        watch.function.addEnvironment('RUN_RECORDS_BUCKET', props.runRecords.bucket.bucketName);
+        watch.function.addEnvironment('RUNS_PREFIX', runsPrefix);
+      }
     }
     this.function = watch.function;
     this.logGroup = watch.logGroup;

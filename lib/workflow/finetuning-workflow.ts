@@ -70,6 +70,19 @@ export interface FinetuningRunSettings {
    */
   readonly pollInterval?: Duration;
   /**
+   * How long checks of a training job may keep failing with throttling or server errors
+   * (ThrottlingException, InternalServerException, ServiceUnavailableException, other 5xx) before
+   * the run fails. Checking is idempotent and the job trains on regardless, so each failed check
+   * keeps the last known status and the run waits one poll interval and checks again; a good
+   * check resets the count. Past the budget the run fails with JobWatchErrorBudgetExceeded and the
+   * cleanup stops the job. Six hours rides out a regional Bedrock incident (jobs train for hours)
+   * yet stops paying for a job nobody can watch within a working day. Errors that are the
+   * caller's (AccessDeniedException, ValidationException) fail the run at once.
+   * At least one poll interval, and shorter than executionTimeout.
+   * @default Duration.hours(6), or half of executionTimeout when that is shorter
+   */
+  readonly jobWatchErrorBudget?: Duration;
+  /**
    * When Bedrock's concurrent-job quota is exceeded, how long to wait between attempts.
    * @default Duration.minutes(15)
    */
@@ -169,6 +182,10 @@ export class FinetuningWorkflow extends Construct {
   public readonly evaluation?: EvaluationStage;
   /** The bucket run requests and datasets are read from. */
   public readonly datasetBucket: s3.IBucket;
+  /** The bucket of run records, reports and Bedrock output. */
+  public readonly artifactsBucket: s3.IBucket;
+  /** The buckets' customer managed key, when they use SSE-KMS. */
+  public readonly bucketEncryptionKey?: kms.IKey;
   /** Resolved request prefix (ends in '/'). */
   public readonly requestPrefix: string;
   /** Resolved runs prefix (ends in '/'). */
@@ -181,6 +198,8 @@ export class FinetuningWorkflow extends Construct {
   constructor(scope: Construct, id: string, props: FinetuningWorkflowProps) {
     super(scope, id);
     this.datasetBucket = props.datasetBucket;
+    this.artifactsBucket = props.artifactsBucket;
+    this.bucketEncryptionKey = props.bucketEncryptionKey;
     this.requestPrefix = normalizePrefix(CONSTRUCT, 'requestPrefix', props.requestPrefix ?? 'requests/');
     this.runsPrefix = normalizePrefix(CONSTRUCT, 'runsPrefix', props.runsPrefix ?? 'runs/');
     this.dataPrefix = props.dataPrefix === undefined ? undefined : normalizePrefix(CONSTRUCT, 'dataPrefix', props.dataPrefix);
@@ -196,6 +215,8 @@ export class FinetuningWorkflow extends Construct {
     if (quotaWaitTimeout.toSeconds() >= executionTimeout.toSeconds()) {
       throw new InvalidPropsError(CONSTRUCT, 'quotaWaitTimeout', `${quotaWaitTimeout.toHumanString()} is not shorter than executionTimeout (${executionTimeout.toHumanString()})`, 'Let runs wait for quota for less time than a run may take.');
     }
+    if (props.jobWatchErrorBudget) checkJobWatchErrorBudget(props.jobWatchErrorBudget, pollInterval, executionTimeout);
+    const jobWatchErrorBudget = props.jobWatchErrorBudget ?? Duration.seconds(Math.min(6 * 3600, Math.floor(executionTimeout.toSeconds() / 2)));
     const environmentName = props.environmentName ?? 'default';
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
@@ -279,7 +300,10 @@ export class FinetuningWorkflow extends Construct {
       );
     }
 
-    const check = this.fn('CheckJob', 'check-job', 'Checks a customization job and, when it completed, reads its training metrics', { ENVIRONMENT_NAME: environmentName });
+    const check = this.fn('CheckJob', 'check-job', 'Checks a customization job and, when it completed, reads its training metrics', {
+      ENVIRONMENT_NAME: environmentName,
+      JOB_WATCH_ERROR_BUDGET_SECONDS: String(jobWatchErrorBudget.toSeconds()),
+    });
     allow(check, 'GetCustomizationJob', ['bedrock:GetModelCustomizationJob'], [bedrockArn(stack, 'model-customization-job', '*')], 'Job ARNs carry ids Bedrock assigns at creation.');
     allow(check, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runRecords], 'Updates the run\'s own record; run ids are made per request.');
     allow(check, 'ReadTrainingMetrics', ['s3:GetObject'], [props.artifactsBucket.arnForObjects(`${this.runsPrefix}*/bedrock-output/*`)], 'Reads the metrics CSVs Bedrock writes under a folder named after the job id.');
@@ -367,7 +391,7 @@ export class FinetuningWorkflow extends Construct {
     recordRequestFailure.next(runFailed);
     const failOn = (task: sfn.TaskStateBase, target: sfn.IChainable = recordFailure) => task.addCatch(target, { errors: ['States.ALL'], resultPath: '$.error' });
 
-    const readRequestStep = invoke('ReadRunRequest', readRequest, { 'bucket.$': '$.bucket', 'object.$': '$.object' }, '$.run');
+    const readRequestStep = invoke('ReadRunRequest', readRequest, { 'bucket.$': '$.bucket', 'object.$': '$.object', executionArn: sfn.JsonPath.stringAt('$$.Execution.Id') }, '$.run');
     withTransientRetry(readRequestStep);
     failOn(readRequestStep, recordRequestFailure);
 
@@ -528,6 +552,16 @@ function checkDurations(pollInterval: Duration, quotaRetryInterval: Duration, qu
   if (quotaRetryInterval.toSeconds() < 1) throw new InvalidPropsError(CONSTRUCT, 'quotaRetryInterval', 'is shorter than a second', 'Use e.g. Duration.minutes(15).');
   if (quotaWaitTimeout.toSeconds() < quotaRetryInterval.toSeconds()) {
     throw new InvalidPropsError(CONSTRUCT, 'quotaWaitTimeout', 'is shorter than quotaRetryInterval', 'Make it at least one retry interval long.');
+  }
+}
+
+function checkJobWatchErrorBudget(budget: Duration, pollInterval: Duration, executionTimeout: Duration): void {
+  const seconds = budget.toSeconds({ integral: false });
+  if (!Number.isInteger(seconds) || seconds < pollInterval.toSeconds()) {
+    throw new InvalidPropsError(CONSTRUCT, 'jobWatchErrorBudget', `${budget.toHumanString()} is not a whole number of seconds of at least one pollInterval (${pollInterval.toHumanString()})`, 'Allow at least one failed check to be retried, e.g. Duration.hours(6).');
+  }
+  if (seconds >= executionTimeout.toSeconds()) {
+    throw new InvalidPropsError(CONSTRUCT, 'jobWatchErrorBudget', `${budget.toHumanString()} is not shorter than executionTimeout (${executionTimeout.toHumanString()})`, 'Make it shorter than a run may take, e.g. Duration.hours(6).');
   }
 }
 

@@ -1,8 +1,13 @@
-import { Stack } from 'aws-cdk-lib';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { acknowledgeFinding, acknowledgeWildcardAction, acknowledgeWildcardResource } from '../../lib/core/nag';
+import { buildApp } from '../../bin/app';
 import { testStack } from '../support/cdk';
+import { readCdkJsonContext } from '../support/cdk-json';
 
 /**
  * The acknowledgement helpers against the installed aws-cdk-lib and cdk-nag: a finding on an
@@ -55,5 +60,23 @@ describe('cdk-nag acknowledgements (lib/core/nag.ts)', () => {
   test('an id aws-cdk-lib refuses for another reason still fails', () => {
     const stack = testStack();
     expect(() => acknowledgeFinding(stack, '::AwsSolutions-IAM5', 'A malformed id with an empty prefix must not be recorded.')).toThrow(/validation rule ID/i);
+  });
+
+  test('a clean synth of the app leaves no error file (the CLI\'s cdk.out/error.txt)', () => {
+    // The CLI sets CDK_ERROR_FILE to <outdir>/error.txt; aws-cdk-lib writes the code of every
+    // error it constructs there, even one that is caught. A synth that succeeds must leave none.
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'llama-finetune-synth-'));
+    const errorFile = path.join(outdir, 'error.txt');
+    const saved = process.env.CDK_ERROR_FILE;
+    process.env.CDK_ERROR_FILE = errorFile;
+    try {
+      const assembly = buildApp(new App({ outdir, context: { ...readCdkJsonContext(), 'aws:cdk:bundling-stacks': [] } })).synth();
+      expect(assembly.stacks.length).toBeGreaterThanOrEqual(2);
+      expect(fs.existsSync(errorFile) ? fs.readFileSync(errorFile, 'utf-8') : 'no error file').toBe('no error file');
+    } finally {
+      if (saved === undefined) delete process.env.CDK_ERROR_FILE;
+      else process.env.CDK_ERROR_FILE = saved;
+      fs.rmSync(outdir, { recursive: true, force: true });
+    }
   });
 });

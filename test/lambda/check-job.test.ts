@@ -47,4 +47,48 @@ describe('check-job handler', () => {
     aws.bedrock.failJob(job.jobArn, 'Training data line 3 is not valid JSON.');
     expect((await handler({ run, job })).failureMessage).toBe('Training data line 3 is not valid JSON.');
   });
+
+  test('a throttled or failing check keeps the last known status and counts the streak; a good check ends it', async () => {
+    const { run, job } = await trainingRun('check-throttled');
+    const before = JSON.stringify(storedRecord(aws, run));
+    // Each check is one SDK call with its own retries (3 attempts): 3 faults fail one check.
+    aws.bedrock.throttleNext(3, { operation: 'GetModelCustomizationJob' });
+    const first = await handler({ run, job });
+    expect(first).toMatchObject({ status: 'InProgress', watchErrors: { count: 1, since: expect.any(String), lastError: expect.stringContaining('ThrottlingException') } });
+    aws.bedrock.internalErrorNext(3, { operation: 'GetModelCustomizationJob' });
+    const second = await handler({ run, job: first });
+    expect(second.watchErrors).toMatchObject({ count: 2, since: first.watchErrors!.since, lastError: expect.stringContaining('InternalServerException') });
+    // Nothing was written while the job could not be seen.
+    expect(JSON.stringify(storedRecord(aws, run))).toBe(before);
+    const third = await handler({ run, job: second });
+    expect(third.status).toBe('InProgress');
+    expect(third.watchErrors).toBeUndefined();
+  });
+
+  test('past jobWatchErrorBudget the check fails with JobWatchErrorBudgetExceeded, naming the setting', async () => {
+    const { run, job } = await trainingRun('check-budget');
+    process.env.JOB_WATCH_ERROR_BUDGET_SECONDS = '3600';
+    try {
+      const since = new Date(Date.now() - 3601_000).toISOString();
+      aws.bedrock.injectError(3, 'ServiceUnavailableException', { operation: 'GetModelCustomizationJob' });
+      const error = await handler({ run, job: { ...job, watchErrors: { since, count: 12, lastError: 'ThrottlingException: Rate exceeded' } } }).catch((err: Error) => err);
+      expect(error).toBeInstanceOf(Error);
+      expect((error as Error).name).toBe('JobWatchErrorBudgetExceeded');
+      expect((error as Error).message).toContain(`Could not check the customization job ${job.jobArn} for 1 h (13 failed checks since ${since}`);
+      expect((error as Error).message).toContain('jobWatchErrorBudget');
+      expect((error as Error).message).toContain('jobWatchErrorBudgetHours');
+      // Within the budget the same streak is still waited out.
+      aws.bedrock.injectError(3, 'ServiceUnavailableException', { operation: 'GetModelCustomizationJob' });
+      const recent = new Date(Date.now() - 60_000).toISOString();
+      expect((await handler({ run, job: { ...job, watchErrors: { since: recent, count: 1, lastError: 'x' } } })).watchErrors?.count).toBe(2);
+    } finally {
+      delete process.env.JOB_WATCH_ERROR_BUDGET_SECONDS;
+    }
+  });
+
+  test('an error that is the caller\'s (access denied) fails the check at once', async () => {
+    const { run, job } = await trainingRun('check-denied');
+    aws.bedrock.injectError(1, 'AccessDeniedException', { operation: 'GetModelCustomizationJob' });
+    await expect(handler({ run, job })).rejects.toMatchObject({ name: 'AccessDeniedException' });
+  });
 });

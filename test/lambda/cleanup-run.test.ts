@@ -37,7 +37,7 @@ describe('cleanup-run handler', () => {
     const run = runContext('unrecorded-job');
     const jobArn = await createJob(jobNameFor(run), run);
     const result = await handler(endedExecution(runningRecord(run, { validation: VALID })));
-    expect(result).toEqual({ runId: run.runId, jobStopped: true, provisionedThroughputsDeleted: [], outcomeRecorded: true });
+    expect(result).toEqual({ runId: run.runId, jobStopped: true, provisionedThroughputsDeleted: [], outcomeRecorded: true, announced: true });
     expect(aws.bedrock.job(jobArn)!.status).toBe('Stopping');
     const record = storedRecord(aws, run);
     expect(record.status).toBe('TIMED_OUT');
@@ -106,4 +106,65 @@ describe('cleanup-run handler', () => {
     expect(pt.deletedAt).toEqual(expect.any(String));
     expect(pt.hours).toBeGreaterThanOrEqual(0.5);
   });
+
+  test('an outcome SNS refuses is still recorded, the job still stopped; the refusal is logged and counted, not thrown', async () => {
+    const run = runContext('unannounced');
+    const jobArn = await createJob(jobNameFor(run), run);
+    aws.sns.failNext(1, { code: 'AuthorizationError', status: 403, message: 'not authorized to publish', operation: 'Publish' });
+    const result = await handler(endedExecution(runningRecord(run, { validation: VALID })));
+    expect(result).toEqual({ runId: run.runId, jobStopped: true, provisionedThroughputsDeleted: [], outcomeRecorded: true, announced: false });
+    expect(aws.bedrock.job(jobArn)!.status).toBe('Stopping');
+    expect(storedRecord(aws, run).status).toBe('TIMED_OUT');
+    // The event still went out; the message did not.
+    expect(aws.events.events({ source: 'llama-finetune' }).some((e) => (e.detail as { runId?: string }).runId === run.runId)).toBe(true);
+    expect(aws.sns.messages(TOPIC_ARN).some((m) => m.message.includes(run.runId))).toBe(false);
+    const lines = aws.logLines().filter((l) => l.runId === run.runId);
+    expect(lines).toEqual(expect.arrayContaining([expect.objectContaining({ level: 'ERROR', message: 'run outcome not announced; the outcome is recorded and stands', channel: 'sns', error: 'AuthorizationErrorException' })]));
+    expect(lines.find((l) => l.message === 'metrics')).toMatchObject({ NotificationFailures: 1 });
+  });
+
+  test('EventBridge refuses the outcome event (a failed entry): the message still goes out, the refusal is counted, nothing is thrown', async () => {
+    const run = runContext('event-refused');
+    aws.events.failNextEntries(1, 'InternalFailure', 'Internal failure');
+    const result = await handler(endedExecution(runningRecord(run), 'ABORTED'));
+    expect(result).toMatchObject({ outcomeRecorded: true, announced: false });
+    expect(storedRecord(aws, run).status).toBe('ABORTED');
+    expect(aws.sns.messages(TOPIC_ARN).some((m) => m.message.includes(run.runId))).toBe(true);
+    const lines = aws.logLines().filter((l) => l.runId === run.runId);
+    expect(lines).toEqual(expect.arrayContaining([expect.objectContaining({ level: 'ERROR', channel: 'eventbridge', error: 'InternalFailure' })]));
+    expect(lines.find((l) => l.message === 'metrics')).toMatchObject({ NotificationFailures: 1 });
+  });
+
+  test('an execution that does not own the run it points at stops, deletes and records nothing', async () => {
+    const run = runContext('owned-elsewhere');
+    const jobArn = await createJob(jobNameFor(run), run);
+    const named = await createThroughput(provisionedModelNameFor(run), run.model.baseModelIdentifier);
+    const record = runningRecord(run, { validation: VALID });
+    const event = endedExecution(record, 'FAILED');
+    const before = aws.s3.getObject(ARTIFACTS, runRecordKey(run))!.toString();
+    const result = await handler({ detail: { ...event.detail, executionArn: `${record.executionArn}-duplicate` } });
+    expect(result).toEqual({ runId: run.runId, jobStopped: false, provisionedThroughputsDeleted: [], outcomeRecorded: false });
+    expect(aws.bedrock.job(jobArn)!.status).toBe('InProgress');
+    expect(aws.bedrock.provisionedThroughputs().map((p) => p.provisionedModelArn)).toContain(named);
+    expect(aws.s3.getObject(ARTIFACTS, runRecordKey(run))!.toString()).toBe(before);
+  });
+
+  test('a deletion Bedrock keeps refusing: the outcome is still recorded (so the watch may sweep it), then the cleanup fails to be retried', async () => {
+    const run = runContext('delete-refused');
+    const pt = await createThroughput(provisionedModelNameFor(run), run.model.baseModelIdentifier);
+    aws.bedrock.injectError('forever', 'ConflictException', { operation: 'DeleteProvisionedModelThroughput' });
+    try {
+      const error = await handler(endedExecution(runningRecord(run, { provisionedThroughput: { arn: pt, name: provisionedModelNameFor(run), modelUnits: 1, createdAt: new Date().toISOString() } }))).catch((err: Error) => err);
+      expect((error as Error).name).toBe('ProvisionedThroughputNotDeleted');
+      expect((error as Error).message).toContain(`Bedrock refused to delete the Provisioned Throughput of run ${run.runId}: ${pt} (ConflictException`);
+    } finally {
+      aws.bedrock.clearFaults();
+    }
+    const record = storedRecord(aws, run);
+    expect(record.status).toBe('TIMED_OUT');
+    expect(record.provisionedThroughput?.deletedAt).toBeUndefined();
+    expect(aws.bedrock.provisionedThroughputs().map((p) => p.provisionedModelArn)).toContain(pt);
+    // Each attempt of the deletion was retried before giving up.
+    expect(aws.callLog.entries({ operation: 'DeleteProvisionedModelThroughput' }).filter((e) => e.resources.includes(pt)).length).toBeGreaterThanOrEqual(5);
+  }, 60_000);
 });

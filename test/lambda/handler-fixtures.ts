@@ -5,7 +5,7 @@
  */
 import { BedrockClient, CreateModelCustomizationJobCommand, CreateProvisionedModelThroughputCommand } from '@aws-sdk/client-bedrock';
 import { resetClients } from '../../lambda/shared/aws-clients';
-import { RunContext, buildRunContext } from '../../lambda/shared/run-context';
+import { RunContext, buildRunContext, deriveRunId } from '../../lambda/shared/run-context';
 import { RunRecord, runRecordKey } from '../../lambda/shared/run-record';
 import { parseRunRequest } from '../../lambda/shared/run-request';
 import { LocalAws, startLocalAws } from '../support/local-aws';
@@ -55,7 +55,9 @@ export async function startHandlerAws(env: Record<string, string> = {}): Promise
 /** A run context for a request named `name`, as read-request builds it. */
 export function runContext(name: string, model = 'llama3.2-1b'): RunContext {
   const request = parseRunRequest(JSON.stringify({ name, model, trainingData: 'data/train.jsonl', testData: 'data/test.jsonl' }), `s3://${DATASETS}/requests/${name}.json`, DATASETS);
-  return buildRunContext(request, { bucket: DATASETS, key: `requests/${name}.json`, versionId: `v-${name}` }, DATASETS, ARTIFACTS, RUNS_PREFIX);
+  const source = { bucket: DATASETS, key: `requests/${name}.json`, versionId: `v-${name}` };
+  const executionArn = `arn:aws:states:us-west-2:111122223333:execution:Workflow:${deriveRunId(name, source)}`;
+  return buildRunContext(request, source, DATASETS, ARTIFACTS, RUNS_PREFIX, executionArn);
 }
 
 /** A RUNNING record of `run`, as begin-run writes it, with optional parts of later steps. */
@@ -64,7 +66,7 @@ export function runningRecord(run: RunContext, extra: Partial<RunRecord> = {}): 
   return {
     schemaVersion: 1,
     runId: run.runId,
-    executionArn: `arn:aws:states:us-west-2:111122223333:execution:Workflow:${run.runId}`,
+    executionArn: run.executionArn,
     createdAt: now,
     status: 'RUNNING',
     run,

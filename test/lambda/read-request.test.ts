@@ -10,6 +10,7 @@ import { testStack } from '../support/cdk';
 
 const DATASETS = 'datasets-bucket';
 const ARTIFACTS = 'artifacts-bucket';
+const EXECUTION_ARN = 'arn:aws:states:us-west-2:111122223333:execution:Workflow:e-1';
 
 /** The read-request handler against the local S3 stand-in, with the real S3 client. */
 describe('read-request handler', () => {
@@ -46,7 +47,7 @@ describe('read-request handler', () => {
   /** Uploads a request and returns the event detail EventBridge would pass. */
   function upload(key: string, body: unknown) {
     const { etag, versionId } = aws.s3.putObject(DATASETS, key, typeof body === 'string' ? body : JSON.stringify(body));
-    return { bucket: { name: DATASETS }, object: { key, etag: etag.replace(/"/g, ''), 'version-id': versionId } };
+    return { bucket: { name: DATASETS }, object: { key, etag: etag.replace(/"/g, ''), 'version-id': versionId }, executionArn: EXECUTION_ARN };
   }
 
   async function rejection(event: unknown): Promise<InvalidRunRequestError> {
@@ -74,6 +75,7 @@ describe('read-request handler', () => {
       versions: { training: version('data/train.jsonl'), validation: version('data/validation.jsonl') },
     });
     expect(run.artifacts).toEqual({ bucket: ARTIFACTS, prefix: `runs/${run.runId}/` });
+    expect(run.executionArn).toBe(EXECUTION_ARN);
 
     const calls = aws.callLog.entries();
     expect(calls.map((c) => c.action).sort()).toEqual(['s3:GetObject', 's3:GetObject', 's3:GetObjectVersion']);

@@ -108,9 +108,22 @@ describe('FinetuningOperations in LlamaFinetuning (defaults)', () => {
       DatapointsToAlarm: 1,
       AlarmActions: [topicRef],
     });
-    // Nothing else: 3 run alarms + one per function + 2 dead-letter queues + 1 age alarm.
-    expect(alarms).toHaveLength(3 + s.ofType('AWS::Lambda::Function').length + 2 + 1);
+    // Nothing else: 3 run alarms + one per function + 2 dead-letter queues + 1 notification + 1 age alarm.
+    expect(alarms).toHaveLength(3 + s.ofType('AWS::Lambda::Function').length + 2 + 1 + 1);
     expect(Object.keys(s.construct.operations.alarms)).toHaveLength(alarms.length);
+  });
+
+  test('an outcome that could not be announced (SNS or EventBridge refused) raises an alarm on the handlers\' custom metric', () => {
+    const alarm = alarmOn(alarms, 'LlamaFinetune', 'NotificationFailures', { Name: 'Environment', Value: 'prod' });
+    expect(alarm.Properties).toMatchObject({
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topicRef],
+    });
+    expect(alarm.Properties.AlarmDescription).toContain('run outcome not announced');
   });
 
   test('the outcome topic alarms notify has a rotated customer managed key that CloudWatch alarms of this account may use', () => {
@@ -185,7 +198,7 @@ describe('FinetuningOperations in LlamaFinetuning (defaults)', () => {
     expect(resourcesOf(statements[0])).toEqual([{ 'Fn::GetAtt': [fnId, 'Arn'] }, { 'Fn::Join': ['', [{ 'Fn::GetAtt': [fnId, 'Arn'] }, ':*']] }]);
   });
 
-  test('the watch may only list Provisioned Throughputs (Resource "*", the only form AWS offers) and read their tags, acknowledged precisely for cdk-nag', () => {
+  test('the watch may only list Provisioned Throughputs (Resource "*", the only form AWS offers), read their tags, delete them, and read run records, acknowledged precisely for cdk-nag', () => {
     const watch = s.construct.operations.provisionedThroughputWatch!;
     const roleId = (s.resources[s.ref(watch.function)].Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
     const statements = statementsOfRole(s.template, roleId);
@@ -194,9 +207,26 @@ describe('FinetuningOperations in LlamaFinetuning (defaults)', () => {
     expect(bedrock).toEqual([
       { Sid: 'ListProvisionedThroughputs', Effect: 'Allow', Action: 'bedrock:ListProvisionedModelThroughputs', Resource: '*' },
       { Sid: 'ReadProvisionedThroughputTags', Effect: 'Allow', Action: 'bedrock:ListTagsForResource', Resource: provisionedModels },
+      { Sid: 'DeleteProvisionedThroughputsOfEndedRuns', Effect: 'Allow', Action: 'bedrock:DeleteProvisionedModelThroughput', Resource: provisionedModels },
     ]);
-    // Nothing that changes anything: logs, traces, the list and the tags.
-    expect(statements.flatMap(actionsOf).sort()).toEqual(['bedrock:ListProvisionedModelThroughputs', 'bedrock:ListTagsForResource', 'logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+    // The one change it makes is a deletion; it reads run records (and may tell a missing one from a denied one), nothing else.
+    expect(statements.flatMap(actionsOf).sort()).toEqual([
+      'bedrock:DeleteProvisionedModelThroughput',
+      'bedrock:ListProvisionedModelThroughputs',
+      'bedrock:ListTagsForResource',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      's3:GetObject',
+      's3:ListBucket',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ]);
+    const artifacts = s.ref(s.construct.artifactsBucket);
+    const s3Statements = statements.filter((st) => actionsOf(st).some((a) => a.startsWith('s3:')));
+    expect(s3Statements).toEqual([
+      { Sid: 'ReadRunRecords', Effect: 'Allow', Action: 's3:GetObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [artifacts, 'Arn'] }, '/runs/*/run.json']] } },
+      { Sid: 'TellMissingRecordFromDenied', Effect: 'Allow', Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [artifacts, 'Arn'] } },
+    ]);
 
     const functionRole = s.construct.node.findAll().find((c) => c.node.path.endsWith('ProvisionedThroughputWatch/Function/Role'))!;
     expect(acknowledgements(functionRole)['AwsSolutions-IAM5[Resource::*]']).toMatch(/ListProvisionedModelThroughputs/);
@@ -211,6 +241,9 @@ describe('FinetuningOperations in LlamaFinetuning (defaults)', () => {
     const variables = s.resources[s.ref(watch.function)].Properties.Environment.Variables;
     expect(variables.RUN_REQUESTS_BUCKET).toEqual({ Ref: s.ref(s.construct.datasetBucket) });
     expect(variables.RUN_REQUESTS_PREFIX).toBe(s.construct.workflow.requestPrefix);
+    // ... and finds their runs' records where the workflow keeps them.
+    expect(variables.RUN_RECORDS_BUCKET).toEqual({ Ref: s.ref(s.construct.artifactsBucket) });
+    expect(variables.RUNS_PREFIX).toBe(s.construct.workflow.runsPrefix);
   });
 
   test('check-job knows the environment, the dimension of the job duration it publishes', () => {
@@ -290,7 +323,7 @@ describe('FinetuningOperations options', () => {
     expect(Object.values(Template.fromStack(stack).findResources('AWS::SNS::TopicPolicy')).flatMap((p) => p.Properties.PolicyDocument.Statement).filter((st) => st.Principal?.Service)).toEqual([]);
   });
 
-  test('alarms off: no alarm and no topic key; the dashboard and the watch remain. Both off: neither', () => {
+  test('alarms off: no alarm and no topic key; the dashboard and the watch remain. Both off: only the watch, which deletes what ended runs left', () => {
     const noAlarms = synth({ operations: { alarmsEnabled: false } });
     expect(noAlarms.ofType('AWS::CloudWatch::Alarm')).toEqual([]);
     expect(noAlarms.ofType('AWS::KMS::Key')).toEqual([]);
@@ -301,14 +334,16 @@ describe('FinetuningOperations options', () => {
     expect(widgets.some((w) => w.type === 'alarm')).toBe(false);
 
     const nothing = synth({ operations: { alarmsEnabled: false, dashboardEnabled: false } });
-    for (const type of ['AWS::CloudWatch::Alarm', 'AWS::CloudWatch::Dashboard', 'AWS::Scheduler::Schedule']) expect(nothing.ofType(type)).toEqual([]);
-    expect(nothing.construct.operations.provisionedThroughputWatch).toBeUndefined();
+    for (const type of ['AWS::CloudWatch::Alarm', 'AWS::CloudWatch::Dashboard']) expect(nothing.ofType(type)).toEqual([]);
+    expect(nothing.ofType('AWS::Scheduler::Schedule')).toHaveLength(1);
+    expect(nothing.construct.operations.provisionedThroughputWatch).toBeDefined();
   });
 
   test('without evaluation there is no Provisioned Throughput to watch and no F1 to show', () => {
     const s = synth({ evaluation: { enabled: false } });
     expect(s.ofType('AWS::Scheduler::Schedule')).toEqual([]);
-    expect(s.ofType('AWS::CloudWatch::Alarm').filter(([, a]) => a.Properties.Namespace === 'LlamaFinetune')).toEqual([]);
+    // Only the notification alarm watches a custom metric then: outcomes are announced with or without evaluation.
+    expect(s.ofType('AWS::CloudWatch::Alarm').filter(([, a]) => a.Properties.Namespace === 'LlamaFinetune').map(([, a]) => a.Properties.MetricName)).toEqual(['NotificationFailures']);
     const titles = dashboardBody(s.ofType('AWS::CloudWatch::Dashboard')[0][1]).widgets.map((w) => w.properties.title ?? '');
     expect(titles.some((t) => /F1|Provisioned Throughputs/.test(t))).toBe(false);
     expect(titles.some((t) => /^Runs started/.test(t))).toBe(true);

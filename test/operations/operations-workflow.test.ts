@@ -98,8 +98,47 @@ describe('operations (offline, as synthesized)', () => {
       await bedrock.send(new DeleteProvisionedModelThroughputCommand({ provisionedModelId: pt.provisionedModelArn }));
     }
     const { result, emf } = await runWatch();
-    expect(result).toEqual({ count: 0, oldestAgeSeconds: 0, overAge: [] });
+    expect(result).toEqual({ count: 0, oldestAgeSeconds: 0, overAge: [], deleted: [] });
     expect(metricValues(emf, 'LlamaFinetune', 'OldestRunProvisionedThroughputAge')).toEqual([0]);
+  });
+
+  test('the watch deletes the Provisioned Throughputs of this deployment\'s ended runs, even after Bedrock refused deletions; a running run\'s is kept', async () => {
+    const record = (runId: string, status: string) => JSON.stringify({ schemaVersion: 1, runId, executionArn: `arn:aws:states:us-west-2:111122223333:execution:x:${runId}`, status, timeline: [] });
+    const ended = 'ended-run-0123456789ab';
+    const running = 'running-run-0123456789ab';
+    const refused = 'refused-run-0123456789ab';
+    h.aws.s3.putObject(h.artifacts, `runs/${ended}/run.json`, record(ended, 'FAILED'));
+    h.aws.s3.putObject(h.artifacts, `runs/${running}/run.json`, record(running, 'RUNNING'));
+    h.aws.s3.putObject(h.artifacts, `runs/${refused}/run.json`, record(refused, 'TIMED_OUT'));
+    const endedArn = await provisioned(`eval-${ended}`, 2 * HOUR);
+    const runningArn = await provisioned(`eval-${running}`, 2 * HOUR);
+    const refusedArn = await provisioned(`eval-${refused}`, 2 * HOUR);
+    // Another deployment's, whose run record happens to sit here too: never ours to delete.
+    h.aws.s3.putObject(h.artifacts, 'runs/foreign-run-0123456789ab/run.json', record('foreign-run-0123456789ab', 'FAILED'));
+    const foreignArn = await provisioned('eval-foreign-run-0123456789ab', 2 * HOUR, 's3://another-deployment-datasets/requests/run.json');
+
+    const remaining = () => h.aws.bedrock.provisionedThroughputs().map((p) => p.provisionedModelArn);
+
+    // Bedrock refuses every deletion (as while a throughput is busy): the check still measures, and says so.
+    h.aws.bedrock.injectError('forever', 'ConflictException', { operation: 'DeleteProvisionedModelThroughput' });
+    const refusedCheck = await runWatch();
+    h.aws.bedrock.clearFaults();
+    expect(refusedCheck.result.deleted).toEqual([]);
+    expect(remaining()).toEqual(expect.arrayContaining([endedArn, refusedArn, runningArn, foreignArn]));
+    const refusals = refusedCheck.lines.map((l) => JSON.parse(l)).filter((l) => l.message === 'Bedrock refused to delete the Provisioned Throughput of an ended run; the next check tries again');
+    expect(refusals.map((l) => l.runId).sort()).toEqual([ended, refused]);
+    expect(metricValues(refusedCheck.emf, 'LlamaFinetune', 'RunProvisionedThroughputs')).toEqual([refusedCheck.result.count]);
+
+    // The next check meets two more refusals, which its retries absorb, and deletes both; the running run's and the other deployment's stay.
+    h.aws.bedrock.injectError(2, 'ConflictException', { operation: 'DeleteProvisionedModelThroughput' });
+    const next = await runWatch();
+    expect([...next.result.deleted].sort()).toEqual([`eval-${ended}`, `eval-${refused}`]);
+    expect(remaining()).not.toContain(endedArn);
+    expect(remaining()).not.toContain(refusedArn);
+    expect(remaining()).toEqual(expect.arrayContaining([runningArn, foreignArn]));
+    // What was deleted no longer counts.
+    expect(next.result.count).toBe(refusedCheck.result.count - 2);
+    for (const arn of [runningArn, foreignArn]) await bedrock.send(new DeleteProvisionedModelThroughputCommand({ provisionedModelId: arn }));
   });
 
   test('a training run publishes its job\'s duration once, from check-job, with the run id', async () => {

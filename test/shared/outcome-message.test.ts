@@ -1,6 +1,7 @@
 import { describeStepError } from '../../lambda/shared/step-error';
 import { outcomeDetail, outcomeSubject, outcomeText } from '../../lambda/shared/outcome-message';
-import { RunRecord } from '../../lambda/shared/run-record';
+import { RunOutcomeStatus, RunRecord } from '../../lambda/shared/run-record';
+import { seededRandom } from '../support/seeded-random';
 
 describe('step errors', () => {
   test('a Lambda error cause is unwrapped to its message', () => {
@@ -34,7 +35,7 @@ describe('outcome message', () => {
   test('failure says which error and why; the subject fits SNS\'s 100 characters', () => {
     const facts = { status: 'FAILED' as const, runId: 'x'.repeat(120), error: { name: 'InvalidDataset', message: 'train.jsonl line 4: ...' }, environmentName: 'prod' };
     expect(outcomeText(facts)).toContain('Error: InvalidDataset\ntrain.jsonl line 4: ...');
-    expect(outcomeSubject(facts).length).toBeLessThanOrEqual(100);
+    expect(outcomeSubject(facts).length).toBeLessThan(100);
   });
 
   test('the event detail carries stable fields a rule can match', () => {
@@ -45,5 +46,46 @@ describe('outcome message', () => {
       customModelArn: 'arn:model/1',
       finalTrainingLoss: 0.51234,
     });
+  });
+
+  /** What SNS Publish accepts as a subject: fewer than 100 printable ASCII characters, starting with one that is not a space. */
+  const SNS_SUBJECT = /^[!-~][ -~]{0,98}$/;
+  const STATUSES: RunOutcomeStatus[] = ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'];
+  const VERBS: Record<RunOutcomeStatus, string> = { SUCCEEDED: 'succeeded', FAILED: 'failed', TIMED_OUT: 'timed out', ABORTED: 'was aborted' };
+
+  test('the subject SNS would have refused: production-west, a 40-character run name, failed', () => {
+    // 40-character name + '-' + 12 hex digits: 53 characters; the full wording makes exactly 100.
+    const runId = `${'a'.repeat(40)}-0123456789ab`;
+    for (const status of STATUSES) {
+      const subject = outcomeSubject({ status, runId, environmentName: 'production-west' });
+      expect(subject).toMatch(SNS_SUBJECT);
+      expect(subject.endsWith(` ${VERBS[status]}`)).toBe(true);
+      // The run stays identifiable: its name's start and its unique digest's end are kept.
+      expect(subject).toContain('[production-west]');
+      expect(subject).toContain('0123456789ab');
+    }
+    expect(outcomeSubject({ status: 'FAILED', runId, environmentName: 'production-west' })).toBe(`[production-west] Run ${runId} failed`);
+    expect(outcomeSubject({ status: 'SUCCEEDED', runId: 'r-1', environmentName: 'dev' })).toBe('[dev] Llama fine-tuning run r-1 succeeded');
+    expect(outcomeSubject({ status: 'FAILED', environmentName: 'dev' })).toBe('[dev] Llama fine-tuning run failed');
+  });
+
+  test('every subject is valid for SNS, for any environment name, run id and outcome (generated)', () => {
+    const random = seededRandom(20261204);
+    const alphabet = ['a', 'Z', '7', '-', '_', ' ', '\n', '\r', '\t', '\u0000', '\u001b', '\u007f', 'é', '字', '\u2028', '😀', '[', ']'];
+    const text = (length: number) => Array.from({ length }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
+    let checked = 0;
+    for (let envLength = 0; envLength <= 130; envLength += 7) {
+      for (let runIdLength = 0; runIdLength <= 260; runIdLength += 11) {
+        for (const status of STATUSES) {
+          const environmentName = random() < 0.5 ? 'x'.repeat(envLength) : text(envLength);
+          const runId = random() < 0.5 ? `${'r'.repeat(Math.max(0, runIdLength - 13))}-0123456789ab`.slice(-runIdLength || undefined) : text(runIdLength);
+          const subject = outcomeSubject({ status, runId: runIdLength === 0 ? undefined : runId, environmentName });
+          if (!SNS_SUBJECT.test(subject)) throw new Error(`invalid subject ${JSON.stringify(subject)} (${subject.length} characters) for environment ${JSON.stringify(environmentName)}, run id ${JSON.stringify(runId)}`);
+          expect(subject.endsWith(` ${VERBS[status]}`)).toBe(true);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBe(19 * 24 * 4);
   });
 });

@@ -104,7 +104,7 @@ describe('run context', () => {
 
   test('the context points every later step at the run\'s own prefix', () => {
     const request = parseRunRequest(JSON.stringify(valid), SOURCE, BUCKET);
-    const run = buildRunContext(request, { bucket: BUCKET, key: 'requests/run.json', versionId: 'v1' }, BUCKET, 'artifacts', 'runs/');
+    const run = buildRunContext(request, { bucket: BUCKET, key: 'requests/run.json', versionId: 'v1' }, BUCKET, 'artifacts', 'runs/', 'arn:aws:states:us-west-2:111122223333:execution:Workflow:e-1');
     expect(run.artifacts).toEqual({ bucket: 'artifacts', prefix: `runs/${run.runId}/` });
     expect(run.data).toEqual({ bucket: BUCKET, trainingKey: 'data/train.jsonl', validationKey: undefined, testKey: undefined });
     expect(run.model).toMatchObject({ name: 'llama3.2-11b', supportsImages: true, inferenceProfileId: 'us.meta.llama3-2-11b-instruct-v1:0' });

@@ -27,6 +27,7 @@ function runContext(data: Partial<RunContext['data']> = {}, extra: Partial<RunCo
     hyperParametersOverridden: [],
     evaluation: { enabled: true, maxTokens: 256 },
     artifacts: { bucket: ARTIFACTS, prefix: 'runs/chartqa-11b-0123456789ab/' },
+    executionArn: 'arn:aws:states:us-west-2:111122223333:execution:Workflow:chartqa-11b',
     ...extra,
   };
 }

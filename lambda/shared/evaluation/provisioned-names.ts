@@ -21,3 +21,14 @@ export const RUN_PROVISIONED_MODEL_NAME_PREFIX = 'eval-';
 export function isRunProvisionedModelName(name: string): boolean {
   return name.startsWith(RUN_PROVISIONED_MODEL_NAME_PREFIX);
 }
+
+/**
+ * The run id a run's Provisioned Throughput name was made from (the inverse of
+ * provisionedModelNameFor): run ids are letters, digits and hyphens of at most 53 characters,
+ * so `eval-<run id>` is never cleaned or cut. Undefined for a name no run gives.
+ */
+export function runIdOfProvisionedModelName(name: string): string | undefined {
+  if (!isRunProvisionedModelName(name)) return undefined;
+  const runId = name.slice(RUN_PROVISIONED_MODEL_NAME_PREFIX.length);
+  return runId !== '' && provisionedModelNameFor({ runId }) === name ? runId : undefined;
+}

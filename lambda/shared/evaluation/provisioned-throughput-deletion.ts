@@ -12,16 +12,35 @@ import { provisionedModelNameFor } from './provisioned-names';
 /** What a deletion found: `deleted`, or `absent` when Bedrock no longer had it. */
 export type ProvisionedThroughputDeletion = 'deleted' | 'absent';
 
-/** Deletes one Provisioned Throughput; one that no longer exists counts as done. */
-export async function deleteProvisionedThroughput(bedrock: BedrockClient, arn: string): Promise<ProvisionedThroughputDeletion> {
-  try {
-    await bedrock.send(new DeleteProvisionedModelThroughputCommand({ provisionedModelId: arn }));
-    return 'deleted';
-  } catch (err) {
-    // Already deleted (a retried step, or the cleanup got there first): nothing bills.
-    if (err instanceof ResourceNotFoundException || (err as Error).name === 'ResourceNotFoundException') return 'absent';
-    throw err;
+/**
+ * How deletions retry a refusal: Bedrock answers ConflictException while the Provisioned
+ * Throughput is busy (e.g. still being created or updated). Attempts in all, and the full-jitter
+ * exponential backoff before each retry (at most about 7.5 s of waiting in all, well inside a
+ * function's minute). What is still refused after that is left to the scheduled watch, which
+ * deletes the Provisioned Throughputs of ended runs.
+ */
+export const DELETE_RETRY = { attempts: 5, baseDelayMs: 500, maxDelayMs: 4_000 } as const;
+
+/**
+ * Deletes one Provisioned Throughput; one that no longer exists counts as done. A
+ * ConflictException is retried ({@link DELETE_RETRY}); the SDK retries throttling and 5xx itself.
+ */
+export async function deleteProvisionedThroughput(bedrock: BedrockClient, arn: string, sleep: (ms: number) => Promise<void> = defaultSleep): Promise<ProvisionedThroughputDeletion> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await bedrock.send(new DeleteProvisionedModelThroughputCommand({ provisionedModelId: arn }));
+      return 'deleted';
+    } catch (err) {
+      // Already deleted (a retried step, or the cleanup got there first): nothing bills.
+      if (err instanceof ResourceNotFoundException || (err as Error).name === 'ResourceNotFoundException') return 'absent';
+      if ((err as Error).name !== 'ConflictException' || attempt >= DELETE_RETRY.attempts) throw err;
+      await sleep(Math.random() * Math.min(DELETE_RETRY.maxDelayMs, DELETE_RETRY.baseDelayMs * 2 ** (attempt - 1)));
+    }
   }
+}
+
+function defaultSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**
