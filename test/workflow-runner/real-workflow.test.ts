@@ -150,7 +150,7 @@ describe('offline runner on the synthesized LlamaFinetuning workflow', () => {
       aws.callLog.clear();
       const key = 'requests/narrow.json';
       aws.s3.putObject(datasets, key, JSON.stringify({ name: 'narrow', model: 'llama3.2-1b', trainingData: 'data/train.jsonl' }));
-      const invocation = await narrowed.invoke('read-request', { bucket: { name: datasets }, object: { key } });
+      const invocation = await narrowed.invoke('read-request', { bucket: { name: datasets }, object: { key }, executionArn: `arn:aws:states:${aws.region}:${aws.accountId}:execution:narrow:direct-invoke` });
       expect(invocation.error).toBeUndefined();
       const readRequest = narrowed.functionLogicalId('read-request');
       expect(narrowed.checkIam().denied).toEqual([
