@@ -12,6 +12,7 @@
  * The engine never writes anywhere: it only reads the data and the image headers.
  */
 import { DATASET_LIMITS, LlamaHyperParameterName, LlamaModel } from '../../../lib/models/llama-models';
+import { safeText } from '../display-text';
 import { readJsonlLineBatches, JsonlFileFacts, JsonlLine } from '../jsonl';
 import { AnswerStyleTracker } from './answer-style';
 import { DatasetFileNotFoundError, DatasetSource } from './dataset-source';
@@ -170,6 +171,17 @@ class DatasetValidation {
           continue;
         }
         state.records++;
+        if (line.invalidUtf8) {
+          const { lineByte, fileByte } = line.invalidUtf8;
+          const value = line.source[line.start + lineByte].toString(16).padStart(2, '0');
+          this.report(
+            'invalid-utf8',
+            `Byte ${(lineByte + 1).toLocaleString('en-US')} of the line (file offset ${fileByte.toLocaleString('en-US')}) is 0x${value}, which is not valid UTF-8; Bedrock reads the data as UTF-8 and would see a different text. ` +
+              'Save the file as UTF-8 (e.g. `iconv -f WINDOWS-1252 -t UTF-8`, with the encoding it was written in), or fix the damaged bytes.',
+            state,
+            line.lineNumber,
+          );
+        }
         const inspection = inspectRecord(line.text, this.context);
         for (const p of inspection.problems) this.report(p.rule, p.message, state, line.lineNumber);
         if (!inspection.isObject) continue;
@@ -264,7 +276,7 @@ class DatasetValidation {
 
   /** Reports an image's problems; returns its size when its header could be read. */
   private checkImage(state: FileState, line: number, ref: ImageReference, outcome: ImageCheckOutcome): { width: number; height: number } | undefined {
-    const where = `${ref.position}: ${ref.uri}`;
+    const where = `${ref.position}: ${safeText(ref.uri, { maxChars: 200 })}`;
     const tooLarge = (size: number) => {
       if (size > DATASET_LIMITS.maxImageBytes) {
         this.report(
@@ -351,7 +363,7 @@ class DatasetValidation {
 
   private buildReport(): ValidationReport {
     const files: FileReport[] = this.states.map((s) => ({
-      name: s.name,
+      name: safeText(s.name),
       role: s.role,
       found: s.found,
       bytes: s.bytes,
