@@ -147,13 +147,22 @@ describe('validate-dataset handler', () => {
     expect(writes.flatMap((e) => e.resources).every((r) => r.startsWith(`arn:aws:s3:::${ARTIFACTS}/runs/chartqa-11b-0123456789ab/validation/`))).toBe(true);
   });
 
-  it('reads images with ranged GETs, never whole, and each image once', async () => {
+  it('reads images with ranged GETs, never whole, and each image once (its header, and its end when the header read did not reach it)', async () => {
     putDataset(120);
     const result = await handlerWithClient()({ run: runContext() });
     expect(result.valid).toBe(true);
     const imageGets = sent.filter((r) => r.method === 'GET' && r.path.includes('/images/'));
-    expect(imageGets).toHaveLength(150);
-    for (const get of imageGets) expect(get.range).toMatch(/^bytes=0-\d+$/);
+    const headerGets = imageGets.filter((r) => /^bytes=0-\d+$/.test(r.range ?? ''));
+    expect(headerGets).toHaveLength(150);
+    expect(new Set(headerGets.map((r) => r.path)).size).toBe(150);
+    // The rest are end-of-file reads of images longer than the header read: at most 1 KiB each, one per image.
+    const tailGets = imageGets.filter((r) => !headerGets.includes(r));
+    expect(new Set(tailGets.map((r) => r.path)).size).toBe(tailGets.length);
+    for (const get of tailGets) {
+      const [, from, to] = /^bytes=(\d+)-(\d+)$/.exec(get.range ?? '')!.map(Number);
+      const size = aws.s3.headObject(DATA_BUCKET, get.path.replace(`/${DATA_BUCKET}/`, ''))!.size;
+      expect([to, to - from + 1 <= 1024]).toEqual([size - 1, true]);
+    }
     const datasetGets = sent.filter((r) => r.method === 'GET' && r.path.includes('/datasets/'));
     expect(datasetGets.every((r) => r.range === undefined)).toBe(true);
     const report = readReport();

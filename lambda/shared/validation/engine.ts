@@ -293,7 +293,9 @@ class DatasetValidation {
           ? 'Upload the image or fix the URI.'
           : outcome.rule === 'image-access-denied'
             ? 'Let the customization role read it (s3:GetObject), or copy it into the dataset bucket.'
-            : 'Re-export it as PNG, JPEG, GIF or WebP.';
+            : outcome.rule === 'image-truncated'
+              ? 'Upload the complete file again (an upload or copy was interrupted), or re-export the image.'
+              : 'Re-export it as PNG, JPEG, GIF or WebP.';
       this.report(outcome.rule, `${where}: ${outcome.detail}. ${fix}`, state, line);
       if (outcome.size !== undefined) tooLarge(outcome.size);
       return undefined;

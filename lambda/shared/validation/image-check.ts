@@ -5,10 +5,13 @@
  *
  * Reads start with {@link IMAGE_HEADER_PREFIX_BYTES}; when a JPEG's start-of-frame lies
  * further in, the next read fetches only the missing bytes, at least doubling the prefix,
- * up to `maxHeaderBytes`.
+ * up to `maxHeaderBytes`. Then the end of the file is checked for truncation (see
+ * {@link inspectImageEnd}): from bytes already read when the first read covered the whole
+ * file, otherwise with one more ranged read of its last {@link IMAGE_TRAILER_BYTES} bytes
+ * (WebP needs none: its header gives its length).
  */
 import { ImageFormat } from '../bedrock-record';
-import { IMAGE_HEADER_PREFIX_BYTES, inspectImageHeader } from '../image-header';
+import { IMAGE_HEADER_PREFIX_BYTES, IMAGE_TRAILER_BYTES, ImageInfo, imageEndNeedsTail, inspectImageEnd, inspectImageHeader } from '../image-header';
 import { createLimiter, Limiter } from './concurrency';
 import { ImageByteSource, ImageReadError, isRetryableImageReadError } from './image-source';
 import { RetryOptions, withRetry } from './retry';
@@ -18,7 +21,7 @@ export type ImageCheckOutcome =
   | { readonly ok: true; readonly format: ImageFormat; readonly width: number; readonly height: number; readonly size: number }
   | {
       readonly ok: false;
-      readonly rule: 'image-not-found' | 'image-access-denied' | 'image-unreadable';
+      readonly rule: 'image-not-found' | 'image-access-denied' | 'image-unreadable' | 'image-truncated';
       /** Why, for the message. */
       readonly detail: string;
       /** File size when known (so the size rule can still apply). */
@@ -119,7 +122,7 @@ export class ImageChecker {
     let bytes = first.bytes;
     for (;;) {
       const header = inspectImageHeader(bytes);
-      if (header.status === 'ok') return { ok: true, ...header.info, size };
+      if (header.status === 'ok') return this.checkEnd(uri, header.info, bytes, size);
       if (header.status === 'invalid') return { ok: false, rule: 'image-unreadable', detail: header.reason, size };
       if (bytes.byteLength >= size) {
         return { ok: false, rule: 'image-unreadable', detail: size === 0 ? 'the file is empty' : `the file ends (${size} bytes) before the image header does`, size };
@@ -132,5 +135,23 @@ export class ImageChecker {
       if (more.bytes.byteLength === 0) return { ok: false, rule: 'image-unreadable', detail: 'the file ended early while reading its header', size };
       bytes = Buffer.concat([bytes, more.bytes]);
     }
+  }
+
+  /** Checks that the file is complete, reading its last bytes when they are not in `head` yet. */
+  private async checkEnd(uri: string, info: ImageInfo, head: Uint8Array, size: number): Promise<ImageCheckOutcome> {
+    let tail: Uint8Array = head;
+    if (imageEndNeedsTail(info.format)) {
+      const tailStart = Math.max(0, size - IMAGE_TRAILER_BYTES);
+      if (head.byteLength >= size) {
+        tail = head.subarray(tailStart, size);
+      } else {
+        const readFrom = Math.max(tailStart, head.byteLength);
+        const more = await this.read(uri, readFrom, size);
+        tail = readFrom === tailStart ? more.bytes : Buffer.concat([head.subarray(tailStart), more.bytes]);
+      }
+    }
+    const end = inspectImageEnd(info.format, head, tail, size);
+    if (!end.complete) return { ok: false, rule: 'image-truncated', detail: end.reason, size };
+    return { ok: true, ...info, size };
   }
 }
