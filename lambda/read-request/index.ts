@@ -11,8 +11,8 @@ import { jsonEnv, requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 import { logFailures } from '../shared/log-failures';
 import { RunContext, buildRunContext } from '../shared/run-context';
-import { InvalidRunRequestError, RunRequestProblem, parseRunRequest } from '../shared/run-request';
-import { getText, headObject, isNotFound } from '../shared/s3';
+import { InvalidRunRequestError, MAX_RUN_REQUEST_BYTES, RunRequestProblem, parseRunRequest, requestTooLarge } from '../shared/run-request';
+import { getTextAtMost, headObject, isNotFound } from '../shared/s3';
 
 /** The part of the S3 EventBridge event detail this step reads. */
 export interface ObjectCreatedDetail {
@@ -75,8 +75,9 @@ async function readRunRequest(event: ObjectCreatedDetail): Promise<RunContext> {
 }
 
 /**
- * Reads the request object. EventBridge may deliver the key URL-encoded; when the literal
- * key is missing, the decoded one is tried.
+ * Reads the request object, at most MAX_RUN_REQUEST_BYTES of it (a larger one is refused
+ * before its body is read). EventBridge may deliver the key URL-encoded; when the literal key
+ * is missing, the decoded one is tried.
  */
 async function readRequest(bucket: string, rawKey: string, versionId?: string): Promise<{ key: string; text: string }> {
   const candidates = [rawKey];
@@ -84,7 +85,9 @@ async function readRequest(bucket: string, rawKey: string, versionId?: string): 
   if (decoded !== rawKey) candidates.push(decoded);
   for (const key of candidates) {
     try {
-      return { key, text: await getText(s3Client(), { bucket, key, versionId }) };
+      const read = await getTextAtMost(s3Client(), { bucket, key, versionId }, MAX_RUN_REQUEST_BYTES);
+      if ('tooLarge' in read) throw requestTooLarge(`s3://${bucket}/${key}`, read.size);
+      return { key, text: read.text };
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
