@@ -31,7 +31,7 @@ describe('bad input ends as InvalidDataset or InvalidRunRequest, never as a cras
     h.aws.s3.putObject(h.datasets, 'images/cut.png', png.subarray(0, 30_000)); // an upload cut short: header intact
     const image = { image: { format: 'png', source: { s3Location: { uri: `s3://${h.datasets}/images/cut.png`, bucketOwner: h.aws.accountId } } } };
     const lines = arithmeticRecords(110).split('\n');
-    lines.splice(4, 0, '[['.repeat(10_000) + ']]'.repeat(10_000)); // line 5
+    lines.splice(4, 0, `{"schemaVersion": ${'[['.repeat(10_000)}${']]'.repeat(10_000)}}`); // line 5: 40 KB; its message once overflowed the stack
     lines.splice(9, 0, JSON.stringify({ schemaVersion: 'bedrock-conversation-2024', messages: [{ role: 'user', content: [{ text: 'Chart?' }, image] }, { role: 'assistant', content: [{ text: '4' }] }] })); // line 10
     lines.splice(14, 0, JSON.stringify({ schemaVersion: 'bedrock-conversation-2024', messages: [{ role: '\u001b[2J\u001b]0;owned\u0007\u009b31m\u202e', content: [{ text: 'q' }] }] })); // line 15
     const text = Buffer.from(lines.join('\n') + '\n', 'utf8');
@@ -65,7 +65,7 @@ describe('bad input ends as InvalidDataset or InvalidRunRequest, never as a cras
   });
 
   test.each([
-    ['a 44 MB request', () => JSON.stringify({ name: 'huge', model: 'llama3.2-1b', trainingData: 'data/train.jsonl', notes: 'x'.repeat(44 * 1024 * 1024) }), 'request-too-large', 'a run request may have at most 1,048,576'],
+    ['a 44 MB request', () => JSON.stringify({ name: 'x'.repeat(44 * 1024 * 1024), model: 'llama3.2-1b', trainingData: 'data/train.jsonl' }), 'request-too-large', 'a run request may have at most 1,048,576'],
     ['evaluation.maxTokens nested 20,000 deep', () => `{"name": "deep", "model": "llama3.2-1b", "trainingData": "data/train.jsonl", "evaluation": {"maxTokens": ${'['.repeat(20_000)}${']'.repeat(20_000)}}}`, 'json-too-deep', 'more than 16 levels deep'],
     ['evaluation.maxTokens as an object', () => '{"name": "object", "model": "llama3.2-1b", "trainingData": "data/train.jsonl", "evaluation": {"maxTokens": {"n": 1}}}', 'integer-range', 'evaluation.maxTokens: must be a whole number from 1 to 4096, got an object'],
     ['learningRate: 1e309', () => '{"name": "inf", "model": "llama3.2-1b", "trainingData": "data/train.jsonl", "hyperParameters": {"learningRate": 1e309}}', 'not-finite', 'hyperParameters.learningRate: is not a finite number: 1e309 is beyond'],
