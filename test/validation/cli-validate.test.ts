@@ -164,7 +164,7 @@ describe('images', () => {
       const report = JSON.parse(stdout) as ValidationReport;
       expect(report.problems.errors.map((p) => [p.line, p.rule])).toEqual([[101, 'image-location']]);
       expect(report.totals.uniqueImagesChecked).toBe(100);
-      expect(aws.callLog.count({ operation: 'GetObject', succeeded: true })).toBe(101); // the dataset + one ranged read per image
+      expect(aws.callLog.count({ operation: 'GetObject', succeeded: true })).toBe(201); // the dataset + two ranged reads per image (header and end)
       expect(aws.callLog.operations()).toEqual(['GetObject', 'HeadObject']);
       expect(clients).toHaveLength(1);
 

@@ -120,6 +120,37 @@ describe('ImageChecker', () => {
   });
 });
 
+describe('ImageChecker: end of file (issue 10 case 8)', () => {
+  const long = pngImage(100, 100, { paddingBytes: 40_000 });
+
+  it('without suffix reads, reads the end by offset once the header gave the size', async () => {
+    const source = new FakeSource(long.subarray(0, 30_000));
+    const outcome = await new ImageChecker(source).check('s3://b/cut.png');
+    expect(outcome).toMatchObject({ ok: false, rule: 'image-truncated', size: 30_000 });
+    expect(source.calls.map((c) => [c.start, c.end])).toEqual([
+      [0, 16 * 1024],
+      [30_000 - 1024, 30_000],
+    ]);
+  });
+
+  it('with suffix reads, asks for the header and the end at once (one round trip)', async () => {
+    const source = Object.assign(new FakeSource(long, true), {
+      suffixCalls: 0,
+      async readSuffix(this: FakeSource & { suffixCalls: number }, uri: string, length: number) {
+        this.suffixCalls++;
+        return this.readRange(uri, long.length - length, long.length);
+      },
+    });
+    const checking = new ImageChecker(source).check('s3://b/whole.png');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(source.releaseAll()).toBe(2); // both reads were waiting together
+    await new Promise((resolve) => setImmediate(resolve));
+    source.releaseAll();
+    expect(await checking).toMatchObject({ ok: true, format: 'png', width: 100, height: 100 });
+    expect(source.suffixCalls).toBe(1);
+  });
+});
+
 describe('the engine and image read failures', () => {
   const dataset = () => inMemoryDatasetSource('train.jsonl', toJsonl(Array.from({ length: 100 }, (_, i) => imageRecord(i))));
 

@@ -5,15 +5,16 @@
  *
  * Reads start with {@link IMAGE_HEADER_PREFIX_BYTES}; when a JPEG's start-of-frame lies
  * further in, the next read fetches only the missing bytes, at least doubling the prefix,
- * up to `maxHeaderBytes`. Then the end of the file is checked for truncation (see
- * {@link inspectImageEnd}): from bytes already read when the first read covered the whole
- * file, otherwise with one more ranged read of its last {@link IMAGE_TRAILER_BYTES} bytes
- * (WebP needs none: its header gives its length).
+ * up to `maxHeaderBytes`. The end of the file is checked for truncation too (see
+ * {@link inspectImageEnd}): a suffix read of its last {@link IMAGE_TRAILER_BYTES} bytes runs
+ * alongside the first read (one round trip per image, not two; the price is a second small GET
+ * for images the first read already covers whole), or, for a source without suffix reads, the
+ * end is read by offset once the size is known.
  */
 import { ImageFormat } from '../bedrock-record';
 import { IMAGE_HEADER_PREFIX_BYTES, IMAGE_TRAILER_BYTES, ImageInfo, imageEndNeedsTail, inspectImageEnd, inspectImageHeader } from '../image-header';
 import { createLimiter, Limiter } from './concurrency';
-import { ImageByteSource, ImageReadError, isRetryableImageReadError } from './image-source';
+import { ImageByteRange, ImageByteSource, ImageReadError, isRetryableImageReadError } from './image-source';
 import { RetryOptions, withRetry } from './retry';
 
 /** What is known about one image after reading its header. */
@@ -51,6 +52,9 @@ export interface ImageCheckerStats {
   /** Reads retried after throttling or a transient failure. */
   retries: number;
 }
+
+/** A read that has finished, well or not. */
+type SettledRead = { readonly range: ImageByteRange } | { readonly error: unknown };
 
 /** Default concurrency of image reads. */
 export const DEFAULT_IMAGE_CONCURRENCY = 32;
@@ -92,11 +96,16 @@ export class ImageChecker {
     return outcome;
   }
 
-  private async read(uri: string, start: number, end: number) {
+  private read(uri: string, start: number, end: number) {
+    return this.counted(() => this.source.readRange(uri, start, end));
+  }
+
+  /** A read with retries of throttled and transient failures, counted in the stats. */
+  private async counted(read: () => Promise<ImageByteRange>): Promise<ImageByteRange> {
     const range = await withRetry(
       () => {
         this.stats.rangeRequests++;
-        return this.source.readRange(uri, start, end);
+        return read();
       },
       isRetryableImageReadError,
       this.options.retry,
@@ -107,8 +116,16 @@ export class ImageChecker {
   }
 
   private async inspect(uri: string): Promise<ImageCheckOutcome> {
+    // Started now, awaited when the header is known; settled at once so a failure is never unhandled.
+    const source = this.source;
+    const suffix: Promise<SettledRead> | undefined = source.readSuffix
+      ? this.counted(() => source.readSuffix!(uri, IMAGE_TRAILER_BYTES)).then(
+          (range) => ({ range }),
+          (error: unknown) => ({ error }),
+        )
+      : undefined;
     try {
-      return await this.readHeader(uri);
+      return await this.readHeader(uri, suffix);
     } catch (err) {
       if (err instanceof ImageReadError && err.kind === 'not-found') return { ok: false, rule: 'image-not-found', detail: err.message };
       if (err instanceof ImageReadError && err.kind === 'access-denied') return { ok: false, rule: 'image-access-denied', detail: err.message };
@@ -116,13 +133,13 @@ export class ImageChecker {
     }
   }
 
-  private async readHeader(uri: string): Promise<ImageCheckOutcome> {
+  private async readHeader(uri: string, suffix: Promise<SettledRead> | undefined): Promise<ImageCheckOutcome> {
     const first = await this.read(uri, 0, this.firstReadBytes);
     const size = first.totalSize;
     let bytes = first.bytes;
     for (;;) {
       const header = inspectImageHeader(bytes);
-      if (header.status === 'ok') return this.checkEnd(uri, header.info, bytes, size);
+      if (header.status === 'ok') return this.checkEnd(uri, header.info, bytes, size, suffix);
       if (header.status === 'invalid') return { ok: false, rule: 'image-unreadable', detail: header.reason, size };
       if (bytes.byteLength >= size) {
         return { ok: false, rule: 'image-unreadable', detail: size === 0 ? 'the file is empty' : `the file ends (${size} bytes) before the image header does`, size };
@@ -138,13 +155,18 @@ export class ImageChecker {
   }
 
   /** Checks that the file is complete, reading its last bytes when they are not in `head` yet. */
-  private async checkEnd(uri: string, info: ImageInfo, head: Uint8Array, size: number): Promise<ImageCheckOutcome> {
+  private async checkEnd(uri: string, info: ImageInfo, head: Uint8Array, size: number, suffix: Promise<SettledRead> | undefined): Promise<ImageCheckOutcome> {
     let tail: Uint8Array = head;
     if (imageEndNeedsTail(info.format)) {
       const tailStart = Math.max(0, size - IMAGE_TRAILER_BYTES);
+      const read = head.byteLength >= size ? undefined : await suffix;
+      if (read && 'error' in read) throw read.error;
       if (head.byteLength >= size) {
         tail = head.subarray(tailStart, size);
+      } else if (read && read.range.totalSize === size && read.range.bytes.byteLength === size - tailStart) {
+        tail = read.range.bytes;
       } else {
+        // No suffix read, or the object changed size between the reads: read the end by offset.
         const readFrom = Math.max(tailStart, head.byteLength);
         const more = await this.read(uri, readFrom, size);
         tail = readFrom === tailStart ? more.bytes : Buffer.concat([head.subarray(tailStart), more.bytes]);
