@@ -9,7 +9,8 @@
  *    process so runs do not pollute each other. Target: <= 1.3x (memory must not grow with
  *    the file). The sampled peak heap ratio is printed for information.
  * 3. Image checks: 10,000 images in LocalS3 (in a child process, so the server does not share
- *    the engine's CPU) with a fixed per-request latency, read with the engine's concurrency.
+ *    the engine's CPU) with a fixed per-request latency, read with the engine's concurrency;
+ *    each check sends two ranged GETs at once (the header and the last 1 KiB, for truncation).
  *    Target: within 2x of count x latency / concurrency.
  *
  * Child processes run a bundle of this file built with esbuild (fast start, no compiler in

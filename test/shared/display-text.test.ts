@@ -1,4 +1,5 @@
 import { describeValue, quoted, safeText } from '../../lambda/shared/display-text';
+import { escapeMarkdown } from '../../lambda/shared/report/markdown-escape';
 import { exceedsJsonDepth } from '../../lambda/shared/json-depth';
 
 describe('safeText', () => {
@@ -52,5 +53,11 @@ describe('exceedsJsonDepth', () => {
     expect(exceedsJsonDepth([[[1]]], 3)).toBe(false);
     expect(exceedsJsonDepth([[[[1]]]], 3)).toBe(true);
     expect(exceedsJsonDepth('text', 0)).toBe(false);
+  });
+});
+
+describe('escapeMarkdown (report.md quotes test records)', () => {
+  it('shows control characters and bidi overrides escaped, and the escape renders as written', () => {
+    expect(escapeMarkdown('a\u001b[2J*b*\u202e\nc')).toBe('a\\\\u001b\\[2J\\*b\\*\\\\u202e c');
   });
 });
