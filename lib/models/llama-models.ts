@@ -155,9 +155,10 @@ export function resolveHyperParameters(model: LlamaModel, requested: Record<stri
       continue;
     }
     const value = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
-    if (typeof raw === 'number' && !Number.isFinite(raw)) {
+    if (Math.abs(value) === Infinity) {
       // JSON.parse turns 1e309 into Infinity, which JSON.stringify would show as null.
-      problems.push(`${spec.name} must be a finite number between ${spec.min} and ${spec.max}, got a number too large to represent`);
+      const written = typeof raw === 'string' ? ` (${shortJson(raw)})` : '';
+      problems.push(`${spec.name} must be a finite number between ${spec.min} and ${spec.max}, got a number too large to represent${written}`);
     } else if (!Number.isFinite(value)) {
       problems.push(`${spec.name} must be a number, got ${shortJson(raw)}`);
     } else if (spec.integer && !Number.isInteger(value)) {

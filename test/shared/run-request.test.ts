@@ -184,3 +184,10 @@ describe('run context', () => {
     expect(run.model).toMatchObject({ name: 'llama3.2-11b', supportsImages: true, inferenceProfileId: 'us.meta.llama3-2-11b-instruct-v1:0' });
   });
 });
+
+describe('hyperparameters written as strings beyond the finite range', () => {
+  test('"1e309" as a string is not a finite number either', () => {
+    const problems = problemsOf({ ...valid, hyperParameters: { learningRate: '1e309' } });
+    expect(problems).toEqual([expect.objectContaining({ field: 'hyperParameters', message: expect.stringContaining('learningRate must be a finite number between 0.000005 and 0.1, got a number too large to represent ("1e309")') })]);
+  });
+});
