@@ -67,26 +67,26 @@ const GIF_TRAILER = 0x3b;
  * @param tail the last bytes of the file, up to {@link IMAGE_TRAILER_BYTES} (the whole file when shorter); ignored for WebP
  */
 export function inspectImageEnd(format: ImageFormat, header: Uint8Array, tail: Uint8Array, size: number): ImageEndResult {
-  const kib = (n: number) => `${n.toLocaleString('en-US')} bytes`;
+  const bytesText = (n: number) => `${n.toLocaleString('en-US')} bytes`;
   switch (format) {
     case 'webp': {
       const declared = readUint32LE(header, 4) + 8;
       return size >= declared
         ? { complete: true }
-        : { complete: false, reason: `the file has ${kib(size)}, but its RIFF header says it has ${kib(declared)}: the WebP is cut short` };
+        : { complete: false, reason: `the file has ${bytesText(size)}, but its RIFF header says it has ${bytesText(declared)}: the WebP is cut short` };
     }
     case 'png':
       return Buffer.from(tail.buffer, tail.byteOffset, tail.byteLength).indexOf(PNG_END_CHUNK) >= 0
         ? { complete: true }
-        : { complete: false, reason: `the PNG (${kib(size)}) does not end with its IEND chunk: the file is cut short` };
+        : { complete: false, reason: `the PNG (${bytesText(size)}) does not end with its IEND chunk: the file is cut short` };
     case 'jpeg':
       return Buffer.from(tail.buffer, tail.byteOffset, tail.byteLength).lastIndexOf(JPEG_END_OF_IMAGE) >= 0
         ? { complete: true }
-        : { complete: false, reason: `the JPEG (${kib(size)}) does not end with its end-of-image marker (FF D9): the file is cut short` };
+        : { complete: false, reason: `the JPEG (${bytesText(size)}) does not end with its end-of-image marker (FF D9): the file is cut short` };
     case 'gif':
       return tail.byteLength > 0 && tail[tail.byteLength - 1] === GIF_TRAILER
         ? { complete: true }
-        : { complete: false, reason: `the GIF (${kib(size)}) does not end with its trailer byte (3B): the file is cut short` };
+        : { complete: false, reason: `the GIF (${bytesText(size)}) does not end with its trailer byte (3B): the file is cut short` };
   }
 }
 

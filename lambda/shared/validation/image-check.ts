@@ -116,7 +116,7 @@ export class ImageChecker {
   }
 
   private async inspect(uri: string): Promise<ImageCheckOutcome> {
-    // Started now, awaited when the header is known; settled at once so a failure is never unhandled.
+    // The end of the file is read alongside the header; settled at once so a failure is never unhandled.
     const source = this.source;
     const suffix: Promise<SettledRead> | undefined = source.readSuffix
       ? this.counted(() => source.readSuffix!(uri, IMAGE_TRAILER_BYTES)).then(
@@ -130,6 +130,9 @@ export class ImageChecker {
       if (err instanceof ImageReadError && err.kind === 'not-found') return { ok: false, rule: 'image-not-found', detail: err.message };
       if (err instanceof ImageReadError && err.kind === 'access-denied') return { ok: false, rule: 'image-access-denied', detail: err.message };
       throw err;
+    } finally {
+      // Never leave a read running past the check (its slot of the concurrency limit is given back now).
+      await suffix;
     }
   }
 
