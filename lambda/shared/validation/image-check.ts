@@ -6,10 +6,11 @@
  * Reads start with {@link IMAGE_HEADER_PREFIX_BYTES}; when a JPEG's start-of-frame lies
  * further in, the next read fetches only the missing bytes, at least doubling the prefix,
  * up to `maxHeaderBytes`. The end of the file is checked for truncation too (see
- * {@link inspectImageEnd}): a suffix read of its last {@link IMAGE_TRAILER_BYTES} bytes runs
- * alongside the first read (one round trip per image, not two; the price is a second small GET
- * for images the first read already covers whole), or, for a source without suffix reads, the
- * end is read by offset once the size is known.
+ * {@link inspectImageEnd}). For an image longer than the first read, that takes a read of its
+ * last {@link IMAGE_TRAILER_BYTES} bytes: a suffix read sent alongside the first read (one round
+ * trip per image, not two) while most images so far were longer than the first read, else read
+ * by offset once the size is known (so a dataset of small images costs one GET per image, and a
+ * dataset of large ones one round trip).
  */
 import { ImageFormat } from '../bedrock-record';
 import { IMAGE_HEADER_PREFIX_BYTES, IMAGE_TRAILER_BYTES, ImageInfo, imageEndNeedsTail, inspectImageEnd, inspectImageHeader } from '../image-header';
@@ -75,6 +76,8 @@ export class ImageChecker {
   private readonly limit: Limiter;
   private readonly firstReadBytes: number;
   private readonly maxHeaderBytes: number;
+  /** Images whose first read held the whole file, and images longer than that: predicts whether the end needs a read. */
+  private readonly lengthsSeen = { wholeInFirstRead: 0, longer: 0 };
 
   constructor(
     readonly source: ImageByteSource,
@@ -118,7 +121,8 @@ export class ImageChecker {
   private async inspect(uri: string): Promise<ImageCheckOutcome> {
     // The end of the file is read alongside the header; settled at once so a failure is never unhandled.
     const source = this.source;
-    const suffix: Promise<SettledRead> | undefined = source.readSuffix
+    const endLikelyNeeded = this.lengthsSeen.longer >= this.lengthsSeen.wholeInFirstRead;
+    const suffix: Promise<SettledRead> | undefined = source.readSuffix && endLikelyNeeded
       ? this.counted(() => source.readSuffix!(uri, IMAGE_TRAILER_BYTES)).then(
           (range) => ({ range }),
           (error: unknown) => ({ error }),
@@ -139,6 +143,8 @@ export class ImageChecker {
   private async readHeader(uri: string, suffix: Promise<SettledRead> | undefined): Promise<ImageCheckOutcome> {
     const first = await this.read(uri, 0, this.firstReadBytes);
     const size = first.totalSize;
+    if (size <= this.firstReadBytes) this.lengthsSeen.wholeInFirstRead++;
+    else this.lengthsSeen.longer++;
     let bytes = first.bytes;
     for (;;) {
       const header = inspectImageHeader(bytes);
