@@ -77,15 +77,23 @@ export function classifyS3Error(err: unknown, uri: string): ImageReadError | und
   return undefined;
 }
 
-/** Reads at most `limit` bytes of a body stream, then stops the download. */
+/**
+ * Reads at most `limit` bytes of a body stream. A body of exactly `limit` bytes (a ranged answer)
+ * is read to its end, so its keep-alive connection is reused; only a longer one (the range was
+ * ignored) is cut off, which destroys the stream and its connection.
+ */
 async function readAtMost(body: AsyncIterable<Uint8Array>, limit: number): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   let length = 0;
   for await (const chunk of body) {
     const room = limit - length;
-    parts.push(chunk.byteLength > room ? chunk.subarray(0, room) : chunk);
-    length += Math.min(room, chunk.byteLength);
-    if (length >= limit) break; // leaving the loop destroys the stream
+    if (chunk.byteLength > room) {
+      parts.push(chunk.subarray(0, room));
+      length = limit;
+      break; // leaving the loop destroys the stream: stop downloading what was not asked for
+    }
+    parts.push(chunk);
+    length += chunk.byteLength;
   }
   return Buffer.concat(parts, length);
 }
