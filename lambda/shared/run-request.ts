@@ -136,7 +136,9 @@ export function parseRunRequest(text: string, source: string, datasetBucket: str
   reportUnknownFields(Object.keys(d), KNOWN_FIELDS, '', 'is not a run request field', problem);
 
   const name = d.name;
-  if (typeof name !== 'string' || name === '') {
+  if (name !== undefined && typeof name !== 'string') {
+    problem('name', 'name-pattern', `must be a string of 1-40 letters, digits or hyphens, e.g. "chartqa-11b"; got ${describeValue(name)}`);
+  } else if (typeof name !== 'string' || name === '') {
     problem('name', 'required', 'is required: a short run name of letters, digits and hyphens, e.g. "chartqa-11b"');
   } else if (!NAME_PATTERN.test(name)) {
     problem('name', 'name-pattern', `${quoted(name, 60)} must be 1-40 letters, digits or hyphens, starting and ending with a letter or digit`);
@@ -174,7 +176,7 @@ export function parseRunRequest(text: string, source: string, datasetBucket: str
   let hyperParameters: ResolvedHyperParameters | undefined;
   const requestedHp = d.hyperParameters;
   if (requestedHp !== undefined && (typeof requestedHp !== 'object' || requestedHp === null || Array.isArray(requestedHp))) {
-    problem('hyperParameters', 'hyperparameters-object', 'must be an object such as {"epochCount": 3}');
+    problem('hyperParameters', 'hyperparameters-object', `must be an object such as {"epochCount": 3}; got ${describeValue(requestedHp)}`);
   } else if (model) {
     const requested = withoutNonFiniteNumbers(model, text, (requestedHp ?? {}) as Record<string, unknown>, problem);
     try {
@@ -229,7 +231,7 @@ function toDatasetKey(field: string, value: string, datasetBucket: string, probl
 function parseEvaluation(raw: unknown, text: string, problem: (f: string, r: string, m: string) => void): RunRequest['evaluation'] | undefined {
   if (raw === undefined) return { enabled: true, maxTokens: 512 };
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    problem('evaluation', 'evaluation-object', 'must be an object such as {"enabled": true, "maxTokens": 256}');
+    problem('evaluation', 'evaluation-object', `must be an object such as {"enabled": true, "maxTokens": 256}; got ${describeValue(raw)}`);
     return undefined;
   }
   const e = raw as Record<string, unknown>;

@@ -140,7 +140,9 @@ describe('parseRunRequest never crashes on bad input (issue 10 case 8)', () => {
   });
 
   test.each([
-    ['name', { name: { first: 'x' } }, /short run name/],
+    ['name', { name: { first: 'x' } }, /must be a string of 1-40 letters, digits or hyphens, e.g. "chartqa-11b"; got an object \(\{"first":"x"\}\)/],
+    ['hyperParameters', { hyperParameters: 'fast' }, /must be an object such as \{"epochCount": 3\}; got "fast"/],
+    ['evaluation', { evaluation: [true] }, /got a list of 1 item \(\[true\]\)/],
     ['model', { model: ['llama3.2-11b'] }, /got a list of 1 item/],
     ['trainingData', { trainingData: 42 }, /got 42/],
     ['evaluation.enabled', { evaluation: { enabled: 'yes' } }, /must be true or false, got "yes"/],
