@@ -29,24 +29,34 @@ export interface SafeTextOptions {
 }
 
 /**
- * `text` with every control, bidi and lone-surrogate character escaped visibly, cut to
- * `maxChars` (the cut is marked with how much was left out). Idempotent: safe text stays as is.
+ * `text` with every control, bidi and lone-surrogate character escaped visibly, at most
+ * `maxChars` long once escaped (plus a marker giving the original length when it was cut).
+ * Text that needs no escaping and fits stays as it is.
  */
 export function safeText(text: string, options: SafeTextOptions = {}): string {
-  const max = options.maxChars ?? Infinity;
-  let kept = text;
-  let suffix = '';
-  if (text.length > max) {
-    let end = Math.max(0, Math.floor(max));
-    // Do not split a surrogate pair.
-    if (end > 0 && end < text.length && /[\ud800-\udbff]/.test(text[end - 1])) end--;
-    kept = text.slice(0, end);
-    suffix = `... (${(text.length - end).toLocaleString('en-US')} more characters)`;
-  }
+  const max = Math.max(0, Math.floor(options.maxChars ?? Infinity));
+  // Escaping never shortens text, so `max` characters of input are enough to fill the output.
+  const head = text.length > max ? text.slice(0, endBeforeSplitPair(text, max)) : text;
   const pattern = options.keepLineBreaks ? UNSAFE_KEEPING_LINE_FEEDS : UNSAFE;
   pattern.lastIndex = 0;
-  const escaped = pattern.test(kept) ? kept.replace(pattern, escapeCharacter) : kept;
-  return escaped + suffix;
+  const escaped = pattern.test(head) ? head.replace(pattern, escapeCharacter) : head;
+  let out = escaped;
+  if (out.length > max) {
+    let end = endBeforeSplitPair(out, max);
+    // Do not cut an escape such as \u001b in two.
+    const backslash = out.lastIndexOf('\\', end - 1);
+    if (backslash >= 0 && end - backslash < 6 && /^\\(u[0-9a-f]{4}|[nrt])/.test(out.slice(backslash, backslash + 6))) end = backslash;
+    out = out.slice(0, end);
+  }
+  const cut = head.length < text.length || out.length < escaped.length;
+  return cut ? `${out}... (${text.length.toLocaleString('en-US')} characters in all)` : out;
+}
+
+/** `end`, or one less when that would split a surrogate pair. */
+function endBeforeSplitPair(text: string, end: number): number {
+  if (end <= 0 || end >= text.length) return end;
+  const c = text.charCodeAt(end - 1);
+  return c >= 0xd800 && c <= 0xdbff ? end - 1 : end;
 }
 
 /** Default length of a value quoted in a message. */

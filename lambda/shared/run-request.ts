@@ -72,26 +72,32 @@ export interface RunRequestProblem {
  */
 export const MAX_RUN_REQUEST_BYTES = 1024 * 1024;
 
-/** Most problems listed in an InvalidRunRequest message (the rest are counted). */
-export const MAX_LISTED_REQUEST_PROBLEMS = 20;
+/**
+ * Longest InvalidRunRequest message. It becomes the Lambda error, whose JSON (with the message
+ * again in its stack trace) must stay far below Step Functions' 32,768-character cause limit.
+ */
+export const MAX_REQUEST_ERROR_CHARS = 6000;
 
-/** Longest problem message: values are quoted as bounded excerpts; this is the backstop. */
-const MAX_PROBLEM_MESSAGE_CHARS = 1000;
+/** Longest single problem in the message: values are quoted as bounded excerpts; this is the backstop. */
+const MAX_PROBLEM_MESSAGE_CHARS = 600;
 
 /**
- * Raised with every problem found in a run request. Its message is bounded (at most
- * {@link MAX_LISTED_REQUEST_PROBLEMS} problems, each bounded) and safe to display: values
- * from the request are escaped (see display-text.ts), whatever the request holds.
+ * Raised with every problem found in a run request. Its message is bounded (problems are listed
+ * while they fit in {@link MAX_REQUEST_ERROR_CHARS}, the rest counted) and safe to display:
+ * values from the request are escaped (see display-text.ts), whatever the request holds.
  */
 export class InvalidRunRequestError extends Error {
   constructor(readonly source: string, readonly problems: readonly RunRequestProblem[]) {
-    const listed = problems.slice(0, MAX_LISTED_REQUEST_PROBLEMS);
-    const more = problems.length - listed.length;
-    super(
-      `Run request ${safeText(source, { maxChars: 1100 })} is invalid:\n` +
-        listed.map((p) => `- ${safeText(p.field, { maxChars: 100 })}: ${safeText(p.message, { maxChars: MAX_PROBLEM_MESSAGE_CHARS })} [${p.rule}]`).join('\n') +
-        (more > 0 ? `\n- ... and ${more} more problem${more === 1 ? '' : 's'}` : ''),
-    );
+    let message = `Run request ${safeText(source, { maxChars: 1100 })} is invalid:`;
+    let listed = 0;
+    for (const p of problems) {
+      const line = `\n- ${safeText(p.field, { maxChars: 100 })}: ${safeText(p.message, { maxChars: MAX_PROBLEM_MESSAGE_CHARS })} [${p.rule}]`;
+      if (message.length + line.length > MAX_REQUEST_ERROR_CHARS - 100) break; // room for the count below
+      message += line;
+      listed++;
+    }
+    const more = problems.length - listed;
+    super(more > 0 ? `${message}\n- ... and ${more} more problem${more === 1 ? '' : 's'}` : message);
     this.name = 'InvalidRunRequest';
   }
 }

@@ -26,9 +26,12 @@ describe('safeText', () => {
     expect(safeText('line 1\nline\u001b 2\r\n', { keepLineBreaks: true })).toBe('line 1\nline\\u001b 2\\r\n');
   });
 
-  it('cuts long text, saying how much was left out, without splitting a surrogate pair', () => {
-    expect(safeText('x'.repeat(1_000_000), { maxChars: 10 })).toBe('xxxxxxxxxx... (999,990 more characters)');
-    expect(safeText('abc😀', { maxChars: 4 })).toBe('abc... (2 more characters)');
+  it('cuts long text, giving its length, without splitting a surrogate pair or an escape', () => {
+    expect(safeText('x'.repeat(1_000_000), { maxChars: 10 })).toBe('xxxxxxxxxx... (1,000,000 characters in all)');
+    expect(safeText('abc😀', { maxChars: 4 })).toBe('abc... (5 characters in all)');
+    // The bound holds after escaping: 100 ESC characters become 3 whole escapes within 20 characters.
+    expect(safeText('\u001b'.repeat(100), { maxChars: 20 })).toBe('\\u001b\\u001b\\u001b... (100 characters in all)');
+    expect(safeText('fits', { maxChars: 4 })).toBe('fits');
   });
 });
 

@@ -1,4 +1,4 @@
-import { InvalidRunRequestError, MAX_RUN_REQUEST_BYTES, parseRunRequest } from '../../lambda/shared/run-request';
+import { InvalidRunRequestError, MAX_REQUEST_ERROR_CHARS, MAX_RUN_REQUEST_BYTES, parseRunRequest } from '../../lambda/shared/run-request';
 import { buildRunContext, deriveRunId } from '../../lambda/shared/run-context';
 
 const BUCKET = 'datasets-bucket';
@@ -162,7 +162,7 @@ describe('parseRunRequest never crashes on bad input (issue 10 case 8)', () => {
   test('echoed values are bounded and made safe to display; a flood of unknown fields is counted, not listed', () => {
     const unknown = Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`field${i}\u001b[31m`, i]));
     const error = errorOf(JSON.stringify({ ...valid, name: `\u202eevil\u001b[2J${'n'.repeat(500_000)}`, ...unknown }));
-    expect(error.message.length).toBeLessThan(4000);
+    expect(error.message.length).toBeLessThanOrEqual(MAX_REQUEST_ERROR_CHARS);
     expect(error.message).not.toMatch(/[\u001b\u202e]/);
     expect(error.message).toContain('"\\u202eevil\\u001b[2J');
     expect(error.message).toContain('9995 more fields are not allowed either');
@@ -191,5 +191,16 @@ describe('hyperparameters written as strings beyond the finite range', () => {
   test('"1e309" as a string is not a finite number either', () => {
     const problems = problemsOf({ ...valid, hyperParameters: { learningRate: '1e309' } });
     expect(problems).toEqual([expect.objectContaining({ field: 'hyperParameters', message: expect.stringContaining('learningRate must be a finite number between 0.000005 and 0.1, got a number too large to represent ("1e309")') })]);
+  });
+});
+
+describe('InvalidRunRequest message size', () => {
+  test('stays within its bound however many long problems there are, counting the ones left out', () => {
+    const problems = Array.from({ length: 500 }, (_, i) => ({ field: `f${i}\u001b`, rule: 'r', message: '\u202e'.repeat(5000) }));
+    const error = new InvalidRunRequestError(`s3://b/${'k'.repeat(5000)}`, problems);
+    expect(error.message.length).toBeLessThanOrEqual(MAX_REQUEST_ERROR_CHARS);
+    expect(error.message).toMatch(/\n- \.\.\. and \d+ more problems$/);
+    expect(error.message).not.toMatch(/[\u001b\u202e]/);
+    expect(error.problems).toHaveLength(500);
   });
 });
