@@ -5,6 +5,7 @@
  *
  * Exit codes: 0 success, 1 the input has errors, 2 bad usage.
  */
+import { safeText } from '../lambda/shared/display-text';
 import { runPrepare, PREPARE_USAGE } from './commands/prepare';
 import { runScore, SCORE_USAGE } from './commands/score';
 import { runValidate, VALIDATE_USAGE } from './commands/validate';
@@ -39,7 +40,7 @@ if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err) => {
-      process.stderr.write(`llama-finetune: ${(err as Error).message}\n`);
+      process.stderr.write(`llama-finetune: ${safeText((err as Error).message, { keepLineBreaks: true, maxChars: 4000 })}\n`);
       process.exit(1);
     },
   );

@@ -3,6 +3,7 @@
  * JSONL (train/validation/test), stages the images beside it and optionally uploads everything.
  * The work lives in cli/prepare/; this file maps its outcome to output and exit codes.
  */
+import { safeText } from '../../lambda/shared/display-text';
 import {
   PREPARE_USAGE as USAGE,
   PrepareDataError,
@@ -37,10 +38,10 @@ export async function runPrepare(args: string[], io: PrepareCommandIo = {}): Pro
       return 0;
     }
     const report = await prepareDataset(options, { progress: io.progress ?? stderr, createS3Client: io.createS3Client });
-    for (const warning of report.warnings) stderr.write(`warning: ${warning}\n`);
+    for (const warning of report.warnings) stderr.write(`warning: ${shown(warning)}\n`);
     if (report.skipped.records > 0) {
       stderr.write(`warning: skipped ${report.skipped.records} example(s) with a missing or unreadable image:\n`);
-      for (const line of report.skipped.first) stderr.write(`  ${line}\n`);
+      for (const line of report.skipped.first) stderr.write(`  ${shown(line)}\n`);
     }
     stdout.write(`${formatPrepareSummary(report)}\n`);
     return 0;
@@ -51,13 +52,18 @@ export async function runPrepare(args: string[], io: PrepareCommandIo = {}): Pro
       return 2;
     }
     if (err instanceof PrepareDataError) {
-      stderr.write(`llama-finetune prepare: ${err.message}\n${err.details.map((d) => `  ${d}\n`).join('')}`);
+      stderr.write(`llama-finetune prepare: ${shown(err.message)}\n${err.details.map((d) => `  ${shown(d)}\n`).join('')}`);
       return 1;
     }
     if (err instanceof UploadError) {
-      stderr.write(`llama-finetune prepare: ${err.message}\n`);
+      stderr.write(`llama-finetune prepare: ${shown(err.message)}\n`);
       return 1;
     }
     throw err;
   }
+}
+
+/** Data-derived text (names, values from the input) as the terminal shows it: escaped and bounded. */
+function shown(text: string): string {
+  return safeText(text, { keepLineBreaks: true, maxChars: 2000 });
 }

@@ -6,6 +6,7 @@
 import { statSync } from 'fs';
 import { S3Client } from '@aws-sdk/client-s3';
 import { findModel, LLAMA_MODELS, LlamaModel } from '../../lib/models/llama-models';
+import { safeText } from '../../lambda/shared/display-text';
 import { headObject, parseS3Uri } from '../../lambda/shared/s3';
 import {
   createS3ClientForImageReads,
@@ -156,7 +157,7 @@ function progressReporter(io: ValidateIo): { onProgress?: (p: ValidationProgress
       lastShown = now;
       shown = true;
       const percent = p.totalBytes ? ` (${Math.floor((100 * p.bytesRead) / p.totalBytes)}%)` : '';
-      io.stderr(`\rvalidating ${p.file}: ${p.lines.toLocaleString('en-US')} lines${percent}\x1b[K`);
+      io.stderr(`\rvalidating ${safeText(p.file, { maxChars: 200 })}: ${p.lines.toLocaleString('en-US')} lines${percent}\x1b[K`);
     },
     done: () => {
       if (shown) io.stderr('\r\x1b[K');
@@ -238,7 +239,8 @@ export async function runValidate(args: string[], io: ValidateIo = defaultIo): P
   } catch (err) {
     progress.done();
     const hint = parsed.imageRoot === undefined && !parsed.skipImages ? ' If the images are not reachable from here, use --image-root <dir> or --skip-images.' : '';
-    io.stderr(`llama-finetune validate: validation could not finish: ${(err as Error).message}.${hint}\n`);
+    // The error may quote the data (an image URI, a key): escape it like every problem message.
+    io.stderr(`llama-finetune validate: validation could not finish: ${safeText((err as Error).message, { maxChars: 2000 })}.${hint}\n`);
     return 1;
   } finally {
     s3?.destroy();

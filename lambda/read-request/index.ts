@@ -14,8 +14,8 @@ import { logFailures } from '../shared/log-failures';
 import { dataPrefixProblems } from '../shared/data-prefix';
 import { currentDataFileVersions, dataFileProblems, sourceDataKeys } from '../shared/pinned-data';
 import { RunContext, buildRunContext } from '../shared/run-context';
-import { InvalidRunRequestError, parseRunRequest } from '../shared/run-request';
-import { getText, isNotFound } from '../shared/s3';
+import { InvalidRunRequestError, MAX_RUN_REQUEST_BYTES, parseRunRequest, requestTooLarge } from '../shared/run-request';
+import { getTextAtMost, isNotFound } from '../shared/s3';
 
 /** The part of the S3 EventBridge event detail this step reads. */
 export interface ObjectCreatedDetail {
@@ -88,8 +88,9 @@ async function readRunRequest(event: ReadRequestEvent): Promise<RunContext> {
 }
 
 /**
- * Reads the request object. EventBridge may deliver the key URL-encoded; when the literal
- * key is missing, the decoded one is tried.
+ * Reads the request object, at most MAX_RUN_REQUEST_BYTES of it (a larger one is refused
+ * before its body is read). EventBridge may deliver the key URL-encoded; when the literal key
+ * is missing, the decoded one is tried.
  */
 async function readRequest(bucket: string, rawKey: string, versionId?: string): Promise<{ key: string; text: string }> {
   const candidates = [rawKey];
@@ -97,7 +98,9 @@ async function readRequest(bucket: string, rawKey: string, versionId?: string): 
   if (decoded !== rawKey) candidates.push(decoded);
   for (const key of candidates) {
     try {
-      return { key, text: await getText(s3Client(), { bucket, key, versionId }) };
+      const read = await getTextAtMost(s3Client(), { bucket, key, versionId }, MAX_RUN_REQUEST_BYTES);
+      if ('tooLarge' in read) throw requestTooLarge(`s3://${bucket}/${key}`, read.size);
+      return { key, text: read.text };
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }

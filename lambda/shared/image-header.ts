@@ -15,6 +15,17 @@
  *   prefix ends before the SOF, {@link inspectImageHeader} says how long a prefix would get
  *   past the segment in the way, so a caller can read more and try again.
  * {@link IMAGE_HEADER_PREFIX_BYTES} is a first read that covers nearly all files in one go.
+ *
+ * A header says nothing about whether the rest of the file arrived: an upload cut short keeps
+ * a perfect header. {@link inspectImageEnd} checks the end of the file instead, which costs one
+ * more small read ({@link IMAGE_TRAILER_BYTES}) for a file longer than the first read:
+ * - PNG ends with the IEND chunk (`00 00 00 00 'IEND' ae 42 60 82`);
+ * - JPEG ends with the end-of-image marker `ff d9` (never found inside entropy-coded data,
+ *   where `ff` is always followed by `00` or a restart marker);
+ * - GIF ends with the trailer byte `3b`;
+ * - WebP says its length in the RIFF header: the file must hold RIFF size + 8 bytes (the
+ *   header alone settles it, no extra read).
+ * A few bytes after the PNG or JPEG end marker are tolerated (some tools pad files).
  */
 import { ImageFormat } from './bedrock-record';
 
@@ -34,6 +45,50 @@ export type ImageHeaderResult =
   | { readonly status: 'need-more-bytes'; readonly format?: ImageFormat; readonly minBytes: number }
   /** The bytes are not one of the four formats, or the header is malformed. */
   | { readonly status: 'invalid'; readonly format?: ImageFormat; readonly reason: string };
+
+/** Bytes read from the end of a file to find its end marker (and tolerate a little padding). */
+export const IMAGE_TRAILER_BYTES = 1024;
+
+/** Whether the end check of a format needs the last bytes of the file (WebP's needs only the header). */
+export function imageEndNeedsTail(format: ImageFormat): boolean {
+  return format !== 'webp';
+}
+
+/** The outcome of {@link inspectImageEnd}. */
+export type ImageEndResult = { readonly complete: true } | { readonly complete: false; readonly reason: string };
+
+const PNG_END_CHUNK = Buffer.from([0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]);
+const JPEG_END_OF_IMAGE = Buffer.from([0xff, 0xd9]);
+const GIF_TRAILER = 0x3b;
+
+/**
+ * Whether a file of `size` bytes is complete (see the module comment).
+ * @param header the first bytes of the file (at least 12 for WebP)
+ * @param tail the last bytes of the file, up to {@link IMAGE_TRAILER_BYTES} (the whole file when shorter); ignored for WebP
+ */
+export function inspectImageEnd(format: ImageFormat, header: Uint8Array, tail: Uint8Array, size: number): ImageEndResult {
+  const bytesText = (n: number) => `${n.toLocaleString('en-US')} bytes`;
+  switch (format) {
+    case 'webp': {
+      const declared = readUint32LE(header, 4) + 8;
+      return size >= declared
+        ? { complete: true }
+        : { complete: false, reason: `the file has ${bytesText(size)}, but its RIFF header says it has ${bytesText(declared)}: the WebP is cut short` };
+    }
+    case 'png':
+      return Buffer.from(tail.buffer, tail.byteOffset, tail.byteLength).indexOf(PNG_END_CHUNK) >= 0
+        ? { complete: true }
+        : { complete: false, reason: `the PNG (${bytesText(size)}) does not end with its IEND chunk: the file is cut short` };
+    case 'jpeg':
+      return Buffer.from(tail.buffer, tail.byteOffset, tail.byteLength).lastIndexOf(JPEG_END_OF_IMAGE) >= 0
+        ? { complete: true }
+        : { complete: false, reason: `the JPEG (${bytesText(size)}) does not end with its end-of-image marker (FF D9): the file is cut short` };
+    case 'gif':
+      return tail.byteLength > 0 && tail[tail.byteLength - 1] === GIF_TRAILER
+        ? { complete: true }
+        : { complete: false, reason: `the GIF (${bytesText(size)}) does not end with its trailer byte (3B): the file is cut short` };
+  }
+}
 
 /** A first read size that holds the size fields of nearly every PNG, GIF, WebP and JPEG file. */
 export const IMAGE_HEADER_PREFIX_BYTES = 16 * 1024;

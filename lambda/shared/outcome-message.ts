@@ -2,12 +2,16 @@
  * What a person and a program are told when a run ends: the SNS message (subject and text) and
  * the EventBridge event detail. Pure formatting.
  */
+import { safeText } from './display-text';
 import { RunOutcomeStatus, RunRecord } from './run-record';
 
 /** EventBridge source of this library's events. */
 export const EVENT_SOURCE = 'llama-finetune';
 /** EventBridge detail-type of the run outcome event. */
 export const OUTCOME_DETAIL_TYPE = 'Fine-tuning Run Finished';
+
+/** Longest error message quoted in the SNS message (SNS takes 256 KB; a person reads far less). */
+const MAX_ERROR_MESSAGE_CHARS = 32_768;
 
 /** Everything the outcome message is made from. */
 export interface OutcomeFacts {
@@ -62,8 +66,9 @@ function shortenMiddle(text: string, max: number): string {
 /** The SNS message: what happened, the figures, what to do, where to look. */
 export function outcomeText(facts: OutcomeFacts): string {
   const lines: string[] = [outcomeSubject(facts), ''];
-  if (facts.requestUri) lines.push(`Request: ${facts.requestUri}`);
-  if (facts.model) lines.push(`Model: ${facts.model}`);
+  // Values that come from the request or the data are escaped: they reach people's terminals and mail readers.
+  if (facts.requestUri) lines.push(`Request: ${safeText(facts.requestUri, { maxChars: 1100 })}`);
+  if (facts.model) lines.push(`Model: ${safeText(facts.model, { maxChars: 200 })}`);
   const job = facts.record?.job;
   if (job) {
     lines.push(`Job: ${job.jobArn} (${job.status})`);
@@ -89,7 +94,7 @@ export function outcomeText(facts: OutcomeFacts): string {
   const pt = facts.record?.provisionedThroughput;
   if (pt?.hours !== undefined) lines.push(`Provisioned Throughput: ${pt.modelUnits} model unit(s) for ${pt.hours.toFixed(2)} h, deleted`);
   if (facts.error) {
-    lines.push('', `Error: ${facts.error.name}`, facts.error.message);
+    lines.push('', `Error: ${safeText(facts.error.name, { maxChars: 200 })}`, safeText(facts.error.message, { keepLineBreaks: true, maxChars: MAX_ERROR_MESSAGE_CHARS }));
   }
   if (facts.recordUri) lines.push('', `Run record: ${facts.recordUri}`);
   return lines.join('\n');
@@ -113,7 +118,7 @@ export function outcomeDetail(facts: OutcomeFacts): Record<string, unknown> {
     qualityGate: facts.record?.evaluation ? (facts.record.evaluation.gate.evaluated ? (facts.record.evaluation.gate.passed ? 'PASSED' : 'FAILED') : 'NOT_SET') : 'NOT_EVALUATED',
     report: facts.record?.evaluation?.reportHtmlUri,
     error: facts.error?.name,
-    errorMessage: facts.error?.message.slice(0, 1000),
+    errorMessage: facts.error ? safeText(facts.error.message, { keepLineBreaks: true, maxChars: 1000 }) : undefined,
     runRecord: facts.recordUri,
   };
 }

@@ -45,6 +45,35 @@ export async function getText(s3: S3Client, location: S3Location): Promise<strin
   return out.Body!.transformToString('utf-8');
 }
 
+/** The text of a small object, or how large it is when it exceeds the limit (nothing more is read then). */
+export type BoundedText = { readonly text: string } | { readonly tooLarge: true; readonly size: number };
+
+/**
+ * Reads an object as UTF-8 text unless it has more than `maxBytes`: the size is known from the
+ * response's Content-Length before the body is read, and the download is stopped at once; the
+ * stream is also cut at `maxBytes` should the length be missing. Bounds what a function holds
+ * whatever a user uploads.
+ */
+export async function getTextAtMost(s3: S3Client, location: S3Location, maxBytes: number): Promise<BoundedText> {
+  const out = await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key, VersionId: location.versionId }));
+  const body = out.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
+  if (out.ContentLength !== undefined && out.ContentLength > maxBytes) {
+    body?.destroy?.();
+    return { tooLarge: true, size: out.ContentLength };
+  }
+  const parts: Uint8Array[] = [];
+  let length = 0;
+  for await (const chunk of body ?? []) {
+    length += chunk.byteLength;
+    if (length > maxBytes) {
+      body?.destroy?.();
+      return { tooLarge: true, size: length };
+    }
+    parts.push(chunk);
+  }
+  return { text: Buffer.concat(parts, length).toString('utf8') };
+}
+
 /** Writes a JSON document (pretty-printed, so people can read it in the console). */
 export async function putJson(s3: S3Client, location: S3Location, value: unknown): Promise<void> {
   await s3.send(

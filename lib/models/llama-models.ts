@@ -141,12 +141,12 @@ export type ResolvedHyperParameters = Record<LlamaHyperParameterName, number>;
 export function resolveHyperParameters(model: LlamaModel, requested: Record<string, unknown> = {}): ResolvedHyperParameters {
   const problems: string[] = [];
   const known = new Map(model.hyperParameters.map((p) => [p.name as string, p]));
-  for (const name of Object.keys(requested)) {
-    if (!known.has(name)) {
-      const hint = name === 'learningRateWarmupSteps' ? ' (that one is for Amazon Nova models, not Llama)' : '';
-      problems.push(`'${name}' is not a hyperparameter of ${model.displayName}${hint}; allowed: ${[...known.keys()].join(', ')}`);
-    }
+  const unknown = Object.keys(requested).filter((name) => !known.has(name));
+  for (const name of unknown.slice(0, 5)) {
+    const hint = name === 'learningRateWarmupSteps' ? ' (that one is for Amazon Nova models, not Llama)' : '';
+    problems.push(`'${name.length > 60 ? `${name.slice(0, 57)}...` : name}' is not a hyperparameter of ${model.displayName}${hint}; allowed: ${[...known.keys()].join(', ')}`);
   }
+  if (unknown.length > 5) problems.push(`${unknown.length - 5} more names are not hyperparameters of ${model.displayName} either`);
   const resolved = {} as ResolvedHyperParameters;
   for (const spec of model.hyperParameters) {
     const raw = requested[spec.name];
@@ -155,8 +155,12 @@ export function resolveHyperParameters(model: LlamaModel, requested: Record<stri
       continue;
     }
     const value = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
-    if (!Number.isFinite(value)) {
-      problems.push(`${spec.name} must be a number, got ${JSON.stringify(raw)}`);
+    if (Math.abs(value) === Infinity) {
+      // JSON.parse turns 1e309 into Infinity, which JSON.stringify would show as null.
+      const written = typeof raw === 'string' ? ` (${shortJson(raw)})` : '';
+      problems.push(`${spec.name} must be a finite number between ${spec.min} and ${spec.max}, got a number too large to represent${written}`);
+    } else if (!Number.isFinite(value)) {
+      problems.push(`${spec.name} must be a number, got ${shortJson(raw)}`);
     } else if (spec.integer && !Number.isInteger(value)) {
       problems.push(`${spec.name} must be a whole number between ${spec.min} and ${spec.max}, got ${value}`);
     } else if (value < spec.min || value > spec.max) {
@@ -169,6 +173,17 @@ export function resolveHyperParameters(model: LlamaModel, requested: Record<stri
     throw new ModelCatalogueError(`Invalid hyperparameters for ${model.name}: ${problems.join('; ')}.`);
   }
   return resolved;
+}
+
+/**
+ * A value as a message shows it: short, and never a deep walk (JSON.stringify overflows the
+ * stack on deeply nested input). Callers that display it escape control characters.
+ */
+function shortJson(raw: unknown): string {
+  if (Array.isArray(raw)) return 'a list';
+  if (typeof raw === 'object' && raw !== null) return 'an object';
+  const text = JSON.stringify(raw) ?? String(raw);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
 /** Formats resolved hyperparameters as the string map CreateModelCustomizationJob expects. */

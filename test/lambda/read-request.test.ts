@@ -130,4 +130,22 @@ describe('read-request handler', () => {
     aws.s3.deleteObject(DATASETS, 'requests/gone.json');
     expect((await rejection({ ...event, object: withoutVersion })).problems[0].rule).toBe('request-missing');
   });
+
+  test('a request over 1 MiB is refused by its size (Content-Length) with a short message', async () => {
+    // 8 MB in the name: echoed whole (several times over, through the error, its log line and the state's cause), such requests made messages of hundreds of MB.
+    const huge = JSON.stringify({ name: 'x'.repeat(8 * 1024 * 1024), model: 'llama3.2-11b', trainingData: 'data/train.jsonl' });
+    const error = await rejection(upload('requests/huge.json', huge));
+    expect(error.problems.map((p) => [p.field, p.rule])).toEqual([['(file)', 'request-too-large']]);
+    expect(error.message).toContain(`has ${Buffer.byteLength(huge).toLocaleString('en-US')} bytes; a run request may have at most 1,048,576 (1 MiB)`);
+    expect(error.message.length).toBeLessThan(1000);
+    expect(aws.callLog.entries({ operation: 'HeadObject' })).toHaveLength(0);
+  });
+
+  test('values echoed in problems are bounded and escaped, whatever the request holds', async () => {
+    const longKey = `data/${'\u001b[2J'.repeat(2000)}.jsonl`;
+    const error = await rejection(upload('requests/echo.json', { name: `run\u001b]0;owned\u0007${'n'.repeat(100_000)}`, model: 'llama3.2-11b', trainingData: longKey, extra: 1 }));
+    expect(error.message).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(error.message).toContain('run\\u001b]0;owned\\u0007');
+    expect(error.message.length).toBeLessThan(3000);
+  });
 });

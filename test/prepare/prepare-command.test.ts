@@ -235,3 +235,19 @@ describe('llama-finetune prepare', () => {
     expect(io.out()).toMatch(/--image-root <out>/);
   });
 });
+
+describe('llama-finetune prepare: hostile input (issue 10 case 8)', () => {
+  test('names from the input reach the terminal with control characters and bidi overrides escaped', async () => {
+    const examples = Array.from({ length: 6 }, (_, i) => {
+      dir.image(`chartqa/train/png/chart${i}.png`, 'png', 40 + i, 30);
+      return { imgname: `chart${i}.png`, query: `What is bar ${i}?`, label: String(i) };
+    });
+    examples.push({ imgname: 'gone\u001b]0;owned\u0007\u202e.png', query: 'q?', label: '1' });
+    const input = dir.write('chartqa/train/train_augmented.json', JSON.stringify(examples));
+    const code = await run(input, '--bucket', 'data-bucket', '--prefix', 'p', '--account', '111122223333', '--out', dir.path('out'));
+    expect(code).toBe(1); // a missing image is a data error unless --on-missing-image skip
+    expect(io.err()).toContain('does not exist');
+    expect(io.err()).toContain('gone\\u001b]0;owned\\u0007\\u202e.png');
+    expect(io.err()).not.toMatch(/[\u001b\u0007\u202e]/);
+  });
+});

@@ -89,3 +89,22 @@ describe('outcome message', () => {
     expect(checked).toBe(19 * 24 * 4);
   });
 });
+
+describe('outcome message: untrusted text (issue 10 case 8)', () => {
+  const ESC = '\u001b';
+  const facts = {
+    status: 'FAILED' as const,
+    runId: 'r-2',
+    environmentName: 'dev',
+    requestUri: `s3://datasets/requests/${ESC}]0;pwned${'\u0007'}.json`,
+    error: { name: 'InvalidDataset', message: `Dataset check: INVALID\n- train.jsonl line 4 [json-syntax]: "${ESC}[2J${'\u202e'}txt.exe" \u009b31m` },
+  };
+
+  it('escapes control characters, C1 and bidi overrides from the request and the data, keeping the message lines', () => {
+    const text = outcomeText(facts);
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+    expect(text).toContain('Request: s3://datasets/requests/\\u001b]0;pwned\\u0007.json');
+    expect(text).toContain('Dataset check: INVALID\n- train.jsonl line 4 [json-syntax]: "\\u001b[2J\\u202etxt.exe" \\u009b31m');
+    expect(outcomeDetail(facts).errorMessage).not.toContain(ESC);
+  });
+});

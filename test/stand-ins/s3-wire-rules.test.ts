@@ -91,6 +91,7 @@ describe('byte ranges', () => {
     ['bytes=5-', 10, { kind: 'partial', start: 5, end: 9 }],
     ['bytes=-3', 10, { kind: 'partial', start: 7, end: 9 }],
     ['bytes=-30', 10, { kind: 'partial', start: 0, end: 9 }],
+    ['bytes=-30', 0, { kind: 'whole' }],
     ['bytes=8-100', 10, { kind: 'partial', start: 8, end: 9 }],
     ['bytes=10-12', 10, { kind: 'unsatisfiable' }],
     ['bytes=0-0', 0, { kind: 'unsatisfiable' }],

@@ -7,7 +7,7 @@ import { writeFileSync } from 'fs';
 import * as path from 'path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { runValidate, VALIDATE_USAGE, ValidateIo } from '../../cli/commands/validate';
-import { createS3ClientForImageReads, ValidationReport } from '../../lambda/shared/validation';
+import { createS3ClientForImageReads, DEFAULT_IMAGE_CONCURRENCY, ValidationReport } from '../../lambda/shared/validation';
 import { startLocalAws } from '../support/local-aws';
 import { imageBytes } from '../support/images';
 import { DATA_BUCKET, imageRecord, tempDir, textRecord, textRecords, toJsonl, writeImage } from './fixtures';
@@ -164,7 +164,10 @@ describe('images', () => {
       const report = JSON.parse(stdout) as ValidationReport;
       expect(report.problems.errors.map((p) => [p.line, p.rule])).toEqual([[101, 'image-location']]);
       expect(report.totals.uniqueImagesChecked).toBe(100);
-      expect(aws.callLog.count({ operation: 'GetObject', succeeded: true })).toBe(101); // the dataset + one ranged read per image
+      // The dataset, one ranged read per image, and an end read for the first images only (read before their lengths were known: all small).
+      const gets = aws.callLog.count({ operation: 'GetObject', succeeded: true });
+      expect(gets).toBeGreaterThanOrEqual(1 + 100);
+      expect(gets).toBeLessThanOrEqual(1 + 100 + DEFAULT_IMAGE_CONCURRENCY);
       expect(aws.callLog.operations()).toEqual(['GetObject', 'HeadObject']);
       expect(clients).toHaveLength(1);
 
@@ -206,5 +209,44 @@ describe('as a process', () => {
     expect(result.stderr).not.toMatch(/llama-finetune|Error/);
     expect(result.status).toBe(1);
     expect(result.stdout).toContain('line 42 [json-syntax]');
+  });
+});
+
+describe('hostile data (issue 10 case 8)', () => {
+  const CONTROLS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+  let hostileFile: string;
+  beforeAll(() => {
+    hostileFile = path.join(dir, 'hostile.jsonl');
+    const lines: (object | string)[] = textRecords(116);
+    const user = { role: 'user', content: [{ text: 'q' }] };
+    lines.splice(3, 0, { schemaVersion: 'bedrock-conversation-2024', messages: [user, { role: 'assistant', content: [{ text: 'a' }] }], '\u001b]0;owned\u0007\u001b[2J': 1 });
+    lines.splice(5, 0, { schemaVersion: 'bedrock-conversation-2024', messages: [user, { role: '\u009b31m\u202eresu', content: [{ text: 'a' }] }] });
+    lines.splice(7, 0, '\u001b[31m{not json');
+    lines.splice(9, 0, `{"schemaVersion": ${'['.repeat(20_000)}${']'.repeat(20_000)}}`);
+    const text = toJsonl(lines);
+    // Line 11: a record with an invalid UTF-8 byte (0xff) inside its answer.
+    const bytes = Buffer.from(text, 'utf8');
+    const at = bytes.indexOf(Buffer.from('\n')); // end of line 1
+    const bad = Buffer.from(JSON.stringify(textRecord(9999, 'caf\u00e9')), 'utf8');
+    bad[bad.indexOf(0xc3)] = 0xff;
+    writeFileSync(hostileFile, Buffer.concat([bytes.subarray(0, at + 1), bad, Buffer.from('\n'), bytes.subarray(at + 1)]));
+  });
+
+  it('reports escapes, controls and bidi overrides escaped, deep nesting and invalid UTF-8 by rule and line, and never crashes', async () => {
+    for (const json of [false, true]) {
+      const { code, stdout, stderr } = await run([hostileFile, '--model', 'llama3.2-3b', ...(json ? ['--json'] : [])]);
+      expect({ code, stderr }).toEqual({ code: 1, stderr: '' });
+      expect(stdout).not.toMatch(CONTROLS);
+      if (!json) continue;
+      const report = JSON.parse(stdout) as ValidationReport;
+      const problems = [...report.problems.errors, ...report.problems.warnings];
+      const at = (rule: string) => problems.filter((p) => p.rule === rule).map((p) => p.line);
+      expect(at('invalid-utf8')).toEqual([2]);
+      expect(at('json-too-deep')).toEqual([11]);
+      expect(at('json-syntax')).toEqual([9]);
+      expect(problems.find((p) => p.rule === 'unknown-field')!.message).toContain('"\\u001b]0;owned\\u0007\\u001b[2J"');
+      expect(problems.find((p) => p.rule === 'role-invalid')!.message).toContain('"\\u009b31m\\u202eresu"');
+      expect(problems.find((p) => p.rule === 'invalid-utf8')).toMatchObject({ line: 2, message: expect.stringContaining('is 0xff, which is not valid UTF-8') });
+    }
   });
 });

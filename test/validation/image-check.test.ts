@@ -120,6 +120,71 @@ describe('ImageChecker', () => {
   });
 });
 
+describe('ImageChecker: end of file (issue 10 case 8)', () => {
+  const long = pngImage(100, 100, { paddingBytes: 40_000 });
+
+  it('without suffix reads, reads the end by offset once the header gave the size', async () => {
+    const source = new FakeSource(long.subarray(0, 30_000));
+    const outcome = await new ImageChecker(source).check('s3://b/cut.png');
+    expect(outcome).toMatchObject({ ok: false, rule: 'image-truncated', size: 30_000 });
+    expect(source.calls.map((c) => [c.start, c.end])).toEqual([
+      [0, 16 * 1024],
+      [30_000 - 1024, 30_000],
+    ]);
+  });
+
+  it('with suffix reads, asks for the header and the end at once (one round trip)', async () => {
+    const source = Object.assign(new FakeSource(long, true), {
+      suffixCalls: 0,
+      async readSuffix(this: FakeSource & { suffixCalls: number }, uri: string, length: number) {
+        this.suffixCalls++;
+        return this.readRange(uri, long.length - length, long.length);
+      },
+    });
+    const checking = new ImageChecker(source).check('s3://b/whole.png');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(source.releaseAll()).toBe(2); // both reads were waiting together
+    await new Promise((resolve) => setImmediate(resolve));
+    source.releaseAll();
+    expect(await checking).toMatchObject({ ok: true, format: 'png', width: 100, height: 100 });
+    expect(source.suffixCalls).toBe(1);
+  });
+});
+
+describe('ImageChecker: when the end is read alongside the header', () => {
+  /** Serves small (whole in the first read) or long PNGs by URI, counting suffix reads. */
+  class SizedSource implements ImageByteSource {
+    readonly description = 'sized';
+    readonly suffixReads: string[] = [];
+    readonly offsetEndReads: string[] = [];
+    private readonly small = pngImage(20, 20);
+    private readonly long = pngImage(20, 20, { paddingBytes: 40_000 });
+    private bytesOf(uri: string) {
+      return uri.includes('long') ? this.long : this.small;
+    }
+    async readRange(uri: string, start: number, end: number): Promise<ImageByteRange> {
+      if (start > 0) this.offsetEndReads.push(uri);
+      const bytes = this.bytesOf(uri);
+      return { bytes: bytes.subarray(start, end), totalSize: bytes.length };
+    }
+    async readSuffix(uri: string, length: number): Promise<ImageByteRange> {
+      this.suffixReads.push(uri);
+      const bytes = this.bytesOf(uri);
+      return { bytes: bytes.subarray(Math.max(0, bytes.length - length)), totalSize: bytes.length };
+    }
+  }
+
+  it('sends it while images longer than the first read are not outnumbered, else reads it by offset when needed', async () => {
+    const source = new SizedSource();
+    const checker = new ImageChecker(source, { concurrency: 1 });
+    const uris = [...Array.from({ length: 5 }, (_, i) => `s3://b/small-${i}.png`), ...Array.from({ length: 7 }, (_, i) => `s3://b/long-${i}.png`)];
+    for (const uri of uris) expect(await checker.check(uri)).toMatchObject({ ok: true });
+    // The first image (nothing known yet), then long ones once they are no longer outnumbered (5 of 5).
+    expect(source.suffixReads).toEqual(['s3://b/small-0.png', 's3://b/long-5.png', 's3://b/long-6.png']);
+    expect(source.offsetEndReads).toEqual(['s3://b/long-0.png', 's3://b/long-1.png', 's3://b/long-2.png', 's3://b/long-3.png', 's3://b/long-4.png']);
+  });
+});
+
 describe('the engine and image read failures', () => {
   const dataset = () => inMemoryDatasetSource('train.jsonl', toJsonl(Array.from({ length: 100 }, (_, i) => imageRecord(i))));
 

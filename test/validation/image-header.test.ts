@@ -1,4 +1,4 @@
-import { detectImageFormat, IMAGE_HEADER_PREFIX_BYTES, inspectImageHeader, readImageInfo } from '../../lambda/shared/image-header';
+import { detectImageFormat, IMAGE_HEADER_PREFIX_BYTES, IMAGE_TRAILER_BYTES, inspectImageEnd, inspectImageHeader, readImageInfo } from '../../lambda/shared/image-header';
 import { gifImage, imageBytes, jpegImage, pngImage, webpImage, WebpVariant } from '../support/images';
 
 describe('detectImageFormat', () => {
@@ -84,5 +84,32 @@ describe('readImageInfo', () => {
     const webp = Buffer.from(webpImage(30, 30, 'VP8'));
     webp[23] = 0; // break the VP8 start code
     expect(inspectImageHeader(webp)).toMatchObject({ status: 'invalid', format: 'webp' });
+  });
+});
+
+describe('inspectImageEnd (truncation)', () => {
+  const tailOf = (bytes: Buffer) => bytes.subarray(Math.max(0, bytes.length - IMAGE_TRAILER_BYTES));
+  const check = (format: 'png' | 'jpeg' | 'gif' | 'webp', bytes: Buffer) => inspectImageEnd(format, bytes, tailOf(bytes), bytes.length);
+
+  it.each(['png', 'jpeg', 'gif', 'webp'] as const)('accepts a complete %s', (format) => {
+    expect(check(format, imageBytes(format, 120, 80))).toEqual({ complete: true });
+  });
+
+  it.each([
+    ['png', 'IEND chunk', 12],
+    ['jpeg', 'end-of-image marker (FF D9)', 2],
+    ['gif', 'trailer byte (3B)', 1],
+  ] as const)('reports a %s that lost its %s', (format, marker, lost) => {
+    const whole = imageBytes(format, 120, 80);
+    const cut = whole.subarray(0, whole.length - lost);
+    const result = check(format, cut);
+    expect(result).toEqual({ complete: false, reason: expect.stringContaining(marker) });
+    expect(inspectImageHeader(cut).status).toBe('ok'); // the header alone cannot tell
+  });
+
+  it('compares a WebP with the length its RIFF header declares', () => {
+    const whole = imageBytes('webp', 120, 80, { webpVariant: 'VP8X' });
+    expect(inspectImageEnd('webp', whole, new Uint8Array(0), whole.length - 1)).toEqual({ complete: false, reason: expect.stringContaining('RIFF header says') });
+    expect(inspectImageEnd('webp', whole, new Uint8Array(0), whole.length + 10)).toEqual({ complete: true });
   });
 });

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import { estimateImageTokens } from '../../lib/models/llama-models';
 import { ImageByteSource, ImageReadError, LocalImageByteSource, MAX_IMAGE_TOKENS } from '../../lambda/shared/validation';
-import { pngImage } from '../support/images';
+import { imageBytes, pngImage } from '../support/images';
 import { DATA_BUCKET, imageBlock, imageRecord, tempDir, textRecord, textRecords, writeImage } from './fixtures';
 import { problemsOf, rulesOf, validateLines, withBadLineAt } from './engine-harness';
 
@@ -51,6 +51,45 @@ describe('image rules', () => {
     expect(problemsOf(report, 'image-unreadable').map((p) => p.line)).toEqual([7, 20]);
   });
 
+  describe('image-truncated: a file cut short after a perfect header', () => {
+    const cut = (bytes: Buffer, keep: number) => bytes.subarray(0, keep);
+    const big = { paddingBytes: 60_000 }; // longer than the 16 KiB header read: the end needs its own read
+    it.each([
+      ['a PNG cut after its header (file shorter than the header read)', 'png', () => cut(pngImage(100, 100), 60)],
+      ['a PNG cut in the middle (longer than the header read)', 'png', () => cut(pngImage(100, 100, big), 40_000)],
+      ['a JPEG without its end-of-image marker', 'jpeg', () => cut(imageBytes('jpeg', 300, 200), imageBytes('jpeg', 300, 200).length - 2)],
+      ['a large JPEG cut in its metadata-free tail', 'jpeg', () => cut(imageBytes('jpeg', 3000, 2000, { metadataBytes: 30_000 }), 30_900)],
+      ['a GIF without its 0x3B trailer', 'gif', () => cut(imageBytes('gif', 64, 64), imageBytes('gif', 64, 64).length - 1)],
+      ['a WebP shorter than its RIFF size', 'webp', () => cut(imageBytes('webp', 64, 64, { webpVariant: 'VP8X' }), imageBytes('webp', 64, 64, { webpVariant: 'VP8X' }).length - 4)],
+    ])('%s', async (_what, format, bytes) => {
+      const name = `cut-${_what.replace(/\W+/g, '-')}.${format}`;
+      writeFileSync(path.join(root, DATA_BUCKET, 'images', name), bytes());
+      const report = await validateLines(withBadLineAt(6, imageRecord(1, { uri: uriOf(name), format })), { imageSource: localImages() });
+      const [problem] = problemsOf(report, 'image-truncated');
+      expect(problem).toMatchObject({ line: 6, file: 'train.jsonl', severity: 'error' });
+      expect(problem.message).toContain(uriOf(name));
+      expect(problem.message).toContain('cut short');
+      expect(problem.message).toContain('Upload the complete file again');
+      expect(report.valid).toBe(false);
+    });
+
+    it('passes complete files, reading the end of a long one with one small suffix read', async () => {
+      const uri = writeImage(root, uriOf('complete-long.png'), 'png', 100, 100, big);
+      const report = await validateLines(withBadLineAt(2, imageRecord(1, { uri }), 100), { imageSource: localImages() });
+      expect(problemsOf(report, 'image-truncated')).toEqual([]);
+      expect(report.valid).toBe(true);
+      expect(report.checks.imageReads.rangeRequests).toBe(2);
+      expect(report.checks.imageReads.bytesRead).toBeLessThanOrEqual(16 * 1024 + 1024);
+    });
+
+    it('tolerates a little padding after a JPEG end-of-image marker', async () => {
+      const name = 'padded.jpeg';
+      writeFileSync(path.join(root, DATA_BUCKET, 'images', name), Buffer.concat([imageBytes('jpeg', 300, 200), Buffer.alloc(100)]));
+      const report = await validateLines(withBadLineAt(2, imageRecord(1, { uri: uriOf(name), format: 'jpeg' }), 100), { imageSource: localImages() });
+      expect(problemsOf(report, 'image-truncated')).toEqual([]);
+    });
+  });
+
   it('image-format-mismatch: JPEG bytes declared as png', async () => {
     const uri = writeImage(root, uriOf('photo.png'), 'jpeg', 300, 200);
     const report = await validateLines(withBadLineAt(9, imageRecord(1, { uri, format: 'png' })), { imageSource: localImages() });
@@ -93,7 +132,7 @@ describe('image rules', () => {
     const report = await validateLines(lines, { imageSource: localImages() });
     expect(report.valid).toBe(true);
     expect(report.totals.uniqueImagesChecked).toBe(1);
-    expect(report.checks.imageReads.rangeRequests).toBe(1);
+    expect(report.checks.imageReads.rangeRequests).toBe(2); // its header and its end, read together
     expect(report.totals.imageReferences).toBe(120);
   });
 

@@ -61,3 +61,31 @@ describe('readJsonlLineBatches', () => {
     expect(seen).toEqual([1, 2, 3]);
   });
 });
+
+describe('invalid UTF-8 (issue 10 case 8)', () => {
+  const line = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p))));
+
+  it.each([1, 2, 3, 5, 64])('flags the first bad byte with its line and file offsets, whatever the chunks (%i bytes)', async (chunkSize) => {
+    // Line 1 valid with multi-byte characters split across chunks; line 2 has a stray 0xff at line byte 7; line 3 a lone continuation byte.
+    const bytes = Buffer.concat([line('{"a":"日本語 é"}\n'), line('{"b":"x', [0xff], '"}\r\n'), line('{"c":"', [0x80], '"}')]);
+    const { lines } = await collect(bytes, chunkSize);
+    expect(lines.map((l) => l.invalidUtf8)).toEqual([undefined, { lineByte: 7, fileByte: 21 + 7 }, { lineByte: 6, fileByte: 21 + 12 + 6 }]);
+    expect(bytes[28]).toBe(0xff);
+    expect(bytes[39]).toBe(0x80);
+  });
+
+  it.each([
+    ['an overlong encoding of "/"', [0xc0, 0xaf]],
+    ['an encoded surrogate', [0xed, 0xa0, 0x80]],
+    ['a code point above U+10FFFF', [0xf4, 0x90, 0x80, 0x80]],
+    ['a sequence cut at the end of the line', [0xe6, 0x97]],
+  ])('flags %s', async (_what, bad) => {
+    const { lines } = await collect(line('{"a":"', bad, '"}\n'), 3);
+    expect(lines[0].invalidUtf8).toEqual({ lineByte: 6, fileByte: 6 });
+  });
+
+  it('accepts a genuine U+FFFD and every valid sequence length, with or without a byte order mark', async () => {
+    const { lines } = await collect(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), line('{"a":"\ufffd é 日 😀 \u{10ffff}"}\n{"b":1}\n')]), 2);
+    expect(lines.map((l) => l.invalidUtf8)).toEqual([undefined, undefined]);
+  });
+});

@@ -7,7 +7,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { createValidateDatasetHandler, MAX_SUMMARY_CHARS, ValidateDatasetEvent } from '../../lambda/validate-dataset';
 import { createLogger } from '../../lambda/shared/logger';
 import { RunContext } from '../../lambda/shared/run-context';
-import { createS3ClientForImageReads, ValidationReport } from '../../lambda/shared/validation';
+import { createS3ClientForImageReads, S3ImageByteSource, ValidationReport } from '../../lambda/shared/validation';
 import { LocalAws, startLocalAws } from '../support/local-aws';
 import { fastRetries } from '../support/stand-ins/fast-retries';
 import { imageBytes } from '../support/images';
@@ -146,6 +146,22 @@ describe('validate-dataset handler', () => {
     }
   });
 
+  it('reads the end of images with suffix ranges as S3 answers them: a short object whole, an empty one as no bytes', async () => {
+    const client = createS3ClientForImageReads(4, { retryStrategy: fastRetries(1) });
+    clients.push(client);
+    const source = new S3ImageByteSource(client);
+    aws.s3.putObject(DATA_BUCKET, 'images/short.gif', imageBytes('gif', 20, 20));
+    aws.s3.putObject(DATA_BUCKET, 'images/empty.png', Buffer.alloc(0));
+    aws.s3.putObject(DATA_BUCKET, 'images/long.png', imageBytes('png', 100, 100, { paddingBytes: 5000 }));
+    const short = await source.readSuffix(`s3://${DATA_BUCKET}/images/short.gif`, 1024);
+    expect(Buffer.from(short.bytes)).toEqual(imageBytes('gif', 20, 20));
+    const empty = await source.readSuffix(`s3://${DATA_BUCKET}/images/empty.png`, 1024);
+    expect([empty.bytes.byteLength, empty.totalSize]).toEqual([0, 0]);
+    const long = imageBytes('png', 100, 100, { paddingBytes: 5000 });
+    expect(await source.readSuffix(`s3://${DATA_BUCKET}/images/long.png`, 1024)).toEqual({ bytes: expect.anything(), totalSize: long.length });
+    expect(Buffer.from((await source.readSuffix(`s3://${DATA_BUCKET}/images/long.png`, 1024)).bytes)).toEqual(long.subarray(long.length - 1024));
+  });
+
   it('never modifies the data bucket: only reads it', async () => {
     putDataset(120, { extraTraining: ['{broken'] });
     const before = snapshotDataBucket();
@@ -159,13 +175,29 @@ describe('validate-dataset handler', () => {
     expect(writes.flatMap((e) => e.resources).every((r) => r.startsWith(`arn:aws:s3:::${ARTIFACTS}/runs/chartqa-11b-0123456789ab/validation/`))).toBe(true);
   });
 
-  it('reads images with ranged GETs, never whole, and each image once', async () => {
+  it('reads images with ranged GETs, never whole, and each image once: its header and, when it is longer, its last 1 KiB', async () => {
     putDataset(120);
     const result = await handlerWithClient()({ run: runContext() });
     expect(result.valid).toBe(true);
     const imageGets = sent.filter((r) => r.method === 'GET' && r.path.includes('/images/'));
-    expect(imageGets).toHaveLength(150);
-    for (const get of imageGets) expect(get.range).toMatch(/^bytes=0-\d+$/);
+    const headerGets = imageGets.filter((r) => /^bytes=0-\d+$/.test(r.range ?? ''));
+    expect(headerGets).toHaveLength(150);
+    expect(new Set(headerGets.map((r) => r.path)).size).toBe(150);
+    // End reads: a suffix range sent with the header read (while images longer than the first read
+    // were not yet outnumbered), or a range by offset once the size is known; at most one per image.
+    const endGets = imageGets.filter((r) => !headerGets.includes(r));
+    expect(new Set(endGets.map((r) => r.path)).size).toBe(endGets.length);
+    // Every image longer than the first read (16 KiB) has its end read; the others only when read before any length was known.
+    const longer = headerGets.map((r) => r.path).filter((p) => aws.s3.headObject(DATA_BUCKET, p.replace(`/${DATA_BUCKET}/`, ''))!.size > 16 * 1024);
+    expect(longer).toContain(`/${DATA_BUCKET}/images/large.png`);
+    expect(endGets.map((r) => r.path)).toEqual(expect.arrayContaining(longer));
+    expect(endGets.length).toBeLessThanOrEqual(longer.length + 32);
+    for (const get of endGets) {
+      const size = aws.s3.headObject(DATA_BUCKET, get.path.replace(`/${DATA_BUCKET}/`, ''))!.size;
+      const byOffset = /^bytes=(\d+)-(\d+)$/.exec(get.range ?? '');
+      if (byOffset) expect([Number(byOffset[2]), Number(byOffset[2]) - Number(byOffset[1]) + 1]).toEqual([size - 1, 1024]);
+      else expect(get.range).toBe('bytes=-1024');
+    }
     const datasetGets = sent.filter((r) => r.method === 'GET' && r.path.includes('/datasets/'));
     expect(datasetGets.every((r) => r.range === undefined)).toBe(true);
     const report = readReport();

@@ -12,6 +12,7 @@
  * The engine never writes anywhere: it only reads the data and the image headers.
  */
 import { DATASET_LIMITS, LlamaHyperParameterName, LlamaModel } from '../../../lib/models/llama-models';
+import { safeText } from '../display-text';
 import { readJsonlLineBatches, JsonlFileFacts, JsonlLine } from '../jsonl';
 import { AnswerStyleTracker } from './answer-style';
 import { DatasetFileNotFoundError, DatasetSource } from './dataset-source';
@@ -170,6 +171,17 @@ class DatasetValidation {
           continue;
         }
         state.records++;
+        if (line.invalidUtf8) {
+          const { lineByte, fileByte } = line.invalidUtf8;
+          const value = line.source[line.start + lineByte].toString(16).padStart(2, '0');
+          this.report(
+            'invalid-utf8',
+            `Byte ${(lineByte + 1).toLocaleString('en-US')} of the line (file offset ${fileByte.toLocaleString('en-US')}) is 0x${value}, which is not valid UTF-8; Bedrock reads the data as UTF-8 and would see a different text. ` +
+              'Save the file as UTF-8 (e.g. `iconv -f WINDOWS-1252 -t UTF-8`, with the encoding it was written in), or fix the damaged bytes.',
+            state,
+            line.lineNumber,
+          );
+        }
         const inspection = inspectRecord(line.text, this.context);
         for (const p of inspection.problems) this.report(p.rule, p.message, state, line.lineNumber);
         if (!inspection.isObject) continue;
@@ -264,7 +276,7 @@ class DatasetValidation {
 
   /** Reports an image's problems; returns its size when its header could be read. */
   private checkImage(state: FileState, line: number, ref: ImageReference, outcome: ImageCheckOutcome): { width: number; height: number } | undefined {
-    const where = `${ref.position}: ${ref.uri}`;
+    const where = `${ref.position}: ${safeText(ref.uri, { maxChars: 200 })}`;
     const tooLarge = (size: number) => {
       if (size > DATASET_LIMITS.maxImageBytes) {
         this.report(
@@ -281,7 +293,9 @@ class DatasetValidation {
           ? 'Upload the image or fix the URI.'
           : outcome.rule === 'image-access-denied'
             ? 'Let the customization role read it (s3:GetObject), or copy it into the dataset bucket.'
-            : 'Re-export it as PNG, JPEG, GIF or WebP.';
+            : outcome.rule === 'image-truncated'
+              ? 'Upload the complete file again (an upload or copy was interrupted), or re-export the image.'
+              : 'Re-export it as PNG, JPEG, GIF or WebP.';
       this.report(outcome.rule, `${where}: ${outcome.detail}. ${fix}`, state, line);
       if (outcome.size !== undefined) tooLarge(outcome.size);
       return undefined;
@@ -351,7 +365,7 @@ class DatasetValidation {
 
   private buildReport(): ValidationReport {
     const files: FileReport[] = this.states.map((s) => ({
-      name: s.name,
+      name: safeText(s.name),
       role: s.role,
       found: s.found,
       bytes: s.bytes,

@@ -5,12 +5,17 @@
  *
  * Reads start with {@link IMAGE_HEADER_PREFIX_BYTES}; when a JPEG's start-of-frame lies
  * further in, the next read fetches only the missing bytes, at least doubling the prefix,
- * up to `maxHeaderBytes`.
+ * up to `maxHeaderBytes`. The end of the file is checked for truncation too (see
+ * {@link inspectImageEnd}). For an image longer than the first read, that takes a read of its
+ * last {@link IMAGE_TRAILER_BYTES} bytes: a suffix read sent alongside the first read (one round
+ * trip per image, not two) while most images so far were longer than the first read, else read
+ * by offset once the size is known (so a dataset of small images costs one GET per image, and a
+ * dataset of large ones one round trip).
  */
 import { ImageFormat } from '../bedrock-record';
-import { IMAGE_HEADER_PREFIX_BYTES, inspectImageHeader } from '../image-header';
+import { IMAGE_HEADER_PREFIX_BYTES, IMAGE_TRAILER_BYTES, ImageInfo, imageEndNeedsTail, inspectImageEnd, inspectImageHeader } from '../image-header';
 import { createLimiter, Limiter } from './concurrency';
-import { ImageByteSource, ImageReadError, isRetryableImageReadError } from './image-source';
+import { ImageByteRange, ImageByteSource, ImageReadError, isRetryableImageReadError } from './image-source';
 import { RetryOptions, withRetry } from './retry';
 
 /** What is known about one image after reading its header. */
@@ -18,7 +23,7 @@ export type ImageCheckOutcome =
   | { readonly ok: true; readonly format: ImageFormat; readonly width: number; readonly height: number; readonly size: number }
   | {
       readonly ok: false;
-      readonly rule: 'image-not-found' | 'image-access-denied' | 'image-unreadable';
+      readonly rule: 'image-not-found' | 'image-access-denied' | 'image-unreadable' | 'image-truncated';
       /** Why, for the message. */
       readonly detail: string;
       /** File size when known (so the size rule can still apply). */
@@ -49,6 +54,9 @@ export interface ImageCheckerStats {
   retries: number;
 }
 
+/** A read that has finished, well or not. */
+type SettledRead = { readonly range: ImageByteRange } | { readonly error: unknown };
+
 /** Default concurrency of image reads. */
 export const DEFAULT_IMAGE_CONCURRENCY = 32;
 /** Most image outcomes remembered for de-duplication (see {@link ImageChecker}). */
@@ -68,6 +76,8 @@ export class ImageChecker {
   private readonly limit: Limiter;
   private readonly firstReadBytes: number;
   private readonly maxHeaderBytes: number;
+  /** Images whose first read held the whole file, and images longer than that: predicts whether the end needs a read. */
+  private readonly lengthsSeen = { wholeInFirstRead: 0, longer: 0 };
 
   constructor(
     readonly source: ImageByteSource,
@@ -89,11 +99,16 @@ export class ImageChecker {
     return outcome;
   }
 
-  private async read(uri: string, start: number, end: number) {
+  private read(uri: string, start: number, end: number) {
+    return this.counted(() => this.source.readRange(uri, start, end));
+  }
+
+  /** A read with retries of throttled and transient failures, counted in the stats. */
+  private async counted(read: () => Promise<ImageByteRange>): Promise<ImageByteRange> {
     const range = await withRetry(
       () => {
         this.stats.rangeRequests++;
-        return this.source.readRange(uri, start, end);
+        return read();
       },
       isRetryableImageReadError,
       this.options.retry,
@@ -104,22 +119,36 @@ export class ImageChecker {
   }
 
   private async inspect(uri: string): Promise<ImageCheckOutcome> {
+    // The end of the file is read alongside the header; settled at once so a failure is never unhandled.
+    const source = this.source;
+    const endLikelyNeeded = this.lengthsSeen.longer >= this.lengthsSeen.wholeInFirstRead;
+    const suffix: Promise<SettledRead> | undefined = source.readSuffix && endLikelyNeeded
+      ? this.counted(() => source.readSuffix!(uri, IMAGE_TRAILER_BYTES)).then(
+          (range) => ({ range }),
+          (error: unknown) => ({ error }),
+        )
+      : undefined;
     try {
-      return await this.readHeader(uri);
+      return await this.readHeader(uri, suffix);
     } catch (err) {
       if (err instanceof ImageReadError && err.kind === 'not-found') return { ok: false, rule: 'image-not-found', detail: err.message };
       if (err instanceof ImageReadError && err.kind === 'access-denied') return { ok: false, rule: 'image-access-denied', detail: err.message };
       throw err;
+    } finally {
+      // Never leave a read running past the check (its slot of the concurrency limit is given back now).
+      await suffix;
     }
   }
 
-  private async readHeader(uri: string): Promise<ImageCheckOutcome> {
+  private async readHeader(uri: string, suffix: Promise<SettledRead> | undefined): Promise<ImageCheckOutcome> {
     const first = await this.read(uri, 0, this.firstReadBytes);
     const size = first.totalSize;
+    if (size <= this.firstReadBytes) this.lengthsSeen.wholeInFirstRead++;
+    else this.lengthsSeen.longer++;
     let bytes = first.bytes;
     for (;;) {
       const header = inspectImageHeader(bytes);
-      if (header.status === 'ok') return { ok: true, ...header.info, size };
+      if (header.status === 'ok') return this.checkEnd(uri, header.info, bytes, size, suffix);
       if (header.status === 'invalid') return { ok: false, rule: 'image-unreadable', detail: header.reason, size };
       if (bytes.byteLength >= size) {
         return { ok: false, rule: 'image-unreadable', detail: size === 0 ? 'the file is empty' : `the file ends (${size} bytes) before the image header does`, size };
@@ -132,5 +161,28 @@ export class ImageChecker {
       if (more.bytes.byteLength === 0) return { ok: false, rule: 'image-unreadable', detail: 'the file ended early while reading its header', size };
       bytes = Buffer.concat([bytes, more.bytes]);
     }
+  }
+
+  /** Checks that the file is complete, reading its last bytes when they are not in `head` yet. */
+  private async checkEnd(uri: string, info: ImageInfo, head: Uint8Array, size: number, suffix: Promise<SettledRead> | undefined): Promise<ImageCheckOutcome> {
+    let tail: Uint8Array = head;
+    if (imageEndNeedsTail(info.format)) {
+      const tailStart = Math.max(0, size - IMAGE_TRAILER_BYTES);
+      const read = head.byteLength >= size ? undefined : await suffix;
+      if (read && 'error' in read) throw read.error;
+      if (head.byteLength >= size) {
+        tail = head.subarray(tailStart, size);
+      } else if (read && read.range.totalSize === size && read.range.bytes.byteLength === size - tailStart) {
+        tail = read.range.bytes;
+      } else {
+        // No suffix read, or the object changed size between the reads: read the end by offset.
+        const readFrom = Math.max(tailStart, head.byteLength);
+        const more = await this.read(uri, readFrom, size);
+        tail = readFrom === tailStart ? more.bytes : Buffer.concat([head.subarray(tailStart), more.bytes]);
+      }
+    }
+    const end = inspectImageEnd(info.format, head, tail, size);
+    if (!end.complete) return { ok: false, rule: 'image-truncated', detail: end.reason, size };
+    return { ok: true, ...info, size };
   }
 }

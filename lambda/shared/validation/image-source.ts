@@ -23,6 +23,12 @@ export interface ImageByteSource {
   readonly description: string;
   /** Reads bytes [start, end) of the image at `uri` (an s3:// URI). */
   readRange(uri: string, start: number, end: number): Promise<ImageByteRange>;
+  /**
+   * Reads the last `length` bytes of the image (the whole file when shorter) without knowing its
+   * size, so it can run alongside the header read. Optional: without it, the end is read after
+   * the header, with {@link readRange}.
+   */
+  readSuffix?(uri: string, length: number): Promise<ImageByteRange>;
 }
 
 /** Why an image read failed. Throttled and transient failures are worth retrying. */
@@ -71,28 +77,37 @@ export function classifyS3Error(err: unknown, uri: string): ImageReadError | und
   return undefined;
 }
 
-/** Reads at most `limit` bytes of a body stream, then stops the download. */
+/**
+ * Reads at most `limit` bytes of a body stream. A body of exactly `limit` bytes (a ranged answer)
+ * is read to its end, so its keep-alive connection is reused; only a longer one (the range was
+ * ignored) is cut off, which destroys the stream and its connection.
+ */
 async function readAtMost(body: AsyncIterable<Uint8Array>, limit: number): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   let length = 0;
   for await (const chunk of body) {
     const room = limit - length;
-    parts.push(chunk.byteLength > room ? chunk.subarray(0, room) : chunk);
-    length += Math.min(room, chunk.byteLength);
-    if (length >= limit) break; // leaving the loop destroys the stream
+    if (chunk.byteLength > room) {
+      parts.push(chunk.subarray(0, room));
+      length = limit;
+      break; // leaving the loop destroys the stream: stop downloading what was not asked for
+    }
+    parts.push(chunk);
+    length += chunk.byteLength;
   }
   return Buffer.concat(parts, length);
 }
 
 /**
- * An S3 client whose connection pool is large enough for `concurrency` parallel image reads
+ * An S3 client whose connection pool is large enough for `concurrency` parallel image checks
  * (the SDK's default pool of 50 sockets would otherwise queue requests silently). Response
  * checksums are validated only when required: a ranged read has no whole-object checksum to
  * compare, and skipping the work saves CPU, which bounds the image read rate (the SDK spends
  * roughly half a millisecond of CPU per request).
  */
 export function createS3ClientForImageReads(concurrency: number, config: S3ClientConfig = {}): S3Client {
-  const maxSockets = Math.max(50, concurrency + 8);
+  // Each image check has up to two reads in flight (its header and its end).
+  const maxSockets = Math.max(50, 2 * concurrency + 8);
   return new S3Client({
     requestHandler: { httpAgent: { keepAlive: true, maxSockets }, httpsAgent: { keepAlive: true, maxSockets } },
     responseChecksumValidation: 'WHEN_REQUIRED',
@@ -119,10 +134,35 @@ export class S3ImageByteSource implements ImageByteSource {
       if (e?.name === 'InvalidRange' || e?.$metadata?.httpStatusCode === 416) return { bytes: new Uint8Array(0), totalSize: start };
       throw classifyS3Error(err, uri) ?? err;
     }
+    return this.receive(uri, out, end - start);
+  }
+
+  /** A suffix range (`bytes=-N`): S3 answers with the last N bytes, or the whole object when it is shorter. */
+  async readSuffix(uri: string, length: number): Promise<ImageByteRange> {
+    const { bucket, key } = splitUri(uri);
+    const client = typeof this.s3 === 'function' ? this.s3() : this.s3;
+    let out;
+    try {
+      out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=-${length}` }));
+    } catch (err) {
+      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+      // An empty object has no last bytes (S3 answers 200 with no body; an RFC 9110 server may answer 416).
+      if (e?.name === 'InvalidRange' || e?.$metadata?.httpStatusCode === 416) return { bytes: new Uint8Array(0), totalSize: 0 };
+      throw classifyS3Error(err, uri) ?? err;
+    }
+    if (out.ContentRange === undefined && (out.ContentLength ?? 0) > length) {
+      // A 200 with the whole object (range ignored): do not download it; no bytes tells the caller to read the end by offset.
+      (out.Body as { destroy?: () => void } | undefined)?.destroy?.();
+      return { bytes: new Uint8Array(0), totalSize: out.ContentLength ?? 0 };
+    }
+    return this.receive(uri, out, length);
+  }
+
+  private async receive(uri: string, out: { ContentRange?: string; ContentLength?: number; Body?: unknown }, limit: number): Promise<ImageByteRange> {
     // 206 answers carry the full size in Content-Range; a 200 (range ignored) is the whole object.
     const totalSize = parseTotalSize(out.ContentRange) ?? out.ContentLength ?? 0;
     try {
-      const bytes = out.Body ? await readAtMost(out.Body as AsyncIterable<Uint8Array>, end - start) : new Uint8Array(0);
+      const bytes = out.Body ? await readAtMost(out.Body as AsyncIterable<Uint8Array>, limit) : new Uint8Array(0);
       return { bytes, totalSize };
     } catch (err) {
       throw classifyS3Error(err, uri) ?? new ImageReadError('transient', `reading ${uri} broke off: ${(err as Error).message}`, err);
@@ -154,7 +194,16 @@ export class LocalImageByteSource implements ImageByteSource {
     return resolved;
   }
 
-  async readRange(uri: string, start: number, end: number): Promise<ImageByteRange> {
+  readRange(uri: string, start: number, end: number): Promise<ImageByteRange> {
+    return this.read(uri, () => [start, end]);
+  }
+
+  readSuffix(uri: string, length: number): Promise<ImageByteRange> {
+    return this.read(uri, (size) => [Math.max(0, size - length), size]);
+  }
+
+  /** Reads the range `rangeOf(size)` gives for the file's size. */
+  private async read(uri: string, rangeOf: (size: number) => [number, number]): Promise<ImageByteRange> {
     const file = this.pathOf(uri);
     let handle;
     try {
@@ -162,6 +211,7 @@ export class LocalImageByteSource implements ImageByteSource {
       const stats = await handle.stat();
       if (!stats.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
       const size = stats.size;
+      const [start, end] = rangeOf(size);
       const length = Math.max(0, Math.min(end, size) - start);
       const buffer = Buffer.alloc(length);
       const { bytesRead } = length > 0 ? await handle.read(buffer, 0, length, start) : { bytesRead: 0 };

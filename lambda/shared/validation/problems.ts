@@ -2,7 +2,13 @@
  * Collects problems with bounded memory: every problem is counted per rule, but only the
  * first `maxListed` errors and the first `maxListed` warnings (in file and line order) are
  * kept with their messages. A file with 10,000 bad lines therefore yields a short report.
+ *
+ * Messages quote the data, so every kept message (and file name) passes through
+ * {@link safeText} here, the one place all problems go through: control characters, terminal
+ * escape sequences and bidi overrides from a dataset reach no report, summary, terminal or
+ * e-mail verbatim, and no message exceeds {@link MAX_PROBLEM_MESSAGE_CHARS}.
  */
+import { safeText } from '../display-text';
 import { RuleId, Severity, severityOf } from './rules';
 
 /** One problem found in the data. */
@@ -36,6 +42,9 @@ interface Ranked {
 /** Default cap on listed errors (and, separately, on listed warnings). */
 export const DEFAULT_MAX_LISTED_PROBLEMS = 200;
 
+/** Longest problem message kept (messages quote bounded excerpts; this is the backstop). */
+export const MAX_PROBLEM_MESSAGE_CHARS = 2000;
+
 /** A problem collector; see the module comment. */
 export class ProblemCollector {
   private readonly counts = new Map<RuleId, number>();
@@ -59,8 +68,15 @@ export class ProblemCollector {
     this.totals[severity]++;
     if (this.maxListed <= 0) return;
     const list = this.listedBySeverity[severity];
-    const problem: ValidationProblem = { severity, rule, message, ...(file !== undefined ? { file } : {}), ...(line !== undefined ? { line } : {}) };
-    list.push({ problem, fileRank: file === undefined ? -1 : this.fileRank(file), line: line ?? 0, sequence: this.sequence++ });
+    const fileRank = file === undefined ? -1 : this.fileRank(file);
+    const problem: ValidationProblem = {
+      severity,
+      rule,
+      message: safeText(message, { maxChars: MAX_PROBLEM_MESSAGE_CHARS }),
+      ...(file !== undefined ? { file: safeText(file, { maxChars: MAX_PROBLEM_MESSAGE_CHARS }) } : {}),
+      ...(line !== undefined ? { line } : {}),
+    };
+    list.push({ problem, fileRank, line: line ?? 0, sequence: this.sequence++ });
     // Trim now and then rather than on every add: amortised O(log n) per problem.
     if (list.length >= this.maxListed * 2) this.trim(list);
   }

@@ -5,6 +5,8 @@
  */
 import { SCHEMA_VERSION } from '../bedrock-record';
 import { DATASET_LIMITS, LLAMA_MODELS, LlamaModel } from '../../../lib/models/llama-models';
+import { describeValue, quoted } from '../display-text';
+import { exceedsJsonDepth, isStackOverflow, MAX_RECORD_DEPTH } from '../json-depth';
 import { RuleId } from './rules';
 import { AllowedImageLocation, describeImageLocations, isAllowedImageLocation } from './image-location';
 
@@ -78,11 +80,12 @@ function soleKey(value: Record<string, unknown>): string | undefined {
   return only;
 }
 
+/** A value as messages show it: bounded, escaped, never a deep walk (see display-text.ts). */
 function describeJson(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${JSON.stringify(value)}`.slice(0, 60);
+  return `${typeof value} ${describeValue(value, 60)}`;
 }
 
 function imageModelNames(): string {
@@ -97,6 +100,23 @@ function messageAt(messageIndex: number): string {
 /** Where a content block is ("message 1, content block 2"). */
 function blockAt(messageIndex: number, blockIndex: number): string {
   return `message ${messageIndex + 1}, content block ${blockIndex + 1}`;
+}
+
+/** Field names as messages list them: quoted, escaped, at most 10. */
+function listKeys(keys: readonly string[]): string {
+  const shown = keys.slice(0, 10).map((k) => quoted(k, 60)).join(', ');
+  return keys.length > 10 ? `${shown} and ${keys.length - 10} more` : shown;
+}
+
+/** The outcome for a record nested too deeply to be checked. */
+function tooDeep(problems: ProblemList): RecordInspection {
+  addProblem(
+    problems,
+    'json-too-deep',
+    `The record nests lists or objects more than ${MAX_RECORD_DEPTH} levels deep; a Bedrock conversation record needs 8 (record, messages, message, content, block, image, source, s3Location). ` +
+      'The line was not checked further: look for a runaway generator or a value wrapped in lists over and over.',
+  );
+  return { isObject: false, problems, textBytes: 0, framedMessages: 0, imageBlockCount: 0, images: NO_IMAGES, answers: NO_ANSWERS };
 }
 
 /** The problems of one record, collected without a closure per record. */
@@ -114,6 +134,7 @@ export function inspectRecord(line: string, context: RecordCheckContext): Record
   try {
     record = JSON.parse(line);
   } catch (err) {
+    if (isStackOverflow(err)) return tooDeep(problems);
     addProblem(
       problems,
       'json-syntax',
@@ -121,6 +142,8 @@ export function inspectRecord(line: string, context: RecordCheckContext): Record
     );
     return { isObject: false, problems, textBytes: 0, framedMessages: 0, imageBlockCount: 0, images: NO_IMAGES, answers: NO_ANSWERS };
   }
+  // Before anything walks the record: nothing below may recurse into a value nested 20,000 deep.
+  if (exceedsJsonDepth(record, MAX_RECORD_DEPTH)) return tooDeep(problems);
   if (!isPlainObject(record)) {
     addProblem(problems, 'record-not-object', `The line holds ${describeJson(record)}, not a record. Each line must be one JSON object {"schemaVersion": ..., "messages": [...]}.`);
     return { isObject: false, problems, textBytes: 0, framedMessages: 0, imageBlockCount: 0, images: NO_IMAGES, answers: NO_ANSWERS };
@@ -128,7 +151,7 @@ export function inspectRecord(line: string, context: RecordCheckContext): Record
 
   for (const field in record) {
     if (!RECORD_FIELDS.has(field)) {
-      addProblem(problems, 'unknown-field', `The record has a field "${field}" that the Bedrock conversation format does not define; remove it (allowed: schemaVersion, system, messages).`);
+      addProblem(problems, 'unknown-field', `The record has a field ${quoted(field, 60)} that the Bedrock conversation format does not define; remove it (allowed: schemaVersion, system, messages).`);
     }
   }
 
@@ -138,7 +161,7 @@ export function inspectRecord(line: string, context: RecordCheckContext): Record
       'schema-version',
       record.schemaVersion === undefined
         ? `The record has no schemaVersion; add "schemaVersion": "${SCHEMA_VERSION}".`
-        : `schemaVersion is ${JSON.stringify(record.schemaVersion)}; it must be "${SCHEMA_VERSION}".`,
+        : `schemaVersion is ${describeValue(record.schemaVersion, 60)}; it must be "${SCHEMA_VERSION}".`,
     );
   }
 
@@ -187,11 +210,11 @@ export function inspectRecord(line: string, context: RecordCheckContext): Record
     }
     framedMessages++;
     for (const field in message) {
-      if (!MESSAGE_FIELDS.has(field)) addProblem(problems, 'unknown-field', `${messageAt(messageIndex)} has a field "${field}" that messages do not have; remove it (allowed: role, content).`);
+      if (!MESSAGE_FIELDS.has(field)) addProblem(problems, 'unknown-field', `${messageAt(messageIndex)} has a field ${quoted(field, 60)} that messages do not have; remove it (allowed: role, content).`);
     }
     const role = message.role;
     if (role !== 'user' && role !== 'assistant') {
-      addProblem(problems, 'role-invalid', `${messageAt(messageIndex)} has role ${JSON.stringify(role)}; use "user" or "assistant" (put system instructions in the record's "system" field).`);
+      addProblem(problems, 'role-invalid', `${messageAt(messageIndex)} has role ${describeValue(role, 60)}; use "user" or "assistant" (put system instructions in the record's "system" field).`);
       roles.push(undefined);
     } else {
       roles.push(role);
@@ -232,11 +255,11 @@ export function inspectRecord(line: string, context: RecordCheckContext): Record
       }
       const keys = isPlainObject(block) ? Object.keys(block) : [];
       if (role === 'assistant' && isPlainObject(block) && !keys.includes('text')) {
-        addProblem(problems, 'assistant-non-text', `${blockAt(messageIndex, blockIndex)} has ${keys.map((k) => `"${k}"`).join(', ') || 'nothing'}; assistant messages may hold text blocks {"text": "..."} only.`);
+        addProblem(problems, 'assistant-non-text', `${blockAt(messageIndex, blockIndex)} has ${listKeys(keys) || 'nothing'}; assistant messages may hold text blocks {"text": "..."} only.`);
         continue;
       }
       const hint = isPlainObject(block) && 'type' in block ? ' Bedrock does not use a "type" field: write {"text": "..."} or {"image": {...}}.' : '';
-      addProblem(problems, 'content-block-shape', `${blockAt(messageIndex, blockIndex)} is ${describeJson(block)} with fields ${keys.join(', ') || 'none'}; it must be exactly {"text": "..."} or {"image": {...}}.${hint}`);
+      addProblem(problems, 'content-block-shape', `${blockAt(messageIndex, blockIndex)} is ${describeJson(block)} with fields ${listKeys(keys) || 'none'}; it must be exactly {"text": "..."} or {"image": {...}}.${hint}`);
     }
     if (role === 'assistant') answers.push(answer ?? '');
   }
@@ -294,13 +317,13 @@ function checkImageBlock(
     return undefined;
   }
   for (const field in image) {
-    if (!IMAGE_FIELDS.has(field)) addProblem(problems, 'unknown-field', `${where}: the image has a field "${field}" that images do not have; remove it (allowed: format, source).`);
+    if (!IMAGE_FIELDS.has(field)) addProblem(problems, 'unknown-field', `${where}: the image has a field ${quoted(field, 60)} that images do not have; remove it (allowed: format, source).`);
   }
   let formatOk = true;
   const format = image.format;
   if (typeof format !== 'string' || !DATASET_LIMITS.imageFormats.includes(format)) {
     const hint = typeof format === 'string' && FORMAT_HINTS[format] ? ` Write "${FORMAT_HINTS[format]}".` : '';
-    addProblem(problems, 'image-format-unsupported', `${where}: image format ${JSON.stringify(format)} is not supported; use one of ${DATASET_LIMITS.imageFormats.join(', ')}.${hint}`);
+    addProblem(problems, 'image-format-unsupported', `${where}: image format ${describeValue(format, 60)} is not supported; use one of ${DATASET_LIMITS.imageFormats.join(', ')}.${hint}`);
     formatOk = false;
   }
   const source = image.source;
@@ -325,7 +348,7 @@ function checkImageBlock(
       `${where}: s3Location has no bucketOwner; add "bucketOwner": "${context.expectedAccountId ?? '<12-digit account id that owns the bucket>'}".`,
     );
   } else if (typeof owner !== 'string' || !ACCOUNT_ID.test(owner)) {
-    addProblem(problems, 'image-bucket-owner-mismatch', `${where}: bucketOwner ${JSON.stringify(owner)} is not a 12-digit AWS account id (as a string).`);
+    addProblem(problems, 'image-bucket-owner-mismatch', `${where}: bucketOwner ${describeValue(owner, 60)} is not a 12-digit AWS account id (as a string).`);
   } else if (context.expectedAccountId !== undefined && owner !== context.expectedAccountId) {
     addProblem(
       problems,
@@ -339,7 +362,7 @@ function checkImageBlock(
     addProblem(
       problems,
       'image-location',
-      `${where}: ${uri} lies outside the locations the customization role may read (${describeImageLocations(allowed) || 'none'}). Copy the image there and update the URI.`,
+      `${where}: ${quoted(uri as string, 200)} lies outside the locations the customization role may read (${describeImageLocations(allowed) || 'none'}). Copy the image there and update the URI.`,
     );
     readable = false;
   }

@@ -8,6 +8,8 @@
  * | blank-line | error | line | a line is empty or only whitespace; every line must be one record |
  * | line-too-long | error | line | a line is longer than the engine reads (8 MiB by default) |
  * | json-syntax | error | line | the line is not valid JSON |
+ * | invalid-utf8 | error | line | the line's bytes are not valid UTF-8 (first bad byte given) |
+ * | json-too-deep | error | line | lists/objects nested deeper than 32 levels (the format needs 8) |
  * | record-not-object | error | line | the line is JSON but not an object |
  * | schema-version | error | line | `schemaVersion` is missing or not "bedrock-conversation-2024" |
  * | unknown-field | warning | line | a field the format does not define (record, message or image) |
@@ -29,6 +31,7 @@
  * | image-not-found | error | line | the image object does not exist |
  * | image-access-denied | error | line | the image cannot be read (access denied) |
  * | image-unreadable | error | line | the bytes are not a PNG/JPEG/GIF/WebP image or its header is broken |
+ * | image-truncated | error | line | the image file is cut short: no PNG IEND chunk, JPEG end-of-image marker or GIF trailer at its end, or a WebP smaller than its RIFF size |
  * | image-format-mismatch | error | line | `image.format` differs from the format of the bytes |
  * | image-too-large | error | line | the image file is larger than 10 MB |
  * | image-dimensions | error | line | width or height outside 10..8192 pixels |
@@ -73,6 +76,8 @@ export const RULES = {
   'blank-line': { severity: 'error', scope: 'line', title: 'a line is empty; every line must be one record' },
   'line-too-long': { severity: 'error', scope: 'line', title: 'a line is too long to be a record' },
   'json-syntax': { severity: 'error', scope: 'line', title: 'the line is not valid JSON' },
+  'invalid-utf8': { severity: 'error', scope: 'line', title: 'the line is not valid UTF-8' },
+  'json-too-deep': { severity: 'error', scope: 'line', title: 'the record nests lists or objects too deeply' },
   'record-not-object': { severity: 'error', scope: 'line', title: 'the record is not a JSON object' },
   'schema-version': { severity: 'error', scope: 'line', title: 'schemaVersion must be "bedrock-conversation-2024"' },
   'unknown-field': { severity: 'warning', scope: 'line', title: 'a field the record format does not define' },
@@ -94,6 +99,7 @@ export const RULES = {
   'image-not-found': { severity: 'error', scope: 'line', title: 'the image object does not exist' },
   'image-access-denied': { severity: 'error', scope: 'line', title: 'the image cannot be read' },
   'image-unreadable': { severity: 'error', scope: 'line', title: 'the image bytes are not a readable PNG, JPEG, GIF or WebP' },
+  'image-truncated': { severity: 'error', scope: 'line', title: 'the image file is cut short (incomplete upload or copy)' },
   'image-format-mismatch': { severity: 'error', scope: 'line', title: 'the declared format differs from the image bytes' },
   'image-too-large': { severity: 'error', scope: 'line', title: 'an image may be at most 10 MB' },
   'image-dimensions': { severity: 'error', scope: 'line', title: 'image width and height must be 10..8192 pixels' },

@@ -19,7 +19,10 @@ export function resolveRange(header: string | undefined, size: number): RangeRes
   if (!match || (match[1] === '' && match[2] === '')) return { kind: 'whole' };
   if (match[1] === '') {
     const suffix = Number(match[2]);
-    if (suffix === 0 || size === 0) return { kind: 'unsatisfiable' };
+    if (suffix === 0) return { kind: 'unsatisfiable' };
+    // S3 answers a suffix range on an empty object with 200 and no body, not 416
+    // (observed: https://github.com/apache/arrow-rs-object-store/issues/846).
+    if (size === 0) return { kind: 'whole' };
     return { kind: 'partial', start: Math.max(0, size - suffix), end: size - 1 };
   }
   const start = Number(match[1]);
