@@ -154,7 +154,8 @@ describe('a deployment confined to a data prefix', () => {
     expect(refused.error).toBe('InvalidDataset');
     const report = h.aws.s3.getObject(h.artifacts, `runs/${h.runRecords().find((r) => r.run.requestName === 'image-outside')!.runId}/validation/report.json`)!.toString();
     expect(refused.cause).toContain('image-location');
-    expect(report).toContain(`s3://${h.datasets}/teams/text/secret.png lies outside the locations the customization role may read (s3://${h.datasets}/teams/vision/)`);
+    const messages = (JSON.parse(report) as { problems: { errors: { rule: string; message: string }[] } }).problems.errors.filter((p) => p.rule === 'image-location').map((p) => p.message);
+    expect(messages).toEqual([expect.stringContaining(`"s3://${h.datasets}/teams/text/secret.png" lies outside the locations the customization role may read (s3://${h.datasets}/teams/vision/)`)]);
 
     const trained = await (await h.upload('requests/inside.json', { name: 'inside', model: 'llama3.2-1b', trainingData: 'teams/vision/train.jsonl' })).executions[0].result;
     expect(trained.status).toBe('SUCCEEDED');
