@@ -410,12 +410,17 @@ export class LocalWorkflowRunner {
     });
 
     const collecting = (async () => {
+      let ended = false;
       for await (const raw of run.eventLogs) {
-        const event = workflowEventOf(raw as unknown as InterpreterEvent, ending);
+        if (ended) continue;
+        let event = workflowEventOf(raw as unknown as InterpreterEvent, ending);
         const isEnd = /^Execution(Succeeded|Failed|Aborted|TimedOut)$/.test(event.type);
-        if (ending && !isEnd && ending.reason === 'failure') continue;
-        events.push(event);
-        if (execution.mirrorTo) execution.mirrorTo.push({ ...event, childExecution: execution.executionArn });
+        if (ending?.reason === 'failure') {
+          // A limit failed the execution: what the interpreter did after it is not history.
+          if (!isEnd) continue;
+          event = { type: 'ExecutionFailed', timestamp: event.timestamp, error: ending.error, cause: ending.cause };
+        }
+        ended = isEnd;
         const cost = historyEventsOf(event, kinds);
         if (!isEnd && historyEventCount + cost > MAX_HISTORY_EVENTS - 1) {
           // Event 25,000 can only be ExecutionSucceeded; anything else fails the execution.
@@ -423,6 +428,8 @@ export class LocalWorkflowRunner {
           failExecution('States.Runtime', `The execution reached the maximum number of history events (${MAX_HISTORY_EVENTS}).`);
           continue;
         }
+        events.push(event);
+        if (execution.mirrorTo) execution.mirrorTo.push({ ...event, childExecution: execution.executionArn });
         historyEventCount += cost;
         if (ending) continue;
         const payload = event.type === 'StateExited' ? { kind: 'output' as const, value: event.output } : event.type === 'MapIterationStarted' ? { kind: 'item' as const, value: event.input } : undefined;
@@ -440,19 +447,18 @@ export class LocalWorkflowRunner {
       } catch (err) {
         const failure = err as Error & { cause?: Error };
         if (failure.name === 'ExecutionAbortedError' && ending) {
-          outcome =
-            ending.reason === 'failure'
-              ? { status: 'FAILED', error: ending.error, cause: ending.cause }
-              : { status: ending.reason === 'timeout' ? 'TIMED_OUT' : 'ABORTED', error: ending.error, cause: ending.cause };
+          outcome = { status: ending.reason === 'timeout' ? 'TIMED_OUT' : 'ABORTED', error: ending.error, cause: ending.cause };
         } else if (failure.name === 'ExecutionError' && failure.cause) {
           outcome = { status: 'FAILED', error: failure.cause.name, cause: failure.cause.message };
         } else {
           outcome = { status: 'FAILED', error: 'States.Runtime', cause: failure.message };
         }
       }
+      await collecting;
+      // A limit reached on the way fails the execution, even when the interpreter went on to the end.
+      if (ending?.reason === 'failure') outcome = { status: 'FAILED', error: ending.error, cause: ending.cause };
       ending ??= { reason: 'abort' };
       for (const listener of parentEndListeners.splice(0)) listener();
-      await collecting;
       return {
         ...outcome,
         ...(outcome.error === undefined ? {} : { error: recordedError(outcome.error) }),
@@ -482,8 +488,8 @@ export class LocalWorkflowRunner {
     const label = String(state.Label ?? stateName.replace(/[^A-Za-z0-9_-]/g, '-')).slice(0, 40);
     const mapRunArn = mapRunArnOf(this.stateMachineArn, label);
     const principal = this.machine.roleArn ?? 'states.amazonaws.com';
-    const logCall = (operation: string, action: string, resources: string[], status = 200, errorCode?: string) =>
-      this.aws.callLog.record({ requestId: randomUUID(), service: action.split(':')[0], operation, action, resources, status, errorCode, principal });
+    const logCall = (operation: string, action: string, resources: string[]) =>
+      this.aws.callLog.record({ requestId: randomUUID(), service: action.split(':')[0], operation, action, resources, status: 200, principal });
     const parentEvents = parent.mirrorTo ?? this.executions.get(parent.name)?.execution.events;
     return runDistributedMap(taskInput, {
       stateName,
@@ -496,18 +502,15 @@ export class LocalWorkflowRunner {
         logCall('StartExecution', 'states:StartExecution', [this.stateMachineArn]);
         const child = this.runInterpreter(interpreter, childDefinition, childInput, { executionArn: childArn, name: childName, childExecutions: parent.childExecutions, mirrorTo: parentEvents });
         const result = child.result.then((outcome): ChildOutcome => {
-          // The Map Run reads each child's outcome.
-          logCall('DescribeExecution', 'states:DescribeExecution', [childArn]);
           const done: ChildOutcome = { executionArn: childArn, ...outcome };
           parent.childExecutions.push(done);
           return done;
         });
         return { result, abort: () => child.end({ reason: 'abort' }) };
       },
-      stopChild: (child) => {
-        logCall('StopExecution', 'states:StopExecution', [mapRunArn.replace(':mapRun:', ':execution:').replace(/:[^:]+$/, ':*')]);
-        child.abort();
-      },
+      // How the Map Run watches and stops its children inside the service is not documented as
+      // calls of the role, so only StartExecution (documented as needed) is logged.
+      stopChild: (child) => child.abort(),
       readObject: (bucket, key) => {
         const read = this.aws.s3.readAsPrincipal(principal, bucket, key);
         if (read.outcome === 'ok') return read.value;
