@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -445,6 +445,22 @@ export class FinetuningWorkflow extends Construct {
       comment: 'Fine-tunes a Llama 3.2 model on Amazon Bedrock for one uploaded run request',
     });
     acknowledgeStateMachineRole(this.stateMachine, Object.values(this.functions).filter((f) => f !== cleanup.function));
+    if (this.evaluation) {
+      // The Distributed Map reads the shard manifest and writes its Map Run results as the state machine's role.
+      grantS3KeyUse(props.bucketEncryptionKey, this.stateMachine.role, 'read-write');
+      for (const resource of this.evaluation.stateMachineResources) {
+        acknowledgeWildcardResource(this.stateMachine, resource, 'The shard manifest and Map Run results of a run live under its own folder; run ids are made per request.');
+      }
+      // The policy CDK gives a state machine with a Distributed Map: its child executions, whose names Step Functions makes.
+      const machineName = Arn.split(this.stateMachine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName;
+      for (const executions of [`${machineName}:*`, `${machineName}/RunInference:*`]) {
+        acknowledgeWildcardResource(
+          this.stateMachine,
+          Stack.of(this).formatArn({ service: 'states', resource: 'execution', resourceName: executions, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+          'Executions of this state machine only (the Distributed Map\'s child executions, named by Step Functions at run time).',
+        );
+      }
+    }
 
     // Whatever ends an execution abnormally (a failure, the timeout, an abort), the job stops.
     this.cleanupRule = new events.Rule(this, 'CleanupRule', {
