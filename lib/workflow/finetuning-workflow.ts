@@ -19,6 +19,7 @@ import { InvalidPropsError, normalizePrefix } from '../core/props-validation';
 import { LLAMA_MODELS, ResolvedHyperParameters, resolveHyperParameters, resolveModel } from '../models/llama-models';
 import { EvaluationProps, EvaluationStage } from './evaluation-stage';
 import { allow, bedrockArn } from './grants';
+import { BudgetDefinition, HISTORY_EVENT_BUDGET, HistoryEstimate, childHistoryEvents, historyBudgetProblem, historyDesignOf, worstCaseHistoryEvents } from './history-budget';
 import { WorkflowFunction, WorkflowFunctionProps } from './workflow-function';
 
 /**
@@ -163,6 +164,11 @@ export class FinetuningWorkflow extends Construct {
   public readonly requestPrefix: string;
   /** Resolved runs prefix (ends in '/'). */
   public readonly runsPrefix: string;
+  /**
+   * The most history events one execution can record with these settings (checked at synth
+   * against Step Functions' 25,000, less a margin); Distributed Map children count apart.
+   */
+  public readonly historyEstimate: HistoryEstimate;
 
   private readonly functionDefaults: Pick<WorkflowFunctionProps, 'logRetention' | 'logEncryptionKey' | 'logRemovalPolicy'>;
 
@@ -445,6 +451,7 @@ export class FinetuningWorkflow extends Construct {
       comment: 'Fine-tunes a Llama 3.2 model on Amazon Bedrock for one uploaded run request',
     });
     acknowledgeStateMachineRole(this.stateMachine, Object.values(this.functions).filter((f) => f !== cleanup.function));
+    this.historyEstimate = checkHistoryBudget(this.stateMachine, executionTimeout, props.evaluation);
     if (this.evaluation) {
       // The Distributed Map reads the shard manifest and writes its Map Run results as the state machine's role.
       grantS3KeyUse(props.bucketEncryptionKey, this.stateMachine.role, 'read-write');
@@ -525,6 +532,44 @@ function checkDurations(pollInterval: Duration, quotaRetryInterval: Duration, qu
   if (quotaWaitTimeout.toSeconds() < quotaRetryInterval.toSeconds()) {
     throw new InvalidPropsError(CONSTRUCT, 'quotaWaitTimeout', 'is shorter than quotaRetryInterval', 'Make it at least one retry interval long.');
   }
+}
+
+/**
+ * Fails synth when some allowed run could record more history events than Step Functions keeps
+ * (25,000, less a margin): the synthesized definition's states, each with all its retries, plus
+ * its poll loops for as long as the execution may run (history-budget.ts).
+ */
+function checkHistoryBudget(stateMachine: sfn.StateMachine, executionTimeout: Duration, evaluation: EvaluationProps | undefined): HistoryEstimate {
+  const definition = synthesizedDefinition(stateMachine);
+  const provisioningPoll = evaluation?.provisioningPollInterval ?? Duration.minutes(1);
+  const provisioningTimeout = evaluation?.provisioningTimeout ?? Duration.hours(2);
+  const design = historyDesignOf(
+    definition,
+    {
+      WaitForJob: { what: 'job status checks', settings: ['pollInterval', 'executionTimeout'] },
+      WaitForModel: {
+        what: 'Provisioned Throughput status checks',
+        settings: ['evaluation.provisioningPollInterval', 'evaluation.provisioningTimeout'],
+        maxRounds: Math.ceil(provisioningTimeout.toSeconds() / Math.max(1, provisioningPoll.toSeconds())) + 1,
+      },
+    },
+    executionTimeout.toSeconds(),
+  );
+  const estimate = worstCaseHistoryEvents(design);
+  const problem = historyBudgetProblem(estimate, executionTimeout.toSeconds());
+  if (problem) throw new InvalidPropsError(CONSTRUCT, problem.prop, problem.problem, problem.fix);
+  for (const [state, events] of Object.entries(childHistoryEvents(definition))) {
+    if (events > HISTORY_EVENT_BUDGET) throw new InvalidPropsError(CONSTRUCT, 'evaluation', `a child execution of ${state} could record ${events} history events`, 'Lower the retries of its states.');
+  }
+  return estimate;
+}
+
+/** The state machine's definition as synthesized (tokens, which sit inside strings, replaced by a placeholder). */
+function synthesizedDefinition(stateMachine: sfn.StateMachine): BudgetDefinition {
+  const resolved = Stack.of(stateMachine).resolve((stateMachine.node.defaultChild as sfn.CfnStateMachine).definitionString) as unknown;
+  const join = (resolved as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  const text = typeof resolved === 'string' ? resolved : join![1].map((part) => (typeof part === 'string' ? part : 'TOKEN')).join(join![0]);
+  return JSON.parse(text) as BudgetDefinition;
 }
 
 /**

@@ -122,3 +122,150 @@ export interface OnePassState {
 export function onePassEvents(states: readonly OnePassState[]): number {
   return EXECUTION_EVENTS.started + EXECUTION_EVENTS.ended + states.reduce((sum, s) => sum + passEvents(s.kind) + (s.maxRetries ?? 0) * retryEvents(s.kind), 0);
 }
+
+/** The fields of a definition's states the budget reads. */
+interface BudgetState {
+  readonly Type: string;
+  readonly Next?: string;
+  readonly Default?: string;
+  readonly Choices?: ReadonlyArray<{ readonly Next?: string }>;
+  readonly Catch?: ReadonlyArray<{ readonly Next?: string }>;
+  readonly Retry?: ReadonlyArray<{ readonly MaxAttempts?: number }>;
+  readonly Seconds?: number;
+  readonly ItemProcessor?: { readonly ProcessorConfig?: { readonly Mode?: string }; readonly States: Record<string, BudgetState> };
+  readonly Iterator?: unknown;
+  readonly Branches?: unknown;
+}
+
+/** A states definition, as synthesized. */
+export interface BudgetDefinition {
+  readonly StartAt: string;
+  readonly States: Record<string, BudgetState>;
+}
+
+/** What bounds a poll loop other than the execution's time, by the name of its Wait state. */
+export interface LoopBound {
+  /** What it waits for, for messages. */
+  readonly what: string;
+  /** The settings that shape it, for messages. */
+  readonly settings: readonly string[];
+  /** Most rounds it can take (its own timeout), if any. */
+  readonly maxRounds?: number;
+}
+
+function kindOf(state: BudgetState): HistoryStateKind {
+  if (state.Type === 'Task') return 'task';
+  if (state.Type === 'Fail') return 'fail';
+  if (state.Type === 'Parallel') return 'parallel';
+  if (state.Type === 'Map') return state.ItemProcessor?.ProcessorConfig?.Mode === 'DISTRIBUTED' ? 'distributed-map' : 'inline-map';
+  return 'flow';
+}
+
+/** Most retries a state's retriers allow together (MaxAttempts defaults to 3). */
+function maxRetriesOf(state: BudgetState): number {
+  return (state.Retry ?? []).reduce((sum, r) => sum + (r.MaxAttempts ?? 3), 0);
+}
+
+/**
+ * The worst-case history design of a definition: every state counted once with all its
+ * retries (an upper bound of any path through states that run once), plus one loop per Wait
+ * state that leads back to itself, each round costing the states on that cycle. States inside
+ * a Distributed Map run in child executions and are budgeted by {@link childHistoryEvents}.
+ * Inline Maps and Parallel branches are not bounded here: a design with them must extend this.
+ */
+export function historyDesignOf(definition: BudgetDefinition, bounds: Readonly<Record<string, LoopBound>>, executionTimeoutSeconds: number): HistoryDesign {
+  const states = definition.States;
+  for (const [name, state] of Object.entries(states)) {
+    if (kindOf(state) === 'inline-map' || kindOf(state) === 'parallel') {
+      throw new Error(`The history budget cannot bound state '${name}' (${state.Type} with inline iterations); extend lib/workflow/history-budget.ts.`);
+    }
+  }
+  const onePass = onePassEvents(Object.values(states).map((s) => ({ kind: kindOf(s), maxRetries: maxRetriesOf(s) })));
+  const loops: PollLoop[] = [];
+  for (const [name, state] of Object.entries(states)) {
+    if (state.Type !== 'Wait') continue;
+    const cycle = cycleThrough(name, states);
+    if (!cycle) continue;
+    const bound = bounds[name];
+    if (!bound) throw new Error(`Wait state '${name}' loops, but the history budget has no bound for it; add one where the budget is checked.`);
+    loops.push({
+      what: bound.what,
+      settings: bound.settings,
+      intervalSeconds: Math.max(1, state.Seconds ?? 1),
+      maxRounds: bound.maxRounds,
+      eventsPerRound: cycle.reduce((sum, s) => sum + passEvents(kindOf(states[s])), 0),
+    });
+  }
+  return { onePassEvents: onePass, loops, executionTimeoutSeconds };
+}
+
+/** The states of the shortest cycle from `start` back to itself (following Next, Choices and Default), or undefined. */
+function cycleThrough(start: string, states: Record<string, BudgetState>): string[] | undefined {
+  const successors = (name: string) => {
+    const s = states[name];
+    return [s.Next, s.Default, ...(s.Choices ?? []).map((c) => c.Next)].filter((n): n is string => n !== undefined && n in states);
+  };
+  const queue: string[][] = [[start]];
+  const seen = new Set<string>([start]);
+  while (queue.length > 0) {
+    const path = queue.shift()!;
+    for (const next of successors(path[path.length - 1])) {
+      if (next === start) return path;
+      if (seen.has(next)) continue;
+      seen.add(next);
+      queue.push([...path, next]);
+    }
+  }
+  return undefined;
+}
+
+/** The most events a child execution of each Distributed Map state records, by state name. */
+export function childHistoryEvents(definition: BudgetDefinition): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, state] of Object.entries(definition.States)) {
+    if (kindOf(state) !== 'distributed-map') continue;
+    const processor = state.ItemProcessor!.States;
+    out[name] = onePassEvents(Object.values(processor).map((s) => ({ kind: kindOf(s), maxRetries: maxRetriesOf(s) })));
+  }
+  return out;
+}
+
+/** Why an estimate is over the budget, and what to change; undefined when it is within. */
+export interface HistoryBudgetProblem {
+  /** The setting to name first: that of the loop that records the most. */
+  readonly prop: string;
+  readonly problem: string;
+  readonly fix: string;
+}
+
+/** Explains an estimate over {@link HISTORY_EVENT_BUDGET}, loop by loop, with the changes that would fit. */
+export function historyBudgetProblem(estimate: HistoryEstimate, executionTimeoutSeconds: number): HistoryBudgetProblem | undefined {
+  if (estimate.total <= HISTORY_EVENT_BUDGET) return undefined;
+  const fmt = (n: number) => n.toLocaleString('en-US');
+  const human = (seconds: number) => (seconds % 3600 === 0 ? `${seconds / 3600} h` : seconds % 60 === 0 ? `${seconds / 60} min` : `${seconds} s`);
+  // Suggestions in whole minutes (at least) and whole hours or minutes (at most), so they are easy to set.
+  const atLeast = (seconds: number) => human(seconds <= 60 ? seconds : Math.ceil(seconds / 60) * 60);
+  const atMost = (seconds: number) => human(seconds >= 7200 ? Math.floor(seconds / 3600) * 3600 : seconds >= 60 ? Math.floor(seconds / 60) * 60 : seconds);
+  const loops = [...estimate.loops].filter((l) => l.rounds > 0).sort((a, b) => b.events - a.events);
+  const parts = loops.map((l) => `${l.what} (${l.settings.join(', ')}): up to ${fmt(l.rounds)} rounds of ${l.eventsPerRound} events every ${human(l.intervalSeconds)} = ${fmt(l.events)}`);
+  const main = loops[0];
+  // Rounds the main loop may take for the total to fit, the others unchanged.
+  const others = estimate.total - main.events;
+  const roundsThatFit = Math.floor((HISTORY_EVENT_BUDGET - others) / main.eventsPerRound);
+  const fixes: string[] = [];
+  if (roundsThatFit >= 2) {
+    fixes.push(`make the interval of ${main.what} (${main.settings[0]}) at least ${atLeast(Math.ceil(executionTimeoutSeconds / (roundsThatFit - 1)))}`);
+    if (main.maxRounds === undefined) fixes.push(`or executionTimeout at most ${atMost(Math.max(1, (roundsThatFit - 1) * main.intervalSeconds))}`);
+    else fixes.push(`or its timeout (${main.settings[1] ?? main.settings[0]}) at most ${atMost((roundsThatFit - 1) * main.intervalSeconds)}`);
+  } else {
+    fixes.push(`lengthen the intervals of ${loops.map((l) => l.what).join(' and ')}`);
+  }
+  return {
+    prop: main.settings[0],
+    problem:
+      `an execution could record ${fmt(estimate.total)} history events (${parts.join('; ')}; other states ${fmt(estimate.onePassEvents)}), ` +
+      `over the ${fmt(HISTORY_EVENT_BUDGET)} this library allows of Step Functions' ${fmt(MAX_HISTORY_EVENTS)} (the rest is kept for retried polls); ` +
+      'past 25,000 the execution fails and the cleanup stops the job',
+    fix: `${fixes.join(', ')}.`.replace(/^./, (c) => c.toUpperCase()),
+  };
+}

@@ -261,7 +261,7 @@ describe('local workflow runner: Distributed Map', () => {
     const outcome = await runner.run({ key: 'one-fails.json' });
     expect(outcome.status).toBe('SUCCEEDED');
     expect(outcome.transitions).toContain('MapFailed');
-    expect((outcome.output as { mapError: { Error: string; Cause: string } }).mapError).toMatchObject({ Error: 'States.ExceedToleratedFailureThreshold', Cause: expect.stringContaining('Boom') });
+    expect((outcome.output as { mapError: { Error: string; Cause: string } }).mapError).toMatchObject({ Error: 'States.ExceedToleratedFailureThreshold', Cause: expect.stringContaining(':mapRun:') });
     expect(outcome.childExecutions.filter((c) => c.status === 'FAILED')).toEqual([expect.objectContaining({ error: 'Boom' })]);
   });
 

@@ -108,12 +108,9 @@ export async function runDistributedMap(input: unknown, ctx: MapRunContext): Pro
 
   const results = outcomes.map((o, index) => ({ index, outcome: o }));
   if (exceeded(failed)) {
-    const first = results.find((r) => r.outcome && r.outcome.status !== 'SUCCEEDED')?.outcome;
     writeResults(ctx, input, results);
-    throw new TaskServiceFailure(
-      'States.ExceedToleratedFailureThreshold',
-      `The specified tolerated failure threshold was exceeded (${failed} of ${total} child executions failed; the first: ${first?.error ?? 'unknown'}${first?.executionArn ? ` in ${first.executionArn}` : ''}).`,
-    );
+    // As in AWS, the children's errors stay in their own executions (and the results), not in this cause.
+    throw new TaskServiceFailure('States.ExceedToleratedFailureThreshold', `The specified tolerated failure threshold was exceeded by the Map Run ${ctx.mapRunArn}.`);
   }
   const written = writeResults(ctx, input, results);
   return written ?? results.map((r) => r.outcome?.output);
