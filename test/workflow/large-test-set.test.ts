@@ -1,5 +1,5 @@
 import { EvaluationReport } from '../../lambda/shared/report';
-import { MAX_HISTORY_EVENTS } from '../../lib';
+import { MAX_HISTORY_EVENTS } from '../support/local-workflow/history-count';
 import { TEST_PROPS, WorkflowHarness, arithmeticRecords, startHarness } from './harness';
 
 /** The most test records a run request may name (evaluation.maxRecords, lambda/shared/run-request.ts). */
