@@ -22,6 +22,9 @@ export type { EvaluationProps, QualityGate } from './workflow/evaluation-stage';
 // its functions): their types can be named, but they are not meant to be created directly.
 export type { EvaluationStage, EvaluationStageProps } from './workflow/evaluation-stage';
 export type { WorkflowFunction, WorkflowFunctionProps } from './workflow/workflow-function';
+// FinetuningWorkflow.historyEstimate: the worst-case execution history the settings allow.
+export { HISTORY_EVENT_BUDGET, MAX_HISTORY_EVENTS } from './workflow/history-budget';
+export type { HistoryEstimate, PollLoop } from './workflow/history-budget';
 
 // The Llama 3.2 model catalogue: ids, hyperparameter ranges, dataset limits, regions.
 export * from './models';

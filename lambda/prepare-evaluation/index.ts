@@ -1,15 +1,17 @@
 /**
  * First evaluation step: reads the run's copy of its validated test file (and of its references
- * sidecar when there is one), and cuts it into shards of evaluation items under the run's prefix, so a Map state can
- * fan inference out over many short Lambda invocations.
+ * sidecar when there is one), and cuts it into shards of evaluation items under the run's prefix,
+ * so a Map state can fan inference out over many short Lambda invocations. The shard list goes to
+ * a manifest in S3 that the Distributed Map reads, never into the state: the output's size does
+ * not depend on the size of the test set (Step Functions allows 256 KiB per state).
  *
- * Input: { run }. Output: { recordCount, shards: [{ index, key, count }] }.
+ * Input: { run }. Output: { recordCount, shardCount, manifest: { bucket, key }, resultsPrefix }.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { s3Client } from '../shared/aws-clients';
 import { ConversationRecord } from '../shared/bedrock-record';
 import { intEnv } from '../shared/env';
-import { EvaluationItem, ReferencesSidecarLine, shardItems, toEvaluationItem } from '../shared/evaluation/test-records';
+import { EvaluationItem, ReferencesSidecarLine, evaluationManifestKey, shardItems, toEvaluationItem } from '../shared/evaluation/test-records';
 import { readJsonlLines } from '../shared/jsonl';
 import { createLogger } from '../shared/logger';
 import { logFailures, runIdOf } from '../shared/log-failures';
@@ -30,7 +32,11 @@ export interface EvaluationShard {
 
 export interface PrepareEvaluationResult {
   readonly recordCount: number;
-  readonly shards: readonly EvaluationShard[];
+  readonly shardCount: number;
+  /** The JSON array of every {@link EvaluationShard}, which the Distributed Map's ItemReader reads. */
+  readonly manifest: { readonly bucket: string; readonly key: string };
+  /** Where the Distributed Map writes its Map Run results (ResultWriter prefix). */
+  readonly resultsPrefix: string;
 }
 
 const log = createLogger({ step: 'prepare-evaluation' });
@@ -72,8 +78,10 @@ async function prepareEvaluation(event: PrepareEvaluationEvent): Promise<Prepare
       return { index: i + 1, key, count: shard.length };
     }),
   );
+  const manifestKey = evaluationManifestKey(run.artifacts.prefix);
+  await s3.send(new PutObjectCommand({ Bucket: run.artifacts.bucket, Key: manifestKey, Body: JSON.stringify(written), ContentType: 'application/json' }));
   log.info('evaluation prepared', { runId: run.runId, records: items.length, shards: written.length, shardSize, sidecar: sidecar.size > 0 });
-  return { recordCount: items.length, shards: written };
+  return { recordCount: items.length, shardCount: written.length, manifest: { bucket: run.artifacts.bucket, key: manifestKey }, resultsPrefix: `${run.artifacts.prefix}evaluation/map-runs` };
 }
 
 async function* readLines(bucket: string, key: string) {

@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack, cx_api as cxapi } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -115,7 +115,7 @@ const INFERENCE_RETRY_ERRORS = ['ThrottlingException', 'ServiceUnavailableExcept
 /**
  * The evaluation stage: serve the fine-tuned model (a no-commitment Provisioned Throughput,
  * created and always deleted, or an existing one), run the held-out test records through it
- * and through the base model with a bounded Map fan-out, score both with SQuAD F1, and write
+ * and through the base model with a bounded Distributed Map fan-out, score both with SQuAD F1, and write
  * the report. Every error inside releases the Provisioned Throughput before the run fails.
  */
 export class EvaluationStage extends Construct {
@@ -125,6 +125,11 @@ export class EvaluationStage extends Construct {
   public readonly functions: Readonly<Record<string, WorkflowFunction>>;
   /** Last state of the success path; chain the next state onto it. */
   public readonly endState: tasks.LambdaInvoke;
+  /**
+   * Objects the state machine's role reads and writes for the Distributed Map (the shard
+   * manifest, the Map Run results), for the acknowledgement of their wildcards.
+   */
+  public readonly stateMachineResources: readonly string[];
 
   constructor(scope: Construct, id: string, props: EvaluationStageProps) {
     super(scope, id);
@@ -226,7 +231,7 @@ export class EvaluationStage extends Construct {
     releaseAfterFailure.addCatch(props.recordFailure, { resultPath: '$.releaseError' });
     releaseAfterFailure.next(props.recordFailure);
     const failBeforeModel = (task: sfn.TaskStateBase) => task.addCatch(props.recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
-    const failAfterModel = (task: sfn.TaskStateBase | sfn.Map) => task.addCatch(releaseAfterFailure, { errors: ['States.ALL'], resultPath: '$.error' });
+    const failAfterModel = (task: sfn.TaskStateBase | sfn.DistributedMap) => task.addCatch(releaseAfterFailure, { errors: ['States.ALL'], resultPath: '$.error' });
 
     const prepareStep = invoke('PrepareEvaluation', prepare, { run }, '$.evaluation');
     failBeforeModel(prepareStep);
@@ -247,18 +252,38 @@ export class EvaluationStage extends Construct {
     });
     inferShard.addRetry({ errors: INFERENCE_RETRY_ERRORS, interval: Duration.seconds(10), maxAttempts: 8, backoffRate: 2, maxDelay: Duration.minutes(5), jitterStrategy: sfn.JitterType.FULL });
     props.addTransientRetry(inferShard);
-    const fanOut = new sfn.Map(s, 'RunInference', {
-      itemsPath: '$.evaluation.shards',
-      maxConcurrency,
+    // A Distributed Map: the shard list is read from the manifest PrepareEvaluation wrote (never
+    // carried in the state), each shard runs in a child execution with its own history, and the
+    // children's results go to S3. So neither the state (256 KiB) nor this execution's history
+    // (25,000 events) grows with the test set.
+    const evaluationOutput = (field: string) => sfn.JsonPath.stringAt(`$.evaluation.${field}`);
+    // ResultWriterV2 (a bucket from the state) takes effect only under its feature flag, set here
+    // for this state alone so the library does not depend on the app's cdk.json.
+    const fanOutScope = new Construct(s, 'RunInferenceScope');
+    fanOutScope.node.setContext(cxapi.STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2, true);
+    const fanOut = new sfn.DistributedMap(fanOutScope, 'RunInference', {
+      itemReader: new ScopedS3JsonItemReader(
+        { bucketNamePath: evaluationOutput('manifest.bucket'), key: evaluationOutput('manifest.key') },
+        new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [runObjects('evaluation/shards/manifest.json')] }),
+      ),
       itemSelector: {
         'run.$': '$.run',
         'shard.$': '$$.Map.Item.Value',
         'fineTunedModelId.$': '$.provisioned.provisionedModelArn',
         ...(props.baseModelId ? { baseModelId: props.baseModelId } : { 'baseModelId.$': '$.run.model.inferenceProfileId' }),
       },
+      maxConcurrency,
+      mapExecutionType: sfn.StateMachineType.STANDARD,
+      label: 'RunInference',
+      resultWriterV2: new ScopedResultWriter(
+        { bucketNamePath: evaluationOutput('manifest.bucket'), prefix: evaluationOutput('resultsPrefix') },
+        // What Step Functions needs to write Map Run results (AWS docs, "IAM policies for ResultWriter").
+        new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'], resources: [runObjects('evaluation/map-runs/*')] }),
+      ),
       resultPath: sfn.JsonPath.DISCARD,
     });
     fanOut.itemProcessor(inferShard);
+    this.stateMachineResources = [runObjects('evaluation/shards/manifest.json'), runObjects('evaluation/map-runs/*')];
     failAfterModel(fanOut);
 
     const scoreStep = invoke('ScoreEvaluation', score, { run, provisioned: sfn.JsonPath.objectAt('$.provisioned') }, '$.scores');
@@ -292,4 +317,30 @@ function grantCustomModelKey(key: kms.IKey | undefined, fn: WorkflowFunction): v
       conditions: { StringEquals: { 'kms:ViaService': `bedrock.${Stack.of(fn).region}.amazonaws.com` } },
     }),
   );
+}
+
+/**
+ * An S3 JSON ItemReader whose bucket comes from the state, granting exactly `statement`:
+ * CDK's own grants either nothing (bucket from a path) or s3:GetObject on the whole bucket.
+ */
+class ScopedS3JsonItemReader extends sfn.S3JsonItemReader {
+  constructor(props: sfn.S3FileItemReaderProps, private readonly statement: iam.PolicyStatement) {
+    super(props);
+  }
+  public providePolicyStatements(): iam.PolicyStatement[] {
+    return [this.statement];
+  }
+}
+
+/**
+ * A ResultWriter whose bucket comes from the state, granting exactly `statement`: CDK grants
+ * the result actions on Resource '*' when the bucket is a path.
+ */
+class ScopedResultWriter extends sfn.ResultWriterV2 {
+  constructor(props: sfn.ResultWriterV2Props, private readonly statement: iam.PolicyStatement) {
+    super(props);
+  }
+  public providePolicyStatements(): iam.PolicyStatement[] {
+    return [this.statement];
+  }
 }

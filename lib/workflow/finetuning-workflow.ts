@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -19,6 +19,7 @@ import { InvalidPropsError, normalizePrefix } from '../core/props-validation';
 import { LLAMA_MODELS, ResolvedHyperParameters, resolveHyperParameters, resolveModel } from '../models/llama-models';
 import { EvaluationProps, EvaluationStage } from './evaluation-stage';
 import { allow, bedrockArn } from './grants';
+import { BudgetDefinition, HISTORY_EVENT_BUDGET, HistoryEstimate, childHistoryEvents, historyBudgetProblem, historyDesignOf, worstCaseHistoryEvents } from './history-budget';
 import { WorkflowFunction, WorkflowFunctionProps } from './workflow-function';
 
 /**
@@ -192,6 +193,11 @@ export class FinetuningWorkflow extends Construct {
   public readonly runsPrefix: string;
   /** Resolved data prefix (ends in '/'), or undefined when requests may name data anywhere in the dataset bucket. */
   public readonly dataPrefix?: string;
+  /**
+   * The most history events one execution can record with these settings (checked at synth
+   * against Step Functions' 25,000, less a margin); Distributed Map children count apart.
+   */
+  public readonly historyEstimate: HistoryEstimate;
 
   private readonly functionDefaults: Pick<WorkflowFunctionProps, 'logRetention' | 'logEncryptionKey' | 'logRemovalPolicy'>;
 
@@ -489,6 +495,23 @@ export class FinetuningWorkflow extends Construct {
       comment: 'Fine-tunes a Llama 3.2 model on Amazon Bedrock for one uploaded run request',
     });
     acknowledgeStateMachineRole(this.stateMachine, Object.values(this.functions).filter((f) => f !== cleanup.function));
+    this.historyEstimate = checkHistoryBudget(this.stateMachine, executionTimeout, props.evaluation);
+    if (this.evaluation) {
+      // The Distributed Map reads the shard manifest and writes its Map Run results as the state machine's role.
+      grantS3KeyUse(props.bucketEncryptionKey, this.stateMachine.role, 'read-write');
+      for (const resource of this.evaluation.stateMachineResources) {
+        acknowledgeWildcardResource(this.stateMachine, resource, 'The shard manifest and Map Run results of a run live under its own folder; run ids are made per request.');
+      }
+      // The policy CDK gives a state machine with a Distributed Map: its child executions, whose names Step Functions makes.
+      const machineName = Arn.split(this.stateMachine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName;
+      for (const executions of [`${machineName}:*`, `${machineName}/RunInference:*`]) {
+        acknowledgeWildcardResource(
+          this.stateMachine,
+          Stack.of(this).formatArn({ service: 'states', resource: 'execution', resourceName: executions, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+          'Executions of this state machine only (the Distributed Map\'s child executions, named by Step Functions at run time).',
+        );
+      }
+    }
 
     // Whatever ends an execution abnormally (a failure, the timeout, an abort), the job stops.
     this.cleanupRule = new events.Rule(this, 'CleanupRule', {
@@ -563,6 +586,44 @@ function checkJobWatchErrorBudget(budget: Duration, pollInterval: Duration, exec
   if (seconds >= executionTimeout.toSeconds()) {
     throw new InvalidPropsError(CONSTRUCT, 'jobWatchErrorBudget', `${budget.toHumanString()} is not shorter than executionTimeout (${executionTimeout.toHumanString()})`, 'Make it shorter than a run may take, e.g. Duration.hours(6).');
   }
+}
+
+/**
+ * Fails synth when some allowed run could record more history events than Step Functions keeps
+ * (25,000, less a margin): the synthesized definition's states, each with all its retries, plus
+ * its poll loops for as long as the execution may run (history-budget.ts).
+ */
+function checkHistoryBudget(stateMachine: sfn.StateMachine, executionTimeout: Duration, evaluation: EvaluationProps | undefined): HistoryEstimate {
+  const definition = synthesizedDefinition(stateMachine);
+  const provisioningPoll = evaluation?.provisioningPollInterval ?? Duration.minutes(1);
+  const provisioningTimeout = evaluation?.provisioningTimeout ?? Duration.hours(2);
+  const design = historyDesignOf(
+    definition,
+    {
+      WaitForJob: { what: 'job status checks', settings: ['pollInterval', 'executionTimeout'] },
+      WaitForModel: {
+        what: 'Provisioned Throughput status checks',
+        settings: ['evaluation.provisioningPollInterval', 'evaluation.provisioningTimeout'],
+        maxRounds: Math.ceil(provisioningTimeout.toSeconds() / Math.max(1, provisioningPoll.toSeconds())) + 1,
+      },
+    },
+    executionTimeout.toSeconds(),
+  );
+  const estimate = worstCaseHistoryEvents(design);
+  const problem = historyBudgetProblem(estimate, executionTimeout.toSeconds());
+  if (problem) throw new InvalidPropsError(CONSTRUCT, problem.prop, problem.problem, problem.fix);
+  for (const [state, events] of Object.entries(childHistoryEvents(definition))) {
+    if (events > HISTORY_EVENT_BUDGET) throw new InvalidPropsError(CONSTRUCT, 'evaluation', `a child execution of ${state} could record ${events} history events`, 'Lower the retries of its states.');
+  }
+  return estimate;
+}
+
+/** The state machine's definition as synthesized (tokens, which sit inside strings, replaced by a placeholder). */
+function synthesizedDefinition(stateMachine: sfn.StateMachine): BudgetDefinition {
+  const resolved = Stack.of(stateMachine).resolve((stateMachine.node.defaultChild as sfn.CfnStateMachine).definitionString) as unknown;
+  const join = (resolved as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  const text = typeof resolved === 'string' ? resolved : join![1].map((part) => (typeof part === 'string' ? part : 'TOKEN')).join(join![0]);
+  return JSON.parse(text) as BudgetDefinition;
 }
 
 /**

@@ -155,7 +155,7 @@ describe('evaluation stage (offline, as synthesized)', () => {
     expect(record.timeline.map((t) => t.event)).toContain('provisioned throughput deleted');
   });
 
-  test('a shard\'s Lambda throws: the model is released, then the run fails', async () => {
+  test('a shard\'s Lambda throws: its child execution fails, the Map Run fails, the model is released, then the run fails', async () => {
     // Reading a shard is denied: the inference function throws (not a retryable error).
     h.aws.s3.setAuthorizer(({ principal, action, resources }) => !(principal === h.runner.functionLogicalId('infer-shard') && action === 's3:GetObject' && resources[0].includes('/shard-00002')));
     try {
@@ -163,10 +163,12 @@ describe('evaluation stage (offline, as synthesized)', () => {
       const outcome = await executions[0].result;
       await h.runner.idle();
       expect(outcome.status).toBe('FAILED');
-      expect(outcome.error).toBe('AccessDenied');
+      // The shard's own error is its child execution's; the parent sees the Map Run fail.
+      expect(outcome.error).toBe('States.ExceedToleratedFailureThreshold');
+      expect(outcome.childExecutions.filter((c) => c.status === 'FAILED').map((c) => c.error)).toContain('AccessDenied');
       expect(outcome.transitions).toContain('ReleaseModelAfterFailure');
       expect(h.aws.bedrock.provisionedThroughputs()).toEqual([]);
-      expect(runOf('eval-shard-throws').outcome?.error).toBe('AccessDenied');
+      expect(runOf('eval-shard-throws').outcome?.error).toBe('States.ExceedToleratedFailureThreshold');
     } finally {
       h.aws.s3.setAuthorizer(undefined);
     }

@@ -208,6 +208,17 @@ describe('training workflow (offline, as synthesized)', () => {
       's3:ListBucket': 'turns a missing object into 404 instead of 403',
       'bedrock:DeleteProvisionedModelThroughput': 'training-only runs create no Provisioned Throughput',
       'bedrock:StopModelCustomizationJob': 'a launch stops its job only when the run ended meanwhile',
+      // The evaluation's Distributed Map, which training-only runs do not reach: reading the shard
+      // manifest, starting child executions, writing Map Run results (multipart for large ones),
+      // and what CDK grants for watching, stopping and redriving children inside the service.
+      's3:GetObject': 'the Distributed Map reads the shard manifest (evaluation only)',
+      's3:PutObject': 'the Distributed Map writes its Map Run results (evaluation only)',
+      's3:ListMultipartUploadParts': 'Map Run results large enough for a multipart upload',
+      's3:AbortMultipartUpload': 'Map Run results large enough for a multipart upload',
+      'states:StartExecution': 'the Distributed Map starts one child execution per shard (evaluation only)',
+      'states:DescribeExecution': 'CDK\'s Distributed Map policy: the service watches the child executions',
+      'states:StopExecution': 'CDK\'s Distributed Map policy: the service stops children when the Map Run fails or is aborted',
+      'states:RedriveExecution': 'CDK\'s Distributed Map policy: redriving a failed Map Run',
     };
     const unexplained = unused.flatMap((u) => u.actions.filter((a) => !explained[a]).map((a) => `${u.role}: ${a}`));
     expect(unexplained).toEqual([]);

@@ -69,3 +69,8 @@ export function shardItems<T>(items: readonly T[], size: number): T[][] {
   for (let i = 0; i < items.length; i += size) shards.push(items.slice(i, i + size));
   return shards;
 }
+
+/** Key of the shard manifest (a JSON array of shards) under a run's artifacts prefix. */
+export function evaluationManifestKey(runArtifactsPrefix: string): string {
+  return `${runArtifactsPrefix}evaluation/shards/manifest.json`;
+}

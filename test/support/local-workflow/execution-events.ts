@@ -22,6 +22,11 @@ export interface WorkflowEvent {
   readonly retryAttempt?: number;
   /** The catcher's next state, for StateCaught. */
   readonly next?: string;
+  /**
+   * For events of a Distributed Map's child execution: its ARN. They are listed with the
+   * parent's so transitions show the whole run, but count in the child's own history.
+   */
+  readonly childExecution?: string;
 }
 
 /** The fields of the interpreter's events that are read (its types are not exported). */
@@ -39,10 +44,20 @@ export interface InterpreterEvent {
   readonly catch?: { readonly catcher: { readonly Next: string } };
 }
 
-/** Converts one interpreter event; `timedOut` renames the abort the runner used to end a timed-out execution. */
-export function workflowEventOf(event: InterpreterEvent, timedOut: boolean): WorkflowEvent {
+/** How the runner ended an execution it aborted: by its timeout, or by failing it (a service limit). */
+export type RunnerEnding = { readonly reason: 'timeout' } | { readonly reason: 'failure'; readonly error: string; readonly cause: string } | { readonly reason: 'abort' };
+
+/**
+ * Converts one interpreter event; `ending` renames the abort the runner used to end an
+ * execution that timed out (ExecutionTimedOut) or that a service limit failed (ExecutionFailed).
+ */
+export function workflowEventOf(event: InterpreterEvent, ending?: RunnerEnding): WorkflowEvent {
   const state = event.state ?? event.parentState;
-  const type = event.type === 'ExecutionAborted' && timedOut ? 'ExecutionTimedOut' : event.type === 'ExecutionTimeout' ? 'ExecutionTimedOut' : event.type;
+  let type = event.type === 'ExecutionTimeout' ? 'ExecutionTimedOut' : event.type;
+  if (event.type === 'ExecutionAborted' && ending?.reason === 'timeout') type = 'ExecutionTimedOut';
+  if (event.type === 'ExecutionAborted' && ending?.reason === 'failure') {
+    return { type: 'ExecutionFailed', timestamp: event.timestamp, error: ending.error, cause: ending.cause };
+  }
   const out: Record<string, unknown> = { type, timestamp: event.timestamp };
   if (state) {
     out.state = state.name;

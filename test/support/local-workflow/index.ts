@@ -10,7 +10,11 @@
  * upload: `aws.s3.putObject(bucket, 'requests/x.json', body)` then
  * `const { executions } = await runner.putS3ObjectCreated(bucket, 'requests/x.json')` and
  * `await executions[0].result`, or directly with `await runner.run(input)`; both give
- * `{ status, output, error, cause, transitions, events, ruleDeliveries }`. Wait states wait
+ * `{ status, output, error, cause, transitions, events, ruleDeliveries, historyEventCount,
+ * childExecutions }`. As Step Functions does, the runner fails an execution on a state payload
+ * over 256 KiB (States.DataLimitExceeded, not caught by States.ALL) and past 25,000 history
+ * events (States.Runtime), cuts error names and causes to 256 and 32,768 characters, and runs
+ * Distributed Maps (ItemReader from LocalS3, child executions). Wait states wait
  * `waitMs` (default 0) and retries `retryMs`, while the definition keeps its own Seconds;
  * `executionTimeoutMs` scales the execution timeout. Rules on "Step Functions Execution Status
  * Change" events invoke their functions when a run ends, and events the functions put on
@@ -35,6 +39,9 @@ export { executionStatusChangeEvent, s3ObjectCreatedEvent } from './aws-events';
 export { matchesEventPattern, EventPatternError } from './eventbridge-pattern';
 export { jsonPathValue, targetInputOf, transformInput } from './eventbridge-target-input';
 export type { WorkflowEvent } from './execution-events';
+export type { ChildOutcome } from './distributed-map';
+export { MAX_PAYLOAD_BYTES, MAX_ERROR_CHARS, MAX_CAUSE_CHARS } from './service-limits';
+export { MAX_HISTORY_EVENTS } from './history-count';
 export type { DeniedCall, IamCheckResult, UnusedGrants } from './iam-check';
 export { PLATFORM_ACTIONS } from './iam-check';
 export type { FunctionLogLine, LambdaInvocation } from './lambda-function-pool';

@@ -14,13 +14,17 @@ import { CfnResolver } from './cfn-resolver';
 import { EventRule, RuleTarget, eventRulesOf } from './event-rules';
 import { matchesEventPattern } from './eventbridge-pattern';
 import { targetInputOf } from './eventbridge-target-input';
-import { InterpreterEvent, WorkflowEvent, transitionsOf, workflowEventOf } from './execution-events';
+import { ChildExecution, ChildOutcome, mapRunArnOf, runDistributedMap } from './distributed-map';
+import { InterpreterEvent, RunnerEnding, WorkflowEvent, transitionsOf, workflowEventOf } from './execution-events';
+import { MAX_HISTORY_EVENTS, historyEventsOf, historyKindsOf, isDistributedMap } from './history-count';
+import { TaskServiceFailure } from './lambda-errors';
+import { DataLimitExceeded, MAX_PAYLOAD_BYTES, namesDataLimitExceeded, payloadBytes, recordedCause, recordedError } from './service-limits';
 import { DeniedCall, EventDelivery, IamCheckResult, checkIam, isDeliveryPermitted, unpermittedDeliveries } from './iam-check';
 import { FunctionLogLine, LambdaFunctionPool, LambdaInvocation } from './lambda-function-pool';
 import { AwsScope, PhysicalResource, executionArnOf, isVersionedBucket, physicalResourcesOf } from './physical-resources';
 import { installPromiseWithResolvers } from './promise-with-resolvers';
-import { StateEntry, StateMachineSpec, StatesDefinition, loadStateMachine, walkStates } from './state-machine-definition';
-import { PublishedNotification, taskHandlersFor, unsupportedTaskStates } from './task-integrations';
+import { AslState, StateEntry, StateMachineSpec, StatesDefinition, loadStateMachine, walkStates } from './state-machine-definition';
+import { PublishedNotification, TaskIntegrationContext, taskHandlersFor, unsupportedTaskStates } from './task-integrations';
 import { TemplateFunction, templateFunctionsOf } from './template-functions';
 
 installPromiseWithResolvers();
@@ -100,6 +104,14 @@ export interface ExecutionOutcome {
   readonly stopDate: Date;
   /** What the template's rules did with this execution's status change events. */
   readonly ruleDeliveries: RuleDelivery[];
+  /**
+   * Events this execution's history holds, counted as Step Functions records them
+   * (history-count.ts); at most 25,000, beyond which the execution fails. Child executions
+   * of Distributed Maps have their own (`childExecutions`).
+   */
+  readonly historyEventCount: number;
+  /** The child executions Distributed Map states started, in the order they ended. */
+  readonly childExecutions: ChildOutcome[];
 }
 
 /** A started execution. */
@@ -170,6 +182,8 @@ export class LocalWorkflowRunner {
   private readonly eventDeliveries: EventDelivery[] = [];
   private readonly unsubscribe: () => void;
   private stopped = false;
+  /** Interpreters of the Distributed Maps' item processors, by state name. */
+  private readonly childInterpreters = new Map<string, StateMachine>();
   /** Errors routing events from LocalEventBridge to the rules (they surface in idle()). */
   private readonly routingErrors: Error[] = [];
 
@@ -246,49 +260,23 @@ export class LocalWorkflowRunner {
       throw error;
     }
     const executionArn = executionArnOf(this.scope, this.stateMachineName, name);
-    const events: WorkflowEvent[] = [];
     const startDate = new Date();
-    const run = this.interpreter.run(input as never, {
-      overrides: {
-        taskResourceLocalHandlers: taskHandlersFor(this.states, {
-          executionArn,
-          accountId: this.scope.accountId,
-          region: this.scope.region,
-          partition: this.scope.partition,
-          principal: this.machine.roleArn ?? 'states.amazonaws.com',
-          callLog: this.aws.callLog,
-          functions: this.functions,
-          invokeFunction: (logicalId, event) => this.track(this.pool.invoke(logicalId, event)),
-          topics: this.topics(),
-          notifications: this.notifications,
-          putEvents: async (events, busName) => {
-            this.putEvents.push(...events);
-            await Promise.all(events.map((event) => this.sendEvent(event, busName)));
-          },
-        }) as never,
-        waitTimeOverrides: this.waitOverridesFor(options.waitOverrides),
-        retryIntervalOverrides: this.retryOverrides(),
-      },
-      context: {
-        Execution: { Id: executionArn, Name: name, RoleArn: this.machine.roleArn, RedriveCount: 0 },
-        StateMachine: { Id: this.stateMachineArn, Name: this.stateMachineName },
-      },
+    const childExecutions: ChildOutcome[] = [];
+    const interpreterRun = this.runInterpreter(this.interpreter, this.definition, input, {
+      executionArn,
+      name,
+      waitOverrides: options.waitOverrides,
+      childExecutions,
     });
+    const events = interpreterRun.events;
 
-    let ending: { reason: 'timeout' | 'abort'; error?: string; cause?: string } | undefined;
     const timeoutMs = options.executionTimeoutMs ?? this.options.executionTimeoutMs ?? (this.definition.TimeoutSeconds === undefined ? undefined : this.definition.TimeoutSeconds * 1000);
     const timer =
       timeoutMs === undefined
         ? undefined
-        : setTimeout(() => {
-            ending ??= { reason: 'timeout', error: 'States.Timeout', cause: `The execution ran longer than its timeout (${timeoutMs} ms).` };
-            run.abort();
-          }, Math.min(timeoutMs, MAX_TIMER_MS));
+        : setTimeout(() => interpreterRun.end({ reason: 'timeout' }), Math.min(timeoutMs, MAX_TIMER_MS));
     timer?.unref();
 
-    const collecting = (async () => {
-      for await (const event of run.eventLogs) events.push(workflowEventOf(event as unknown as InterpreterEvent, ending?.reason === 'timeout'));
-    })();
     const statusEvent = (status: ExecutionStatus, end?: { stopDate: Date; output?: unknown; error?: string; cause?: string }) =>
       executionStatusChangeEvent(
         { executionArn, stateMachineArn: this.stateMachineArn, name, status, startDate, input, stopDate: end?.stopDate, output: end?.output, error: end?.error, cause: end?.cause },
@@ -297,27 +285,19 @@ export class LocalWorkflowRunner {
     const runningDeliveries = this.track(this.sendEvent(statusEvent('RUNNING')));
 
     const result = (async (): Promise<ExecutionOutcome> => {
-      let end: { status: FinalExecutionStatus; output?: unknown; error?: string; cause?: string };
+      let end: InterpreterOutcome;
       try {
-        end = { status: 'SUCCEEDED', output: await run.result };
-      } catch (err) {
-        const failure = err as Error & { cause?: Error };
-        if (failure.name === 'ExecutionAbortedError') {
-          end = { status: ending?.reason === 'timeout' ? 'TIMED_OUT' : 'ABORTED', error: ending?.error, cause: ending?.cause };
-        } else if (failure.name === 'ExecutionError' && failure.cause) {
-          end = { status: 'FAILED', error: failure.cause.name, cause: failure.cause.message };
-        } else {
-          end = { status: 'FAILED', error: 'States.Runtime', cause: failure.message };
-        }
+        end = await interpreterRun.result;
       } finally {
         if (timer) clearTimeout(timer);
       }
-      await collecting;
+      if (end.status === 'TIMED_OUT') end = { ...end, error: 'States.Timeout', cause: `The execution ran longer than its timeout (${timeoutMs} ms).` };
+      const { historyEventCount, ...ending } = end;
       const stopDate = new Date();
-      const final = await this.sendEvent(statusEvent(end.status, { stopDate, ...end }));
+      const final = await this.sendEvent(statusEvent(ending.status, { stopDate, ...ending }));
       const running = await runningDeliveries;
       return {
-        ...end,
+        ...ending,
         transitions: transitionsOf(events),
         events,
         executionArn,
@@ -326,6 +306,8 @@ export class LocalWorkflowRunner {
         startDate,
         stopDate,
         ruleDeliveries: [...running.deliveries, ...final.deliveries],
+        historyEventCount,
+        childExecutions,
       };
     })();
     const execution: WorkflowExecution = {
@@ -334,15 +316,213 @@ export class LocalWorkflowRunner {
       input,
       events,
       result,
-      abort: (details = {}) => {
-        ending ??= { reason: 'abort', ...details };
-        run.abort();
-      },
+      abort: (details = {}) => interpreterRun.end({ reason: 'abort', ...details }),
     };
     const entry = { execution, settled: false };
     this.executions.set(name, entry);
     void this.track(result).finally(() => (entry.settled = true));
     return execution;
+  }
+
+  /**
+   * Runs one execution (or a Distributed Map's child execution) in the interpreter, enforcing
+   * what Step Functions enforces and the interpreter does not: the 256 KiB payload limit on
+   * state inputs, task results and state outputs (States.DataLimitExceeded, which States.ALL
+   * does not catch), the 25,000-event history (the execution fails with States.Runtime), and
+   * the length of error names and causes.
+   */
+  private runInterpreter(
+    interpreter: StateMachine,
+    definition: StatesDefinition,
+    input: unknown,
+    execution: { readonly executionArn: string; readonly name: string; readonly waitOverrides?: Readonly<Record<string, number>>; readonly childExecutions: ChildOutcome[]; readonly mirrorTo?: WorkflowEvent[] },
+  ): InterpreterRun {
+    const events: WorkflowEvent[] = [];
+    const kinds = historyKindsOf(definition);
+    const states = walkStates(definition);
+    let ending: (RunnerEnding & { error?: string; cause?: string }) | undefined;
+    let historyEventCount = 0;
+    const parentEndListeners: Array<() => void> = [];
+    // Set from here on: the execution is over, whatever the interpreter still reports.
+    const end = (how: RunnerEnding & { error?: string; cause?: string }) => {
+      if (ending) return;
+      ending = how;
+      run.abort();
+      for (const listener of parentEndListeners.splice(0)) listener();
+    };
+    const failExecution = (error: string, cause: string) => end({ reason: 'failure', error, cause });
+
+    const integration: TaskIntegrationContext = {
+      executionArn: execution.executionArn,
+      accountId: this.scope.accountId,
+      region: this.scope.region,
+      partition: this.scope.partition,
+      principal: this.machine.roleArn ?? 'states.amazonaws.com',
+      callLog: this.aws.callLog,
+      functions: this.functions,
+      invokeFunction: (logicalId, event) => this.track(this.pool.invoke(logicalId, event)),
+      topics: this.topics(),
+      notifications: this.notifications,
+      putEvents: async (putEvents, busName) => {
+        this.putEvents.push(...putEvents);
+        await Promise.all(putEvents.map((event) => this.sendEvent(event, busName)));
+      },
+    };
+    const handlers: Record<string, (taskInput: unknown) => Promise<unknown>> = taskHandlersFor(states, integration);
+    for (const { name, state } of states) {
+      if (isDistributedMap(state)) handlers[name] = (taskInput) => this.runMapRun(name, state, taskInput, execution, parentEndListeners);
+    }
+    const enforcedHandlers: Record<string, (taskInput: unknown) => Promise<unknown>> = {};
+    const never = new Promise<never>(() => undefined);
+    for (const [stateName, handler] of Object.entries(handlers)) {
+      const state = states.find((s) => s.name === stateName)!.state;
+      const handling = { explicitRetry: namesDataLimitExceeded(state.Retry), explicitCatch: namesDataLimitExceeded(state.Catch) };
+      enforcedHandlers[stateName] = async (taskInput) => {
+        // Let the event consumer see what came before (a state output over the limit ends the execution first).
+        await new Promise((resolve) => setImmediate(resolve));
+        if (ending) return never;
+        const inputBytes = payloadBytes(taskInput);
+        if (inputBytes > MAX_PAYLOAD_BYTES) throw new DataLimitExceeded(stateName, 'input', inputBytes, handling);
+        let taskResult: unknown;
+        try {
+          taskResult = await handler(taskInput);
+        } catch (err) {
+          if (ending) return never;
+          throw withRecordedLengths(err as Error);
+        }
+        if (ending) return never;
+        const resultBytes = payloadBytes(taskResult);
+        if (resultBytes > MAX_PAYLOAD_BYTES) throw new DataLimitExceeded(stateName, 'result', resultBytes, handling);
+        return taskResult;
+      };
+    }
+
+    const run = interpreter.run(input as never, {
+      overrides: {
+        taskResourceLocalHandlers: enforcedHandlers as never,
+        waitTimeOverrides: this.waitOverridesFor(states, execution.waitOverrides),
+        retryIntervalOverrides: this.retryOverrides(states),
+      },
+      context: {
+        Execution: { Id: execution.executionArn, Name: execution.name, RoleArn: this.machine.roleArn, RedriveCount: 0 },
+        StateMachine: { Id: this.stateMachineArn, Name: this.stateMachineName },
+      },
+    });
+
+    const collecting = (async () => {
+      let ended = false;
+      for await (const raw of run.eventLogs) {
+        if (ended) continue;
+        let event = workflowEventOf(raw as unknown as InterpreterEvent, ending);
+        const isEnd = /^Execution(Succeeded|Failed|Aborted|TimedOut)$/.test(event.type);
+        if (ending?.reason === 'failure') {
+          // A limit failed the execution: what the interpreter did after it is not history.
+          if (!isEnd) continue;
+          event = { type: 'ExecutionFailed', timestamp: event.timestamp, error: ending.error, cause: ending.cause };
+        }
+        ended = isEnd;
+        const cost = historyEventsOf(event, kinds);
+        if (!isEnd && historyEventCount + cost > MAX_HISTORY_EVENTS - 1) {
+          // Event 25,000 can only be ExecutionSucceeded; anything else fails the execution.
+          historyEventCount = MAX_HISTORY_EVENTS - 1;
+          failExecution('States.Runtime', `The execution reached the maximum number of history events (${MAX_HISTORY_EVENTS}).`);
+          continue;
+        }
+        events.push(event);
+        if (execution.mirrorTo) execution.mirrorTo.push({ ...event, childExecution: execution.executionArn });
+        historyEventCount += cost;
+        if (ending) continue;
+        const payload = event.type === 'StateExited' ? { kind: 'output' as const, value: event.output } : event.type === 'MapIterationStarted' ? { kind: 'item' as const, value: event.input } : undefined;
+        if (payload && event.state) {
+          const bytes = payloadBytes(payload.value);
+          if (bytes > MAX_PAYLOAD_BYTES) failExecution('States.DataLimitExceeded', new DataLimitExceeded(event.state, payload.kind, bytes).message);
+        }
+      }
+    })();
+
+    const result = (async (): Promise<InterpreterOutcome> => {
+      let outcome: Omit<InterpreterOutcome, 'historyEventCount'>;
+      try {
+        outcome = { status: 'SUCCEEDED', output: await run.result };
+      } catch (err) {
+        const failure = err as Error & { cause?: Error };
+        if (failure.name === 'ExecutionAbortedError' && ending) {
+          outcome = { status: ending.reason === 'timeout' ? 'TIMED_OUT' : 'ABORTED', error: ending.error, cause: ending.cause };
+        } else if (failure.name === 'ExecutionError' && failure.cause) {
+          outcome = { status: 'FAILED', error: failure.cause.name, cause: failure.cause.message };
+        } else {
+          outcome = { status: 'FAILED', error: 'States.Runtime', cause: failure.message };
+        }
+      }
+      await collecting;
+      // A limit reached on the way fails the execution, even when the interpreter went on to the end.
+      if (ending?.reason === 'failure') outcome = { status: 'FAILED', error: ending.error, cause: ending.cause };
+      ending ??= { reason: 'abort' };
+      for (const listener of parentEndListeners.splice(0)) listener();
+      return {
+        ...outcome,
+        ...(outcome.error === undefined ? {} : { error: recordedError(outcome.error) }),
+        ...(outcome.cause === undefined ? {} : { cause: recordedCause(outcome.cause) }),
+        historyEventCount,
+      };
+    })();
+    return { events, result, end };
+  }
+
+  /** A Distributed Map state's Map Run (distributed-map.ts), its children run by this runner. */
+  private runMapRun(
+    stateName: string,
+    state: AslState,
+    taskInput: unknown,
+    parent: { readonly executionArn: string; readonly name: string; readonly childExecutions: ChildOutcome[]; readonly mirrorTo?: WorkflowEvent[] },
+    parentEndListeners: Array<() => void>,
+  ): Promise<unknown> {
+    const processor = state.ItemProcessor as StatesDefinition;
+    const childDefinition: StatesDefinition = { StartAt: processor.StartAt, States: processor.States };
+    let childInterpreter = this.childInterpreters.get(stateName);
+    if (!childInterpreter) {
+      childInterpreter = new StateMachine(interpreterDefinitionOf(childDefinition) as never, { validationOptions: { checkPaths: true, checkArn: true } });
+      this.childInterpreters.set(stateName, childInterpreter);
+    }
+    const interpreter = childInterpreter;
+    const label = String(state.Label ?? stateName.replace(/[^A-Za-z0-9_-]/g, '-')).slice(0, 40);
+    const mapRunArn = mapRunArnOf(this.stateMachineArn, label);
+    const principal = this.machine.roleArn ?? 'states.amazonaws.com';
+    const logCall = (operation: string, action: string, resources: string[]) =>
+      this.aws.callLog.record({ requestId: randomUUID(), service: action.split(':')[0], operation, action, resources, status: 200, principal });
+    const parentEvents = parent.mirrorTo ?? this.executions.get(parent.name)?.execution.events;
+    return runDistributedMap(taskInput, {
+      stateName,
+      state,
+      mapRunArn,
+      context: { Execution: { Id: parent.executionArn, Name: parent.name, RoleArn: this.machine.roleArn }, StateMachine: { Id: this.stateMachineArn, Name: this.stateMachineName } },
+      startChild: (childInput): ChildExecution => {
+        const childName = randomUUID();
+        const childArn = `${this.stateMachineArn.replace(':stateMachine:', ':execution:')}/${label}:${childName}`;
+        logCall('StartExecution', 'states:StartExecution', [this.stateMachineArn]);
+        const child = this.runInterpreter(interpreter, childDefinition, childInput, { executionArn: childArn, name: childName, childExecutions: parent.childExecutions, mirrorTo: parentEvents });
+        const result = child.result.then((outcome): ChildOutcome => {
+          const done: ChildOutcome = { executionArn: childArn, ...outcome };
+          parent.childExecutions.push(done);
+          return done;
+        });
+        return { result, abort: () => child.end({ reason: 'abort' }) };
+      },
+      // How the Map Run watches and stops its children inside the service is not documented as
+      // calls of the role, so only StartExecution (documented as needed) is logged.
+      stopChild: (child) => child.abort(),
+      readObject: (bucket, key) => {
+        const read = this.aws.s3.readAsPrincipal(principal, bucket, key);
+        if (read.outcome === 'ok') return read.value;
+        const error = read.outcome === 'denied' ? 'S3.AccessDeniedException' : 'S3.NoSuchKeyException';
+        throw new TaskServiceFailure('States.ItemReaderFailed', `Reading items from s3://${bucket}/${key} failed: ${error}.`);
+      },
+      writeObject: (bucket, key, body) => {
+        const written = this.aws.s3.writeAsPrincipal(principal, bucket, key, body, 'application/json');
+        if (written.outcome !== 'ok') throw new TaskServiceFailure('States.ResultWriterFailed', `Writing results to s3://${bucket}/${key} failed: ${written.outcome}.`);
+      },
+      onParentEnd: (listener) => parentEndListeners.push(listener),
+    });
   }
 
   /** Starts an execution and waits for its outcome. */
@@ -525,17 +705,17 @@ export class LocalWorkflowRunner {
     return promise;
   }
 
-  private waitOverridesFor(perExecution: Readonly<Record<string, number>> = {}): Record<string, number> {
+  private waitOverridesFor(states: readonly StateEntry[], perExecution: Readonly<Record<string, number>> = {}): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const { name, state } of this.states) {
+    for (const { name, state } of states) {
       if (state.Type === 'Wait') out[name] = perExecution[name] ?? this.options.waitOverrides?.[name] ?? this.options.waitMs ?? 0;
     }
     return out;
   }
 
-  private retryOverrides(): Record<string, number | number[]> {
+  private retryOverrides(states: readonly StateEntry[]): Record<string, number | number[]> {
     const out: Record<string, number | number[]> = {};
-    for (const { name, state } of this.states) {
+    for (const { name, state } of states) {
       if (Array.isArray(state.Retry) && state.Retry.length > 0) out[name] = this.options.retryOverrides?.[name] ?? this.options.retryMs ?? 0;
     }
     return out;
@@ -565,10 +745,58 @@ export class LocalWorkflowRunner {
 function interpreterDefinitionOf(definition: StatesDefinition): StatesDefinition {
   const copy = JSON.parse(JSON.stringify(definition)) as { TimeoutSeconds?: number } & StatesDefinition;
   delete copy.TimeoutSeconds;
+  replaceDistributedMaps(copy);
   for (const { state } of walkStates(copy)) {
     if (state.Type === 'Task' && state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) {
       (state as { TimeoutSeconds?: number }).TimeoutSeconds = UNLIMITED_TASK_TIMEOUT_SECONDS;
     }
   }
   return copy;
+}
+
+/** Fields a Distributed Map shares with a Task state; the runner's Map Run handles the rest. */
+const MAP_FIELDS_KEPT = ['Comment', 'InputPath', 'ResultPath', 'ResultSelector', 'OutputPath', 'Retry', 'Catch', 'Next', 'End'];
+
+/**
+ * Replaces each Distributed Map (which the interpreter cannot run) by a Task state of the
+ * same name whose local handler runs the Map Run; its processor runs in child executions.
+ */
+function replaceDistributedMaps(definition: StatesDefinition): void {
+  const states = definition.States as Record<string, AslState>;
+  for (const [name, state] of Object.entries(states)) {
+    if (isDistributedMap(state)) {
+      const task: Record<string, unknown> = { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke' };
+      for (const field of MAP_FIELDS_KEPT) if (state[field] !== undefined) task[field] = state[field];
+      states[name] = task as unknown as AslState;
+      continue;
+    }
+    const processor = state.ItemProcessor ?? state.Iterator;
+    if (processor) replaceDistributedMaps(processor);
+    for (const branch of state.Branches ?? []) replaceDistributedMaps(branch);
+  }
+}
+
+/** A Task failure with its error name and cause cut to what Step Functions records. */
+function withRecordedLengths(err: Error): Error {
+  if (err.name.length > 256) err.name = recordedError(err.name);
+  if (err.message.length > 32_768) err.message = recordedCause(err.message);
+  return err;
+}
+
+/** How an execution run by the interpreter ended. */
+interface InterpreterOutcome {
+  readonly status: FinalExecutionStatus;
+  readonly output?: unknown;
+  readonly error?: string;
+  readonly cause?: string;
+  readonly historyEventCount: number;
+}
+
+/** An execution running in the interpreter. */
+interface InterpreterRun {
+  /** Its events so far. */
+  readonly events: WorkflowEvent[];
+  readonly result: Promise<InterpreterOutcome>;
+  /** Ends it early: timeout, abort (StopExecution) or failure. */
+  end(how: RunnerEnding & { readonly error?: string; readonly cause?: string }): void;
 }

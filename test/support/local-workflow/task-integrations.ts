@@ -8,7 +8,8 @@
  * - SNS publish: records the message (topic, subject, attributes) for tests to read.
  * - EventBridge putEvents: hands the events to the runner's rule router.
  * Every call is written to the shared call log as the state machine role's authorisation,
- * so the IAM check covers the state machine role too.
+ * so the IAM check covers the state machine role too. Payload and error length limits are
+ * the runner's (service-limits.ts), for every Task state alike.
  */
 import { randomUUID } from 'node:crypto';
 import { AwsCallLog } from '../aws-call-log';
@@ -45,9 +46,6 @@ export interface TaskIntegrationContext {
   /** Routes events put on a bus to the template's rules. */
   putEvents(events: AwsEvent[], busName: string): Promise<void>;
 }
-
-/** Largest state input or output Step Functions accepts (256 KiB). */
-export const MAX_STATE_PAYLOAD_BYTES = 256 * 1024;
 
 type TaskHandler = (input: unknown) => Promise<unknown>;
 
@@ -128,10 +126,7 @@ async function invokeLambda(state: string, integration: Extract<TaskIntegration,
   }
   const invocation = await context.invokeFunction(fn.logicalId, event);
   if (invocation.error) throw new LambdaTaskFailure(invocation.error);
-  const size = Buffer.byteLength(JSON.stringify(invocation.payload ?? null));
-  if (size > MAX_STATE_PAYLOAD_BYTES) {
-    throw new TaskServiceFailure('States.DataLimitExceeded', `The state/task '${state}' returned a result with a size (${size} bytes) exceeding the maximum number of bytes service limit (${MAX_STATE_PAYLOAD_BYTES}).`);
-  }
+  // The runner checks every task result against the payload limit (service-limits.ts).
   if (integration.payloadResponseOnly) return invocation.payload;
   return { ExecutedVersion: '$LATEST', Payload: invocation.payload, ...sdkMetadata(invocation.requestId, { 'X-Amz-Executed-Version': '$LATEST' }), StatusCode: 200 };
 }

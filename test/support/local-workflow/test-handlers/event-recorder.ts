@@ -5,7 +5,8 @@
  * calls against LocalS3.
  *
  * Event fields it obeys: `throwName`/`throwMessage` (throw an error with that name),
- * `sleepMs` (wait before answering), `record: true` (write the event to
+ * `sleepMs` (wait before answering), `padBytes` (answer with that many extra bytes, for
+ * payload limits), `record: true` (write the event to
  * s3://$RECORD_BUCKET/events/<request id>.json). Status change events from EventBridge are
  * always recorded, under status/<execution name>-<status>.json.
  */
@@ -15,6 +16,7 @@ interface RecorderEvent {
   readonly throwName?: string;
   readonly throwMessage?: string;
   readonly sleepMs?: number;
+  readonly padBytes?: number;
   readonly record?: boolean;
   readonly item?: unknown;
   readonly 'detail-type'?: string;
@@ -53,5 +55,6 @@ export async function handler(event: RecorderEvent, context: LambdaContextPart) 
     accessKeyId: process.env.AWS_ACCESS_KEY_ID,
     hasTimeLeft: context.getRemainingTimeInMillis() > 0,
     invocationsInEnvironment,
+    ...(event?.padBytes ? { padding: 'x'.repeat(event.padBytes) } : {}),
   };
 }

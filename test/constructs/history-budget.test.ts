@@ -1,0 +1,72 @@
+import { App, Duration } from 'aws-cdk-lib';
+import { HISTORY_EVENT_BUDGET, LlamaFinetuning, LlamaFinetuningProps, LlamaFinetuningStack, parseEnvironmentSettings } from '../../lib';
+import { ENVIRONMENTS_CONTEXT_KEY } from '../../lib/environment-settings';
+import { historyBudgetProblem, worstCaseHistoryEvents } from '../../lib/workflow/history-budget';
+import { testStack } from '../support/cdk';
+import { readCdkJsonContext } from '../support/cdk-json';
+
+const build = (props: LlamaFinetuningProps = {}) => new LlamaFinetuning(testStack(), 'Finetuning', props);
+
+describe('execution history budget (Step Functions keeps at most 25,000 events per execution)', () => {
+  test('the defaults fit, with the poll loop and the Provisioned Throughput checks counted for the whole execution timeout', () => {
+    const estimate = build().workflow.historyEstimate;
+    expect(estimate.total).toBeLessThanOrEqual(HISTORY_EVENT_BUDGET);
+    const jobChecks = estimate.loops.find((l) => l.what === 'job status checks')!;
+    // Wait + CheckJob (a Lambda task) + Choice: 2 + 5 + 2 events a round, every 5 minutes for up to 7 days.
+    expect(jobChecks.eventsPerRound).toBe(9);
+    expect(jobChecks.rounds).toBeGreaterThan(1_900);
+  });
+
+  test.each(Object.entries((readCdkJsonContext()[ENVIRONMENTS_CONTEXT_KEY] ?? {}) as Record<string, unknown>))('cdk.json environment %s fits', (name, raw) => {
+    const settings = parseEnvironmentSettings(name, raw);
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new LlamaFinetuningStack(app, `LlamaFinetuning-${name}`, { environmentName: name, settings, env: { account: '111111111111', region: 'us-west-2' } });
+    const workflow = stack.node.findAll().find((c) => (c as { historyEstimate?: unknown }).historyEstimate !== undefined) as unknown as { historyEstimate: { total: number } };
+    expect(workflow.historyEstimate.total).toBeLessThanOrEqual(HISTORY_EVENT_BUDGET);
+  });
+
+  test('a poll interval too short for the execution timeout fails synth, naming both settings and what would fit', () => {
+    expect(() => build({ pollInterval: Duration.minutes(1) })).toThrow(
+      /FinetuningWorkflow: invalid prop 'pollInterval': an execution could record [\d,]+ history events \(job status checks \(pollInterval, executionTimeout\): up to 10,0\d\d rounds of 9 events every 1 min.*over the 22,500 .* 25,000.*Make the interval of job status checks \(pollInterval\) at least 5 min, or executionTimeout at most \d+ h\./,
+    );
+  });
+
+  test('a year-long execution timeout with the default poll interval fails synth', () => {
+    expect(() => build({ executionTimeout: Duration.days(365) })).toThrow(/invalid prop 'pollInterval'.*executionTimeout at most 1\d\d h\./);
+  });
+
+  test('Provisioned Throughput checks every few seconds for hours fail synth, naming the evaluation settings', () => {
+    expect(() => build({ executionTimeout: Duration.days(1), evaluation: { provisioningPollInterval: Duration.seconds(2), provisioningTimeout: Duration.hours(12) } })).toThrow(
+      /invalid prop 'evaluation\.provisioningPollInterval'.*Provisioned Throughput status checks \(evaluation\.provisioningPollInterval, evaluation\.provisioningTimeout\).*or its timeout \(evaluation\.provisioningTimeout\) at most/,
+    );
+  });
+
+  test('the suggested settings fit', () => {
+    expect(() => build({ pollInterval: Duration.minutes(5), executionTimeout: Duration.days(7) })).not.toThrow();
+    const message = (() => {
+      try {
+        build({ executionTimeout: Duration.days(30) });
+        return '';
+      } catch (err) {
+        return (err as Error).message;
+      }
+    })();
+    const minutes = Number(/at least (\d+) min/.exec(message)![1]);
+    expect(() => build({ executionTimeout: Duration.days(30), pollInterval: Duration.minutes(minutes) })).not.toThrow();
+  });
+
+  test('loops share the execution\'s time: the fastest-recording loop takes it first, each up to its own limit', () => {
+    const estimate = worstCaseHistoryEvents({
+      onePassEvents: 100,
+      executionTimeoutSeconds: 3_600,
+      loops: [
+        { what: 'slow', settings: ['a'], intervalSeconds: 300, eventsPerRound: 9 },
+        { what: 'fast', settings: ['b'], intervalSeconds: 60, eventsPerRound: 9, maxRounds: 11 },
+      ],
+    });
+    // fast: 11 rounds (its limit) use 660 s; slow: the remaining 2,940 s -> floor(2940 / 300) + 1 = 10 rounds.
+    expect(estimate.loops.map((l) => l.rounds)).toEqual([10, 11]);
+    expect(estimate.total).toBe(100 + 10 * 9 + 11 * 9);
+    expect(historyBudgetProblem(estimate, 3_600)).toBeUndefined();
+  });
+});

@@ -1,0 +1,40 @@
+import { Duration } from 'aws-cdk-lib';
+import { LlamaFinetuning, LlamaFinetuningProps } from '../../lib';
+import { testStack } from '../support/cdk';
+import { TEST_PROPS, WorkflowHarness, arithmeticRecords, startHarness } from './harness';
+
+/**
+ * Issue 10 case 5: the synth-time worst case is never below what a run actually records. A job
+ * that trains for 300 status checks at a 1-minute poll interval, within a 6-hour execution
+ * timeout, is counted by the runner as Step Functions would (history-count.ts) and compared
+ * with FinetuningWorkflow.historyEstimate for the same settings.
+ */
+describe('history budget against a recorded run', () => {
+  const props: LlamaFinetuningProps = { ...TEST_PROPS, pollInterval: Duration.minutes(1), executionTimeout: Duration.hours(6), evaluation: { enabled: false } };
+  const polls = 300;
+  let h: WorkflowHarness;
+
+  beforeAll(async () => {
+    h = await startHarness(props);
+    h.aws.s3.putObject(h.datasets, 'data/train.jsonl', arithmeticRecords(120));
+  });
+  afterAll(async () => h?.stop());
+
+  test('a run with 300 status checks records no more than the computed worst case', async () => {
+    h.aws.bedrock.setJobScenario({ afterPolls: polls });
+    const { executions } = await h.upload('requests/long-poll.json', { name: 'long-poll', model: 'llama3.2-1b', trainingData: 'data/train.jsonl' });
+    const outcome = await executions[0].result;
+    expect(outcome.status).toBe('SUCCEEDED');
+    const checks = outcome.transitions.filter((t) => t === 'CheckJob').length;
+    expect(checks).toBeGreaterThan(polls);
+    // Each check is a Wait, a Lambda task and a Choice: 9 events.
+    expect(outcome.historyEventCount).toBeGreaterThanOrEqual(checks * 9);
+
+    const estimate = new LlamaFinetuning(testStack(), 'Finetuning', props).workflow.historyEstimate;
+    const jobChecks = estimate.loops.find((l) => l.what === 'job status checks')!;
+    expect(jobChecks.rounds).toBe(361); // 6 h / 1 min + the first check
+    expect(estimate.total).toBeGreaterThanOrEqual(outcome.historyEventCount);
+    // The part of the run outside the loop is within the estimate's one-pass part, too.
+    expect(estimate.onePassEvents).toBeGreaterThanOrEqual(outcome.historyEventCount - checks * jobChecks.eventsPerRound);
+  }, 180_000);
+});
