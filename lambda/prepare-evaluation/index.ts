@@ -16,6 +16,7 @@ import { readJsonlLines } from '../shared/jsonl';
 import { createLogger } from '../shared/logger';
 import { logFailures, runIdOf } from '../shared/log-failures';
 import { pinnedDataLocation } from '../shared/pinned-data';
+import { MAX_EVALUATION_RECORDS } from '../shared/run-request';
 import { RunContext } from '../shared/run-context';
 import { headObject } from '../shared/s3';
 import { s3DatasetSource } from '../shared/validation/dataset-source';
@@ -62,8 +63,14 @@ async function prepareEvaluation(event: PrepareEvaluationEvent): Promise<Prepare
   }
 
   const items: EvaluationItem[] = [];
+  // Bounded whatever the file holds, so this function's memory and time stay inside Lambda's.
+  const limit = Math.min(run.evaluation.maxRecords ?? MAX_EVALUATION_RECORDS, MAX_EVALUATION_RECORDS);
+  let capped = false;
   for await (const line of readLines(testFile.bucket, testFile.key)) {
-    if (run.evaluation.maxRecords !== undefined && items.length >= run.evaluation.maxRecords) break;
+    if (items.length >= limit) {
+      capped = true;
+      break;
+    }
     // The validation step has checked every line already; a failure here is a real surprise.
     items.push(toEvaluationItem(JSON.parse(line.text) as ConversationRecord, line.lineNumber, sidecar.get(line.lineNumber)));
   }
@@ -80,7 +87,7 @@ async function prepareEvaluation(event: PrepareEvaluationEvent): Promise<Prepare
   );
   const manifestKey = evaluationManifestKey(run.artifacts.prefix);
   await s3.send(new PutObjectCommand({ Bucket: run.artifacts.bucket, Key: manifestKey, Body: JSON.stringify(written), ContentType: 'application/json' }));
-  log.info('evaluation prepared', { runId: run.runId, records: items.length, shards: written.length, shardSize, sidecar: sidecar.size > 0 });
+  log.info('evaluation prepared', { runId: run.runId, records: items.length, shards: written.length, shardSize, sidecar: sidecar.size > 0, ...(capped ? { evaluatedFirst: limit } : {}) });
   return { recordCount: items.length, shardCount: written.length, manifest: { bucket: run.artifacts.bucket, key: manifestKey }, resultsPrefix: `${run.artifacts.prefix}evaluation/map-runs` };
 }
 

@@ -107,6 +107,11 @@ const NAME_PATTERN = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,38}[a-zA-Z0-9])?$/;
 const KNOWN_FIELDS = new Set(['name', 'model', 'trainingData', 'validationData', 'testData', 'hyperParameters', 'evaluation']);
 const KNOWN_EVALUATION_FIELDS = new Set(['enabled', 'maxTokens', 'maxRecords']);
 export const MAX_EVALUATION_TOKENS = 4096;
+/**
+ * Most test records one run evaluates: `evaluation.maxRecords` may not exceed it, and a larger
+ * test file is evaluated on its first this many records.
+ */
+export const MAX_EVALUATION_RECORDS = 100_000;
 
 /** Deployment-wide defaults that a request may omit or override. */
 export interface RunRequestDefaults {
@@ -260,7 +265,7 @@ function parseEvaluation(raw: unknown, text: string, problem: (f: string, r: str
     return true;
   };
   ok = positiveInt('maxTokens', MAX_EVALUATION_TOKENS) && ok;
-  ok = positiveInt('maxRecords', 100_000) && ok;
+  ok = positiveInt('maxRecords', MAX_EVALUATION_RECORDS) && ok;
   if (!ok) return undefined;
   return {
     enabled: (e.enabled as boolean | undefined) ?? true,
