@@ -6,6 +6,7 @@
 import { BenchResult, formatBenchResults } from './bench-result';
 import { runFanOutBench } from './fanout-bench';
 import { runScoringBench } from './scoring-bench';
+import { runSynthBench } from './synth-bench';
 import { runValidationBench } from './validation-bench';
 import { runWorkflowBench } from './workflow-bench';
 
@@ -14,6 +15,7 @@ const SUITES: Array<[string, () => Promise<BenchResult[]>]> = [
   ['Workflow monitoring and demo', runWorkflowBench],
   ['Evaluation fan-out', runFanOutBench],
   ['SQuAD F1 scoring', runScoringBench],
+  ['Synthesis', runSynthBench],
 ];
 
 async function main(): Promise<void> {
