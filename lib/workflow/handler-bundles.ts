@@ -109,32 +109,71 @@ export function handlerBundleDirectory(name: string, handlerRoot: string, treeRo
   return path.join(known.set.outdir, name);
 }
 
+/** Where the bundles of `names` under `handlerRoot` are cached, for the options and esbuild version of this process. */
+function cacheDirectoryOf(handlerRoot: string, names: readonly string[], esbuildVersion: string): string {
+  const recipe = handlerBundleOptions(names, handlerRoot, '<outdir>');
+  const cacheKey = crypto.createHash('sha256').update(JSON.stringify({ esbuild: esbuildVersion, recipe })).digest('hex').slice(0, 16);
+  return path.join(process.env[HANDLER_BUNDLE_CACHE_VARIABLE] || path.join(os.tmpdir(), `llama-finetune-handler-bundles-${os.userInfo().uid}`), cacheKey);
+}
+
+/** The cached bundles, when they were made from the files as they are now. */
+function currentCachedBundles(cacheDir: string, names: readonly string[]): HandlerBundleSet | undefined {
+  const cached = readManifest(path.join(cacheDir, 'manifest.json'));
+  if (!cached) return undefined;
+  const set = { outdir: path.join(cacheDir, cached.bundles), names: cached.names, inputs: cached.inputs };
+  return isCurrent(set, names) ? set : undefined;
+}
+
+/** Records freshly built bundles as the cache's current ones. */
+function storeBundles(cacheDir: string, outdir: string, names: readonly string[], metafile: Metafile, workingDir: string): HandlerBundleSet {
+  builds++;
+  const set: HandlerBundleSet = { outdir, names, inputs: inputsOf(metafile, workingDir) };
+  // Written aside and renamed, so a process reading the manifest never sees half of it.
+  const manifest: CacheManifest = { bundles: path.basename(outdir), names, inputs: set.inputs };
+  fs.writeFileSync(`${outdir}.manifest.json`, JSON.stringify(manifest));
+  fs.renameSync(`${outdir}.manifest.json`, path.join(cacheDir, 'manifest.json'));
+  removeSupersededBundles(cacheDir, path.basename(outdir));
+  return set;
+}
+
 /** The cached bundles when they were made from the files as they are now, else new ones (cached for the next process). */
 function cachedOrNewBundles(handlerRoot: string, names: readonly string[]): HandlerBundleSet {
-  // Loaded here only: a development dependency, absent where the package is installed.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const esbuild = require('esbuild') as typeof import('esbuild');
-  const recipe = handlerBundleOptions(names, handlerRoot, '<outdir>');
-  const cacheKey = crypto.createHash('sha256').update(JSON.stringify({ esbuild: esbuild.version, recipe })).digest('hex').slice(0, 16);
-  const cacheDir = path.join(process.env[HANDLER_BUNDLE_CACHE_VARIABLE] || path.join(os.tmpdir(), `llama-finetune-handler-bundles-${os.userInfo().uid}`), cacheKey);
-  const manifestFile = path.join(cacheDir, 'manifest.json');
-  const cached = readManifest(manifestFile);
-  if (cached) {
-    const set = { outdir: path.join(cacheDir, cached.bundles), names: cached.names, inputs: cached.inputs };
-    if (isCurrent(set, names)) return set;
-  }
+  const esbuild = loadEsbuild();
+  const cacheDir = cacheDirectoryOf(handlerRoot, names, esbuild.version);
+  const cached = currentCachedBundles(cacheDir, names);
+  if (cached) return cached;
   fs.mkdirSync(cacheDir, { recursive: true });
   const outdir = fs.mkdtempSync(path.join(cacheDir, 'bundles-'));
   const options = handlerBundleOptions(names, handlerRoot, outdir);
   const result = esbuild.buildSync({ ...options, metafile: true });
-  builds++;
-  const set: HandlerBundleSet = { outdir, names, inputs: inputsOf(result.metafile!, options.absWorkingDir!) };
-  // Written aside and renamed, so a process reading the manifest never sees half of it.
-  const manifest: CacheManifest = { bundles: path.basename(outdir), names, inputs: set.inputs };
-  fs.writeFileSync(`${outdir}.manifest.json`, JSON.stringify(manifest));
-  fs.renameSync(`${outdir}.manifest.json`, manifestFile);
-  removeSupersededBundles(cacheDir, path.basename(outdir));
-  return set;
+  return storeBundles(cacheDir, outdir, names, result.metafile!, options.absWorkingDir!);
+}
+
+/**
+ * Makes sure the bundles of every handler under `handlerRoot` are current, bundling them with
+ * esbuild's asynchronous API when they are not. esbuild works in its own process meanwhile, so a
+ * caller that loads the library next (bin/synth.ts, before `cdk synth` constructs the app) has
+ * the two overlap; the constructs then find the bundles ready.
+ */
+export async function prebundleHandlers(handlerRoot: string): Promise<void> {
+  const names = handlerNames(handlerRoot);
+  const esbuild = loadEsbuild();
+  const cacheDir = cacheDirectoryOf(handlerRoot, names, esbuild.version);
+  let set = currentCachedBundles(cacheDir, names);
+  if (!set) {
+    fs.mkdirSync(cacheDir, { recursive: true });
+    const outdir = fs.mkdtempSync(path.join(cacheDir, 'bundles-'));
+    const options = handlerBundleOptions(names, handlerRoot, outdir);
+    const result = await esbuild.build({ ...options, metafile: true });
+    set = storeBundles(cacheDir, outdir, names, result.metafile!, options.absWorkingDir!);
+  }
+  bundleSets.set(handlerRoot, { set, checkedBy: new WeakSet() });
+}
+
+function loadEsbuild(): typeof import('esbuild') {
+  // Loaded here only: a development dependency, absent where the package is installed.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('esbuild') as typeof import('esbuild');
 }
 
 function readManifest(file: string): CacheManifest | undefined {

@@ -10,7 +10,7 @@ import { App } from 'aws-cdk-lib';
 import * as esbuild from 'esbuild';
 import { LlamaFinetuning } from '../../lib';
 import * as handlerBundles from '../../lib/workflow/handler-bundles';
-import { HANDLER_BUNDLE_CACHE_VARIABLE, handlerBundleBuilds, handlerBundleDirectory, handlerBundleOptions, handlerNames } from '../../lib/workflow/handler-bundles';
+import { HANDLER_BUNDLE_CACHE_VARIABLE, handlerBundleBuilds, handlerBundleDirectory, handlerBundleOptions, handlerNames, prebundleHandlers } from '../../lib/workflow/handler-bundles';
 import { HANDLER_METADATA_KEY } from '../../lib/workflow/workflow-function';
 import { testStack } from '../support/cdk';
 
@@ -124,6 +124,17 @@ describe('handler bundles of a synthesis from the sources', () => {
     fs.writeFileSync(path.join(root, 'greet', 'index.ts'), "export const handler = async () => 'second-version';\n");
     expect(inNewProcess()).toEqual({ code: expect.stringContaining('second-version'), builds: 1 });
     expect(inNewProcess()).toEqual({ code: expect.stringContaining('second-version'), builds: 0 });
+  });
+
+  it('bundles ahead with esbuild\'s asynchronous API (as bin/synth.ts does), so the constructs find the bundles ready', async () => {
+    const root = path.join(workDir, 'repo-ahead', 'lambda');
+    fs.mkdirSync(path.join(root, 'greet'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'greet', 'index.ts'), "export const handler = async () => 'bundled-ahead';\n");
+    const buildsBefore = handlerBundleBuilds();
+    await prebundleHandlers(root);
+    expect(handlerBundleBuilds() - buildsBefore).toBe(1);
+    expect(fs.readFileSync(path.join(handlerBundleDirectory('greet', root, {}), 'index.js'), 'utf8')).toContain('bundled-ahead');
+    expect(handlerBundleBuilds() - buildsBefore).toBe(1);
   });
 
   it('names the handler and the file it looked for when a handler has no sources', () => {
