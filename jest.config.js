@@ -13,6 +13,9 @@ const base = {
 module.exports = {
   // Synthesizing stacks bundles every Lambda with esbuild; give those suites room.
   testTimeout: 120000,
+  // One worker per core. Jest's default (cores - 1) ran ONE worker on a 2-core CI machine while
+  // most suites wait on child processes, sockets and worker threads; two take about half the time.
+  maxWorkers: '100%',
   projects: [
     { ...base, displayName: 'aws-cdk-lib floor', roots: ['<rootDir>/test'], testMatch: ['**/*.test.ts'], globals: { AWS_CDK_LIB_UNDER_TEST: 'floor' } },
     {
