@@ -5,6 +5,7 @@
  */
 import { BenchResult, formatBenchResults } from './bench-result';
 import { runFanOutBench } from './fanout-bench';
+import { runRunCostBench } from './run-cost-bench';
 import { runScoringBench } from './scoring-bench';
 import { runSynthBench } from './synth-bench';
 import { runValidationBench } from './validation-bench';
@@ -16,6 +17,7 @@ const SUITES: Array<[string, () => Promise<BenchResult[]>]> = [
   ['Evaluation fan-out', runFanOutBench],
   ['SQuAD F1 scoring', runScoringBench],
   ['Synthesis', runSynthBench],
+  ['Run costs (transitions and invocations)', runRunCostBench],
 ];
 
 async function main(): Promise<void> {
