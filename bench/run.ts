@@ -4,6 +4,7 @@
  * run it on an otherwise idle machine (the numbers are shares of two CPU cores).
  */
 import { BenchResult, formatBenchResults } from './bench-result';
+import { runColdStartBench } from './cold-start-bench';
 import { runFanOutBench } from './fanout-bench';
 import { runRunCostBench } from './run-cost-bench';
 import { runScoringBench } from './scoring-bench';
@@ -18,6 +19,7 @@ const SUITES: Array<[string, () => Promise<BenchResult[]>]> = [
   ['SQuAD F1 scoring', runScoringBench],
   ['Synthesis', runSynthBench],
   ['Run costs (transitions and invocations)', runRunCostBench],
+  ['Handler cold start (load time proxy)', runColdStartBench],
 ];
 
 async function main(): Promise<void> {
