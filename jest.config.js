@@ -13,6 +13,10 @@ const base = {
 module.exports = {
   // Synthesizing stacks bundles every Lambda with esbuild; give those suites room.
   testTimeout: 120000,
+  // One worker per core. Jest's default (cores - 1) ran ONE worker on a 2-core CI machine while
+  // many suites wait on child processes, sockets and worker threads; two finished in 303-393 s
+  // where one took 387-634 s on a shared 2-core machine (README, Commands).
+  maxWorkers: '100%',
   projects: [
     { ...base, displayName: 'aws-cdk-lib floor', roots: ['<rootDir>/test'], testMatch: ['**/*.test.ts'], globals: { AWS_CDK_LIB_UNDER_TEST: 'floor' } },
     {

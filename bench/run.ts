@@ -4,8 +4,11 @@
  * run it on an otherwise idle machine (the numbers are shares of two CPU cores).
  */
 import { BenchResult, formatBenchResults } from './bench-result';
+import { runColdStartBench } from './cold-start-bench';
 import { runFanOutBench } from './fanout-bench';
+import { runRunCostBench } from './run-cost-bench';
 import { runScoringBench } from './scoring-bench';
+import { runSynthBench } from './synth-bench';
 import { runValidationBench } from './validation-bench';
 import { runWorkflowBench } from './workflow-bench';
 
@@ -14,6 +17,9 @@ const SUITES: Array<[string, () => Promise<BenchResult[]>]> = [
   ['Workflow monitoring and demo', runWorkflowBench],
   ['Evaluation fan-out', runFanOutBench],
   ['SQuAD F1 scoring', runScoringBench],
+  ['Synthesis', runSynthBench],
+  ['Run costs (transitions and invocations)', runRunCostBench],
+  ['Handler cold start (load time proxy)', runColdStartBench],
 ];
 
 async function main(): Promise<void> {

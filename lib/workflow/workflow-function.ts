@@ -1,12 +1,13 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as path from 'path';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { HANDLER_BUNDLING, HANDLER_EXPORT, HANDLER_RUNTIME, resolveHandlerCode } from './handler-code';
+import { handlerBundleDirectory } from './handler-bundles';
+import { HANDLER_EXPORT, HANDLER_RUNTIME, HandlerCode, resolveHandlerCode } from './handler-code';
 
 export { HANDLER_RUNTIME } from './handler-code';
 
@@ -50,8 +51,9 @@ export interface WorkflowFunctionProps {
 /**
  * A Lambda function of the workflow: Node.js (newest runtime), arm64, its code the handler's
  * prebundled asset when the library runs from the package, else bundled with esbuild from
- * lambda/<handler>/index.ts (either way AWS SDK included, so the code runs against the SDK
- * version it was tested with; see handler-code.ts), X-Ray tracing, its own log group with
+ * lambda/<handler>/index.ts together with every other handler, once per process (either way
+ * AWS SDK included, so the code runs against the SDK version it was tested with; see
+ * handler-code.ts and handler-bundles.ts), X-Ray tracing, its own log group with
  * retention, and its own role that starts with nothing but writing to that log group.
  * Callers add exactly the grants it needs.
  */
@@ -94,16 +96,7 @@ export class WorkflowFunction extends Construct {
       deadLetterQueue: props.deadLetterQueue,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
     };
-    const code = resolveHandlerCode(props.handler);
-    this.function =
-      code.kind === 'prebundled'
-        ? new lambda.Function(this, 'Function', { ...functionProps, code: lambda.Code.fromAsset(code.directory), handler: `index.${HANDLER_EXPORT}` })
-        : new nodejs.NodejsFunction(this, 'Function', {
-            ...functionProps,
-            entry: code.entry,
-            handler: HANDLER_EXPORT,
-            bundling: { ...HANDLER_BUNDLING, externalModules: [] },
-          });
+    this.function = new lambda.Function(this, 'Function', { ...functionProps, code: assetOf(this, resolveHandlerCode(props.handler)), handler: `index.${HANDLER_EXPORT}` });
     // Names the handler folder in the template, so tools (the offline runner) can find the code.
     (this.function.node.defaultChild as lambda.CfnFunction).addMetadata(HANDLER_METADATA_KEY, props.handler);
     Validations.of(this.role).acknowledge({
@@ -111,4 +104,17 @@ export class WorkflowFunction extends Construct {
       reason: 'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so AWS offers no narrower form than Resource: *.',
     });
   }
+}
+
+/**
+ * The function's code asset. From the sources, the handler's bundle from the one esbuild call
+ * of the process, unless the app skips bundling for this stack (context
+ * `aws:cdk:bundling-stacks`, as template tests do): then the source folder stands in, under a
+ * fixed hash, as CDK does for a skipped bundle.
+ */
+function assetOf(scope: Construct, code: HandlerCode): lambda.Code {
+  if (code.kind === 'prebundled') return lambda.Code.fromAsset(code.directory);
+  const sourceFolder = path.dirname(code.entry);
+  if (!Stack.of(scope).bundlingRequired) return lambda.Code.fromAsset(sourceFolder, { assetHash: `bundling-skipped-${path.basename(sourceFolder)}` });
+  return lambda.Code.fromAsset(handlerBundleDirectory(path.basename(sourceFolder), path.dirname(sourceFolder), scope.node.root));
 }

@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { LlamaFinetuning } from '../../lib';
 import { HANDLER_BUNDLING } from '../../lib/workflow/handler-code';
 import { HANDLER_METADATA_KEY } from '../../lib/workflow/workflow-function';
-import { bundleOptions, handlerNames } from '../../scripts/bundle-handlers';
+import { handlerBundleOptions as bundleOptions, handlerNames } from '../../lib/workflow/handler-bundles';
 import { testApp, testStack } from '../support/cdk';
 
 const LAMBDA_ROOT = path.resolve(__dirname, '..', '..', 'lambda');
@@ -21,7 +21,7 @@ describe('bundle-handlers (the build step that makes dist/assets)', () => {
     expect(bundled).not.toContain('shared');
   });
 
-  it('writes <name>/index.js per handler with the settings NodejsFunction uses, inlining every module', () => {
+  it('writes <name>/index.js per handler with the settings a synthesis from the sources uses, inlining every module', () => {
     const options = bundleOptions(['begin-run', 'check-job'], LAMBDA_ROOT, '/out');
     expect(options.entryPoints).toEqual([
       { in: path.join(LAMBDA_ROOT, 'begin-run', 'index.ts'), out: path.join('begin-run', 'index') },

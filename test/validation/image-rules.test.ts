@@ -198,7 +198,7 @@ describe('valid edge cases', () => {
     const uri = writeImage(root, uriOf('turns.png'), 'png', 800, 600);
     const multiTurn = {
       schemaVersion: 'bedrock-conversation-2024',
-      system: [{ text: 'Answer with one number.' }, { text: 'No units.' }],
+      system: [{ text: 'Answer with one number. No units.' }],
       messages: [
         { role: 'user', content: [{ text: 'Hello' }] },
         { role: 'assistant', content: [{ text: '1' }] },

@@ -33,6 +33,7 @@ const cases: RuleCase[] = [
   { name: 'an unknown message field', rule: 'unknown-field', bad: record([{ ...user(), name: 'bob' }, assistant()]) },
   { name: 'a system string', rule: 'system-shape', bad: record([user(), assistant()], { system: 'Be brief.' }) },
   { name: 'a system block without text', rule: 'system-shape', bad: record([user(), assistant()], { system: [{ content: 'Be brief.' }] }) },
+  { name: 'two system blocks', rule: 'system-too-many', bad: record([user(), assistant()], { system: [{ text: 'Be brief.' }, { text: 'Answer in French.' }] }) },
   { name: 'no messages', rule: 'messages-shape', bad: { schemaVersion: SCHEMA } },
   { name: 'an empty message list', rule: 'messages-shape', bad: record([]) },
   { name: 'a message that is a string', rule: 'messages-shape', bad: record(['hello', assistant()]) },
@@ -76,6 +77,14 @@ describe('record rules', () => {
     const blamed = [...report.problems.errors, ...report.problems.warnings].filter((p) => p.line !== undefined && p.line !== line);
     expect(blamed).toEqual([]);
     expect(report.valid).toBe(RULES[c.rule].severity === 'warning');
+  });
+
+  it('accepts a record with one system block, and one with none (Bedrock: one optional system prompt)', async () => {
+    const withOne = record([user(), assistant()], { system: [{ text: 'Be brief.\nAnswer in French.' }] });
+    const report = await validateLines(withBadLineAt(57, withOne));
+    expect(report.problems.errors).toEqual([]);
+    expect(report.valid).toBe(true);
+    expect(problemsOf(await validateLines(withBadLineAt(57, record([user(), assistant()]))), 'system-too-many')).toEqual([]);
   });
 
   it('lists each bad line with its own number', async () => {

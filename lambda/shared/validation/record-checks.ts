@@ -172,6 +172,11 @@ export function inspectRecord(line: string, context: RecordCheckContext): Record
     if (!Array.isArray(system)) {
       addProblem(problems, 'system-shape', `system is ${describeJson(system)}; it must be a list of text blocks, e.g. "system": [{"text": "You answer questions about charts."}].`);
     } else {
+      // Bedrock documents one system prompt per record, and AWS's validator for these models
+      // (amazon-bedrock-samples, meta-llama/dataset_validation) rejects a second block.
+      if (system.length > 1) {
+        addProblem(problems, 'system-too-many', `system holds ${system.length} blocks; Bedrock takes one system prompt per record: join them into one, e.g. "system": [{"text": "<first>\\n<second>"}].`);
+      }
       for (let index = 0; index < system.length; index++) {
         const block: unknown = system[index];
         if (!isPlainObject(block) || typeof block.text !== 'string' || soleKey(block) !== 'text') {

@@ -14,6 +14,7 @@
  * | schema-version | error | line | `schemaVersion` is missing or not "bedrock-conversation-2024" |
  * | unknown-field | warning | line | a field the format does not define (record, message or image) |
  * | system-shape | error | line | `system` is not a list of `{"text": "..."}` blocks |
+ * | system-too-many | error | line | `system` holds more than one block (Bedrock takes one system prompt per record) |
  * | messages-shape | error | line | `messages` is missing, not a list, empty, or holds a non-object / a message without a `content` list |
  * | role-invalid | error | line | a message role other than "user" or "assistant" |
  * | first-role-not-user | error | line | the first message is not from the user |
@@ -82,6 +83,7 @@ export const RULES = {
   'schema-version': { severity: 'error', scope: 'line', title: 'schemaVersion must be "bedrock-conversation-2024"' },
   'unknown-field': { severity: 'warning', scope: 'line', title: 'a field the record format does not define' },
   'system-shape': { severity: 'error', scope: 'line', title: 'system must be a list of {"text": ...} blocks' },
+  'system-too-many': { severity: 'error', scope: 'line', title: 'system must hold one block: one system prompt per record' },
   'messages-shape': { severity: 'error', scope: 'line', title: 'messages must be a non-empty list of {role, content} objects' },
   'role-invalid': { severity: 'error', scope: 'line', title: 'a role must be "user" or "assistant"' },
   'first-role-not-user': { severity: 'error', scope: 'line', title: 'the conversation must start with a user message' },

@@ -1,0 +1,143 @@
+/**
+ * A synthesis from the repository's sources bundles every handler with ONE esbuild call, with
+ * the options the package build uses (so the functions carry the bundles the package ships),
+ * reuses the bundles in the process, rebundles when any input changed, and says nothing.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App } from 'aws-cdk-lib';
+import * as esbuild from 'esbuild';
+import { LlamaFinetuning } from '../../lib';
+import * as handlerBundles from '../../lib/workflow/handler-bundles';
+import { HANDLER_BUNDLE_CACHE_VARIABLE, handlerBundleBuilds, handlerBundleDirectory, handlerBundleOptions, handlerNames, prebundleHandlers } from '../../lib/workflow/handler-bundles';
+import { HANDLER_METADATA_KEY } from '../../lib/workflow/workflow-function';
+import { testStack } from '../support/cdk';
+
+const LAMBDA_ROOT = path.resolve(__dirname, '..', '..', 'lambda');
+
+interface SynthesizedFunctions {
+  /** handler name -> the asset folder of its function in the cloud assembly */
+  readonly assets: Map<string, string>;
+  /** what the synthesis wrote to stderr */
+  readonly stderr: string;
+}
+
+/** Synthesizes one LlamaFinetuning stack with bundling on (CDK's default), capturing stderr. */
+function synthesizeWithBundling(outdir: string): SynthesizedFunctions {
+  let stderr = '';
+  const write = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += chunk.toString();
+    return true;
+  });
+  try {
+    const app = new App({ outdir });
+    new LlamaFinetuning(testStack(app, 'Bundled'), 'Finetuning');
+    const stack = app.synth().getStackByName('Bundled');
+    const assets = new Map<string, string>();
+    type FunctionResource = { Type: string; Metadata: Record<string, string>; Properties: { Code: { S3Key: string } } };
+    for (const resource of Object.values(stack.template.Resources as Record<string, FunctionResource>)) {
+      if (resource.Type !== 'AWS::Lambda::Function') continue;
+      // The code's S3 key is <asset hash>.zip; the cloud assembly holds the folder as asset.<asset hash>.
+      assets.set(resource.Metadata[HANDLER_METADATA_KEY], path.join(outdir, `asset.${path.basename(resource.Properties.Code.S3Key, '.zip')}`));
+    }
+    return { assets, stderr };
+  } finally {
+    write.mockRestore();
+  }
+}
+
+describe('handler bundles of a synthesis from the sources', () => {
+  let workDir: string;
+  beforeAll(() => {
+    workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'handler-bundles-test-'));
+    // A cache of this test's own, so bundles of earlier runs do not count.
+    process.env[HANDLER_BUNDLE_CACHE_VARIABLE] = path.join(workDir, 'cache');
+  });
+  afterAll(() => {
+    delete process.env[HANDLER_BUNDLE_CACHE_VARIABLE];
+    fs.rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('bundles every handler in one esbuild call, the very bundles the package build writes, quietly, and reuses them for the next app', () => {
+    const buildsBefore = handlerBundleBuilds();
+    const first = synthesizeWithBundling(path.join(workDir, 'first'));
+    expect(handlerBundleBuilds() - buildsBefore).toBe(1);
+    expect(first.assets.size).toBeGreaterThan(5);
+    expect(first.stderr).toBe('');
+
+    // What `npm run bundle` ships for the same sources.
+    const packaged = path.join(workDir, 'packaged');
+    esbuild.buildSync(handlerBundleOptions(handlerNames(LAMBDA_ROOT), LAMBDA_ROOT, packaged));
+    for (const [name, asset] of first.assets) {
+      expect({ name, code: fs.readFileSync(path.join(asset, 'index.js'), 'utf8') }).toEqual({ name, code: fs.readFileSync(path.join(packaged, name, 'index.js'), 'utf8') });
+      expect(fs.existsSync(path.join(asset, 'index.js.map'))).toBe(true);
+    }
+
+    const second = synthesizeWithBundling(path.join(workDir, 'second'));
+    expect(handlerBundleBuilds() - buildsBefore).toBe(1);
+    expect([...second.assets.keys()]).toEqual([...first.assets.keys()]);
+    expect(second.stderr).toBe('');
+  });
+
+  it('rebundles when a file a handler imports changed, and only then', () => {
+    const root = path.join(workDir, 'repo', 'lambda');
+    fs.mkdirSync(path.join(root, 'shared'), { recursive: true });
+    fs.mkdirSync(path.join(root, 'greet'));
+    fs.writeFileSync(path.join(root, 'shared', 'greeting.ts'), "export const GREETING = 'first-version';\n");
+    fs.writeFileSync(path.join(root, 'greet', 'index.ts'), "import { GREETING } from '../shared/greeting';\nexport const handler = async () => GREETING;\n");
+    const codeOf = (app: object) => fs.readFileSync(path.join(handlerBundleDirectory('greet', root, app), 'index.js'), 'utf8');
+    const buildsBefore = handlerBundleBuilds();
+
+    expect(codeOf({})).toContain('first-version');
+    expect(codeOf({})).toContain('first-version');
+    expect(handlerBundleBuilds() - buildsBefore).toBe(1);
+
+    fs.writeFileSync(path.join(root, 'shared', 'greeting.ts'), "export const GREETING = 'second-version, longer';\n");
+    expect(codeOf({})).toContain('second-version, longer');
+    expect(handlerBundleBuilds() - buildsBefore).toBe(2);
+
+    // Touched but unchanged: the content hash keeps the bundle.
+    const later = new Date(Date.now() + 5000);
+    fs.utimesSync(path.join(root, 'shared', 'greeting.ts'), later, later);
+    expect(codeOf({})).toContain('second-version, longer');
+    expect(handlerBundleBuilds() - buildsBefore).toBe(2);
+  });
+
+  it('lets the next process reuse the bundles of an earlier one, unless an input changed meanwhile', () => {
+    const root = path.join(workDir, 'repo-across-processes', 'lambda');
+    fs.mkdirSync(path.join(root, 'greet'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'greet', 'index.ts'), "export const handler = async () => 'first-version';\n");
+    /** The handler's code as a fresh copy of the module (a new process) sees it, and how many esbuild calls that took. */
+    const inNewProcess = (): { code: string; builds: number } => {
+      let seen: { code: string; builds: number } | undefined;
+      jest.isolateModules(() => {
+        const fresh = require('../../lib/workflow/handler-bundles') as typeof handlerBundles;
+        const code = fs.readFileSync(path.join(fresh.handlerBundleDirectory('greet', root, {}), 'index.js'), 'utf8');
+        seen = { code, builds: fresh.handlerBundleBuilds() };
+      });
+      return seen!;
+    };
+
+    expect(inNewProcess()).toEqual({ code: expect.stringContaining('first-version'), builds: 1 });
+    expect(inNewProcess()).toEqual({ code: expect.stringContaining('first-version'), builds: 0 });
+    fs.writeFileSync(path.join(root, 'greet', 'index.ts'), "export const handler = async () => 'second-version';\n");
+    expect(inNewProcess()).toEqual({ code: expect.stringContaining('second-version'), builds: 1 });
+    expect(inNewProcess()).toEqual({ code: expect.stringContaining('second-version'), builds: 0 });
+  });
+
+  it('bundles ahead with esbuild\'s asynchronous API (as bin/synth.ts does), so the constructs find the bundles ready', async () => {
+    const root = path.join(workDir, 'repo-ahead', 'lambda');
+    fs.mkdirSync(path.join(root, 'greet'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'greet', 'index.ts'), "export const handler = async () => 'bundled-ahead';\n");
+    const buildsBefore = handlerBundleBuilds();
+    await prebundleHandlers(root);
+    expect(handlerBundleBuilds() - buildsBefore).toBe(1);
+    expect(fs.readFileSync(path.join(handlerBundleDirectory('greet', root, {}), 'index.js'), 'utf8')).toContain('bundled-ahead');
+    expect(handlerBundleBuilds() - buildsBefore).toBe(1);
+  });
+
+  it('names the handler and the file it looked for when a handler has no sources', () => {
+    expect(() => handlerBundleDirectory('no-such-handler', LAMBDA_ROOT, {})).toThrow(`No bundle for the 'no-such-handler' workflow handler: ${path.join(LAMBDA_ROOT, 'no-such-handler', 'index.ts')} does not exist`);
+  });
+});
