@@ -52,6 +52,12 @@ export interface EnvironmentSettings {
   readonly notificationEmails?: readonly string[];
   /** Alarms and dashboard of this environment. @default - alarms and dashboard on, with the defaults of FinetuningOperationsProps */
   readonly operations?: EnvironmentOperationsSettings;
+  /**
+   * Exports the stack's outputs as `<prefix><output key>` (e.g. `LlamaFinetuning-prod-DatasetBucketName`)
+   * for other stacks' `Fn::ImportValue`; see FinetuningOutputsOptions.exportPrefix.
+   * @default - outputs are not exported
+   */
+  readonly outputsExportPrefix?: string;
 }
 
 /** Per-environment operations settings (a subset of FinetuningOperationsProps that fits in JSON). */
@@ -80,7 +86,7 @@ export interface EnvironmentEvaluationSettings {
   readonly qualityGate?: { readonly minF1?: number; readonly minImprovementPercent?: number };
 }
 
-const KNOWN_KEYS = new Set(['account', 'region', 'kmsEncryption', 'removalPolicy', 'logRetentionDays', 'dataPrefix', 'defaultModel', 'defaultHyperParameters', 'executionTimeoutHours', 'pollIntervalMinutes', 'quotaWaitHours', 'jobWatchErrorBudgetHours', 'evaluation', 'notificationEmails', 'operations']);
+const KNOWN_KEYS = new Set(['account', 'region', 'kmsEncryption', 'removalPolicy', 'logRetentionDays', 'dataPrefix', 'defaultModel', 'defaultHyperParameters', 'executionTimeoutHours', 'pollIntervalMinutes', 'quotaWaitHours', 'jobWatchErrorBudgetHours', 'evaluation', 'notificationEmails', 'operations', 'outputsExportPrefix']);
 
 /** Checks one environment's settings; errors name the cdk.json key and the fix. */
 export function parseEnvironmentSettings(name: string, raw: unknown): EnvironmentSettings {
@@ -115,6 +121,9 @@ export function parseEnvironmentSettings(name: string, raw: unknown): Environmen
     if (value !== undefined && (typeof value !== 'number' || value <= 0 || value > max)) {
       throw new InvalidPropsError('EnvironmentSettings', `${where}.${key}`, `${String(value)} is out of range`, `Use a positive number up to ${max}.`);
     }
+  }
+  if (s.outputsExportPrefix !== undefined && (typeof s.outputsExportPrefix !== 'string' || !/^[A-Za-z0-9:-]{1,200}$/.test(s.outputsExportPrefix))) {
+    throw new InvalidPropsError('EnvironmentSettings', `${where}.outputsExportPrefix`, `${JSON.stringify(s.outputsExportPrefix)} is not an export name prefix`, 'Use 1 to 200 letters, digits, \'-\' and \':\', such as "LlamaFinetuning-prod-".');
   }
   if (s.evaluation !== undefined) checkEvaluationSettings(`${where}.evaluation`, s.evaluation);
   if (s.notificationEmails !== undefined) checkNotificationEmails(`${where}.notificationEmails`, s.notificationEmails);

@@ -14,6 +14,7 @@ export * from './storage/finetuning-storage';
 export * from './iam/bedrock-customization-role';
 export * from './notifications/run-notifications';
 export * from './trigger/run-request-trigger';
+export * from './outputs/finetuning-outputs';
 export { FinetuningWorkflow } from './workflow/finetuning-workflow';
 export type { FinetuningRunSettings, FinetuningWorkflowProps } from './workflow/finetuning-workflow';
 export type { EvaluationProps, QualityGate } from './workflow/evaluation-stage';

@@ -15,6 +15,7 @@ import { RunRequestTrigger } from './trigger/run-request-trigger';
 import { FinetuningRunSettings, FinetuningWorkflow } from './workflow/finetuning-workflow';
 import { allowCloudWatchAlarmsToPublish } from './operations/alarm-topic-access';
 import { FinetuningOperations, FinetuningOperationsProps } from './operations/finetuning-operations';
+import { FinetuningOutputs, FinetuningOutputsOptions } from './outputs/finetuning-outputs';
 
 /** Props of {@link LlamaFinetuning}. */
 export interface LlamaFinetuningProps extends FinetuningRunSettings {
@@ -81,8 +82,9 @@ export class LlamaFinetuning extends Construct {
     this.storage = new FinetuningStorage(this, 'Storage', { removalPolicy, ...props.storage });
     this.datasetBucket = this.storage.datasetBucket;
     this.artifactsBucket = this.storage.artifactsBucket;
-    // A key this construct created can be given the service permissions logs and SNS need.
-    const ownKey = this.storage.encryptionKey instanceof kms.Key && !props.storage?.encryptionKey ? this.storage.encryptionKey : undefined;
+    // A key this construct created can be given the service permissions logs and SNS need; a
+    // key passed in, or carried by a passed-in bucket, is the user's and stays as it is.
+    const ownKey = this.storage.encryptionKey instanceof kms.Key && this.storage.encryptionKeyCreated ? this.storage.encryptionKey : undefined;
 
     // CloudWatch alarms cannot publish to a topic under the AWS managed key: a topic created
     // here that alarms notify gets a customer managed key (the storage key, or its own).
@@ -150,6 +152,28 @@ export class LlamaFinetuning extends Construct {
       logRetention: props.logRetention,
       logEncryptionKey: ownKey,
       removalPolicy,
+    });
+  }
+
+  /**
+   * Adds CloudFormation outputs to the stack: the dataset and artifacts bucket names, the
+   * request and runs prefixes (and the data prefix, when set), the state machine and outcome
+   * topic ARNs, the dashboard name, and an upload command that starts a run
+   * (`aws s3 cp request.json s3://<dataset bucket>/<request prefix>request.json`). Nothing is
+   * exported unless `exportPrefix` is given. Once per instance; several instances in one stack
+   * each need their own `keyPrefix`.
+   */
+  public addOutputs(options: FinetuningOutputsOptions = {}): FinetuningOutputs {
+    return new FinetuningOutputs(this, 'Outputs', {
+      ...options,
+      datasetBucket: this.datasetBucket,
+      artifactsBucket: this.artifactsBucket,
+      requestPrefix: this.workflow.requestPrefix,
+      runsPrefix: this.workflow.runsPrefix,
+      dataPrefix: this.workflow.dataPrefix,
+      stateMachine: this.stateMachine,
+      notificationTopic: this.notificationTopic,
+      dashboard: this.operations.dashboard,
     });
   }
 

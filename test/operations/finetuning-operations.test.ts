@@ -309,16 +309,18 @@ describe('FinetuningOperations options', () => {
     expect(watchLogGroup.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
   });
 
-  test('a user topic under alias/aws/sns gets a warning (alarms could never reach it); another user topic a reminder', () => {
+  test('a user topic under alias/aws/sns gets a warning (alarms could never reach it); one under a key of the app that does not admit alarms too; an imported topic a reminder', () => {
     const stack = testStack(testApp());
     const managed = new sns.Topic(stack, 'Managed', { masterKey: kms.Alias.fromAliasName(stack, 'AwsSns', 'alias/aws/sns'), enforceSSL: true });
     new LlamaFinetuning(stack, 'A', { notificationTopic: managed });
     const own = new sns.Topic(stack, 'Own', { masterKey: new kms.Key(stack, 'OwnKey', { enableKeyRotation: true }), enforceSSL: true });
     new LlamaFinetuning(stack, 'B', { notificationTopic: own });
+    new LlamaFinetuning(stack, 'C', { notificationTopic: sns.Topic.fromTopicArn(stack, 'Imported', 'arn:aws:sns:us-west-2:111122223333:ops') });
     const annotations = Annotations.fromStack(stack);
     annotations.hasWarning('/TestStack/A/Operations', Match.stringLikeRegexp('alias/aws/sns, which CloudWatch alarms cannot use'));
-    annotations.hasNoWarning('/TestStack/B/Operations', Match.anyValue());
-    annotations.hasInfo('/TestStack/B/Operations', Match.stringLikeRegexp('allowCloudWatchAlarmsToPublish'));
+    annotations.hasWarning('/TestStack/B/Operations', Match.stringLikeRegexp('^Alarms notify TestStack/Own, whose key TestStack/OwnKey does not let CloudWatch alarms use it.*allowCloudWatchAlarmsToPublish'));
+    annotations.hasNoWarning('/TestStack/C/Operations', Match.anyValue());
+    annotations.hasInfo('/TestStack/C/Operations', Match.stringLikeRegexp("allowCloudWatchAlarmsToPublish.*an imported topic's owner must grant it"));
     // The user's topics are left as they are.
     expect(Object.values(Template.fromStack(stack).findResources('AWS::SNS::TopicPolicy')).flatMap((p) => p.Properties.PolicyDocument.Statement).filter((st) => st.Principal?.Service)).toEqual([]);
   });

@@ -628,6 +628,14 @@ export class LocalWorkflowRunner {
     return this.physical[ids[0]].ref;
   }
 
+  /**
+   * The template's outputs by key, resolved to the stand-ins' names: what
+   * `aws cloudformation describe-stacks` would show once the stack is deployed.
+   */
+  stackOutputs(): Record<string, string> {
+    return Object.fromEntries(Object.entries(this.json.Outputs ?? {}).map(([key, output]) => [key, this.resolver.resolveString(output.Value, `Outputs.${key}.Value`)]));
+  }
+
   /** What `Ref` / `Fn::GetAtt` of a template resource resolve to here. */
   physicalResource(logicalId: string): PhysicalResource {
     const resource = this.physical[logicalId];
