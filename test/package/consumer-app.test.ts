@@ -16,8 +16,10 @@ import * as path from 'path';
 import { usage } from '../../cli/llama-finetune';
 import { HANDLER_METADATA_KEY } from '../../lib/workflow/workflow-function';
 import { HANDLER_RUNTIME } from '../../lib/workflow/handler-code';
+import { CfnResolver } from '../support/local-workflow/cfn-resolver';
 import { CfnTemplateJson, resourcesOfType } from '../support/local-workflow/cfn-template';
-import { CONSUMER_BUCKET_PATH, CONSUMER_STACK, CONSUMER_TSCONFIG, consumerAppSource } from './consumer-app-files';
+import { physicalResourcesOf } from '../support/local-workflow/physical-resources';
+import { CONSUMER_BUCKET_PATH, CONSUMER_EXPORT_PREFIX, CONSUMER_STACK, CONSUMER_TSCONFIG, consumerAppSource } from './consumer-app-files';
 import { consumerLockfile, Lockfile } from './consumer-lockfile';
 import { CommandResult, runCommand } from './run-command';
 
@@ -199,6 +201,32 @@ describe('installable package [slow: build, npm pack, offline install into a con
       .filter((pattern) => pattern?.source?.includes('aws.s3'));
     expect(s3Rules).toHaveLength(1);
     expect(s3Rules[0].detail?.bucket?.name).toEqual([{ Ref: bucket![0] }]);
+  });
+
+  it("reads the synthesized stack's outputs: they name the consumer's bucket, the state machine and topic, an upload command, and carry the asked export names", () => {
+    // Resolved as describe-stacks would show them, with stand-in names for the physical ones.
+    const scope = { accountId: '123456789012', region: 'us-west-2', partition: 'aws' };
+    const physical = physicalResourcesOf(run.template, scope);
+    const resolver = new CfnResolver(run.template, physical, scope);
+    const outputs = Object.fromEntries(Object.entries(run.template.Outputs ?? {}).map(([key, output]) => [key, resolver.resolveString(output.Value, key)]));
+    const physicalOf = (type: string, pathSuffix = '') => {
+      const matches = resourcesOfType(run.template, type).filter(([, resource]) => String(resource.Metadata?.['aws:cdk:path']).endsWith(pathSuffix));
+      expect(matches).toHaveLength(1);
+      return physical[matches[0][0]];
+    };
+    const teamBucket = physicalOf('AWS::S3::Bucket', CONSUMER_BUCKET_PATH).ref;
+    expect(outputs).toEqual({
+      DatasetBucketName: teamBucket,
+      ArtifactsBucketName: physicalOf('AWS::S3::Bucket', 'ArtifactsBucket/Resource').ref,
+      RequestPrefix: 'requests/',
+      RunsPrefix: 'runs/',
+      StateMachineArn: physicalOf('AWS::StepFunctions::StateMachine').ref,
+      OutcomeTopicArn: physicalOf('AWS::SNS::Topic').ref,
+      DashboardName: physicalOf('AWS::CloudWatch::Dashboard').ref,
+      UploadCommand: `aws s3 cp request.json s3://${teamBucket}/requests/request.json`,
+    });
+    const exportNames = Object.entries(run.template.Outputs ?? {}).map(([key, output]) => [key, output.Export?.Name]);
+    expect(exportNames).toEqual(Object.keys(outputs).map((key) => [key, `${CONSUMER_EXPORT_PREFIX}${key}`]));
   });
 
   it('runs the CLI bin from the consumer', () => {
