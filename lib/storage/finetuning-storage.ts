@@ -48,7 +48,8 @@ export interface FinetuningStorageProps {
   readonly accessLogsBucket?: s3.IBucket;
   /**
    * Encryption of the buckets created here.
-   * @default StorageEncryption.S3_MANAGED, or KMS when `encryptionKey` is given
+   * @default StorageEncryption.S3_MANAGED, or KMS when `encryptionKey` is given or a passed-in
+   * bucket has its own key
    */
   readonly encryption?: StorageEncryption;
   /**
