@@ -5,6 +5,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { InvalidPropsError } from './core/props-validation';
+import { checkCostSettings, CostBudgetSettings, ModelPriceSettings } from './workflow/cost-settings';
 
 /** The context key in cdk.json that holds the environments. */
 export const ENVIRONMENTS_CONTEXT_KEY = 'llama-finetune:environments';
@@ -58,6 +59,16 @@ export interface EnvironmentSettings {
    * @default - outputs are not exported
    */
   readonly outputsExportPrefix?: string;
+  /**
+   * Prices per model in US dollars (see LlamaFinetuningProps.modelPrices), with their source and date.
+   * @default - cost estimates in tokens only
+   */
+  readonly prices?: Readonly<Record<string, ModelPriceSettings>>;
+  /**
+   * The most one run may cost by its estimate (see LlamaFinetuningProps.costBudget).
+   * @default - no budget
+   */
+  readonly budget?: CostBudgetSettings;
 }
 
 /** Per-environment operations settings (a subset of FinetuningOperationsProps that fits in JSON). */
@@ -86,7 +97,7 @@ export interface EnvironmentEvaluationSettings {
   readonly qualityGate?: { readonly minF1?: number; readonly minImprovementPercent?: number };
 }
 
-const KNOWN_KEYS = new Set(['account', 'region', 'kmsEncryption', 'removalPolicy', 'logRetentionDays', 'dataPrefix', 'defaultModel', 'defaultHyperParameters', 'executionTimeoutHours', 'pollIntervalMinutes', 'quotaWaitHours', 'jobWatchErrorBudgetHours', 'evaluation', 'notificationEmails', 'operations', 'outputsExportPrefix']);
+const KNOWN_KEYS = new Set(['account', 'region', 'kmsEncryption', 'removalPolicy', 'logRetentionDays', 'dataPrefix', 'defaultModel', 'defaultHyperParameters', 'executionTimeoutHours', 'pollIntervalMinutes', 'quotaWaitHours', 'jobWatchErrorBudgetHours', 'evaluation', 'notificationEmails', 'operations', 'outputsExportPrefix', 'prices', 'budget']);
 
 /** Checks one environment's settings; errors name the cdk.json key and the fix. */
 export function parseEnvironmentSettings(name: string, raw: unknown): EnvironmentSettings {
@@ -128,6 +139,7 @@ export function parseEnvironmentSettings(name: string, raw: unknown): Environmen
   if (s.evaluation !== undefined) checkEvaluationSettings(`${where}.evaluation`, s.evaluation);
   if (s.notificationEmails !== undefined) checkNotificationEmails(`${where}.notificationEmails`, s.notificationEmails);
   if (s.operations !== undefined) checkOperationsSettings(`${where}.operations`, s.operations);
+  checkCostSettings('EnvironmentSettings', s.prices as EnvironmentSettings['prices'], s.budget as EnvironmentSettings['budget'], { prices: `${where}.prices`, budget: `${where}.budget` });
   return s as EnvironmentSettings;
 }
 

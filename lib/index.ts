@@ -18,6 +18,7 @@ export * from './outputs/finetuning-outputs';
 export { FinetuningWorkflow } from './workflow/finetuning-workflow';
 export type { FinetuningRunSettings, FinetuningWorkflowProps } from './workflow/finetuning-workflow';
 export type { EvaluationProps, QualityGate } from './workflow/evaluation-stage';
+export type { CostBudgetSettings, ModelPriceSettings } from './workflow/cost-settings';
 
 // Internal constructs reachable through public properties (FinetuningWorkflow.evaluation and
 // its functions): their types can be named, but they are not meant to be created directly.

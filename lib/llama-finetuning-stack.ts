@@ -42,6 +42,8 @@ export class LlamaFinetuningStack extends Stack {
       defaultModel: settings.defaultModel,
       defaultHyperParameters: settings.defaultHyperParameters,
       executionTimeout: settings.executionTimeoutHours ? Duration.hours(settings.executionTimeoutHours) : undefined,
+      modelPrices: settings.prices,
+      costBudget: settings.budget,
       operations: settings.operations && {
         alarmsEnabled: settings.operations.alarmsEnabled,
         dashboardEnabled: settings.operations.dashboardEnabled,

@@ -133,6 +133,8 @@ export class LlamaFinetuning extends Construct {
       bucketEncryptionKey: this.storage.encryptionKey,
       customModelEncryptionKey: props.customModelEncryptionKey,
       evaluation: props.evaluation,
+      modelPrices: props.modelPrices,
+      costBudget: props.costBudget,
       removalPolicy,
     });
     this.stateMachine = this.workflow.stateMachine;

@@ -106,6 +106,7 @@ async function scoreEvaluation(event: ScoreEvaluationEvent): Promise<ScoreEvalua
       fineTunedOutputTokens: sum(fineTuned, 'outputTokens'),
     },
     qualityGate: jsonEnv<QualityGate>('QUALITY_GATE', {}),
+    ...(record?.costEstimate ? { costEstimate: record.costEstimate } : {}),
   };
   const report = buildEvaluationReport(input);
 

@@ -3,6 +3,7 @@
  * machine receives (at `$.run`). One definition, so handlers agree on its shape.
  */
 import { createHash } from 'crypto';
+import { CostBudget } from './cost-estimate';
 import { RunRequest } from './run-request';
 
 /** A dataset file of a run, by what the run uses it for. */
@@ -57,6 +58,12 @@ export interface RunContext {
   /** Names of hyperparameters the request set itself (the rest are defaults or recommendations). */
   readonly hyperParametersOverridden: readonly string[];
   readonly evaluation: { readonly enabled: boolean; readonly maxTokens: number; readonly maxRecords?: number };
+  /**
+   * The request's own budget (`budget` in the run request), checked with the environment's
+   * before the job is created.
+   * @default - only the environment's budget applies
+   */
+  readonly budget?: CostBudget;
   /** Where this run writes: `s3://<bucket>/<prefix>` with prefix `runs/<runId>/`. */
   readonly artifacts: { readonly bucket: string; readonly prefix: string };
   /**
@@ -119,6 +126,7 @@ export function buildRunContext(
     hyperParameters: { ...request.hyperParameters },
     hyperParametersOverridden: request.hyperParametersOverridden,
     evaluation: request.evaluation,
+    ...(request.budget ? { budget: request.budget } : {}),
     artifacts: { bucket: artifactsBucket, prefix: `${runsPrefix}${runId}/` },
     executionArn,
   };

@@ -10,6 +10,7 @@
  * writes here retry it with bounded, jittered exponential backoff.
  */
 import { GetObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { CostEstimate } from './cost-estimate';
 import { PinnedDataFile } from './pinned-data';
 import { DataFileRole, RunContext } from './run-context';
 import { isNotFound } from './s3';
@@ -58,6 +59,8 @@ export interface RunRecord {
   readonly validation?: { readonly valid: boolean; readonly errorCount: number; readonly warningCount: number; readonly reportUri: string };
   /** The validated dataset files, by role: source URI, version id / ETag, and the run's copy that training and evaluation read. */
   readonly data?: Readonly<Partial<Record<DataFileRole, PinnedDataFile>>>;
+  /** What the run was estimated to use (and cost, where prices are set) before its job was created. */
+  readonly costEstimate?: CostEstimate;
   readonly job?: RunJob;
   readonly metrics?: TrainingMetricsSummary;
   readonly outcome?: RunOutcome;

@@ -21,6 +21,7 @@ import {
   LLAMA_MODELS,
   resolveHyperParameters,
 } from '../../lib/models/llama-models';
+import { CostBudget, costBudgetProblems } from './cost-estimate';
 import { describeValue, quoted, safeText } from './display-text';
 import { exceedsJsonDepth, isStackOverflow, MAX_RUN_REQUEST_DEPTH } from './json-depth';
 
@@ -33,6 +34,8 @@ export interface RunRequestDocument {
   readonly testData?: string;
   readonly hyperParameters?: Record<string, number | string>;
   readonly evaluation?: EvaluationRequest;
+  /** This run's budget; the environment's budget applies as well (a request may only tighten it). */
+  readonly budget?: CostBudget;
 }
 
 /** Evaluation settings a request may give. */
@@ -57,6 +60,8 @@ export interface RunRequest {
   /** Names set explicitly by the request or the deployment's defaults; the rest may follow the recommendation. */
   readonly hyperParametersOverridden: readonly string[];
   readonly evaluation: Required<Pick<EvaluationRequest, 'enabled' | 'maxTokens'>> & Pick<EvaluationRequest, 'maxRecords'>;
+  /** The request's own budget, checked against the cost estimate before the job is created. */
+  readonly budget?: CostBudget;
 }
 
 /** One thing wrong with a request: the field, a stable rule id and what to do. */
@@ -104,7 +109,7 @@ export class InvalidRunRequestError extends Error {
 
 /** Names that become part of Bedrock job and model names: letters, digits and hyphens. */
 const NAME_PATTERN = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,38}[a-zA-Z0-9])?$/;
-const KNOWN_FIELDS = new Set(['name', 'model', 'trainingData', 'validationData', 'testData', 'hyperParameters', 'evaluation']);
+const KNOWN_FIELDS = new Set(['name', 'model', 'trainingData', 'validationData', 'testData', 'hyperParameters', 'evaluation', 'budget']);
 const KNOWN_EVALUATION_FIELDS = new Set(['enabled', 'maxTokens', 'maxRecords']);
 export const MAX_EVALUATION_TOKENS = 4096;
 /**
@@ -199,6 +204,8 @@ export function parseRunRequest(text: string, source: string, datasetBucket: str
   }
 
   const evaluation = parseEvaluation(d.evaluation, text, problem);
+  const budgetProblems = d.budget === undefined ? [] : costBudgetProblems(d.budget, 'budget');
+  for (const p of budgetProblems) problem(p.field, 'budget', p.message);
 
   if (problems.length > 0 || !model || !hyperParameters || !trainingDataKey || !evaluation) {
     throw new InvalidRunRequestError(source, problems);
@@ -213,6 +220,7 @@ export function parseRunRequest(text: string, source: string, datasetBucket: str
     // Values set explicitly (by the request or the deployment) win over the data-driven recommendation.
     hyperParametersOverridden: [...new Set([...Object.keys(defaults.defaultHyperParameters ?? {}), ...Object.keys((requestedHp ?? {}) as object)])],
     evaluation,
+    ...(d.budget !== undefined ? { budget: { ...(d.budget as CostBudget) } } : {}),
   };
 }
 

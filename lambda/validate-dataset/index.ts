@@ -17,10 +17,20 @@
  * - MAX_LISTED_PROBLEMS (default 200): errors and warnings listed with messages.
  * - ALLOWED_IMAGE_LOCATIONS (optional): comma-separated s3://bucket[/prefix] locations the
  *   customization role may read images from; default: the whole dataset bucket.
+ * - ENVIRONMENT_NAME (optional): named in budget refusals.
+ * - COST_PRICES (optional): JSON {model name: ModelPrices}; dollars are estimated where set.
+ * - COST_BUDGET (optional): JSON CostBudget of the environment.
+ * - EVALUATION_MODE: 'per-run' (a Provisioned Throughput per run, EVALUATION_MODEL_UNITS units),
+ *   'existing' (an existing one, not billed to the run) or 'off'. @default 'off'
+ *
+ * Valid data also gets a cost estimate (cost-estimate.ts), recorded in the run record and the
+ * summary; a run over its environment's or its request's budget comes back `withinBudget: false`
+ * with the refusal, and the state machine fails it before the job is created.
  */
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { findModel, LlamaHyperParameterName } from '../../lib/models/llama-models';
-import { intEnv } from '../shared/env';
+import { BudgetSource, BudgetVerdict, CostBudget, CostEstimate, DataTokens, estimateRunCost, checkBudget, ModelPrices, renderCostEstimateLines } from '../shared/cost-estimate';
+import { intEnv, jsonEnv } from '../shared/env';
 import { createLogger, Logger } from '../shared/logger';
 import { logFailures, runIdOf } from '../shared/log-failures';
 import { copyPinnedDataFiles, currentDataFileVersions, sourceDataKeys } from '../shared/pinned-data';
@@ -34,6 +44,7 @@ import {
   DEFAULT_MAX_LISTED_PROBLEMS,
   renderSummary,
   S3ImageByteSource,
+  ValidationReport,
   s3DatasetSource,
   validateDataset,
 } from '../shared/validation';
@@ -57,6 +68,10 @@ export interface ValidateDatasetResult {
   readonly summary: string;
   /** Hyperparameters for the job: the recommendation from the data, with the run request's own values kept. */
   readonly recommendedHyperParameters: Record<LlamaHyperParameterName, number>;
+  /** False when the cost estimate exceeds a budget: the run stops before any training is paid for. */
+  readonly withinBudget: boolean;
+  /** Why the run is over budget: the estimate, the budget and what to change. */
+  readonly budgetRefusal?: string;
 }
 
 /** Longest summary returned (SNS and Step Functions output stay small). */
@@ -127,12 +142,16 @@ export function createValidateDatasetHandler(deps: Partial<ValidateDatasetDepend
     const summaryKey = `${prefix}summary.txt`;
     const reportUri = `s3://${run.artifacts.bucket}/${reportKey}`;
     const summaryUri = `s3://${run.artifacts.bucket}/${summaryKey}`;
-    const summary = renderSummary(report, { reportUri, maxChars: MAX_SUMMARY_CHARS });
+    const costEstimate = report.valid ? estimateCost(run, report) : undefined;
+    const verdict: BudgetVerdict = costEstimate ? checkBudget(costEstimate, budgetsOf(run)) : { withinBudget: true };
+    const costText = costEstimate ? [...renderCostEstimateLines(costEstimate), ...(verdict.refusal ? [`OVER BUDGET: ${verdict.refusal}`] : [])].join('\n') : '';
+    const dataSummary = renderSummary(report, { reportUri, maxChars: MAX_SUMMARY_CHARS - (costText ? costText.length + 1 : 0) });
+    const summary = costText ? `${dataSummary}\n${costText}` : dataSummary;
     await putJson(s3, { bucket: run.artifacts.bucket, key: reportKey }, report);
     await s3.send(new PutObjectCommand({ Bucket: run.artifacts.bucket, Key: summaryKey, Body: summary, ContentType: 'text/plain; charset=utf-8' }));
     // Valid data is copied under the run before anything is paid for: Bedrock and the
     // evaluation read these copies, so a file replaced later changes nothing.
-    const pinned = report.valid ? await copyPinnedDataFiles(s3, run, versions) : undefined;
+    const pinned = report.valid && verdict.withinBudget ? await copyPinnedDataFiles(s3, run, versions) : undefined;
     // The run record (when the workflow began one) keeps the verdict next to everything else.
     const recordKey = runRecordKey(run);
     if (await readRunRecord(s3, run.artifacts.bucket, recordKey)) {
@@ -140,7 +159,9 @@ export function createValidateDatasetHandler(deps: Partial<ValidateDatasetDepend
         ...withEvent(r, report.valid ? 'dataset valid' : 'dataset invalid', { errors: report.totals.errors, warnings: report.totals.warnings }),
         validation: { valid: report.valid, errorCount: report.totals.errors, warningCount: report.totals.warnings, reportUri },
         ...(pinned ? { data: pinned } : {}),
+        ...(costEstimate ? { costEstimate } : {}),
       }));
+      if (!verdict.withinBudget) await updateOwnRunRecord(s3, run, (r) => withEvent(r, 'over budget', { totalTokens: costEstimate?.totalTokens, dollars: costEstimate?.dollars.total }));
     }
 
     runLog.info('dataset validated', {
@@ -160,8 +181,52 @@ export function createValidateDatasetHandler(deps: Partial<ValidateDatasetDepend
       summaryUri,
       summary,
       recommendedHyperParameters: { ...report.hyperParameters.values },
+      withinBudget: verdict.withinBudget,
+      ...(verdict.refusal ? { budgetRefusal: verdict.refusal } : {}),
     };
   });
+}
+
+/** Records and estimated tokens of the files of one role in the report. */
+function dataTokensOf(report: ValidationReport, role: 'training' | 'validation' | 'test'): DataTokens | undefined {
+  const files = report.files.filter((f) => f.role === role && f.found);
+  if (files.length === 0) return undefined;
+  return { records: files.reduce((n, f) => n + f.records, 0), tokens: files.reduce((n, f) => n + f.estimatedTokens, 0) };
+}
+
+/** The run's cost estimate from the validation report, the job's hyperparameters and the deployment's prices. */
+function estimateCost(run: RunContext, report: ValidationReport): CostEstimate {
+  const prices = jsonEnv<Record<string, ModelPrices>>('COST_PRICES', {})[run.model.name];
+  const mode = process.env.EVALUATION_MODE ?? 'off';
+  const test = dataTokensOf(report, 'test');
+  const evaluates = mode !== 'off' && run.evaluation?.enabled !== false && test !== undefined;
+  return estimateRunCost({
+    model: run.model.name,
+    // The epochs the job will train: the request's, else the recommendation launch-job uses.
+    epochCount: report.hyperParameters.values.epochCount,
+    training: dataTokensOf(report, 'training') ?? { records: 0, tokens: 0 },
+    validation: dataTokensOf(report, 'validation'),
+    evaluation: evaluates
+      ? { test, maxRecords: run.evaluation.maxRecords, maxTokens: run.evaluation.maxTokens, ...(mode === 'per-run' ? { modelUnits: intEnv('EVALUATION_MODEL_UNITS', 1) } : {}) }
+      : undefined,
+    prices,
+  });
+}
+
+/** The environment's budget, then the request's. */
+function budgetsOf(run: RunContext): BudgetSource[] {
+  const environment = process.env.ENVIRONMENT_NAME ?? 'default';
+  const budgets: BudgetSource[] = [];
+  const deployment = jsonEnv<CostBudget | undefined>('COST_BUDGET', undefined);
+  if (deployment) {
+    budgets.push({
+      budget: deployment,
+      where: `the environment '${environment}' (cdk.json llama-finetune:environments.${environment}.budget, or the construct prop costBudget)`,
+      field: `raise budget.<limit> of the environment '${environment}' in cdk.json (a request's budget cannot raise it)`,
+    });
+  }
+  if (run.budget) budgets.push({ budget: run.budget, where: 'the run request (budget)', field: 'raise budget.<limit> in the run request' });
+  return budgets;
 }
 
 /** The Lambda entry point. */

@@ -18,6 +18,7 @@ import { acknowledgeWildcardResource } from '../core/nag';
 import { InvalidPropsError, normalizePrefix } from '../core/props-validation';
 import { LLAMA_MODELS, ResolvedHyperParameters, resolveHyperParameters, resolveModel } from '../models/llama-models';
 import { EvaluationProps, EvaluationStage } from './evaluation-stage';
+import { checkCostSettings, CostBudgetSettings, ModelPriceSettings } from './cost-settings';
 import { allow, bedrockArn } from './grants';
 import { BudgetDefinition, HISTORY_EVENT_BUDGET, HistoryEstimate, childHistoryEvents, historyBudgetProblem, historyDesignOf, worstCaseHistoryEvents } from './history-budget';
 import { WorkflowFunction, WorkflowFunctionProps } from './workflow-function';
@@ -118,6 +119,19 @@ export interface FinetuningRunSettings {
    * @default - evaluate runs that have test data, on a Provisioned Throughput created per run
    */
   readonly evaluation?: EvaluationProps;
+  /**
+   * Prices per model (catalogue name, e.g. `llama3.2-11b`) in US dollars, for the cost estimate
+   * every run gets before its job is created. Dollar estimates appear only where prices are set.
+   * @default - estimates in tokens only
+   */
+  readonly modelPrices?: Readonly<Record<string, ModelPriceSettings>>;
+  /**
+   * The most one run may cost by its estimate (tokens; dollars where prices are set). A run over
+   * it is refused at validation, before its job is created; a request's own `budget` may only
+   * tighten it.
+   * @default - no budget
+   */
+  readonly costBudget?: CostBudgetSettings;
 }
 
 /** Props of {@link FinetuningWorkflow}. */
@@ -262,6 +276,8 @@ export class FinetuningWorkflow extends Construct {
         EXPECTED_ACCOUNT_ID: Stack.of(this).account,
         IMAGE_CONCURRENCY: String(props.imageConcurrency ?? 32),
         ALLOWED_IMAGE_LOCATIONS: `s3://${props.datasetBucket.bucketName}/${this.dataPrefix ?? ''}`,
+        ENVIRONMENT_NAME: environmentName,
+        ...costEnvironment(props),
       },
       { timeout: Duration.minutes(15), memorySize: 1024 },
     );
@@ -414,6 +430,12 @@ export class FinetuningWorkflow extends Construct {
       resultPath: '$.error',
     }).next(recordFailure);
 
+    const overBudget = new sfn.Pass(states, 'OverBudget', {
+      comment: 'The cost estimate exceeds a budget: refused before the job is created.',
+      parameters: { Error: 'OverBudget', 'Cause.$': '$.validation.budgetRefusal' },
+      resultPath: '$.error',
+    }).next(recordFailure);
+
     const launchStep = withTransientRetry(invoke('LaunchJob', launch, { run, hyperParameters: sfn.JsonPath.objectAt('$.validation.recommendedHyperParameters') }, '$.job'));
     const quotaAttempts = Math.max(1, Math.ceil(quotaWaitTimeout.toSeconds() / quotaRetryInterval.toSeconds()));
     launchStep.addRetry({ errors: ['ServiceQuotaExceededException'], interval: quotaRetryInterval, maxAttempts: quotaAttempts, backoffRate: 1 });
@@ -472,7 +494,12 @@ export class FinetuningWorkflow extends Construct {
     const definition = readRequestStep
       .next(beginRunStep)
       .next(new sfn.Choice(states, 'IsDuplicate').when(sfn.Condition.booleanEquals('$.begin.duplicate', true), duplicate).otherwise(validateStep));
-    validateStep.next(new sfn.Choice(states, 'IsDatasetValid').when(sfn.Condition.booleanEquals('$.validation.valid', false), datasetInvalid).otherwise(launchStep));
+    validateStep.next(
+      new sfn.Choice(states, 'IsDatasetValid')
+        .when(sfn.Condition.booleanEquals('$.validation.valid', false), datasetInvalid)
+        .when(sfn.Condition.booleanEquals('$.validation.withinBudget', false), overBudget)
+        .otherwise(launchStep),
+    );
     launchStep.next(waitForJob);
     waitForJob.next(checkStep);
     checkStep.next(
@@ -642,4 +669,17 @@ function acknowledgeStateMachineRole(stateMachine: sfn.StateMachine, functions: 
       'Step Functions invokes this one function; the :* suffix only covers its versions and aliases, as the LambdaInvoke task grants.',
     );
   }
+}
+
+/** The validation step's cost settings: prices, budget, and how evaluation is paid for. */
+function costEnvironment(props: FinetuningWorkflowProps): Record<string, string> {
+  const prices = checkCostSettings(CONSTRUCT, props.modelPrices, props.costBudget);
+  const evaluation = props.evaluation;
+  const mode = evaluation?.enabled === false ? 'off' : evaluation?.provisionedModelArn ? 'existing' : 'per-run';
+  return {
+    EVALUATION_MODE: mode,
+    ...(mode === 'per-run' ? { EVALUATION_MODEL_UNITS: String(evaluation?.modelUnits ?? 1) } : {}),
+    ...(prices && Object.keys(prices).length > 0 ? { COST_PRICES: JSON.stringify(prices) } : {}),
+    ...(props.costBudget ? { COST_BUDGET: JSON.stringify(props.costBudget) } : {}),
+  };
 }

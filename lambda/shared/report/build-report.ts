@@ -158,6 +158,7 @@ export function buildEvaluationReport(input: EvaluationReportInput): EvaluationR
     latency: { base: latencyStats(input.base.map((r) => r.latencyMs)), fineTuned: latencyStats(input.fineTuned.map((r) => r.latencyMs)) },
     tokens: { base: tokenTotals(input.base), fineTuned: tokenTotals(input.fineTuned) },
     costs: modelUnitHours === undefined ? { ...costs } : { ...costs, modelUnitHours },
+    ...(input.costEstimate ? { costEstimate: input.costEstimate } : {}),
     training: input.training ?? null,
     gate: evaluateQualityGate(input.qualityGate, {
       baseF1: scores.base.f1,

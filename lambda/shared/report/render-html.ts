@@ -3,6 +3,7 @@
  * no scripts, fonts or images from anywhere, so it opens from S3 or an e-mail attachment and
  * reads the same without JavaScript. Every piece of text from the input is escaped. Pure.
  */
+import { costComparisonHtml } from './cost-comparison';
 import { ChartSeries, lossChartSvg } from './loss-chart-svg';
 import { escapeHtml } from './html-escape';
 import {
@@ -234,6 +235,7 @@ ${examples}
 <h2>Latency, tokens and cost figures</h2>
 ${usageHtml(report)}
 </section>
+${costComparisonHtml(report)}
 <section>
 <h2>Run</h2>
 ${runHtml(report)}

@@ -1,4 +1,5 @@
 /** The evaluation report as Markdown (for a pull request, a wiki page or the S3 console). Pure. */
+import { costComparisonMarkdown } from './cost-comparison';
 import { EvaluationReport, ReportRecord } from './report-model';
 import { escapeMarkdown } from './markdown-escape';
 import {
@@ -118,6 +119,7 @@ export function renderReportMarkdown(report: EvaluationReport): string {
   const missing = missingAnswersText(report);
   if (missing) lines.push('', escapeMarkdown(missing));
   lines.push('', '## Quality gate', '', ...gateLines(report), '', '## Training loss', '', ...trainingLines(report), '', '## Latency, tokens and cost figures', '', ...usageLines(report), '');
+  lines.push(...costComparisonMarkdown(report));
   lines.push(`## Lowest-scoring examples (${report.lowest.length} of ${formatCount(report.records.length)})`, '');
   if (report.lowest.length === 0) lines.push('No records were scored.', '');
   report.lowest.forEach((record, i) => lines.push(...exampleLines(record, i)));

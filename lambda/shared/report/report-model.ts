@@ -6,6 +6,7 @@
  * Every score in the report is a percentage (0..100), per record as well as in total, so the
  * numbers a reader compares share one scale.
  */
+import { CostEstimate } from '../cost-estimate';
 import { ScoreSummary } from '../metrics';
 import { TrainingMetricsSummary } from '../training-metrics';
 
@@ -78,6 +79,8 @@ export interface EvaluationReportInput {
   readonly fineTuned: readonly PredictionRecord[];
   readonly costs: EvaluationCosts;
   readonly qualityGate?: QualityGate;
+  /** The cost estimate made before the job was created (run.json `costEstimate`), shown beside the actual usage. */
+  readonly costEstimate?: CostEstimate;
   /** How many lowest-scoring examples to keep. @default 10 */
   readonly lowestCount?: number;
 }
@@ -146,6 +149,8 @@ export interface EvaluationReport {
   readonly tokens: { readonly base: TokenTotals; readonly fineTuned: TokenTotals };
   /** The usage figures given, plus model-unit hours when hours and units are known. */
   readonly costs: EvaluationCosts & { readonly modelUnitHours?: number };
+  /** The estimate made before the job was created, when the run has one. */
+  readonly costEstimate?: CostEstimate;
   readonly training: TrainingMetricsSummary | null;
   readonly gate: QualityGateResult;
 }

@@ -378,6 +378,7 @@ class DatasetValidation {
       errors: s.errors,
       warnings: s.warnings,
       tokensPerRecord: s.tokens.summary(),
+      estimatedTokens: s.tokens.valueSum,
       answerWords: s.answerWords.summary(),
     }));
     const tokens = new StreamingHistogram();

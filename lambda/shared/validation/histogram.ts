@@ -67,6 +67,11 @@ export class StreamingHistogram {
     return this.total;
   }
 
+  /** Sum of the values added. */
+  get valueSum(): number {
+    return this.sum;
+  }
+
   /** The value below which `fraction` (0..1) of the values lie, clamped to [min, max]. */
   percentile(fraction: number): number {
     if (this.total === 0) return 0;

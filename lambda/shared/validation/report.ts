@@ -32,6 +32,8 @@ export interface FileReport {
   readonly warnings: number;
   /** Estimated input + output tokens per record (JSON objects only). */
   readonly tokensPerRecord: Distribution;
+  /** Estimated tokens of all records together (one pass over the file): what cost estimates multiply. */
+  readonly estimatedTokens: number;
   /** Words per assistant answer. */
   readonly answerWords: Distribution;
 }
