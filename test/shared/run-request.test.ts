@@ -46,6 +46,14 @@ describe('parseRunRequest accepts', () => {
     expect(request.evaluation).toEqual({ enabled: false, maxTokens: 64, maxRecords: 200 });
   });
 
+  test('a budget, carried into the run context', () => {
+    const request = parseRunRequest(JSON.stringify({ ...valid, budget: { maxTokens: 2_000_000, maxDollars: 25.5 } }), SOURCE, BUCKET);
+    expect(request.budget).toEqual({ maxTokens: 2_000_000, maxDollars: 25.5 });
+    const context = buildRunContext(request, { bucket: BUCKET, key: 'requests/run.json', versionId: 'v1' }, BUCKET, 'artifacts', 'runs/', 'arn:exec');
+    expect(context.budget).toEqual({ maxTokens: 2_000_000, maxDollars: 25.5 });
+    expect(parseRunRequest(JSON.stringify(valid), SOURCE, BUCKET).budget).toBeUndefined();
+  });
+
   test('deployment defaults fill the model and hyperparameters; the request overrides them', () => {
     const { model: _omit, ...withoutModel } = valid;
     const request = parseRunRequest(JSON.stringify({ ...withoutModel, hyperParameters: { epochCount: 4 } }), SOURCE, BUCKET, {
@@ -75,6 +83,10 @@ describe('parseRunRequest rejects, naming field, rule and fix', () => {
     ['an unknown field', { ...valid, epochs: 3 }, 'epochs', 'unknown-field', /not a run request field/],
     ['a bad evaluation setting', { ...valid, evaluation: { maxTokens: 0 } }, 'evaluation.maxTokens', 'integer-range', /whole number from 1 to 4096/],
     ['an unknown evaluation setting', { ...valid, evaluation: { temperature: 1 } }, 'evaluation.temperature', 'unknown-field', /not an evaluation setting/],
+    ['a budget that is not an object', { ...valid, budget: 5 }, 'budget', 'budget', /must be an object such as \{"maxTokens"/],
+    ['a fractional token budget', { ...valid, budget: { maxTokens: 10.5 } }, 'budget.maxTokens', 'budget', /positive whole number of tokens, got 10.5/],
+    ['a negative dollar budget', { ...valid, budget: { maxDollars: -3 } }, 'budget.maxDollars', 'budget', /positive number of US dollars, got -3/],
+    ['an unknown budget limit', { ...valid, budget: { maxHours: 3 } }, 'budget.maxHours', 'budget', /not a budget limit; use maxTokens or maxDollars/],
   ])('%s', (_name, doc, field, rule, message) => {
     const problems = problemsOf(doc);
     expect(problems).toEqual(expect.arrayContaining([expect.objectContaining({ field, rule, message: expect.stringMatching(message) })]));
