@@ -8,7 +8,8 @@
  * Bedrock's accounting, as far as it is documented:
  * - training: "the number of epochs you specify increases your model customization cost by
  *   processing more tokens. Each epoch processes the entire training dataset once"
- *   (Bedrock User Guide, customization hyperparameters), so trained tokens = training tokens x epochs.
+ *   (Bedrock User Guide, Meta Llama 3.2 model customization hyperparameters,
+ *   docs.aws.amazon.com/bedrock/latest/userguide/cm-hp-meta-llama32.html), so trained tokens = training tokens x epochs.
  * - validation data: no public page says whether its tokens are billed; they are estimated
  *   apart (tokens x epochs, as Bedrock computes a validation loss per epoch) and counted in the
  *   budget, so a budget errs on the safe side.
@@ -212,7 +213,7 @@ export const formatDollars = (n: number) => `$${n.toLocaleString('en-US', { mini
 
 /** One line on where the tokens come from, for messages. */
 export function describeTokens(e: CostEstimate): string {
-  const parts = [`training ${fmt(e.training.records)} records x ${fmt(e.training.epochs)} epoch(s) = ${fmt(e.training.tokens)}`];
+  const parts = [`training ${fmt(e.training.records)} records, ${fmt(e.training.tokensPerEpoch)} tokens x ${fmt(e.training.epochs)} epoch(s) = ${fmt(e.training.tokens)}`];
   if (e.validation.records > 0) parts.push(`validation ${fmt(e.validation.tokens)}`);
   if (e.evaluation) parts.push(`evaluation ${fmt(e.evaluation.records)} test records x 2 models = ${fmt(e.evaluation.baseModelTokens + e.evaluation.fineTunedModelTokens)}`);
   return `${fmt(e.totalTokens)} tokens (${parts.join('; ')})`;

@@ -79,7 +79,9 @@ describe('checkBudget', () => {
   test('over the token budget: the estimate, the budget, where it is set and what to change', () => {
     const verdict = checkBudget(e, [{ budget: { maxTokens: 1_000_000 }, ...ENV }]);
     expect(verdict.withinBudget).toBe(false);
-    expect(verdict.refusal).toContain('1,542,400 tokens');
+    expect(verdict.refusal).toContain(
+      'The run is estimated at 1,542,400 tokens (training 1,000 records, 400,000 tokens x 3 epoch(s) = 1,200,000; validation 120,000; evaluation 200 test records x 2 models = 222,400)',
+    );
     expect(verdict.refusal).toContain('budget of 1,000,000 tokens set by the environment \'dev\'');
     expect(verdict.refusal).toContain('fewer epochs (hyperParameters.epochCount)');
     expect(verdict.refusal).toContain('evaluation.maxRecords');
