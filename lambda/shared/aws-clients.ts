@@ -7,6 +7,7 @@ import { BedrockClient } from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 
 let s3: S3Client | undefined;
@@ -14,6 +15,7 @@ let bedrock: BedrockClient | undefined;
 let bedrockRuntime: BedrockRuntimeClient | undefined;
 let sns: SNSClient | undefined;
 let events: EventBridgeClient | undefined;
+let sfn: SFNClient | undefined;
 
 /** The S3 client. */
 export function s3Client(): S3Client {
@@ -41,6 +43,11 @@ export function eventBridgeClient(): EventBridgeClient {
   return (events ??= new EventBridgeClient({}));
 }
 
+/** The Step Functions client (task tokens). */
+export function sfnClient(): SFNClient {
+  return (sfn ??= new SFNClient({}));
+}
+
 /** Forgets the clients, so the next call reads the environment again (tests switch stand-ins). */
 export function resetClients(): void {
   s3?.destroy();
@@ -48,5 +55,6 @@ export function resetClients(): void {
   bedrockRuntime?.destroy();
   sns?.destroy();
   events?.destroy();
-  s3 = bedrock = bedrockRuntime = sns = events = undefined;
+  sfn?.destroy();
+  s3 = bedrock = bedrockRuntime = sns = events = sfn = undefined;
 }

@@ -19,6 +19,7 @@ import { InvalidPropsError, normalizePrefix } from '../core/props-validation';
 import { LLAMA_MODELS, ResolvedHyperParameters, resolveHyperParameters, resolveModel } from '../models/llama-models';
 import { EvaluationProps, EvaluationStage } from './evaluation-stage';
 import { allow, bedrockArn } from './grants';
+import { JOB_STATE_CHANGE_DETAIL_TYPE, JOB_STATE_CHANGE_SOURCE, JOB_WAITS_PREFIX } from './job-wait-location';
 import { BudgetDefinition, HISTORY_EVENT_BUDGET, HistoryEstimate, childHistoryEvents, historyBudgetProblem, historyDesignOf, worstCaseHistoryEvents } from './history-budget';
 import { WorkflowFunction, WorkflowFunctionProps } from './workflow-function';
 
@@ -65,9 +66,13 @@ export interface FinetuningRunSettings {
    */
   readonly defaultHyperParameters?: Record<string, number>;
   /**
-   * How often the job's status is checked while it trains. Each check is one Lambda
-   * invocation and three state transitions.
-   * @default Duration.minutes(5)
+   * The safety poll of a training job. A run learns that its job ended from Bedrock's
+   * "Model Customization Job State Change" event within seconds; as EventBridge delivers on a
+   * best-effort basis, the run also checks the job itself after waiting this long without an
+   * event (and again every interval after that), so a missed event costs at most one interval.
+   * Each round is two Lambda invocations, three state transitions and 12 history events.
+   * (Before events, this was the polling interval; cdk.json's `pollIntervalMinutes` sets it.)
+   * @default Duration.hours(1)
    */
   readonly pollInterval?: Duration;
   /**
@@ -173,8 +178,10 @@ export class FinetuningWorkflow extends Construct {
   public readonly stateMachine: sfn.StateMachine;
   /** The state machine's log group. */
   public readonly logGroup: logs.LogGroup;
-  /** The workflow's functions by step name (read-request, begin-run, validate-dataset, launch-job, check-job, record-outcome, cleanup-run). */
+  /** The workflow's functions by step name (read-request, begin-run, validate-dataset, launch-job, wait-for-job-end, check-job, job-event, record-outcome, cleanup-run). */
   public readonly functions: Readonly<Record<string, lambda.IFunction>>;
+  /** The rule that resumes the run waiting for a customization job when Bedrock announces that the job ended. */
+  public readonly jobEventRule: events.Rule;
   /** The rule that cleans up after executions that fail, time out or are aborted. */
   public readonly cleanupRule: events.Rule;
   /** Where cleanup events that could not be handled are kept. */
@@ -213,7 +220,7 @@ export class FinetuningWorkflow extends Construct {
     const datasetObjects = props.datasetBucket.arnForObjects(`${this.dataPrefix ?? ''}*`);
     const dataScope = this.dataPrefix ? `under the data prefix ${this.dataPrefix}` : 'inside the dedicated dataset bucket';
     const defaults = checkDefaults(props.defaultModel, props.defaultHyperParameters);
-    const pollInterval = props.pollInterval ?? Duration.minutes(5);
+    const pollInterval = props.pollInterval ?? Duration.hours(1);
     const quotaRetryInterval = props.quotaRetryInterval ?? Duration.minutes(15);
     const quotaWaitTimeout = props.quotaWaitTimeout ?? Duration.hours(6);
     checkDurations(pollInterval, quotaRetryInterval, quotaWaitTimeout);
@@ -316,6 +323,23 @@ export class FinetuningWorkflow extends Construct {
     allow(check, 'TellMissingFromDenied', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
     grantS3KeyUse(props.bucketEncryptionKey, check.role, 'read-write');
 
+    // Event-driven job tracking: WaitForJobEnd keeps the task token under job-waits/ (outside the
+    // runs prefix that result readers may read) and JobEvent resumes the run from Bedrock's event.
+    const jobWaits = props.artifactsBucket.arnForObjects(`${JOB_WAITS_PREFIX}*`);
+    const waitForJobEnd = this.fn('WaitForJobEnd', 'wait-for-job-end', 'Keeps the task token of a run waiting for its customization job, and resumes the run if the job already ended', {
+      JOB_WAITS_BUCKET: props.artifactsBucket.bucketName,
+    });
+    allow(waitForJobEnd, 'KeepTaskToken', ['s3:PutObject'], [jobWaits], 'Tokens are kept under job-waits/<job id>.json; job ids are assigned by Bedrock at creation.');
+    allow(waitForJobEnd, 'GetCustomizationJob', ['bedrock:GetModelCustomizationJob'], [bedrockArn(stack, 'model-customization-job', '*')], 'Job ARNs carry ids Bedrock assigns at creation.');
+    grantS3KeyUse(props.bucketEncryptionKey, waitForJobEnd.role, 'read-write');
+    const jobEvent = this.fn('JobEvent', 'job-event', 'Resumes the run waiting for a customization job when Bedrock announces that the job ended', {
+      JOB_WAITS_BUCKET: props.artifactsBucket.bucketName,
+    });
+    allow(jobEvent, 'ReadTaskToken', ['s3:GetObject'], [jobWaits], 'Tokens are kept under job-waits/<job id>.json; job ids are assigned by Bedrock at creation.');
+    // Without ListBucket, S3 answers 403 instead of 404 for a job no run waits for.
+    allow(jobEvent, 'TellMissingFromDenied', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
+    grantS3KeyUse(props.bucketEncryptionKey, jobEvent.role, 'read');
+
     const recordOutcome = this.fn('RecordOutcome', 'record-outcome', 'Records how a run ended and notifies the topic and the event bus', outcomeEnvironment);
     allow(recordOutcome, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runRecords], 'Updates the run\'s own record; run ids are made per request.');
     allow(recordOutcome, 'TellMissingFromDenied', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
@@ -357,7 +381,9 @@ export class FinetuningWorkflow extends Construct {
       'begin-run': beginRun.function,
       'validate-dataset': validate.function,
       'launch-job': launch.function,
+      'wait-for-job-end': waitForJobEnd.function,
       'check-job': check.function,
+      'job-event': jobEvent.function,
       'record-outcome': recordOutcome.function,
       'cleanup-run': cleanup.function,
     };
@@ -427,9 +453,29 @@ export class FinetuningWorkflow extends Construct {
     launchStep.addCatch(quotaNeverCleared, { errors: ['ServiceQuotaExceededException'], resultPath: '$.quotaError' });
     failOn(launchStep);
 
-    const waitForJob = new sfn.Wait(states, 'WaitForJob', { time: sfn.WaitTime.duration(pollInterval) });
+    // Waits on a task token until Bedrock's event resumes it, or for at most one safety-poll
+    // interval: then (States.Timeout) CheckJob looks at the job itself and the run waits again.
+    // Either way CheckJob reads the outcome from Bedrock, so the wake-up's content is discarded.
+    const waitForJobEndStep = new tasks.LambdaInvoke(states, 'WaitForJobEnd', {
+      lambdaFunction: waitForJobEnd.function,
+      integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      payload: sfn.TaskInput.fromObject({
+        runId: sfn.JsonPath.stringAt('$.run.runId'),
+        executionArn: sfn.JsonPath.stringAt('$$.Execution.Id'),
+        jobArn: sfn.JsonPath.stringAt('$.job.jobArn'),
+        taskToken: sfn.JsonPath.taskToken,
+      }),
+      taskTimeout: sfn.Timeout.duration(pollInterval),
+      resultPath: sfn.JsonPath.DISCARD,
+      retryOnServiceExceptions: false,
+      comment: 'Resumed by the JobEvent function when Bedrock announces the job ended; times out into a safety poll.',
+    });
+    withTransientRetry(withLambdaServiceRetry(waitForJobEndStep));
     const checkStep = withTransientRetry(invoke('CheckJob', check, { run, job: sfn.JsonPath.objectAt('$.job') }, '$.job'));
     failOn(checkStep);
+    // The timeout catcher comes first: States.ALL matches States.Timeout too.
+    waitForJobEndStep.addCatch(checkStep, { errors: [sfn.Errors.TIMEOUT], resultPath: sfn.JsonPath.DISCARD });
+    failOn(waitForJobEndStep);
     const jobDidNotComplete = new sfn.Pass(states, 'JobDidNotComplete', {
       parameters: {
         Error: 'JobFailed',
@@ -473,13 +519,13 @@ export class FinetuningWorkflow extends Construct {
       .next(beginRunStep)
       .next(new sfn.Choice(states, 'IsDuplicate').when(sfn.Condition.booleanEquals('$.begin.duplicate', true), duplicate).otherwise(validateStep));
     validateStep.next(new sfn.Choice(states, 'IsDatasetValid').when(sfn.Condition.booleanEquals('$.validation.valid', false), datasetInvalid).otherwise(launchStep));
-    launchStep.next(waitForJob);
-    waitForJob.next(checkStep);
+    launchStep.next(waitForJobEndStep);
+    waitForJobEndStep.next(checkStep);
     checkStep.next(
       new sfn.Choice(states, 'JobStatus')
         .when(sfn.Condition.stringEquals('$.job.status', 'Completed'), afterTraining)
         .when(sfn.Condition.or(sfn.Condition.stringEquals('$.job.status', 'Failed'), sfn.Condition.stringEquals('$.job.status', 'Stopped')), jobDidNotComplete)
-        .otherwise(waitForJob),
+        .otherwise(waitForJobEndStep),
     );
 
     for (const [name, f] of Object.entries(this.evaluation?.functions ?? {})) functions[name] = f.function;
@@ -512,6 +558,30 @@ export class FinetuningWorkflow extends Construct {
         );
       }
     }
+
+    // Resuming a wait: Step Functions authorizes SendTaskSuccess on the state machine of the
+    // token's execution, so both functions may resume executions of this state machine only.
+    jobEvent.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ResumeWaitingRun', actions: ['states:SendTaskSuccess'], resources: [this.stateMachine.stateMachineArn] }));
+    // The state machine invokes WaitForJobEnd, so naming its ARN here would be a dependency
+    // cycle; its generated name starts with its logical id, which is as narrow as synth allows.
+    const machineLogicalId = Stack.of(this).getLogicalId(this.stateMachine.node.defaultChild as sfn.CfnStateMachine);
+    allow(
+      waitForJobEnd,
+      'ResumeOwnRunIfJobEnded',
+      ['states:SendTaskSuccess'],
+      [Stack.of(this).formatArn({ service: 'states', resource: 'stateMachine', resourceName: `${machineLogicalId}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      'This state machine, named <logical id>-<suffix> by CloudFormation; its exact ARN would make a dependency cycle (the state machine invokes this function).',
+    );
+    this.jobEventRule = new events.Rule(this, 'JobEventRule', {
+      description: 'Resumes the fine-tuning run waiting for a Bedrock customization job when the job ends',
+      eventPattern: {
+        source: [JOB_STATE_CHANGE_SOURCE],
+        detailType: [JOB_STATE_CHANGE_DETAIL_TYPE],
+        detail: { jobStatus: ['Completed', 'Failed', 'Stopped'] },
+      },
+    });
+    // A lost event costs one safety-poll interval, so retries are brief and there is no dead-letter queue.
+    this.jobEventRule.addTarget(new targets.LambdaFunction(jobEvent.function, { retryAttempts: 4, maxEventAge: Duration.hours(1) }));
 
     // Whatever ends an execution abnormally (a failure, the timeout, an abort), the job stops.
     this.cleanupRule = new events.Rule(this, 'CleanupRule', {
@@ -600,7 +670,7 @@ function checkHistoryBudget(stateMachine: sfn.StateMachine, executionTimeout: Du
   const design = historyDesignOf(
     definition,
     {
-      WaitForJob: { what: 'job status checks', settings: ['pollInterval', 'executionTimeout'] },
+      WaitForJobEnd: { what: 'safety polls of the job', settings: ['pollInterval', 'executionTimeout'] },
       WaitForModel: {
         what: 'Provisioned Throughput status checks',
         settings: ['evaluation.provisioningPollInterval', 'evaluation.provisioningTimeout'],

@@ -27,7 +27,7 @@ describe('training workflow (offline, as synthesized)', () => {
     const { executions } = await h.upload('requests/happy.json', request('happy', { hyperParameters: { epochCount: 2 } }));
     const outcome = await executions[0].result;
     expect(outcome.status).toBe('SUCCEEDED');
-    expect(outcome.transitions).toEqual(expect.arrayContaining(['ReadRunRequest', 'BeginRun', 'ValidateDataset', 'LaunchJob', 'WaitForJob', 'CheckJob', 'RecordSuccess', 'RunSucceeded']));
+    expect(outcome.transitions).toEqual(expect.arrayContaining(['ReadRunRequest', 'BeginRun', 'ValidateDataset', 'LaunchJob', 'WaitForJobEnd', 'CheckJob', 'RecordSuccess', 'RunSucceeded']));
 
     const [job] = jobsNamed('happy-');
     expect(jobsNamed('happy-')).toHaveLength(1);
