@@ -21,7 +21,7 @@ export const ENDED_JOB_STATUSES: readonly string[] = ['Completed', 'Failed', 'St
 export const JOB_STATE_CHANGE = { source: JOB_STATE_CHANGE_SOURCE, detailType: JOB_STATE_CHANGE_DETAIL_TYPE } as const;
 
 /** A customization job ARN: arn:<partition>:bedrock:<region>:<account>:model-customization-job/<...>/<job id>. */
-const JOB_ARN = /^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:model-customization-job\/(?:[^/\s]+\/)*[a-z0-9]{1,63}$/;
+const JOB_ARN = /^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:model-customization-job\/(?:[A-Za-z0-9][A-Za-z0-9.:_-]*\/)*[a-z0-9]{1,63}$/;
 
 /** Whether `value` is a customization job ARN. */
 export function isJobArn(value: unknown): value is string {

@@ -70,7 +70,7 @@ export interface FinetuningRunSettings {
    * "Model Customization Job State Change" event within seconds; as EventBridge delivers on a
    * best-effort basis, the run also checks the job itself after waiting this long without an
    * event (and again every interval after that), so a missed event costs at most one interval.
-   * Each round is two Lambda invocations, three state transitions and 12 history events.
+   * Each round is two Lambda invocations, three state transitions and 13 history events.
    * (Before events, this was the polling interval; cdk.json's `pollIntervalMinutes` sets it.)
    * @default Duration.hours(1)
    */

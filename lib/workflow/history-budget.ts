@@ -28,7 +28,8 @@ export type StateMoment = 'StateEntered' | 'StateExited' | 'StateFailed' | 'Stat
 /**
  * History events Step Functions records at each moment of a state, by kind:
  * - task: TaskStateEntered + TaskScheduled + TaskStarted on entry; TaskSucceeded + TaskStateExited
- *   on exit; TaskFailed on failure; TaskScheduled + TaskStarted again on a retry.
+ *   on exit; TaskFailed on failure; TaskScheduled + TaskStarted again on a retry; a caught failure
+ *   exits with TaskStateExited only.
  * - token-task (a `.waitForTaskToken` Task): as task, plus TaskSubmitted once the call that
  *   hands out the token returned (counted on entry, and with each retry); its end is TaskSucceeded
  *   + TaskStateExited when resumed, TaskTimedOut (or TaskFailed) otherwise.
@@ -41,8 +42,10 @@ export type StateMoment = 'StateEntered' | 'StateExited' | 'StateFailed' | 'Stat
  * - parallel: ParallelStateEntered + ParallelStateStarted; ParallelStateSucceeded + ParallelStateExited.
  */
 export const HISTORY_EVENTS_AT: Readonly<Record<HistoryStateKind, Readonly<Record<StateMoment, number>>>> = {
-  task: { StateEntered: 3, StateExited: 2, StateFailed: 1, StateRetried: 2, StateCaught: 0 },
-  'token-task': { StateEntered: 4, StateExited: 2, StateFailed: 1, StateRetried: 3, StateCaught: 0 },
+  // A caught failure exits with TaskStateExited alone (no TaskSucceeded): the interpreter reports
+  // StateCaught and then StateExited (2), so StateCaught takes the TaskSucceeded back.
+  task: { StateEntered: 3, StateExited: 2, StateFailed: 1, StateRetried: 2, StateCaught: -1 },
+  'token-task': { StateEntered: 4, StateExited: 2, StateFailed: 1, StateRetried: 3, StateCaught: -1 },
   flow: { StateEntered: 1, StateExited: 1, StateFailed: 0, StateRetried: 0, StateCaught: 0 },
   fail: { StateEntered: 1, StateExited: 0, StateFailed: 0, StateRetried: 0, StateCaught: 0 },
   'inline-map': { StateEntered: 2, StateExited: 2, StateFailed: 1, StateRetried: 2, StateCaught: 0 },
@@ -220,7 +223,8 @@ export function historyDesignOf(definition: BudgetDefinition, bounds: Readonly<R
         settings: bound.settings,
         intervalSeconds: Math.max(1, state.TimeoutSeconds),
         maxRounds: bound.maxRounds,
-        eventsPerRound: at.StateEntered + at.StateFailed + cycle.reduce((sum, s) => sum + passEvents(kindOf(states[s])), 0),
+        // Entered (4), TaskTimedOut (1), caught: TaskStateExited (1); then the cycle's other states.
+        eventsPerRound: at.StateEntered + at.StateFailed + at.StateCaught + at.StateExited + cycle.reduce((sum, s) => sum + passEvents(kindOf(states[s])), 0),
       });
     }
   }

@@ -12,11 +12,12 @@ describe('execution history budget (Step Functions keeps at most 25,000 events p
     const estimate = build().workflow.historyEstimate;
     expect(estimate.total).toBeLessThanOrEqual(HISTORY_EVENT_BUDGET);
     const safetyPolls = estimate.loops.find((l) => l.what === 'safety polls of the job')!;
-    // WaitForJobEnd timing out (TaskStateEntered, TaskScheduled, TaskStarted, TaskSubmitted, TaskTimedOut)
-    // + CheckJob (a Lambda task, 5) + Choice (2): 12 events a round, every hour for up to 7 days.
-    expect(safetyPolls.eventsPerRound).toBe(12);
+    // WaitForJobEnd timing out (TaskStateEntered, TaskScheduled, TaskStarted, TaskSubmitted, TaskTimedOut,
+    // TaskStateExited) + CheckJob (a Lambda task, 5) + Choice (2): 13 events a round, every hour for up to 7 days.
+    expect(safetyPolls.eventsPerRound).toBe(13);
     expect(safetyPolls.intervalSeconds).toBe(3_600);
-    expect(safetyPolls.rounds).toBe(7 * 24 + 1);
+    // The Provisioned Throughput checks (more events per second of waiting) take their 121 minutes first.
+    expect(safetyPolls.rounds).toBe(Math.floor((7 * 24 * 3600 - 121 * 60) / 3600) + 1);
   });
 
   test('at the defaults a run can wait for at least 30 days of training within the history limit', () => {
@@ -37,7 +38,7 @@ describe('execution history budget (Step Functions keeps at most 25,000 events p
       { Wait: { what: 'safety polls', settings: ['x'] } },
       3_600,
     );
-    expect(design.loops).toEqual([{ what: 'safety polls', settings: ['x'], intervalSeconds: 600, maxRounds: undefined, eventsPerRound: 5 + 5 + 2 }]);
+    expect(design.loops).toEqual([{ what: 'safety polls', settings: ['x'], intervalSeconds: 600, maxRounds: undefined, eventsPerRound: 6 + 5 + 2 }]);
     // One pass: execution (2) + token task (4 + 2) + task (5) + choice (2) + succeed (2).
     expect(design.onePassEvents).toBe(2 + 6 + 5 + 2 + 2);
   });
@@ -52,7 +53,7 @@ describe('execution history budget (Step Functions keeps at most 25,000 events p
 
   test('a safety-poll interval too short for the execution timeout fails synth, naming both settings and what would fit', () => {
     expect(() => build({ pollInterval: Duration.minutes(5) })).toThrow(
-      /FinetuningWorkflow: invalid prop 'pollInterval': an execution could record [\d,]+ history events \(safety polls of the job \(pollInterval, executionTimeout\): up to 2,0\d\d rounds of 12 events every 5 min.*over the 22,500 .* 25,000.*Make the interval of safety polls of the job \(pollInterval\) at least \d+ min, or executionTimeout at most \d+ h\./,
+      /FinetuningWorkflow: invalid prop 'pollInterval': an execution could record [\d,]+ history events \(safety polls of the job \(pollInterval, executionTimeout\): up to 1,9\d\d rounds of 13 events every 5 min.*over the 22,500 .* 25,000.*Make the interval of safety polls of the job \(pollInterval\) at least \d+ min, or executionTimeout at most \d+ h\./,
     );
   });
 
