@@ -69,12 +69,12 @@ export async function runRunCostBench(): Promise<BenchResult[]> {
 
     const transitions = outcome.transitions;
     const invocations = transitions.filter((name) => isLambdaTask(states.get(name)));
-    const job = loopOf(transitions, 'WaitForJobEnd', 'JobStatus', 'CheckJob');
+    const job = loopOf(transitions, 'WaitForJobEnd', 'JobStatus', 'WaitForJobEnd');
     const model = loopOf(transitions, 'WaitForModel', 'IsModelInService', 'CheckModel');
     // Each shard is one InferShard invocation; every transition inside the Map's iterations belongs to a shard.
     const shards = transitions.filter((t) => t === 'InferShard').length;
     const shardTransitions = outcome.events.filter((e) => e.type === 'StateEntered' && e.index !== undefined && e.stateType !== 'Map').length || shards;
-    const jobInvocations = job.polls * 2; // WaitForJobEnd and CheckJob, once each per round
+    const jobInvocations = job.polls + 1; // WaitForJobEnd each round, CheckJob once at the end
     const modelInvocations = model.polls; // CheckModel is the provisioning loop's only Lambda task
     const fixedTransitions = transitions.length - job.length - model.length - shardTransitions;
     const fixedInvocations = invocations.length - jobInvocations - modelInvocations - shards;
@@ -83,8 +83,8 @@ export async function runRunCostBench(): Promise<BenchResult[]> {
       { name: `evaluated run, counted: state transitions in all (${job.polls} job polls, ${model.polls} Provisioned Throughput polls, ${shards} shards)`, value: transitions.length, unit: 'transitions' },
       { name: 'every run, once: state transitions (outside the polling loops and the shards)', value: fixedTransitions, unit: 'transitions' },
       { name: 'every run, once: Lambda invocations', value: fixedInvocations, unit: 'invocations' },
-      { name: `training: per safety poll without an event (every ${jobPollSeconds} s)`, value: roundTo(job.length / job.polls, 2), unit: 'transitions and 2 invocations' },
-      { name: 'training: per hour', value: perHour(job.length / job.polls, jobPollSeconds), unit: `transitions and ${perHour(2, jobPollSeconds)} invocations` },
+      { name: `training: per safety poll without an event (every ${jobPollSeconds} s; CheckJob and JobStatus once at the end)`, value: roundTo(job.length / job.polls, 2), unit: 'transitions and 1 invocation' },
+      { name: 'training: per hour', value: perHour(job.length / job.polls, jobPollSeconds), unit: `transitions and ${perHour(1, jobPollSeconds)} invocations` },
       { name: `Provisioned Throughput provisioning: per poll (every ${modelPollSeconds} s)`, value: roundTo(model.length / model.polls, 2), unit: 'transitions and 1 invocation' },
       { name: 'Provisioned Throughput provisioning: per hour', value: perHour(model.length / model.polls, modelPollSeconds), unit: `transitions and ${perHour(1, modelPollSeconds)} invocations` },
       { name: 'evaluation: per shard', value: roundTo(shardTransitions / shards, 2), unit: 'transitions and 1 invocation (InferShard)' },

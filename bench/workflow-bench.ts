@@ -42,10 +42,10 @@ export async function runWorkflowBench(): Promise<BenchResult[]> {
     const first = outcome.transitions.indexOf('WaitForJobEnd');
     const last = outcome.transitions.lastIndexOf('JobStatus');
     const loop = outcome.transitions.slice(first, last + 1);
-    const polls = loop.filter((t) => t === 'CheckJob').length;
+    const polls = loop.filter((t) => t === 'WaitForJobEnd').length; // one safety poll each
     const transitionsPerPoll = loop.length / polls;
     const invocationsPerPoll = loop.filter((t) => t === 'WaitForJobEnd' || t === 'CheckJob').length / polls; // the loop's Lambda tasks
-    const checks = outcome.events.filter((e) => e.state === 'CheckJob');
+    const checks = outcome.events.filter((e) => e.state === 'WaitForJobEnd');
     const checkDurations: number[] = [];
     for (let i = 0; i < checks.length - 1; i++) if (checks[i].type === 'StateEntered' && checks[i + 1].type === 'StateExited') checkDurations.push(checks[i + 1].timestamp - checks[i].timestamp);
     const worstCheckSeconds = Math.max(...checkDurations) / 1000;

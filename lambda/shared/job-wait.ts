@@ -9,6 +9,7 @@
  */
 import { JOB_STATE_CHANGE_DETAIL_TYPE, JOB_STATE_CHANGE_SOURCE, JOB_WAITS_PREFIX } from '../../lib/workflow/job-wait-location';
 import { jobIdOf } from './job-names';
+import { JobWatchErrors } from './job-watch';
 
 export { JOB_WAITS_PREFIX };
 
@@ -42,6 +43,8 @@ export interface JobWaitRecord {
   readonly runId: string;
   /** When the wait was registered (ISO 8601). */
   readonly registeredAt: string;
+  /** The current streak of safety polls Bedrock answered with throttling or a server error. */
+  readonly watchErrors?: JobWatchErrors;
 }
 
 /** Reads a stored record; undefined when it is not one (never trusted further than its fields' shapes). */
@@ -54,7 +57,9 @@ export function parseJobWaitRecord(text: string): JobWaitRecord | undefined {
   }
   const r = value as Partial<JobWaitRecord> | null;
   if (!r || typeof r !== 'object' || !isJobArn(r.jobArn) || typeof r.taskToken !== 'string' || r.taskToken === '') return undefined;
-  return { jobArn: r.jobArn, taskToken: r.taskToken, executionArn: String(r.executionArn ?? ''), runId: String(r.runId ?? ''), registeredAt: String(r.registeredAt ?? '') };
+  const w = r.watchErrors;
+  const watchErrors = w && typeof w.since === 'string' && typeof w.count === 'number' ? { since: w.since, count: w.count, lastError: String(w.lastError ?? '') } : undefined;
+  return { jobArn: r.jobArn, taskToken: r.taskToken, executionArn: String(r.executionArn ?? ''), runId: String(r.runId ?? ''), registeredAt: String(r.registeredAt ?? ''), ...(watchErrors ? { watchErrors } : {}) };
 }
 
 /** What resumes a waiting run (the output of SendTaskSuccess; the state machine discards it, the history keeps it). */

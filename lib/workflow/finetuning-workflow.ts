@@ -70,13 +70,14 @@ export interface FinetuningRunSettings {
    * "Model Customization Job State Change" event within seconds; as EventBridge delivers on a
    * best-effort basis, the run also checks the job itself after waiting this long without an
    * event (and again every interval after that), so a missed event costs at most one interval.
-   * Each round is two Lambda invocations, three state transitions and 13 history events.
+   * Each round is one Lambda invocation (which checks the job), one state transition and six
+   * history events.
    * (Before events, this was the polling interval; cdk.json's `pollIntervalMinutes` sets it.)
    * @default Duration.hours(1)
    */
   readonly pollInterval?: Duration;
   /**
-   * How long checks of a training job may keep failing with throttling or server errors
+   * How long checks of a training job (each safety poll's, and CheckJob's) may keep failing with throttling or server errors
    * (ThrottlingException, InternalServerException, ServiceUnavailableException, other 5xx) before
    * the run fails. Checking is idempotent and the job trains on regardless, so each failed check
    * keeps the last known status and the run waits one poll interval and checks again; a good
@@ -328,8 +329,11 @@ export class FinetuningWorkflow extends Construct {
     const jobWaits = props.artifactsBucket.arnForObjects(`${JOB_WAITS_PREFIX}*`);
     const waitForJobEnd = this.fn('WaitForJobEnd', 'wait-for-job-end', 'Keeps the task token of a run waiting for its customization job, and resumes the run if the job already ended', {
       JOB_WAITS_BUCKET: props.artifactsBucket.bucketName,
+      JOB_WATCH_ERROR_BUDGET_SECONDS: String(jobWatchErrorBudget.toSeconds()),
     });
-    allow(waitForJobEnd, 'KeepTaskToken', ['s3:PutObject'], [jobWaits], 'Tokens are kept under job-waits/<job id>.json; job ids are assigned by Bedrock at creation.');
+    // GetObject: the previous round's record carries the streak of failed job checks.
+    allow(waitForJobEnd, 'KeepTaskToken', ['s3:PutObject', 's3:GetObject'], [jobWaits], 'Tokens are kept under job-waits/<job id>.json; job ids are assigned by Bedrock at creation.');
+    allow(waitForJobEnd, 'TellMissingFromDenied', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
     allow(waitForJobEnd, 'GetCustomizationJob', ['bedrock:GetModelCustomizationJob'], [bedrockArn(stack, 'model-customization-job', '*')], 'Job ARNs carry ids Bedrock assigns at creation.');
     grantS3KeyUse(props.bucketEncryptionKey, waitForJobEnd.role, 'read-write');
     const jobEvent = this.fn('JobEvent', 'job-event', 'Resumes the run waiting for a customization job when Bedrock announces that the job ended', {
@@ -454,8 +458,9 @@ export class FinetuningWorkflow extends Construct {
     failOn(launchStep);
 
     // Waits on a task token until Bedrock's event resumes it, or for at most one safety-poll
-    // interval: then (States.Timeout) CheckJob looks at the job itself and the run waits again.
-    // Either way CheckJob reads the outcome from Bedrock, so the wake-up's content is discarded.
+    // interval: then (States.Timeout) it waits again, and its function's check of the job is the
+    // safety poll (resuming at once when the job ended). CheckJob then reads the outcome from
+    // Bedrock, so the wake-up's content is discarded.
     const waitForJobEndStep = new tasks.LambdaInvoke(states, 'WaitForJobEnd', {
       lambdaFunction: waitForJobEnd.function,
       integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
@@ -463,6 +468,7 @@ export class FinetuningWorkflow extends Construct {
         runId: sfn.JsonPath.stringAt('$.run.runId'),
         executionArn: sfn.JsonPath.stringAt('$$.Execution.Id'),
         jobArn: sfn.JsonPath.stringAt('$.job.jobArn'),
+        jobStatus: sfn.JsonPath.stringAt('$.job.status'),
         taskToken: sfn.JsonPath.taskToken,
       }),
       taskTimeout: sfn.Timeout.duration(pollInterval),
@@ -474,7 +480,7 @@ export class FinetuningWorkflow extends Construct {
     const checkStep = withTransientRetry(invoke('CheckJob', check, { run, job: sfn.JsonPath.objectAt('$.job') }, '$.job'));
     failOn(checkStep);
     // The timeout catcher comes first: States.ALL matches States.Timeout too.
-    waitForJobEndStep.addCatch(checkStep, { errors: [sfn.Errors.TIMEOUT], resultPath: sfn.JsonPath.DISCARD });
+    waitForJobEndStep.addCatch(waitForJobEndStep, { errors: [sfn.Errors.TIMEOUT], resultPath: sfn.JsonPath.DISCARD });
     failOn(waitForJobEndStep);
     const jobDidNotComplete = new sfn.Pass(states, 'JobDidNotComplete', {
       parameters: {

@@ -25,11 +25,11 @@ describe('history budget against a recorded run', () => {
     const { executions } = await h.upload('requests/long-poll.json', { name: 'long-poll', model: 'llama3.2-1b', trainingData: 'data/train.jsonl' });
     const outcome = await executions[0].result;
     expect(outcome.status).toBe('SUCCEEDED');
-    const checks = outcome.transitions.filter((t) => t === 'CheckJob').length;
-    // Each safety-poll round reads the job twice (WaitForJobEnd's registration, then CheckJob).
-    expect(checks).toBeGreaterThan(polls / 2 - 2);
-    // Each round is a token wait that times out and is caught (6 events), a Lambda task (5) and a Choice (2): 13 events.
-    expect(outcome.historyEventCount).toBeGreaterThanOrEqual(checks * 13);
+    // Each safety-poll round is WaitForJobEnd timing out into itself; its function reads the job once.
+    const checks = outcome.transitions.filter((t) => t === 'WaitForJobEnd').length;
+    expect(checks).toBeGreaterThan(polls - 2);
+    // A round that times out and is caught records 6 events.
+    expect(outcome.historyEventCount).toBeGreaterThanOrEqual((checks - 1) * 6);
 
     const estimate = new LlamaFinetuning(testStack(), 'Finetuning', props).workflow.historyEstimate;
     const jobChecks = estimate.loops.find((l) => l.what === 'safety polls of the job')!;

@@ -208,7 +208,7 @@ describe('event-driven job tracking when the event is missed (offline, safety po
   });
   afterAll(async () => h?.stop());
 
-  test('a lost event costs at most one safety-poll interval: the wait times out, CheckJob finds the job ended', async () => {
+  test('a lost event costs at most one safety-poll interval: the wait times out into a new wait, whose check finds the job ended', async () => {
     h.aws.bedrock.setJobScenario({ afterPolls: 'manual' });
     const unlose = h.aws.events.loseServiceEvents((e) => String((e.detail as { jobName?: string }).jobName).startsWith('missed-'));
     try {
@@ -222,10 +222,16 @@ describe('event-driven job tracking when the event is missed (offline, safety po
       expect(outcome.status).toBe('SUCCEEDED');
       expect(h.aws.events.lostEvents().some((e) => (e.detail as { jobArn: string }).jobArn === job.jobArn)).toBe(true);
       expect(jobEventResults(h, job.jobArn)).toEqual([]);
-      // The wait that was running when the job ended timed out into CheckJob, which saw Completed.
+      // The wait that was running when the job ended timed out into WaitForJobEnd again (no other
+      // state between: a round is one transition), whose check saw the job ended and resumed the run.
       const timeouts = outcome.events.filter((e) => e.type === 'StateFailed' && e.state === 'WaitForJobEnd');
       expect(timeouts.length).toBeGreaterThanOrEqual(1);
       expect(timeouts.every((e) => e.error === 'States.Timeout')).toBe(true);
+      const waitRounds = outcome.transitions.slice(outcome.transitions.indexOf('WaitForJobEnd'), outcome.transitions.indexOf('CheckJob'));
+      expect(waitRounds).toEqual(Array(timeouts.length + 1).fill('WaitForJobEnd'));
+      expect(count(outcome, 'StateEntered', 'CheckJob')).toBe(1);
+      const lastRegistration = h.runner.invocations('wait-for-job-end').filter((i) => (i.event as { executionArn: string }).executionArn === execution.executionArn).at(-1)!;
+      expect(lastRegistration.payload).toEqual({ registered: true, jobStatus: 'Completed' });
       const movedOn = outcome.events.find((e) => e.type === 'StateEntered' && e.state === 'CheckJob' && e.timestamp >= endedAt)!;
       expect(movedOn.timestamp - endedAt).toBeLessThanOrEqual(SAFETY_POLL_MS + 1_000);
       expect(h.runRecord(job.jobName)!.status).toBe('SUCCEEDED');
