@@ -53,7 +53,7 @@ describe('execution history budget (Step Functions keeps at most 25,000 events p
 
   test('a safety-poll interval too short for the execution timeout fails synth, naming both settings and what would fit', () => {
     expect(() => build({ pollInterval: Duration.minutes(1) })).toThrow(
-      /FinetuningWorkflow: invalid prop 'pollInterval': an execution could record [\d,]+ history events \(safety polls of the job \(pollInterval, executionTimeout\): up to 1,9\d\d rounds of 13 events every 5 min.*over the 22,500 .* 25,000.*Make the interval of safety polls of the job \(pollInterval\) at least \d+ min, or executionTimeout at most \d+ h\./,
+      /FinetuningWorkflow: invalid prop 'pollInterval': an execution could record [\d,]+ history events \(safety polls of the job \(pollInterval, executionTimeout\): up to 9,9\d\d rounds of 6 events every 1 min.*over the 22,500 .* 25,000.*Make the interval of safety polls of the job \(pollInterval\) at least \d+ min, or executionTimeout at most \d+ h\./,
     );
   });
 
