@@ -73,7 +73,7 @@ async function register(event: WaitForJobEndEvent): Promise<{ registered: true; 
     const budgetSeconds = intEnv('JOB_WATCH_ERROR_BUDGET_SECONDS', DEFAULT_WATCH_ERROR_BUDGET_SECONDS);
     if (budgetExceeded(watchErrors, budgetSeconds, now)) throw new JobWatchErrorBudgetExceededError(event.jobArn, watchErrors, budgetSeconds, event.jobStatus ?? 'unknown');
     await store(record(watchErrors));
-    runLog.warn('could not check the job; waiting for its event or the next safety poll', { failedChecks: watchErrors.count, since: watchErrors.since, error: err });
+    runLog.warn('could not check the job; waiting for its event or the next safety poll', { status: event.jobStatus, failedChecks: watchErrors.count, since: watchErrors.since, error: err });
     return { registered: true };
   }
   // A good check ends the streak.
