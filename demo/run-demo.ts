@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const stack = testStack(undefined, 'DemoStack');
   new LlamaFinetuning(stack, 'Finetuning', {
     environmentName: 'demo',
-    pollInterval: Duration.minutes(5),
+    pollInterval: Duration.hours(1), // the safety poll; the job's end event moves the run on
     evaluation: { shardSize: 5, maxConcurrency: 4, qualityGate: { minImprovementPercent: 20 } },
   });
   const runner = await LocalWorkflowRunner.create({ template: Template.fromStack(stack), aws, waitMs: 20, retryMs: 20 });
@@ -56,6 +56,8 @@ async function main(): Promise<void> {
         const e = execution.events[printed];
         if (e.type === 'StateEntered') console.log(`${elapsed()}  -> ${e.state}`);
         else if (e.type === 'StateRetried') console.log(`${elapsed()}     retrying ${e.state}`);
+        else if (e.type === 'StateFailed' && e.error === 'States.Timeout') console.log(`${elapsed()}     ${e.state}: no event within the safety-poll interval; checking the job again`);
+        else if (e.type === 'StateCaught' && execution.events[printed - 1]?.error === 'States.Timeout') continue;
         else if (e.type === 'StateCaught' || e.type === 'StateFailed') console.log(`${elapsed()}     ${e.type === 'StateCaught' ? 'caught' : 'failed'} in ${e.state}`);
       }
     };
