@@ -13,7 +13,7 @@ export const INPUT_FORMATS: readonly InputFormat[] = ['llava', 'vqav2', 'chartqa
 
 /** Whether a file should be read as CSV rather than JSON: by extension, else by its first character. */
 export function looksLikeCsv(fileName: string, text: string): boolean {
-  if (/\.(csv|txt)$/i.test(fileName)) return true;
+  if (/\.(csv|tsv|txt)$/i.test(fileName)) return true;
   if (/\.(json|jsonl|ndjson)$/i.test(fileName)) return false;
   const first = text.replace(/^\uFEFF/, '').trimStart()[0];
   return first !== '[' && first !== '{';

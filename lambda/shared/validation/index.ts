@@ -21,3 +21,4 @@ export * from './digest-set';
 export * from './retry';
 export * from './concurrency';
 export * from './run-files';
+export * from './empty-answer';
