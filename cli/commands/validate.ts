@@ -325,11 +325,10 @@ function foreignDatasetMessages(files: ValidationPlan['localFiles']): string[] {
   for (const file of files) {
     const found = detectForeignDataset(file.name, readHead(file.path, FOREIGN_DATASET_HEAD_BYTES));
     if (!found) continue;
-    const shownName = safeText(file.name, { maxChars: 300 });
     const todo = found.advice
       ? `${found.advice}.`
       : `Convert it first: llama-finetune prepare ${shellQuote(file.name)} --format ${found.format} --bucket <bucket> --out <dir> --account <account id>, then validate the files it writes.`;
-    messages.push(`${shownName} is ${found.what}, not Bedrock conversation JSONL (one {"schemaVersion": ..., "messages": [...]} record per line), so it was not checked record by record. ${todo}`);
+    messages.push(`${file.name} is ${found.what}, not Bedrock conversation JSONL (one {"schemaVersion": ..., "messages": [...]} record per line), so it was not checked record by record. ${todo}`);
   }
   return messages;
 }
@@ -381,7 +380,8 @@ export async function runValidate(args: string[], io: ValidateIo = defaultIo): P
     }
     const foreign = foreignDatasetMessages(plan.localFiles);
     if (foreign.length > 0) {
-      for (const message of foreign) io.stderr(`llama-finetune validate: ${message}\n`);
+      // File names come from the user: escaped like every other message that quotes input.
+      for (const message of foreign) io.stderr(`llama-finetune validate: ${safeText(message, { maxChars: 2000 })}\n`);
       return 1;
     }
 
