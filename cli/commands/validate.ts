@@ -5,7 +5,7 @@
  */
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'fs';
 import * as path from 'path';
-import { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { findModel, LLAMA_MODELS, LlamaHyperParameterName, LlamaModel } from '../../lib/models/llama-models';
 import { safeText } from '../../lambda/shared/display-text';
 import { InvalidRunRequestError, MAX_RUN_REQUEST_BYTES, parseRunRequest, requestTooLarge, RunRequest } from '../../lambda/shared/run-request';
@@ -219,11 +219,17 @@ class Stop extends Error {
 interface ValidationPlan {
   readonly model: LlamaModel;
   readonly sources: RunDataSources;
-  /** Local data files, to look at their first bytes before validating. */
-  readonly localFiles: readonly { readonly name: string; readonly path: string }[];
+  /** Every data file, with a way to read its first bytes (to tell a file prepare converts before validating). */
+  readonly heads: readonly NamedHead[];
   /** Buckets the data is in: the default image locations, as in the workflow. */
   readonly dataBuckets: readonly string[];
   readonly hyperParameterOverrides?: Partial<Record<LlamaHyperParameterName, number>>;
+}
+
+/** A data file's name and a reader of its first bytes. */
+interface NamedHead {
+  readonly name: string;
+  readonly read: (bytes: number) => Promise<string>;
 }
 
 /** A data file named by path or s3:// URI, checked to exist. */
@@ -231,7 +237,7 @@ async function namedSource(
   name: string,
   what: string,
   s3Client: () => S3Client,
-  plan: { localFiles: { name: string; path: string }[]; dataBuckets: string[] },
+  plan: { heads: NamedHead[]; dataBuckets: string[] },
   localPath = name,
 ): Promise<DatasetSource> {
   if (name.startsWith('s3://')) {
@@ -249,17 +255,19 @@ async function namedSource(
     }
     if (!found) throw new Stop(`${name} (${what}) does not exist.`, 2);
     if (!plan.dataBuckets.includes(location.bucket)) plan.dataBuckets.push(location.bucket);
-    return s3DatasetSource(s3Client(), location.bucket, location.key);
+    const { bucket, key } = location;
+    plan.heads.push({ name, read: (bytes) => readS3Head(s3Client(), bucket, key, bytes) });
+    return s3DatasetSource(s3Client(), bucket, key);
   }
   if (!isFile(localPath)) throw new Stop(`file not found: ${name} (${what})`, 2);
-  plan.localFiles.push({ name, path: localPath });
+  plan.heads.push({ name, read: async (bytes) => readHead(localPath, bytes) });
   return localDatasetSource(localPath, name);
 }
 
 /** The files named on the command line. */
 async function planFromFiles(parsed: ValidateArgs, s3Client: () => S3Client): Promise<ValidationPlan> {
   const files = parsed.files!;
-  const found = { localFiles: [] as { name: string; path: string }[], dataBuckets: [] as string[] };
+  const found = { heads: [] as NamedHead[], dataBuckets: [] as string[] };
   const sources: RunDataSources = {
     training: await namedSource(files.training, 'training', s3Client, found),
     validation: files.validation !== undefined ? await namedSource(files.validation, 'validation', s3Client, found) : undefined,
@@ -286,7 +294,7 @@ async function planFromRequest(parsed: ValidateArgs, s3Client: () => S3Client): 
     if (err instanceof InvalidRunRequestError) throw new Stop(err.message, 1);
     throw err;
   }
-  const found = { localFiles: [] as { name: string; path: string }[], dataBuckets: datasetBucket ? [datasetBucket] : [] };
+  const found = { heads: [] as NamedHead[], dataBuckets: datasetBucket ? [datasetBucket] : [] };
   const folder = path.dirname(requestFile);
   const source = async (field: string, key: string | undefined, what: string): Promise<DatasetSource | undefined> => {
     if (key === undefined) return undefined;
@@ -320,10 +328,10 @@ function bucketNamedIn(text: string): string | undefined {
 }
 
 /** Files that are a dataset prepare converts (or a JSON array), each with the one sentence that says what to run. */
-function foreignDatasetMessages(files: ValidationPlan['localFiles']): string[] {
+async function foreignDatasetMessages(files: readonly NamedHead[]): Promise<string[]> {
   const messages: string[] = [];
   for (const file of files) {
-    const found = detectForeignDataset(file.name, readHead(file.path, FOREIGN_DATASET_HEAD_BYTES));
+    const found = detectForeignDataset(file.name, await file.read(FOREIGN_DATASET_HEAD_BYTES));
     if (!found) continue;
     const todo = found.advice
       ? `${found.advice}.`
@@ -331,6 +339,18 @@ function foreignDatasetMessages(files: ValidationPlan['localFiles']): string[] {
     messages.push(`${file.name} is ${found.what}, not Bedrock conversation JSONL (one {"schemaVersion": ..., "messages": [...]} record per line), so it was not checked record by record. ${todo}`);
   }
   return messages;
+}
+
+/** The first bytes of an S3 object: one ranged GET. */
+async function readS3Head(s3: S3Client, bucket: string, key: string, bytes: number): Promise<string> {
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=0-${bytes - 1}` }));
+    return out.Body ? await out.Body.transformToString('utf8') : '';
+  } catch (err) {
+    // S3 answers 416 InvalidRange for any range of an empty object; the validator reports the empty file.
+    if ((err as { name?: string }).name === 'InvalidRange' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 416) return '';
+    throw err;
+  }
 }
 
 function readHead(file: string, bytes: number): string {
@@ -378,7 +398,13 @@ export async function runValidate(args: string[], io: ValidateIo = defaultIo): P
       io.stderr(`llama-finetune validate: ${safeText(err.message, { keepLineBreaks: true, maxChars: 8000 })}\n`);
       return err.code;
     }
-    const foreign = foreignDatasetMessages(plan.localFiles);
+    let foreign: string[];
+    try {
+      foreign = await foreignDatasetMessages(plan.heads);
+    } catch (err) {
+      io.stderr(`llama-finetune validate: cannot read the start of the data: ${safeText((err as Error).message, { maxChars: 2000 })}\n`);
+      return 1;
+    }
     if (foreign.length > 0) {
       // File names come from the user: escaped like every other message that quotes input.
       for (const message of foreign) io.stderr(`llama-finetune validate: ${safeText(message, { maxChars: 2000 })}\n`);

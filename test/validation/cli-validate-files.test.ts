@@ -180,3 +180,24 @@ describe('a dataset prepare converts, given to validate', () => {
     expect(result.stderr).toContain(`llama-finetune prepare ${input} --format llava`);
   });
 });
+
+describe('a dataset prepare converts, in S3', () => {
+  it('is told from its first bytes (one ranged GET); an empty object is left to the validator', async () => {
+    const aws = await startLocalAws({ buckets: [DATA_BUCKET] });
+    try {
+      aws.s3.putObject(DATA_BUCKET, 'raw/chartqa.json', JSON.stringify(Array.from({ length: 50 }, (_, i) => ({ imgname: `${i}.png`, query: 'q', label: 'a' }))));
+      aws.s3.putObject(DATA_BUCKET, 'raw/empty.jsonl', '');
+      const chart = await run([`s3://${DATA_BUCKET}/raw/chartqa.json`, '--model', 'llama3.2-11b']);
+      expect(chart.code).toBe(1);
+      expect(chart.stdout).toBe('');
+      expect(chart.stderr).toContain(`s3://${DATA_BUCKET}/raw/chartqa.json is a ChartQA JSON array`);
+      expect(chart.stderr).toContain('--format chartqa');
+      const empty = await run([`s3://${DATA_BUCKET}/raw/empty.jsonl`, '--model', 'llama3.2-1b']);
+      expect(empty.stderr).toBe('');
+      expect(empty.stdout).toContain('[file-empty]');
+      expect(empty.code).toBe(1);
+    } finally {
+      await aws.stop();
+    }
+  });
+});
