@@ -31,7 +31,7 @@ export type { HistoryEstimate, PollLoop } from './workflow/history-budget';
 export * from './models';
 
 // Per-environment settings as the repository's cdk.json holds them.
-export { ENVIRONMENTS_CONTEXT_KEY, parseEnvironmentSettings } from './environment-settings';
+export { ENVIRONMENTS_CONTEXT_KEY, InvalidEnvironmentSettingsError, parseEnvironments, parseEnvironmentSettings } from './environment-settings';
 export type { EnvironmentEvaluationSettings, EnvironmentOperationsSettings, EnvironmentSettings } from './environment-settings';
 
 // Thrown at synth time when props contradict each other or break a Bedrock limit.

@@ -15,7 +15,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { usage } from '../../cli/llama-finetune';
 import { HANDLER_METADATA_KEY } from '../../lib/workflow/workflow-function';
-import { HANDLER_RUNTIME } from '../../lib/workflow/handler-code';
+import { handlerRuntime } from '../../lib/workflow/handler-code';
 import { CfnResolver } from '../support/local-workflow/cfn-resolver';
 import { CfnTemplateJson, resourcesOfType } from '../support/local-workflow/cfn-template';
 import { physicalResourcesOf } from '../support/local-workflow/physical-resources';
@@ -176,7 +176,7 @@ describe('installable package [slow: build, npm pack, offline install into a con
       const shipped = path.join(run.installedPackageDir, 'dist', 'assets', handler, 'index.js');
       expect({ logicalId, bundled: resource.Metadata!['aws:asset:is-bundled'] }).toEqual({ logicalId, bundled: false });
       expect({ logicalId, code: sha256(staged) }).toEqual({ logicalId, code: sha256(shipped) });
-      expect({ logicalId, handler: resource.Properties?.Handler, runtime: resource.Properties?.Runtime }).toEqual({ logicalId, handler: 'index.handler', runtime: HANDLER_RUNTIME.name });
+      expect({ logicalId, handler: resource.Properties?.Handler, runtime: resource.Properties?.Runtime }).toEqual({ logicalId, handler: 'index.handler', runtime: handlerRuntime().name });
     }
   });
 
