@@ -63,7 +63,7 @@ ul.reasons li.pass::marker { color: var(--pass); } ul.reasons li.fail::marker { 
 footer { margin-top: 32px; color: var(--muted); font-size: 13px; }
 .images { display: flex; flex-wrap: wrap; gap: 12px; margin: 4px 0; }
 .images figure { margin: 0; max-width: 320px; }
-.images img { display: block; max-width: 100%; max-height: 240px; width: auto; height: auto; border: 1px solid var(--line); border-radius: 4px; background: var(--soft); }
+.images img { display: block; max-width: 100%; max-height: 240px; width: auto; height: auto; outline: 1px solid var(--line); background: var(--soft); }
 .images figcaption { color: var(--muted); font-size: 12px; overflow-wrap: anywhere; }
 .image-placeholder .box { width: 240px; max-width: 100%; min-height: 96px; display: flex; align-items: center; justify-content: center; text-align: center; padding: 8px; border: 2px dashed var(--line); border-radius: 4px; color: var(--muted); font-size: 13px; background: var(--soft); }
 .standin-banner { margin: 16px 0 0; padding: 12px 16px; border: 2px solid #bf8700; border-radius: 8px; background: #fff8c5; }
