@@ -3,32 +3,23 @@
  * file as a person would: it renders without console errors or failed requests, and the loss
  * chart, the examples' images, their placeholders and the stand-in marks are visible.
  *
- * Needs a Chromium binary: CHROMIUM_PATH, else /usr/bin/chromium or /usr/bin/chromium-browser
- * (Debian: `apt-get install chromium`; .ci/run installs it). Without one the tests are skipped
- * and the reason is printed.
+ * Needs a Chromium binary (see headless-chromium.ts; .ci/run installs Debian's). Without one the
+ * tests are skipped and the reason is printed.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
-import { pathToFileURL } from 'url';
-import { BrowserContext, chromium } from 'playwright-core';
 import { REPORT_IMAGE_BOX, ReportImage, buildEvaluationReport, imagePlaceholder, renderReportHtml, reportImageOf } from '../../lambda/shared/report';
 import { gifImage, jpegImage, pngImage } from '../support/images';
+import { HeadlessBrowser, launchChromium, noBrowserReason } from './headless-chromium';
 import { chartUri, sampleInput } from './report-fixtures';
 
-const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((p): p is string => !!p);
-const executablePath = CANDIDATES.find((p) => existsSync(p));
-if (!executablePath) {
-  process.stdout.write(`report-browser.test.ts: skipped, no Chromium found (looked at ${CANDIDATES.join(', ')}); install it (apt-get install chromium) or set CHROMIUM_PATH.\n`);
-}
-const describeInBrowser = executablePath ? describe : describe.skip;
-
-/** Launch options for this kind of machine: no sandbox (root in CI), nothing fetched in the background. */
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+if (noBrowserReason) process.stdout.write(`report-browser.test.ts: skipped, ${noBrowserReason}.\n`);
+const describeInBrowser = noBrowserReason ? describe.skip : describe;
 
 describeInBrowser('the HTML report in headless Chromium', () => {
   let dir: string;
-  let context: BrowserContext;
+  let browser: HeadlessBrowser;
   const problems: string[] = [];
 
   // Records 0, 3, 6 and 9 show a chart; record 0 has full marks, so with room for every example
@@ -43,24 +34,17 @@ describeInBrowser('the HTML report in headless Chromium', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'report-browser-'));
-    context = await chromium.launchPersistentContext(path.join(dir, 'profile'), { executablePath, args: ARGS, headless: true, viewport: { width: 1100, height: 900 } });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   async function open(document: string, name: string) {
     const file = path.join(dir, name);
     writeFileSync(file, document, 'utf8');
-    const page = await context.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url().slice(0, 80)} ${r.failure()?.errorText}`));
-    await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
-    return page;
+    return browser.open(file, problems);
   }
 
   it('renders with no console errors, the chart drawn and the demo banner on top', async () => {
@@ -72,7 +56,7 @@ describeInBrowser('the HTML report in headless Chromium', () => {
     expect(box.width).toBeGreaterThan(300);
     expect(box.height).toBeGreaterThan(100);
     // Both loss curves are drawn with real length.
-    const lengths = await page.$$eval('.chart svg polyline', (lines) => lines.map((l) => (l as SVGPolylineElement).getTotalLength()));
+    const lengths = await page.$$eval('.chart svg polyline', (lines) => lines.map((l) => (l as unknown as { getTotalLength(): number }).getTotalLength()));
     expect(lengths).toHaveLength(2);
     for (const length of lengths) expect(length).toBeGreaterThan(50);
 
@@ -95,8 +79,8 @@ describeInBrowser('the HTML report in headless Chromium', () => {
     const page = await open(html, 'report-images.html');
     const shown = await page.$$eval('.example img', (imgs) =>
       imgs.map((img) => {
-        const i = img as HTMLImageElement;
-        const r = i.getBoundingClientRect();
+        const i = img as unknown as { alt: string; complete: boolean; naturalWidth: number; naturalHeight: number };
+        const r = img.getBoundingClientRect();
         return { alt: i.alt, complete: i.complete, naturalWidth: i.naturalWidth, naturalHeight: i.naturalHeight, width: r.width, height: r.height };
       }),
     );
@@ -117,7 +101,7 @@ describeInBrowser('the HTML report in headless Chromium', () => {
     const page = await open(renderReportHtml(report, { images: new Map([[chartUri(3), reportImageOf(chartUri(3), gifImage(2000, 300), gifImage(2000, 300).length, { maxImages: 10, maxBytesPerImage: 256 * 1024 })]]) }), 'narrow.html');
     await page.setViewportSize({ width: 360, height: 800 });
     const fits = await page.$$eval('.example img', (imgs) =>
-      imgs.map((img) => img.getBoundingClientRect().right <= (img.closest('.example') as HTMLElement).getBoundingClientRect().right + 0.5),
+      imgs.map((img) => img.getBoundingClientRect().right <= img.closest('.example')!.getBoundingClientRect().right + 0.5),
     );
     expect(fits).toEqual([true]);
     await page.close();
