@@ -19,7 +19,14 @@ import { startLocalAws } from '../test/support/local-aws';
 import { LocalWorkflowRunner } from '../test/support/local-workflow';
 import { demoAnswer, sampleDataset } from './sample-dataset';
 
-const OUTPUT_DIR = path.join(__dirname, '..', 'demo-output');
+/** Where the report files are copied; DEMO_OUTPUT_DIR overrides it (the demo's test writes to a temporary folder). */
+const OUTPUT_DIR = process.env.DEMO_OUTPUT_DIR || path.join(__dirname, '..', 'demo-output');
+
+/**
+ * Set on the demo's functions only: the report marks every figure the stand-ins produced, so a
+ * demo report is never mistaken for a real evaluation (a deployed stack never sets it).
+ */
+const DEMO_FUNCTION_ENVIRONMENT = { REPORT_MADE_WITH_STAND_INS: 'true' } as const;
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -32,7 +39,7 @@ async function main(): Promise<void> {
     pollInterval: Duration.minutes(5),
     evaluation: { shardSize: 5, maxConcurrency: 4, qualityGate: { minImprovementPercent: 20 } },
   });
-  const runner = await LocalWorkflowRunner.create({ template: Template.fromStack(stack), aws, waitMs: 20, retryMs: 20 });
+  const runner = await LocalWorkflowRunner.create({ template: Template.fromStack(stack), aws, waitMs: 20, retryMs: 20, functionEnvironment: DEMO_FUNCTION_ENVIRONMENT });
   try {
     const datasets = runner.bucketName('FinetuningStorageDataset');
     const artifacts = runner.bucketName('FinetuningStorageArtifacts');

@@ -54,6 +54,11 @@ export interface LocalWorkflowRunnerOptions {
   readonly functionTimeoutMs?: Readonly<Record<string, number>>;
   /** Entry file per handler name (metadata), replacing lambda/<name>/index.ts; for test stacks. */
   readonly handlerEntries?: Readonly<Record<string, string>>;
+  /**
+   * Variables added to every function's environment, as a deployment would set them (the
+   * template's own variables win on a clash), e.g. the offline demo's REPORT_MADE_WITH_STAND_INS.
+   */
+  readonly functionEnvironment?: Readonly<Record<string, string>>;
   /** Copy the functions' output to this process's stdout (it is always kept in `functionLogs()`). */
   readonly printLogs?: boolean;
 }
@@ -218,7 +223,7 @@ export class LocalWorkflowRunner {
     this.functions = templateFunctionsOf(this.json, this.resolver, this.physical, {
       handlerEntries: options.handlerEntries,
       timeoutMs: options.functionTimeoutMs,
-      baseEnvironment: options.aws.env,
+      baseEnvironment: { ...options.aws.env, ...options.functionEnvironment },
       region: options.aws.region,
     });
     this.pool = new LambdaFunctionPool(
