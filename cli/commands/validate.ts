@@ -23,6 +23,7 @@ import {
   validateDataset,
   ValidationProgress,
 } from '../../lambda/shared/validation';
+import { awsAccessProblem, EXIT } from '../exit-codes';
 
 export const VALIDATE_USAGE = `llama-finetune validate <file.jsonl | s3://bucket/key.jsonl> --model <name or id> [options]
   Checks a dataset against Bedrock's rules for fine-tuning Llama 3.2 (the same checks the
@@ -36,7 +37,8 @@ export const VALIDATE_USAGE = `llama-finetune validate <file.jsonl | s3://bucket
   --concurrency <n>         images read at once (default ${DEFAULT_IMAGE_CONCURRENCY})
   --max-problems <n>        errors and warnings listed in full (default ${DEFAULT_MAX_LISTED_PROBLEMS}); the rest are counted
   --json                    print the JSON report instead of the text report
-  Exit codes: 0 valid (warnings allowed), 1 errors found, 2 bad usage.`;
+  Exit codes: 0 valid (warnings allowed), 1 errors found, 2 bad usage, 3 could not check (S3 unreachable,
+  access denied, no region or credentials, a file or image that could not be read).`;
 
 /** Where the command writes, and how it reaches S3 (tests replace these). */
 export interface ValidateIo {
@@ -165,7 +167,7 @@ function progressReporter(io: ValidateIo): { onProgress?: (p: ValidationProgress
   };
 }
 
-/** Runs the command; returns the exit code (0 valid, 1 errors, 2 bad usage). */
+/** Runs the command; returns the exit code (0 valid, 1 errors, 2 bad usage, 3 could not check). */
 export async function runValidate(args: string[], io: ValidateIo = defaultIo): Promise<number> {
   if (args.includes('--help') || args.includes('-h')) {
     io.stdout(VALIDATE_USAGE + '\n');
@@ -176,8 +178,9 @@ export async function runValidate(args: string[], io: ValidateIo = defaultIo): P
     parsed = parseArgs(args);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    io.stderr(`llama-finetune validate: ${err.message}\n\nUsage: ${VALIDATE_USAGE}\n`);
-    return 2;
+    // The message names the problem; the full usage would bury it, so point to --help.
+    io.stderr(`llama-finetune validate: ${err.message}\nRun 'llama-finetune validate --help' to see every option.\n`);
+    return EXIT.USAGE;
   }
 
   let s3: S3Client | undefined;
@@ -198,8 +201,8 @@ export async function runValidate(args: string[], io: ValidateIo = defaultIo): P
         return 2;
       }
     } catch (err) {
-      io.stderr(`llama-finetune validate: cannot read ${parsed.file}: ${(err as Error).message}\n`);
-      return 1;
+      io.stderr(`llama-finetune validate: cannot read ${parsed.file}: ${awsAccessProblem(err) ?? safeText((err as Error).message, { maxChars: 2000 })}\n`);
+      return EXIT.CANNOT_CHECK;
     }
     source = s3DatasetSource(s3Client(), location.bucket, location.key);
     if (allowImages.length === 0) allowImages = [`s3://${location.bucket}/`];
@@ -240,8 +243,8 @@ export async function runValidate(args: string[], io: ValidateIo = defaultIo): P
     progress.done();
     const hint = parsed.imageRoot === undefined && !parsed.skipImages ? ' If the images are not reachable from here, use --image-root <dir> or --skip-images.' : '';
     // The error may quote the data (an image URI, a key): escape it like every problem message.
-    io.stderr(`llama-finetune validate: validation could not finish: ${safeText((err as Error).message, { maxChars: 2000 })}.${hint}\n`);
-    return 1;
+    io.stderr(`llama-finetune validate: validation could not finish: ${awsAccessProblem(err) ?? safeText((err as Error).message, { maxChars: 2000 })}.${hint}\n`);
+    return EXIT.CANNOT_CHECK;
   } finally {
     s3?.destroy();
   }
