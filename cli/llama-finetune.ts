@@ -6,10 +6,6 @@
  * Exit codes (every command): 0 success, 1 the data (or the run) has errors, 2 bad usage,
  * 3 could not check (no region or credentials, AWS unreachable, access denied); see exit-codes.ts.
  */
-// The AWS SDK's own switch for its Node.js support banner (read when a client is created, so
-// set before any is): a user running a supported Node should not read about SDK releases.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 import { readFileSync } from 'fs';
 import * as path from 'path';
 import { safeText } from '../lambda/shared/display-text';
@@ -98,6 +94,9 @@ function reportUnexpected(err: unknown): number {
 }
 
 if (require.main === module) {
+  // The AWS SDK's own switch for its Node.js support banner, read when a client is created (so
+  // before any is): a user on a Node this package supports should not read about SDK releases.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err) => process.exit(reportUnexpected(err)),

@@ -14,6 +14,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { LlamaFinetuning } from '../../lib';
+import { usage } from '../../cli/llama-finetune';
 import { resetClients, s3Client } from '../../lambda/shared/aws-clients';
 import { handler as beginRun } from '../../lambda/begin-run';
 import { handler as readRequest } from '../../lambda/read-request';
@@ -234,6 +235,18 @@ describe('the binary', () => {
   test('--version prints the package version', async () => {
     const result = await cli(['--version']);
     expect(result).toMatchObject({ code: 0, stdout: `llama-finetune ${MANIFEST.version}\n`, stderr: '' });
+  });
+
+  test('--help prints one line per command and the exit codes, and <command> --help every option of it', async () => {
+    const help = await cli(['--help']);
+    expect(help).toMatchObject({ code: 0, stdout: `${usage()}\n`, stderr: '' });
+    expect(help.stdout).toContain('Exit codes: 0 success, 1 the data (or the run) has errors, 2 bad usage, 3 could not check');
+    for (const command of ['run', 'follow', 'runs', 'report']) {
+      const own = await cli([command, '--help']);
+      expect(own.code).toBe(0);
+      expect(own.stdout).toMatch(new RegExp(`^llama-finetune ${command} `));
+      expect(own.stdout).toContain('--artifacts-bucket <name>');
+    }
   });
 
   test('an unknown command, or none, prints a short usage line and the way to full help (exit 2), not the manual', async () => {
