@@ -19,6 +19,9 @@ export const EXIT = {
 /** One line of the exit codes, for usage texts. */
 export const EXIT_CODES_LINE = 'Exit codes: 0 success, 1 the data (or the run) has errors, 2 bad usage, 3 could not check (no region or credentials, AWS unreachable, access denied).';
 
+/** A failure whose message already says what failed, why and what to do: shown as it is, exit 3. */
+export class ExplainedError extends Error {}
+
 /** What went wrong reaching AWS, in words a user can act on; undefined when `err` is not such a problem. */
 export function awsAccessProblem(err: unknown): string | undefined {
   const e = err as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number }; Code?: string } | undefined;

@@ -8,7 +8,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { RunRecord } from '../lambda/shared/run-record';
 import { isRunOfUpload, RequestUpload } from '../lambda/shared/run-lookup';
 import { listRunIds, readRun } from './deployment';
-import { EXIT } from './exit-codes';
+import { awsAccessProblem, EXIT } from './exit-codes';
 import { formatDuration, outcomeLines, progressLine, progressState } from './run-display';
 
 /** Where following writes, and its clock (tests and the commands pass their own). */
@@ -76,8 +76,20 @@ export async function followRun(s3: S3Client, target: FollowTarget, options: Fol
   let runId = target.runId;
   try {
     let record: RunRecord | undefined;
+    let failures = 0;
     for (;;) {
-      record = runId ? await readRun(s3, options.artifactsBucket, options.runsPrefix, runId) : await findUploadedRun(s3, target, options);
+      try {
+        record = runId ? await readRun(s3, options.artifactsBucket, options.runsPrefix, runId) : await findUploadedRun(s3, target, options);
+        failures = 0;
+      } catch (err) {
+        // A run lasts hours: a network blip (after the SDK's own retries) should not end the
+        // following. Refused credentials or access end it at once, as does a long outage.
+        if (!isPassing(err) || ++failures >= MAX_CONSECUTIVE_READ_FAILURES) throw err;
+        line.show(`${runId ?? 'run'}: cannot read the run record (${awsAccessProblem(err) ?? (err as Error).message}); trying again`, `read failure ${failures}`);
+        await pause(options.intervalMs);
+        if (interrupted) break;
+        continue;
+      }
       if (interrupted) break;
       if (record) {
         runId = record.runId;
@@ -114,6 +126,17 @@ export async function followRun(s3: S3Client, target: FollowTarget, options: Fol
     line.end();
     removeHandler();
   }
+}
+
+/** Reads of the record that may fail in a row (each after the SDK's retries) before following gives up. */
+export const MAX_CONSECUTIVE_READ_FAILURES = 5;
+
+/** A failure that may pass: AWS unreachable or answering 5xx; not refused credentials or access. */
+function isPassing(err: unknown): boolean {
+  const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e?.$metadata?.httpStatusCode;
+  if (status !== undefined) return status >= 500;
+  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE'].includes(e?.code ?? '') || e?.name === 'TimeoutError';
 }
 
 /** The run the upload started, once its record exists. */

@@ -6,7 +6,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { safeText } from '../../lambda/shared/display-text';
 import { createS3Client, DeploymentSettings } from '../deployment';
-import { awsAccessProblem, EXIT } from '../exit-codes';
+import { awsAccessProblem, EXIT, ExplainedError } from '../exit-codes';
 import { FollowIo } from '../run-follow';
 
 /** The outside world of a command. */
@@ -33,8 +33,11 @@ export function defaultCommandIo(): CommandIo {
 
 /** Reports an error the command could not handle: AWS access problems in words, anything else by its message; exit 3. */
 export function reportAwsProblem(command: string, err: unknown, io: Pick<CommandIo, 'stderr'>): number {
-  const problem = awsAccessProblem(err);
-  const message = problem ?? `could not finish: ${safeText((err as Error)?.message ?? String(err), { keepLineBreaks: true, maxChars: 2000 })}`;
+  // An error that already says what failed (e.g. which upload) keeps its words; a bare AWS error is put in words here.
+  const message =
+    err instanceof ExplainedError
+      ? safeText(err.message, { maxChars: 2000 })
+      : (awsAccessProblem(err) ?? `could not finish: ${safeText((err as Error)?.message ?? String(err), { keepLineBreaks: true, maxChars: 2000 })}`);
   io.stderr(`llama-finetune ${command}: ${message}\n`);
   return EXIT.CANNOT_CHECK;
 }

@@ -27,7 +27,7 @@ import {
 } from '../../lambda/shared/validation';
 import { parseArgs, secondsOption, UsageError } from '../command-args';
 import { DEPLOYMENT_USAGE, deploymentSettings, listRunIds, required } from '../deployment';
-import { EXIT, EXIT_CODES_LINE } from '../exit-codes';
+import { awsAccessProblem, EXIT, EXIT_CODES_LINE, ExplainedError } from '../exit-codes';
 import { followRun } from '../run-follow';
 import { CommandIo, defaultCommandIo, reportAwsProblem } from './command-io';
 
@@ -209,7 +209,19 @@ function localDataFiles(request: RunRequest, dataDir: string): DataFile[] {
 
 async function uploadFile(s3: S3Client, bucket: string, key: string, file: string, contentType: string): Promise<void> {
   const size = statSync(file).size;
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: createReadStream(file), ContentLength: size, ContentType: contentType }));
+  try {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: createReadStream(file), ContentLength: size, ContentType: contentType }));
+  } catch (err) {
+    throw new UploadFailedError(file, `s3://${bucket}/${key}`, err);
+  }
+}
+
+/** An upload that failed, naming the file and where it was going; the run was not started (the request goes last). */
+class UploadFailedError extends ExplainedError {
+  constructor(file: string, uri: string, readonly cause: unknown) {
+    super(`uploading ${file} to ${uri} failed: ${awsAccessProblem(cause) ?? (cause as Error)?.message}. The request was not uploaded, so no run started; run again once this is fixed`);
+    this.name = 'UploadFailed';
+  }
 }
 
 function isFile(file: string): boolean {

@@ -31,6 +31,8 @@ const DATASETS = 'datasets-bucket';
 const ARTIFACTS = 'artifacts-bucket';
 const PLAIN_DATASETS = 'plain-datasets-bucket';
 const PLAIN_ARTIFACTS = 'plain-artifacts-bucket';
+/** A bucket of someone else's: no grant covers it. */
+const UNGRANTED = 'ungranted-bucket';
 /** The access key the CLI signs with: the principal LocalS3 checks against the grants. */
 const CLI_USER = 'cli-user';
 const STRANGER = 'stranger';
@@ -58,7 +60,7 @@ beforeAll(async () => {
   binary = path.join(buildDir, MANIFEST.bin['llama-finetune']);
   work = mkdtempSync(path.join(tmpdir(), 'llama-finetune-cli-work-'));
 
-  aws = await startLocalAws({ buckets: [{ name: DATASETS, versioned: true }, { name: ARTIFACTS, versioned: true }, PLAIN_DATASETS, PLAIN_ARTIFACTS] });
+  aws = await startLocalAws({ buckets: [{ name: DATASETS, versioned: true }, { name: ARTIFACTS, versioned: true }, PLAIN_DATASETS, PLAIN_ARTIFACTS, UNGRANTED] });
   resetClients();
   cliPolicy = grantedPolicy();
   aws.s3.setAuthorizer(({ principal, action, resources }) => {
@@ -323,6 +325,16 @@ describe('run, follow, runs and report against the stand-ins', () => {
     expect(result.stderr).toContain('[name-pattern]');
     expect(result.stderr).toContain('[data-extension]');
     expect(result.stderr).toContain('Nothing was uploaded.');
+  });
+
+  test('an upload the role may not make: exit 3 naming the file and the bucket; the request is not uploaded, so no run starts', async () => {
+    const file = writeRequest('denied-1b', { name: 'denied-1b', model: 'llama3.2-1b', trainingData: 'datasets/denied/train.jsonl' }, { 'train.jsonl': VALID_TRAINING });
+    const result = await cli(['run', file, '--dataset-bucket', UNGRANTED]);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain(`llama-finetune run: uploading ${path.join(work, 'denied-1b', 'train.jsonl')} to s3://${UNGRANTED}/datasets/denied/train.jsonl failed: access denied (AccessDenied)`);
+    expect(result.stderr).toContain('The request was not uploaded, so no run started');
+    expect(aws.s3.listKeys(UNGRANTED)).toEqual([]);
+    expectNoNoise(result);
   });
 
   test('a data file the request names but that is not here: exit 2, naming the key and where it was looked for', async () => {

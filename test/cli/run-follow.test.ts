@@ -97,6 +97,41 @@ test('Ctrl-C while waiting answers at once (not after the interval), exit 130', 
   expect(io.err()).toContain('Stopped following run slow-0123456789ab; the run goes on');
 });
 
+describe('read failures while following', () => {
+  // One attempt per read, so each planned fault is one failed read of the record.
+  let single: S3Client;
+  beforeAll(() => (single = new S3Client({ maxAttempts: 1 })));
+  afterAll(() => single.destroy());
+  afterEach(() => aws.s3.clearFaults());
+
+  async function endedRun(name: string) {
+    const run = runContext(name);
+    await createRunRecord(s3, ARTIFACTS, runningRecord(run, { status: 'SUCCEEDED', outcome: { status: 'SUCCEEDED', finishedAt: new Date().toISOString(), summary: 'The run completed.' } }));
+    return run;
+  }
+
+  test('a few failed reads (AWS answering 500) are shown and retried; following goes on to the outcome', async () => {
+    const run = await endedRun('blip-run');
+    aws.s3.failNext(3, { status: 500, code: 'InternalError', operation: 'GetObject' });
+    const io = captureIo(false);
+    expect(await followRun(single, { runId: run.runId }, options, io)).toBe(0);
+    expect(io.err()).toContain(`${run.runId}: cannot read the run record (AWS answered 500 (InternalError) after retries; try again later); trying again`);
+    expect(io.out()).toContain(`Run ${run.runId} SUCCEEDED`);
+  });
+
+  test('five failed reads in a row end the following with the error (the command exits 3)', async () => {
+    const run = await endedRun('outage-run');
+    aws.s3.failNext(5, { status: 500, code: 'InternalError', operation: 'GetObject' });
+    await expect(followRun(single, { runId: run.runId }, options, captureIo(false))).rejects.toMatchObject({ name: 'InternalError' });
+  });
+
+  test('access denied ends it at once', async () => {
+    const run = await endedRun('denied-run');
+    aws.s3.failNext(1, { status: 403, code: 'AccessDenied', operation: 'GetObject' });
+    await expect(followRun(single, { runId: run.runId }, options, captureIo(false))).rejects.toMatchObject({ name: 'AccessDenied' });
+  });
+});
+
 describe('the run an upload started', () => {
   const upload = { bucket: 'datasets', key: 'requests/a.json', versionId: 'v1', etag: '"abc"' };
 
