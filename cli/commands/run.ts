@@ -13,6 +13,7 @@ import { LlamaHyperParameterName } from '../../lib/models/llama-models';
 import { dataPrefixProblems } from '../../lambda/shared/data-prefix';
 import { safeText } from '../../lambda/shared/display-text';
 import { referencesSidecarKey } from '../../lambda/shared/evaluation/test-records';
+import { dataFileProblems, sourceDataKeys } from '../../lambda/shared/pinned-data';
 import { RequestUpload, runIdOfUpload } from '../../lambda/shared/run-lookup';
 import { InvalidRunRequestError, MAX_RUN_REQUEST_BYTES, parseRunRequest, requestTooLarge, RunRequest } from '../../lambda/shared/run-request';
 import {
@@ -111,6 +112,13 @@ export async function runRun(args: string[], io: CommandIo = defaultCommandIo())
       return EXIT.DATA_ERRORS;
     }
     const files = localDataFiles(request, dataDir);
+    // The workflow's checks of the files as found (empty, too large to pin), on the local copies.
+    const sizes = Object.fromEntries(files.map((f) => [f.role, { key: f.key, etag: '', size: statSync(f.localPath).size }]));
+    const fileProblems = dataFileProblems(datasetBucket, sourceDataKeys({ trainingKey: request.trainingDataKey, validationKey: request.validationDataKey, testKey: request.testDataKey }), sizes);
+    if (fileProblems.length > 0) {
+      io.stderr(`${new InvalidRunRequestError(requestFile, fileProblems).message}\n(checked on the local copies in ${dataDir}) Nothing was uploaded.\n`);
+      return EXIT.DATA_ERRORS;
+    }
 
     // The workflow's validate-dataset step, with the same options (see lambda/validate-dataset).
     const overrides = Object.fromEntries(

@@ -327,6 +327,14 @@ describe('run, follow, runs and report against the stand-ins', () => {
     expect(result.stderr).toContain('Nothing was uploaded.');
   });
 
+  test('an empty data file is refused by the workflow\'s own file check (data-empty), exit 1, nothing uploaded', async () => {
+    const file = writeRequest('empty-1b', { name: 'empty-1b', model: 'llama3.2-1b', trainingData: 'datasets/empty/train.jsonl' }, { 'train.jsonl': '' });
+    const result = await cli(['run', file]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`- trainingData: s3://${DATASETS}/datasets/empty/train.jsonl is empty [data-empty]`);
+    expect(aws.s3.listKeys(DATASETS, 'datasets/empty/')).toEqual([]);
+  });
+
   test('an upload the role may not make: exit 3 naming the file and the bucket; the request is not uploaded, so no run starts', async () => {
     const file = writeRequest('denied-1b', { name: 'denied-1b', model: 'llama3.2-1b', trainingData: 'datasets/denied/train.jsonl' }, { 'train.jsonl': VALID_TRAINING });
     const result = await cli(['run', file, '--dataset-bucket', UNGRANTED]);
