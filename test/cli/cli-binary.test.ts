@@ -327,6 +327,13 @@ describe('run, follow, runs and report against the stand-ins', () => {
     expect(result.stderr).toContain('Nothing was uploaded.');
   });
 
+  test('validate: an S3 dataset the role may not read is "could not check" (exit 3), not a data error', async () => {
+    const result = await cli(['validate', `s3://${UNGRANTED}/train.jsonl`, '--model', 'llama3.2-1b']);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain(`llama-finetune validate: cannot read s3://${UNGRANTED}/train.jsonl: access denied`);
+    expectNoNoise(result);
+  });
+
   test('an empty data file is refused by the workflow\'s own file check (data-empty), exit 1, nothing uploaded', async () => {
     const file = writeRequest('empty-1b', { name: 'empty-1b', model: 'llama3.2-1b', trainingData: 'datasets/empty/train.jsonl' }, { 'train.jsonl': '' });
     const result = await cli(['run', file]);
@@ -410,6 +417,16 @@ describe('run, follow, runs and report against the stand-ins', () => {
     expect(report.stdout).toContain('base 41.0 -> fine-tuned 78.5');
     expect(existsSync(`${out}.partial`)).toBe(false);
     expectNoNoise(report);
+
+    // --open hands the file to the desktop's opener (here a stand-in xdg-open on PATH that notes what it got).
+    const bin = path.join(work, 'fake-bin');
+    mkdirSync(bin, { recursive: true });
+    const opened = path.join(work, 'opened.txt');
+    writeFileSync(path.join(bin, 'xdg-open'), `#!/bin/sh\nprintf '%s' "$1" > '${opened}'\n`, { mode: 0o755 });
+    const openedReport = await cli(['report', run.runId, '--out', out, '--open'], userEnv({ PATH: `${bin}${path.delimiter}${process.env.PATH}` }));
+    expect(openedReport.code).toBe(0);
+    await waitFor('the opener', () => existsSync(opened));
+    expect(readFileSync(opened, 'utf8')).toBe(out);
   }, 60_000);
 
   test('a run that fails ends with its reason and exit 1', async () => {
