@@ -41,8 +41,9 @@ export const RUN_USAGE = `llama-finetune run <request.json> [options]
                             (default: the request file's folder; prepare's --out folder works)
   --image-root <dir>        check images from <dir>/<bucket>/<key> (prepare's --out); without it,
                             images are not read here (the workflow still checks them)
-  --allow-images <s3-uri>   the deployment's allowed image locations (default: the dataset bucket)
-  --account <id>            12-digit account that must own the image buckets (bucketOwner)
+  --allow-images <s3-uri>   where images may be (default, as deployed: s3://<dataset bucket>/<data prefix>)
+  --account <id>            the deployment's 12-digit account, which must own the image buckets
+                            (bucketOwner; the workflow always checks it)
   --request-key <key>       where the request is uploaded (default <request prefix><file name>)
   --no-wait                 return after the upload, printing the run id
   --interval <seconds>      between two reads of the run record (default 15)
@@ -130,7 +131,8 @@ export async function runRun(args: string[], io: CommandIo = defaultCommandIo())
       files: inputs,
       imageSource: imageRoot !== undefined ? new LocalImageByteSource(imageRoot) : undefined,
       imageConcurrency: DEFAULT_IMAGE_CONCURRENCY,
-      allowedImageLocations: allowImages.length > 0 ? allowImages : [`s3://${datasetBucket}/`],
+      // The deployed workflow's ALLOWED_IMAGE_LOCATIONS: the dataset bucket, under the data prefix when there is one.
+      allowedImageLocations: allowImages.length > 0 ? allowImages : [`s3://${datasetBucket}/${settings.dataPrefix ?? ''}`],
       expectedAccountId: account,
       hyperParameterOverrides: overrides,
     });
@@ -140,8 +142,10 @@ export async function runRun(args: string[], io: CommandIo = defaultCommandIo())
       return EXIT.DATA_ERRORS;
     }
     io.stderr(renderSummary(report) + '\n');
-    if (request.model.supportsImages && imageRoot === undefined && report.totals.imageReferences > 0) {
-      io.stderr('Images were not read here (no --image-root); the workflow checks them after upload.\n');
+    if (request.model.supportsImages && report.totals.imageReferences > 0) {
+      if (imageRoot === undefined) io.stderr('Images were not read here (no --image-root); the workflow checks them after upload.\n');
+      // The workflow always checks bucketOwner against the deployment's account (EXPECTED_ACCOUNT_ID).
+      if (account === undefined) io.stderr("Image bucket owners were not checked here (no --account); the workflow checks them against the deployment's account.\n");
     }
 
     s3 = io.createS3Client(settings);

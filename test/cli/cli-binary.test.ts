@@ -23,7 +23,7 @@ import { RunRecord, runRecordKey, updateRunRecord, withEvent } from '../../lambd
 import { logicalIdOf, testStack } from '../support/cdk';
 import { bucketResource, RolePolicy } from '../support/iam-policy';
 import { LocalAws, startLocalAws } from '../support/local-aws';
-import { textRecords, toJsonl } from '../validation/fixtures';
+import { imageRecord, textRecords, toJsonl, writeImage } from '../validation/fixtures';
 
 const REPOSITORY = path.resolve(__dirname, '..', '..');
 const MANIFEST = JSON.parse(readFileSync(path.join(REPOSITORY, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
@@ -288,6 +288,13 @@ describe('the binary', () => {
     expect(result.stderr).toContain('--dataset-bucket is required (or set LLAMA_FINETUNE_DATASET_BUCKET)');
   });
 
+  test('the SDK banner check can fail: with the SDK\'s switch turned back off, Node < 22 shows the banner', async () => {
+    const result = await cli(['runs'], userEnv({ AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'false' }));
+    expect(result.code).toBe(0);
+    if (Number(process.versions.node.split('.')[0]) < 22) expect(() => expectNoNoise(result)).toThrow();
+    else expectNoNoise(result);
+  });
+
   test('could not check: access denied, no region, AWS unreachable each exit 3 with one line saying what to do', async () => {
     const denied = await cli(['runs'], userEnv({ AWS_ACCESS_KEY_ID: STRANGER }));
     expect(denied.code).toBe(3);
@@ -332,6 +339,26 @@ describe('run, follow, runs and report against the stand-ins', () => {
     expect(result.code).toBe(3);
     expect(result.stderr).toContain(`llama-finetune validate: cannot read s3://${UNGRANTED}/train.jsonl: access denied`);
     expectNoNoise(result);
+  });
+
+  test('image records: checked from --image-root (prepare\'s --out layout) against the deployment\'s image location and account; only the JSONL is uploaded', async () => {
+    const dir = path.join(work, 'charts-11b');
+    const records = Array.from({ length: 110 }, (_, i) => imageRecord(i, { uri: writeImage(dir, `s3://${DATASETS}/datasets/charts/images/${i}.png`, 'png', 64, 64), bucketOwner: '111122223333' }));
+    // One image outside the deployment's data prefix: an error the workflow would find (image-location).
+    records.push(imageRecord(200, { uri: writeImage(dir, `s3://${DATASETS}/elsewhere/200.png`, 'png', 64, 64), bucketOwner: '111122223333' }));
+    const file = writeRequest('charts-11b', { name: 'charts-11b', model: 'llama3.2-11b', trainingData: 'datasets/charts/train.jsonl' }, { 'train.jsonl': toJsonl(records) });
+    const args = ['run', file, '--image-root', dir, '--account', '111122223333', '--no-wait'];
+    const refused = await cli([...args, '--data-prefix', 'datasets/']);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/line 111 .*\[image-location\]/);
+    expect(aws.s3.listKeys(DATASETS, 'datasets/charts/')).toEqual([]);
+
+    writeFileSync(path.join(dir, 'train.jsonl'), toJsonl(records.slice(0, 110)));
+    const accepted = await cli([...args, '--data-prefix', 'datasets/']);
+    expect(accepted.code).toBe(0);
+    expect(accepted.stdout.trim()).toMatch(/^charts-11b-[0-9a-f]{12}$/);
+    expect(accepted.stderr).toContain('Dataset check for llama3.2-11b: VALID');
+    expect(aws.s3.listKeys(DATASETS, 'datasets/charts/')).toEqual(['datasets/charts/train.jsonl']);
   });
 
   test('an empty data file is refused by the workflow\'s own file check (data-empty), exit 1, nothing uploaded', async () => {
