@@ -7,7 +7,7 @@ import { parseArgs, secondsOption, UsageError } from '../command-args';
 import { checkRunId, DEPLOYMENT_USAGE, deploymentSettings, required } from '../deployment';
 import { EXIT, EXIT_CODES_LINE } from '../exit-codes';
 import { followRun } from '../run-follow';
-import { CommandIo, defaultCommandIo, reportAwsProblem } from './command-io';
+import { CommandIo, defaultCommandIo, reportAwsProblem } from '../command-io';
 
 export const FOLLOW_USAGE = `llama-finetune follow <run id> [options]
   Follows a run to its end: step, job status and elapsed time, then the outcome, scores and

@@ -14,7 +14,7 @@ import { parseArgs, UsageError } from '../command-args';
 import { checkRunId, DEPLOYMENT_USAGE, deploymentSettings, readRun, required } from '../deployment';
 import { EXIT, EXIT_CODES_LINE } from '../exit-codes';
 import { outcomeLines } from '../run-display';
-import { CommandIo, defaultCommandIo, reportAwsProblem } from './command-io';
+import { CommandIo, defaultCommandIo, reportAwsProblem } from '../command-io';
 
 export const REPORT_USAGE = `llama-finetune report <run id> [options]
   Fetches the run's HTML report, prints its scores and the file's path.

@@ -30,7 +30,7 @@ import { parseArgs, secondsOption, UsageError } from '../command-args';
 import { DEPLOYMENT_USAGE, deploymentSettings, listRunIds, required } from '../deployment';
 import { awsAccessProblem, EXIT, EXIT_CODES_LINE, ExplainedError } from '../exit-codes';
 import { followRun } from '../run-follow';
-import { CommandIo, defaultCommandIo, reportAwsProblem } from './command-io';
+import { CommandIo, defaultCommandIo, reportAwsProblem } from '../command-io';
 
 export const RUN_USAGE = `llama-finetune run <request.json> [options]
   Validates the request and the data files it names (local copies, found under --data-dir) as
@@ -92,6 +92,8 @@ export async function runRun(args: string[], io: CommandIo = defaultCommandIo())
     if (imageRoot !== undefined && !isDirectory(imageRoot)) throw new UsageError(`--image-root '${imageRoot}' is not a directory.`);
     const intervalMs = secondsOption('--interval', parsed.value('--interval'), 15, 0.05, 3600) * 1000;
     const startTimeoutMs = secondsOption('--start-timeout', parsed.value('--start-timeout'), 600, 0.1, 86_400) * 1000;
+    const requestKey = parsed.value('--request-key') ?? `${settings.requestPrefix}${path.basename(requestFile)}`;
+    if (!requestKey.startsWith(settings.requestPrefix)) throw new UsageError(`--request-key '${requestKey}' is outside the request prefix '${settings.requestPrefix}': the upload would start no run.`);
     const dataDir = parsed.value('--data-dir') ?? path.dirname(requestFile);
     if (!isDirectory(dataDir)) throw new UsageError(`--data-dir '${dataDir}' is not a directory.`);
 
@@ -156,8 +158,6 @@ export async function runRun(args: string[], io: CommandIo = defaultCommandIo())
       await uploadFile(s3, datasetBucket, f.key, f.localPath, 'application/jsonl');
       io.stderr(`uploaded ${f.localPath} -> s3://${datasetBucket}/${f.key}\n`);
     }
-    const requestKey = parsed.value('--request-key') ?? `${settings.requestPrefix}${path.basename(requestFile)}`;
-    if (!requestKey.startsWith(settings.requestPrefix)) throw new UsageError(`--request-key '${requestKey}' is outside the request prefix '${settings.requestPrefix}': the upload would start no run.`);
     const put = await s3.send(new PutObjectCommand({ Bucket: datasetBucket, Key: requestKey, Body: text, ContentType: 'application/json' }));
     const upload: RequestUpload = { bucket: datasetBucket, key: requestKey, versionId: put.VersionId, etag: put.ETag };
     const runId = runIdOfUpload(request.name, upload);

@@ -8,7 +8,7 @@ import { parseArgs, UsageError } from '../command-args';
 import { DEPLOYMENT_USAGE, deploymentSettings, listRunIds, mapBounded, readRun, required } from '../deployment';
 import { EXIT, EXIT_CODES_LINE } from '../exit-codes';
 import { runsTable } from '../run-display';
-import { CommandIo, defaultCommandIo, reportAwsProblem } from './command-io';
+import { CommandIo, defaultCommandIo, reportAwsProblem } from '../command-io';
 
 export const RUNS_USAGE = `llama-finetune runs [options]
   Lists the recent runs, newest first: run id, status, model, SQuAD F1 base -> fine-tuned,

@@ -4,10 +4,10 @@
  * never a stack trace.
  */
 import { S3Client } from '@aws-sdk/client-s3';
-import { safeText } from '../../lambda/shared/display-text';
-import { createS3Client, DeploymentSettings } from '../deployment';
-import { awsAccessProblem, EXIT, ExplainedError } from '../exit-codes';
-import { FollowIo } from '../run-follow';
+import { safeText } from '../lambda/shared/display-text';
+import { createS3Client, DeploymentSettings } from './deployment';
+import { awsAccessProblem, EXIT, ExplainedError } from './exit-codes';
+import { FollowIo } from './run-follow';
 
 /** The outside world of a command. */
 export interface CommandIo extends FollowIo {
