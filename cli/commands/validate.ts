@@ -31,6 +31,7 @@ import {
 } from '../../lambda/shared/validation';
 import { detectForeignDataset, FOREIGN_DATASET_HEAD_BYTES } from '../prepare/input-format';
 import { shellQuote } from '../prepare/shell-quote';
+import { awsAccessProblem, EXIT } from '../exit-codes';
 
 export const VALIDATE_USAGE = `llama-finetune validate <training.jsonl | s3://bucket/key.jsonl> [--validation <file>] [--test <file>] --model <name or id> [options]
 llama-finetune validate --request <run-request.json> [--bucket <dataset bucket>] [options]
@@ -55,7 +56,8 @@ llama-finetune validate --request <run-request.json> [--bucket <dataset bucket>]
   --json                    print the JSON report instead of the text report
   A LLaVA, VQAv2, ChartQA or CSV file, or a JSON array, is not checked record by record: the
   command says which \`llama-finetune prepare --format\` converts it.
-  Exit codes: 0 valid (warnings allowed), 1 errors found, 2 bad usage.`;
+  Exit codes: 0 valid (warnings allowed), 1 errors found, 2 bad usage, 3 could not check (S3 unreachable,
+  access denied, no region or credentials, a file or image that could not be read).`;
 
 /** Where the command writes, and how it reaches S3 (tests replace these). */
 export interface ValidateIo {
@@ -251,7 +253,7 @@ async function namedSource(
     try {
       found = await headObject(s3Client(), location);
     } catch (err) {
-      throw new Stop(`cannot read ${name}: ${(err as Error).message}`, 1);
+      throw new Stop(`cannot read ${name}: ${awsAccessProblem(err) ?? (err as Error).message}`, EXIT.CANNOT_CHECK);
     }
     if (!found) throw new Stop(`${name} (${what}) does not exist.`, 2);
     if (!plan.dataBuckets.includes(location.bucket)) plan.dataBuckets.push(location.bucket);
@@ -372,7 +374,7 @@ function isFile(file: string): boolean {
   }
 }
 
-/** Runs the command; returns the exit code (0 valid, 1 errors, 2 bad usage). */
+/** Runs the command; returns the exit code (0 valid, 1 errors, 2 bad usage, 3 could not check). */
 export async function runValidate(args: string[], io: ValidateIo = defaultIo): Promise<number> {
   if (args.includes('--help') || args.includes('-h')) {
     io.stdout(VALIDATE_USAGE + '\n');
@@ -383,8 +385,9 @@ export async function runValidate(args: string[], io: ValidateIo = defaultIo): P
     parsed = parseArgs(args);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    io.stderr(`llama-finetune validate: ${err.message}\n\nUsage: ${VALIDATE_USAGE}\n`);
-    return 2;
+    // The message names the problem; the full usage would bury it, so point to --help.
+    io.stderr(`llama-finetune validate: ${err.message}\nRun 'llama-finetune validate --help' to see every option.\n`);
+    return EXIT.USAGE;
   }
 
   let s3: S3Client | undefined;
@@ -402,8 +405,8 @@ export async function runValidate(args: string[], io: ValidateIo = defaultIo): P
     try {
       foreign = await foreignDatasetMessages(plan.heads);
     } catch (err) {
-      io.stderr(`llama-finetune validate: cannot read the start of the data: ${safeText((err as Error).message, { maxChars: 2000 })}\n`);
-      return 1;
+      io.stderr(`llama-finetune validate: cannot read the start of the data: ${awsAccessProblem(err) ?? safeText((err as Error).message, { maxChars: 2000 })}\n`);
+      return EXIT.CANNOT_CHECK;
     }
     if (foreign.length > 0) {
       // File names come from the user: escaped like every other message that quotes input.
@@ -436,8 +439,8 @@ export async function runValidate(args: string[], io: ValidateIo = defaultIo): P
       progress.done();
       const hint = parsed.imageRoot === undefined && !parsed.skipImages ? ' If the images are not reachable from here, use --image-root <dir> or --skip-images.' : '';
       // The error may quote the data (an image URI, a key): escape it like every problem message.
-      io.stderr(`llama-finetune validate: validation could not finish: ${safeText((err as Error).message, { maxChars: 2000 })}.${hint}\n`);
-      return 1;
+      io.stderr(`llama-finetune validate: validation could not finish: ${awsAccessProblem(err) ?? safeText((err as Error).message, { maxChars: 2000 })}.${hint}\n`);
+      return EXIT.CANNOT_CHECK;
     }
   } finally {
     s3?.destroy();

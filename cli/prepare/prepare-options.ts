@@ -108,7 +108,7 @@ export const PREPARE_USAGE = `llama-finetune prepare <input> --bucket <name> --o
                                skipping objects already there with the same size
   --concurrency <n>            parallel uploads, 1-${MAX_CONCURRENCY} (default ${DEFAULT_CONCURRENCY})
   --region <r>                 AWS region for --upload (default: the SDK's, e.g. AWS_REGION)
-  Exit codes: 0 prepared, 1 the data has errors, 2 bad usage.`;
+  Exit codes: 0 prepared, 1 the data has errors, 2 bad usage, 3 the upload could not be made (S3 unreachable, access denied).`;
 
 const VALUE_FLAGS = [
   '--format', '--images', '--annotations', '--vqa-split', '--image-pattern', '--image-column', '--question-column',

@@ -87,10 +87,10 @@ describe('prepare --upload', () => {
     expect(io.err()).toMatch(/\ruploading to s3:\/\/dataset-bucket: 3\/3 \(0 already there\)\s*\n/);
   });
 
-  test('an upload failure exits 1 and names the object and the fix', async () => {
+  test('an upload failure exits 3 (could not check) and names the object and the fix', async () => {
     const input = writeCsvDataset(1);
     const io = captureIo();
-    expect(await runPrepare([input, '--bucket', 'no-such-bucket', '--account', '111122223333', '--out', dir.path('out'), '--upload', '--split', '1,0'], io)).toBe(1);
+    expect(await runPrepare([input, '--bucket', 'no-such-bucket', '--account', '111122223333', '--out', dir.path('out'), '--upload', '--split', '1,0'], io)).toBe(3);
     expect(io.err()).toMatch(/uploading .*p0\.png to s3:\/\/no-such-bucket\/images\/p0\.png failed \(NoSuchBucket/);
     expect(io.err()).toMatch(/run again \(objects already uploaded are skipped\)/);
   });
