@@ -120,6 +120,7 @@ async function teamServingThroughput(aws: Awaited<ReturnType<typeof startLocalAw
   const bedrock = new BedrockClient({});
   try {
     aws.bedrock.setJobScenario({ checkData: false, afterPolls: 'manual' }, { jobName: 'team-earlier-model' });
+    aws.s3.createBucket('team-models'); // where that earlier job wrote its output
     const { jobArn } = await bedrock.send(
       new CreateModelCustomizationJobCommand({
         jobName: 'team-earlier-model',
@@ -127,7 +128,7 @@ async function teamServingThroughput(aws: Awaited<ReturnType<typeof startLocalAw
         roleArn: `arn:aws:iam::${aws.accountId}:role/team`,
         baseModelIdentifier: 'meta.llama3-2-11b-instruct-v1:0:128k',
         trainingDataConfig: { s3Uri: 's3://team/train.jsonl' },
-        outputDataConfig: { s3Uri: 's3://team/out/' },
+        outputDataConfig: { s3Uri: 's3://team-models/out/' },
       }),
     );
     const modelArn = aws.bedrock.completeJob(jobArn!).outputModelArn!;

@@ -45,6 +45,7 @@ describe('promotion, serving swap and retention (offline, as synthesized)', () =
       // The team's serving Provisioned Throughput already serves an earlier custom model of the same base model.
       const bedrock = new BedrockClient({});
       aws.bedrock.setJobScenario({ checkData: false, afterPolls: 'manual' }, { jobName: 'team-earlier-model' });
+      aws.s3.createBucket('team-models'); // where that earlier job wrote its output
       const { jobArn } = await bedrock.send(
         new CreateModelCustomizationJobCommand({
           jobName: 'team-earlier-model',
@@ -52,7 +53,7 @@ describe('promotion, serving swap and retention (offline, as synthesized)', () =
           roleArn: 'arn:aws:iam::111122223333:role/team',
           baseModelIdentifier: 'meta.llama3-2-1b-instruct-v1:0:128k',
           trainingDataConfig: { s3Uri: 's3://team/train.jsonl' },
-          outputDataConfig: { s3Uri: 's3://team/out/' },
+          outputDataConfig: { s3Uri: 's3://team-models/out/' },
         }),
       );
       teamModelArn = aws.bedrock.completeJob(jobArn!).outputModelArn!;
