@@ -153,17 +153,6 @@ export class LlamaFinetuning extends Construct {
       requestPrefix: this.workflow.requestPrefix,
     });
 
-    this.operations = new FinetuningOperations(this, 'Operations', {
-      ...props.operations,
-      workflow: this.workflow,
-      notificationTopic: this.notificationTopic,
-      triggerDeadLetterQueue: this.trigger.deadLetterQueue,
-      environmentName: props.environmentName,
-      logRetention: props.logRetention,
-      logEncryptionKey: ownKey,
-      removalPolicy,
-    });
-
     const promotion = this.workflow.promotion;
     if (promotion && props.modelRetention?.enabled !== false) {
       this.modelRetention = new CustomModelRetention(this, 'ModelRetention', {
@@ -177,6 +166,18 @@ export class LlamaFinetuning extends Construct {
         removalPolicy,
       });
     }
+
+    this.operations = new FinetuningOperations(this, 'Operations', {
+      ...props.operations,
+      workflow: this.workflow,
+      notificationTopic: this.notificationTopic,
+      triggerDeadLetterQueue: this.trigger.deadLetterQueue,
+      additionalFunctions: this.modelRetention ? { 'custom-model-retention': this.modelRetention.function } : undefined,
+      environmentName: props.environmentName,
+      logRetention: props.logRetention,
+      logEncryptionKey: ownKey,
+      removalPolicy,
+    });
   }
 
   /**
