@@ -173,6 +173,13 @@ export class PromotionStage extends Construct {
     };
     const promote = invoke('PromoteModel', { action: 'promote', run });
     promote.addCatch(props.recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
+    this.startState = promote;
+    // Without a serving Provisioned Throughput there is nothing to wait for: no loop, no history it could add.
+    if (!props.servingProvisionedModelArn) {
+      promote.next(props.next);
+      this.loopBounds = {};
+      return;
+    }
     const wait = new sfn.Wait(s, 'WaitForServingSwap', { time: sfn.WaitTime.duration(pollInterval) });
     const check = invoke('CheckServingSwap', { action: 'check-serving', run, promotion: sfn.JsonPath.objectAt('$.promotion') });
     // The model is promoted; a swap that cannot be checked any more is not worth failing the run for.
@@ -181,7 +188,6 @@ export class PromotionStage extends Construct {
     promote.next(swapping);
     wait.next(check);
     check.next(swapping);
-    this.startState = promote;
     this.loopBounds = {
       WaitForServingSwap: {
         what: 'serving Provisioned Throughput status checks',
