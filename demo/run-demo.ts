@@ -93,7 +93,7 @@ async function main(): Promise<void> {
         2,
       ),
     );
-    console.log(`\nProvisioned Throughputs still existing: ${aws.bedrock.provisionedThroughputs().length}`);
+    console.log(`\nProvisioned Throughputs the run created still existing: ${aws.bedrock.provisionedThroughputs().filter((p) => p.provisionedModelArn !== servingArn).length} (the team's serving one stays)`);
     const message = aws.sns.messages()[0];
     if (message) console.log(`\nNotification "${message.subject}":\n${message.message}`);
 
