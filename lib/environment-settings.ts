@@ -59,6 +59,34 @@ export interface EnvironmentSettings {
    * @default - outputs are not exported
    */
   readonly outputsExportPrefix?: string;
+  /** Promotion to the model registry and the serving swap. @default - runs whose gate passed are promoted; no serving swap */
+  readonly promotion?: EnvironmentPromotionSettings;
+  /** Retention of custom models. @default - rejected models deleted after 30 days, 3 promoted kept per name */
+  readonly modelRetention?: EnvironmentModelRetentionSettings;
+}
+
+/** Per-environment promotion settings (see ModelPromotionProps). */
+export interface EnvironmentPromotionSettings {
+  /** Whether evaluated runs are promoted. @default true */
+  readonly enabled?: boolean;
+  /** Promote only runs whose quality gate passed. @default true */
+  readonly requireQualityGate?: boolean;
+  /** Promote over a current model with a higher fine-tuned F1. @default false */
+  readonly allowWorseModel?: boolean;
+  /** No-commitment Provisioned Throughput pointed at each promoted model. @default - none */
+  readonly servingProvisionedModelArn?: string;
+  /** SSM path of the registry. @default `/llama-finetune/<environment>/<deployment id>/models/` */
+  readonly registryPrefix?: string;
+}
+
+/** Per-environment custom model retention (see CustomModelRetentionPolicy). */
+export interface EnvironmentModelRetentionSettings {
+  /** Whether the daily sweep exists. @default true */
+  readonly enabled?: boolean;
+  /** Days a rejected run's model is kept after the run ended. @default 30 */
+  readonly deleteRejectedAfterDays?: number;
+  /** Most recently promoted models kept per request name. @default 3 */
+  readonly keepPromotedPerName?: number;
 }
 
 /** Per-environment operations settings (a subset of FinetuningOperationsProps that fits in JSON). */
@@ -87,7 +115,7 @@ export interface EnvironmentEvaluationSettings {
   readonly qualityGate?: { readonly minF1?: number; readonly minImprovementPercent?: number };
 }
 
-const KNOWN_KEYS = new Set(['account', 'region', 'kmsEncryption', 'removalPolicy', 'logRetentionDays', 'dataPrefix', 'defaultModel', 'defaultHyperParameters', 'executionTimeoutHours', 'pollIntervalMinutes', 'quotaWaitHours', 'jobWatchErrorBudgetHours', 'evaluation', 'notificationEmails', 'operations', 'outputsExportPrefix']);
+const KNOWN_KEYS = new Set(['account', 'region', 'kmsEncryption', 'removalPolicy', 'logRetentionDays', 'dataPrefix', 'defaultModel', 'defaultHyperParameters', 'executionTimeoutHours', 'pollIntervalMinutes', 'quotaWaitHours', 'jobWatchErrorBudgetHours', 'evaluation', 'notificationEmails', 'operations', 'outputsExportPrefix', 'promotion', 'modelRetention']);
 
 /** Every problem found in cdk.json's environments, reported together. */
 export class InvalidEnvironmentSettingsError extends Error {
@@ -181,6 +209,8 @@ function checkEnvironmentSettings(name: string, raw: unknown, problems: Problems
   if (s.evaluation !== undefined) checkEvaluationSettings(`${where}.evaluation`, s.evaluation, problems);
   if (s.notificationEmails !== undefined) checkNotificationEmails(`${where}.notificationEmails`, s.notificationEmails, problems);
   if (s.operations !== undefined) checkOperationsSettings(`${where}.operations`, s.operations, problems);
+  if (s.promotion !== undefined) checkPromotionSettings(`${where}.promotion`, s.promotion, problems);
+  if (s.modelRetention !== undefined) checkModelRetentionSettings(`${where}.modelRetention`, s.modelRetention, problems);
   return s as EnvironmentSettings;
 }
 
@@ -266,5 +296,41 @@ function checkOperationsSettings(where: string, raw: unknown, problems: Problems
   // At least the watch's 15-minute check interval, which the construct requires.
   if (maxAge !== undefined && (typeof maxAge !== 'number' || maxAge < 0.25 || maxAge > 24 * 30)) {
     problems.add(`${where}.provisionedThroughputMaxAgeHours`, `${String(maxAge)} is out of range`, 'Use a number of hours from 0.25 (the 15-minute check interval) to 720.');
+  }
+}
+
+const PROMOTION_KEYS = new Set(['enabled', 'requireQualityGate', 'allowWorseModel', 'servingProvisionedModelArn', 'registryPrefix']);
+
+function checkPromotionSettings(where: string, raw: unknown, problems: Problems): void {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    problems.add(where, 'is not an object', 'Write it as {"requireQualityGate": true, "servingProvisionedModelArn": "arn:aws:bedrock:...:provisioned-model/..."}.');
+    return;
+  }
+  for (const [key, value] of Object.entries(raw)) {
+    if (!PROMOTION_KEYS.has(key)) {
+      problems.add(`${where}.${key}`, 'is not a known promotion setting', `Use one of: ${[...PROMOTION_KEYS].join(', ')}.`);
+      continue;
+    }
+    const text = key === 'servingProvisionedModelArn' || key === 'registryPrefix';
+    if (text && typeof value !== 'string') problems.add(`${where}.${key}`, `${String(value)} is not a string`, 'Give it in quotes.');
+    if (!text && typeof value !== 'boolean') problems.add(`${where}.${key}`, `${String(value)} is not true or false`, 'Write true or false.');
+  }
+}
+
+function checkModelRetentionSettings(where: string, raw: unknown, problems: Problems): void {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    problems.add(where, 'is not an object', 'Write it as {"deleteRejectedAfterDays": 30, "keepPromotedPerName": 3}.');
+    return;
+  }
+  for (const [key, value] of Object.entries(raw)) {
+    if (key === 'enabled') {
+      if (typeof value !== 'boolean') problems.add(`${where}.enabled`, `${String(value)} is not true or false`, 'Write true or false.');
+    } else if (key === 'deleteRejectedAfterDays' || key === 'keepPromotedPerName') {
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || (key === 'keepPromotedPerName' && value > 100)) {
+        problems.add(`${where}.${key}`, `${String(value)} is out of range`, key === 'keepPromotedPerName' ? 'Use a whole number from 1 to 100.' : 'Use a whole number of days, at least 1.');
+      }
+    } else {
+      problems.add(`${where}.${key}`, 'is not a known retention setting', 'Use enabled, deleteRejectedAfterDays or keepPromotedPerName.');
+    }
   }
 }

@@ -310,7 +310,7 @@ export class EvaluationStage extends Construct {
 }
 
 /** Lets a function use the key that encrypts custom models, only through Bedrock. */
-function grantCustomModelKey(key: kms.IKey | undefined, fn: WorkflowFunction): void {
+export function grantCustomModelKey(key: kms.IKey | undefined, fn: WorkflowFunction): void {
   if (!key) return;
   fn.role.addToPrincipalPolicy(
     new iam.PolicyStatement({
