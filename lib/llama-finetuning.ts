@@ -201,6 +201,8 @@ export class LlamaFinetuning extends Construct {
       stateMachine: this.stateMachine,
       notificationTopic: this.notificationTopic,
       dashboard: this.operations.dashboard,
+      modelRegistryPrefix: this.workflow.promotion?.registryPrefix,
+      promoteFunction: this.workflow.promotion?.function.function,
     });
   }
 

@@ -224,6 +224,9 @@ describe('installable package [slow: build, npm pack, offline install into a con
       OutcomeTopicArn: physicalOf('AWS::SNS::Topic').ref,
       DashboardName: physicalOf('AWS::CloudWatch::Dashboard').ref,
       UploadCommand: `aws s3 cp request.json s3://${teamBucket}/requests/request.json`,
+      // Promotion is on by default: the registry path applications read, and the rollback function.
+      ModelRegistryPrefix: expect.stringMatching(/^\/llama-finetune\/consumer\/[A-Za-z0-9-]+\/models\/$/),
+      PromoteFunctionName: physicalOf('AWS::Lambda::Function', 'Workflow/Promotion/Function/Function/Resource').ref,
     });
     const exportNames = Object.entries(run.template.Outputs ?? {}).map(([key, output]) => [key, output.Export?.Name]);
     expect(exportNames).toEqual(Object.keys(outputs).map((key) => [key, `${CONSUMER_EXPORT_PREFIX}${key}`]));
