@@ -19,7 +19,7 @@ import { handlerRuntime } from '../../lib/workflow/handler-code';
 import { CfnResolver } from '../support/local-workflow/cfn-resolver';
 import { CfnTemplateJson, resourcesOfType } from '../support/local-workflow/cfn-template';
 import { physicalResourcesOf } from '../support/local-workflow/physical-resources';
-import { CONSUMER_BUCKET_PATH, CONSUMER_EXPORT_PREFIX, CONSUMER_STACK, CONSUMER_TSCONFIG, consumerAppSource } from './consumer-app-files';
+import { CONSUMER_APPLICATION_STACK, CONSUMER_BUCKET_PATH, CONSUMER_EXPORT_PREFIX, CONSUMER_STACK, CONSUMER_TSCONFIG, consumerAppSource } from './consumer-app-files';
 import { consumerLockfile, Lockfile } from './consumer-lockfile';
 import { CommandResult, runCommand } from './run-command';
 
@@ -42,6 +42,8 @@ interface PackageRun {
   readonly esbuildLookup: CommandResult;
   readonly cloudAssemblyDir: string;
   readonly template: CfnTemplateJson;
+  /** The consumer's second stack, whose role reads the model registry. */
+  readonly applicationTemplate: CfnTemplateJson;
   readonly cliHelp: CommandResult;
   readonly timings: Record<string, number>;
 }
@@ -122,7 +124,8 @@ async function packInstallSynthesize(tempRoot: string): Promise<PackageRun> {
   const cliHelp = await runCommand('npx', ['--offline', CLI_NAME, '--help'], { cwd: consumerDir, env, allowFailure: true });
   timings[`npx ${CLI_NAME} --help`] = cliHelp.durationMs;
 
-  return { tarballEntries, consumerDir, installedPackageDir: path.join(consumerDir, 'node_modules', MANIFEST.name), esbuildLookup, cloudAssemblyDir, template, cliHelp, timings };
+  const applicationTemplate = JSON.parse(fs.readFileSync(path.join(cloudAssemblyDir, `${CONSUMER_APPLICATION_STACK}.template.json`), 'utf8')) as CfnTemplateJson;
+  return { tarballEntries, consumerDir, installedPackageDir: path.join(consumerDir, 'node_modules', MANIFEST.name), esbuildLookup, cloudAssemblyDir, template, applicationTemplate, cliHelp, timings };
 }
 
 describe('installable package [slow: build, npm pack, offline install into a consumer app, synth; about a minute]', () => {
@@ -230,6 +233,24 @@ describe('installable package [slow: build, npm pack, offline install into a con
     });
     const exportNames = Object.entries(run.template.Outputs ?? {}).map(([key, output]) => [key, output.Export?.Name]);
     expect(exportNames).toEqual(Object.keys(outputs).map((key) => [key, `${CONSUMER_EXPORT_PREFIX}${key}`]));
+  });
+
+  it("grants another stack of the app read access to the model registry, by the entry's name, with no cross-stack export", () => {
+    const app = run.applicationTemplate as CfnTemplateJson & { Metadata?: { currentModelParameter?: string } };
+    const parameter = app.Metadata?.currentModelParameter;
+    const registryPrefix = String(run.template.Outputs?.ModelRegistryPrefix?.Value);
+    // The entry's name is a plain string the application stack can hold: the registry path and the request name.
+    expect(parameter).toBe(`${registryPrefix}chart-qa`);
+    const statements = resourcesOfType(run.applicationTemplate, 'AWS::IAM::Policy').flatMap(([, policy]) => ((policy.Properties?.PolicyDocument as { Statement?: unknown[] } | undefined)?.Statement ?? [])) as Array<{ Action: string | string[]; Resource: unknown }>;
+    // The registry's parameters (the partition is a Ref, the rest is literal).
+    const parameters = `:ssm:us-west-2:123456789012:parameter${registryPrefix}*"`;
+    const readStatement = statements.find((statement) => [statement.Action].flat().includes('ssm:GetParameter'));
+    expect(readStatement).toBeDefined();
+    expect(JSON.stringify(readStatement!.Resource)).toContain(parameters);
+    // Read only: nothing that writes the registry.
+    expect(statements.flatMap((statement) => [statement.Action].flat()).filter((action) => !/^ssm:Get/.test(action))).toEqual([]);
+    // No Fn::ImportValue: the grant does not tie the two stacks with an export.
+    expect(JSON.stringify(run.applicationTemplate)).not.toContain('Fn::ImportValue');
   });
 
   it('runs the CLI bin from the consumer', () => {
