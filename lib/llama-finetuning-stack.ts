@@ -4,6 +4,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { EnvironmentSettings, removalPolicyOf } from './environment-settings';
 import { LlamaFinetuning } from './llama-finetuning';
+import { FinetuningOutputs } from './outputs/finetuning-outputs';
 import { StorageEncryption } from './storage/finetuning-storage';
 
 /** Props of {@link LlamaFinetuningStack}. */
@@ -21,6 +22,8 @@ export interface LlamaFinetuningStackProps extends StackProps {
 export class LlamaFinetuningStack extends Stack {
   /** The fine-tuning construct. */
   public readonly finetuning: LlamaFinetuning;
+  /** The stack's outputs (DatasetBucketName, UploadCommand, ...), exported when the settings name an `outputsExportPrefix`. */
+  public readonly outputs: FinetuningOutputs;
 
   constructor(scope: Construct, id: string, props: LlamaFinetuningStackProps) {
     super(scope, id, props);
@@ -29,6 +32,12 @@ export class LlamaFinetuningStack extends Stack {
     this.finetuning = new LlamaFinetuning(this, 'Finetuning', {
       environmentName: props.environmentName,
       evaluation: settings.evaluation,
+      promotion: settings.promotion,
+      modelRetention: settings.modelRetention && {
+        enabled: settings.modelRetention.enabled,
+        deleteRejectedAfter: settings.modelRetention.deleteRejectedAfterDays !== undefined ? Duration.days(settings.modelRetention.deleteRejectedAfterDays) : undefined,
+        keepPromotedPerName: settings.modelRetention.keepPromotedPerName,
+      },
       pollInterval: settings.pollIntervalMinutes ? Duration.minutes(settings.pollIntervalMinutes) : undefined,
       quotaWaitTimeout: settings.quotaWaitHours ? Duration.hours(settings.quotaWaitHours) : undefined,
       jobWatchErrorBudget: settings.jobWatchErrorBudgetHours ? Duration.minutes(Math.round(settings.jobWatchErrorBudgetHours * 60)) : undefined,
@@ -46,6 +55,7 @@ export class LlamaFinetuningStack extends Stack {
           settings.operations.provisionedThroughputMaxAgeHours !== undefined ? Duration.minutes(Math.round(settings.operations.provisionedThroughputMaxAgeHours * 60)) : undefined,
       },
     });
+    this.outputs = this.finetuning.addOutputs({ exportPrefix: settings.outputsExportPrefix });
     for (const address of settings.notificationEmails ?? []) {
       this.finetuning.notificationTopic.addSubscription(new subscriptions.EmailSubscription(address));
     }

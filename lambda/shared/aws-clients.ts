@@ -9,6 +9,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
 
 let s3: S3Client | undefined;
 let bedrock: BedrockClient | undefined;
@@ -16,6 +17,7 @@ let bedrockRuntime: BedrockRuntimeClient | undefined;
 let sns: SNSClient | undefined;
 let events: EventBridgeClient | undefined;
 let sfn: SFNClient | undefined;
+let ssm: SSMClient | undefined;
 
 /** The S3 client. */
 export function s3Client(): S3Client {
@@ -48,6 +50,11 @@ export function sfnClient(): SFNClient {
   return (sfn ??= new SFNClient({}));
 }
 
+/** The Systems Manager client (Parameter Store: the model registry). */
+export function ssmClient(): SSMClient {
+  return (ssm ??= new SSMClient({}));
+}
+
 /** Forgets the clients, so the next call reads the environment again (tests switch stand-ins). */
 export function resetClients(): void {
   s3?.destroy();
@@ -56,5 +63,6 @@ export function resetClients(): void {
   sns?.destroy();
   events?.destroy();
   sfn?.destroy();
-  s3 = bedrock = bedrockRuntime = sns = events = sfn = undefined;
+  ssm?.destroy();
+  s3 = bedrock = bedrockRuntime = sns = events = sfn = ssm = undefined;
 }

@@ -17,13 +17,15 @@ export interface AlarmAccessResult {
 }
 
 /**
- * Lets CloudWatch alarms of this account and region publish to `topic`, encrypted with `key`.
- * Both statements are confined to alarms of the stack's account and region (aws:SourceAccount
- * and aws:SourceArn), so no other account's alarm can use the service principal as a confused
- * deputy. Adds nothing to resources imported into the app (they report false): their owner
- * grants it.
+ * Lets CloudWatch alarms of this account and region publish to `topic`, encrypted with `key`
+ * (by default the topic's own key, when it has one). Both statements are confined to alarms of
+ * the stack's account and region (aws:SourceAccount and aws:SourceArn), so no other account's
+ * alarm can use the service principal as a confused deputy. Adds nothing to resources imported
+ * into the app (they report false): their owner grants it. May be called before or after the
+ * LlamaFinetuning whose alarms notify the topic is created: its check runs at synth.
  */
-export function allowCloudWatchAlarmsToPublish(topic: sns.ITopic, key?: kms.IKey): AlarmAccessResult {
+export function allowCloudWatchAlarmsToPublish(topic: sns.ITopic, topicKey?: kms.IKey): AlarmAccessResult {
+  const key = topicKey ?? topic.masterKey;
   const stack = Stack.of(topic);
   const principal = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
   const fromOwnAlarms = {

@@ -1,4 +1,4 @@
-import { Annotations, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, Aspects, Duration, RemovalPolicy, Resource } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -97,6 +97,12 @@ export interface FinetuningOperationsConstructProps extends FinetuningOperations
    */
   readonly triggerDeadLetterQueue?: sqs.IQueue;
   /**
+   * Other functions of the deployment (e.g. the custom model retention sweep), by name: each gets
+   * an errors alarm and a place on the dashboard like the workflow's.
+   * @default - none
+   */
+  readonly additionalFunctions?: Readonly<Record<string, lambda.IFunction>>;
+  /**
    * Name of the environment: the dimension of the custom metrics, and in alarm descriptions.
    * @default 'default'
    */
@@ -171,7 +177,7 @@ export class FinetuningOperations extends Construct {
         removalPolicy: props.removalPolicy,
       });
     }
-    const functions: Record<string, lambda.IFunction> = { ...workflow.functions };
+    const functions: Record<string, lambda.IFunction> = { ...workflow.functions, ...props.additionalFunctions };
     if (this.provisionedThroughputWatch) functions['provisioned-throughput-watch'] = this.provisionedThroughputWatch.function;
     const deadLetterQueues: Record<string, sqs.IQueue> = {
       ...(props.triggerDeadLetterQueue ? { 'trigger (uploads that started no run)': props.triggerDeadLetterQueue } : {}),
@@ -317,19 +323,36 @@ function checkThreshold(prop: string, value: number): number {
 }
 
 /**
- * CloudWatch alarms cannot publish to a topic encrypted with the AWS managed key: say so at
- * synth time instead of letting the alarms fail silently when they fire.
+ * CloudWatch alarms cannot publish to a topic encrypted with the AWS managed key, nor to one
+ * whose key policy does not admit them: say so at synth time instead of letting the alarms fail
+ * silently when they fire. Checked when the app is synthesized, not now, so that
+ * allowCloudWatchAlarmsToPublish may be called before or after this construct is created.
  */
 function checkAlarmTopic(scope: Construct, topic: sns.ITopic): void {
+  Aspects.of(scope).add({
+    visit: (node) => {
+      if (node === scope) reportAlarmTopicAccess(scope, topic);
+    },
+  });
+}
+
+function reportAlarmTopicAccess(scope: Construct, topic: sns.ITopic): void {
   if (alarmsMayPublishTo(topic)) return;
-  if (isAwsManagedSnsKey(topic.masterKey)) {
+  const key = topic.masterKey;
+  if (isAwsManagedSnsKey(key)) {
     Annotations.of(scope).addWarningV2(
       'llama-finetune:alarm-topic-key',
       `The alarm topic ${topic.node.path} is encrypted with the AWS managed key alias/aws/sns, which CloudWatch alarms cannot use: no alarm would reach it. Encrypt the topic with a customer managed key that lets cloudwatch.amazonaws.com use it (allowCloudWatchAlarmsToPublish), or pass operations.alarmTopic.`,
     );
+  } else if (key && Resource.isOwnedResource(topic) && Resource.isOwnedResource(key)) {
+    // Both defined in this app, so the fix is one call away; the key's policy admits no alarm until then.
+    Annotations.of(scope).addWarningV2(
+      'llama-finetune:alarm-topic-access',
+      `Alarms notify ${topic.node.path}, whose key ${key.node.path} does not let CloudWatch alarms use it, so no alarm would reach the topic. Call allowCloudWatchAlarmsToPublish(topic, key) (before or after creating LlamaFinetuning), or acknowledge this warning if the key policy admits cloudwatch.amazonaws.com some other way.`,
+    );
   } else {
     Annotations.of(scope).addInfo(
-      `Alarms notify ${topic.node.path}. A topic defined outside LlamaFinetuning must let CloudWatch publish (its access policy and, when encrypted, its key policy): call allowCloudWatchAlarmsToPublish(topic, key) for a topic and key defined in this app.`,
+      `Alarms notify ${topic.node.path}. A topic defined outside LlamaFinetuning must let CloudWatch publish (its access policy and, when encrypted, its key policy): call allowCloudWatchAlarmsToPublish(topic, key) for a topic and key defined in this app; an imported topic's owner must grant it.`,
     );
   }
 }

@@ -1,4 +1,4 @@
-import { Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Resource, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -48,14 +48,28 @@ export interface FinetuningStorageProps {
   readonly accessLogsBucket?: s3.IBucket;
   /**
    * Encryption of the buckets created here.
-   * @default StorageEncryption.S3_MANAGED, or KMS when `encryptionKey` is given
+   * @default StorageEncryption.S3_MANAGED, or KMS when `encryptionKey` is given or a passed-in
+   * bucket has its own key
    */
   readonly encryption?: StorageEncryption;
   /**
-   * The customer managed key for `StorageEncryption.KMS`.
-   * @default - with KMS encryption, a key is created with yearly rotation
+   * The customer managed key for `StorageEncryption.KMS`. Not needed for a passed-in bucket
+   * that carries its key (`bucket.encryptionKey`): that key is used, for the grants and for the
+   * buckets created here.
+   * @default - the key of a passed-in bucket, if it has one; otherwise, with KMS encryption, a
+   * key is created with yearly rotation
    */
   readonly encryptionKey?: kms.IKey;
+  /**
+   * States that the passed-in buckets whose encryption this app cannot see (imported with
+   * `Bucket.fromBucketName`, `fromBucketArn` or `fromBucketAttributes` without
+   * `encryptionKey`) are encrypted with S3 managed keys (SSE-S3, or SSE-KMS under the AWS
+   * managed key `aws/s3`), so nothing needs a grant on a key. Without this statement or
+   * `encryptionKey`, such a bucket fails synth: had it a customer managed key, every run would
+   * fail at its first read with AccessDenied.
+   * @default false
+   */
+  readonly importedBucketsUseS3ManagedKeys?: boolean;
   /**
    * What happens to the created buckets (and key) when the stack is deleted. Datasets and
    * reports are the user's work, so they are kept unless asked otherwise. With DESTROY, the
@@ -89,14 +103,23 @@ export class FinetuningStorage extends Construct {
   public readonly artifactsBucket: s3.IBucket;
   /** Where the created buckets write server access logs (undefined when both buckets were passed in). */
   public readonly accessLogsBucket?: s3.IBucket;
-  /** The customer managed key, when the buckets use SSE-KMS. */
+  /**
+   * The customer managed key of the buckets, when they use SSE-KMS: the one passed, the one
+   * a passed-in bucket carries, or the one created here. Everything that reads or writes the
+   * buckets is granted its use.
+   */
   public readonly encryptionKey?: kms.IKey;
+  /** Whether {@link encryptionKey} was created here (and may be given to logs and SNS too). */
+  public readonly encryptionKeyCreated: boolean;
 
   constructor(scope: Construct, id: string, props: FinetuningStorageProps = {}) {
     super(scope, id);
     requireAtMostOne(CONSTRUCT, 'datasetBucket', props.datasetBucket, 'datasetBucketProps', props.datasetBucketProps);
     requireAtMostOne(CONSTRUCT, 'artifactsBucket', props.artifactsBucket, 'artifactsBucketProps', props.artifactsBucketProps);
-    const encryption = props.encryption ?? (props.encryptionKey ? StorageEncryption.KMS : StorageEncryption.S3_MANAGED);
+    // A passed-in bucket that carries its key needs that key's grants: take it as the storage key.
+    const bucketKey = this.keyOfPassedBuckets(props);
+    const givenKey = props.encryptionKey ?? bucketKey;
+    const encryption = props.encryption ?? (givenKey ? StorageEncryption.KMS : StorageEncryption.S3_MANAGED);
     if (props.encryptionKey && encryption !== StorageEncryption.KMS) {
       throw new InvalidPropsError(CONSTRUCT, 'encryptionKey', 'a key was given with S3-managed encryption', 'Set encryption to StorageEncryption.KMS or drop encryptionKey.');
     }
@@ -107,23 +130,27 @@ export class FinetuningStorage extends Construct {
     }
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
+    // The key of the buckets created here (none with SSE-S3).
+    let createdBucketsKey: kms.IKey | undefined;
     if (encryption === StorageEncryption.KMS) {
-      this.encryptionKey =
-        props.encryptionKey ??
+      createdBucketsKey =
+        givenKey ??
         new kms.Key(this, 'Key', {
           description: 'Encrypts fine-tuning datasets and artifacts',
           enableKeyRotation: true,
           removalPolicy,
         });
     }
+    this.encryptionKey = createdBucketsKey ?? bucketKey;
+    this.encryptionKeyCreated = this.encryptionKey !== undefined && this.encryptionKey !== givenKey;
 
     const needsCreatedBucket = !props.datasetBucket || !props.artifactsBucket;
     if (needsCreatedBucket) {
       this.accessLogsBucket = props.accessLogsBucket ?? this.createAccessLogsBucket(removalPolicy, props.accessLogsExpiration ?? Duration.days(365));
     }
 
-    this.datasetBucket = props.datasetBucket ?? this.createBucket('DatasetBucket', 'dataset/', props.datasetBucketProps, removalPolicy, props);
-    this.artifactsBucket = props.artifactsBucket ?? this.createBucket('ArtifactsBucket', 'artifacts/', props.artifactsBucketProps, removalPolicy, props);
+    this.datasetBucket = props.datasetBucket ?? this.createBucket('DatasetBucket', 'dataset/', props.datasetBucketProps, removalPolicy, props, createdBucketsKey);
+    this.artifactsBucket = props.artifactsBucket ?? this.createBucket('ArtifactsBucket', 'artifacts/', props.artifactsBucketProps, removalPolicy, props, createdBucketsKey);
 
     if (props.datasetBucket) {
       if (props.datasetBucket instanceof s3.Bucket) {
@@ -155,12 +182,54 @@ export class FinetuningStorage extends Construct {
     return bucket;
   }
 
-  private createBucket(id: string, logPrefix: string, overrides: s3.BucketProps | undefined, removalPolicy: RemovalPolicy, props: FinetuningStorageProps): s3.Bucket {
+  /**
+   * The key the passed-in buckets are known to use, checked against `encryptionKey`; fails synth
+   * for what would fail at run time: keys that disagree, or a bucket whose encryption cannot be
+   * known and was not stated.
+   */
+  private keyOfPassedBuckets(props: FinetuningStorageProps): kms.IKey | undefined {
+    const where = `${CONSTRUCT} ${this.node.path}`;
+    const passed = (['datasetBucket', 'artifactsBucket'] as const).flatMap((prop) => (props[prop] ? [{ prop, bucket: props[prop] }] : []));
+    let known: { prop: string; bucket: s3.IBucket; key: kms.IKey } | undefined;
+    for (const { prop, bucket } of passed) {
+      const key = bucket.encryptionKey;
+      if (key) {
+        if (props.encryptionKey && !sameKey(key, props.encryptionKey)) {
+          throw new InvalidPropsError(
+            where,
+            'encryptionKey',
+            `${prop} ${bucket.node.path} is encrypted with the key ${key.node.path}, not with encryptionKey ${props.encryptionKey.node.path}, so runs would be denied its use`,
+            `Drop encryptionKey (the bucket's own key is used) or pass the bucket's key.`,
+          );
+        }
+        if (known && !sameKey(known.key, key)) {
+          throw new InvalidPropsError(
+            where,
+            prop,
+            `${known.prop} ${known.bucket.node.path} and ${prop} ${bucket.node.path} are encrypted with different keys (${known.key.node.path}, ${key.node.path}); the storage has one key`,
+            'Encrypt both buckets with one key, or pass only the dataset bucket and let the artifacts bucket be created under its key.',
+          );
+        }
+        known = known ?? { prop, bucket, key };
+      } else if (!Resource.isOwnedResource(bucket) && !props.encryptionKey && !props.importedBucketsUseS3ManagedKeys) {
+        // A bucket defined in this app without a key is SSE-S3 (or the AWS managed aws/s3 key); an imported one may have any key.
+        throw new InvalidPropsError(
+          where,
+          prop,
+          `the bucket ${bucket.node.path} was imported without its encryption key, so whether runs may read it cannot be known`,
+          'If it uses a customer managed KMS key, pass that key as encryptionKey (or import the bucket with Bucket.fromBucketAttributes({ bucketName, encryptionKey })); if it uses SSE-S3 or the AWS managed key aws/s3, set importedBucketsUseS3ManagedKeys: true.',
+        );
+      }
+    }
+    return known?.key;
+  }
+
+  private createBucket(id: string, logPrefix: string, overrides: s3.BucketProps | undefined, removalPolicy: RemovalPolicy, props: FinetuningStorageProps, key: kms.IKey | undefined): s3.Bucket {
     const bucket = new s3.Bucket(this, id, {
       ...overrides,
-      encryption: this.encryptionKey ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
-      encryptionKey: this.encryptionKey,
-      bucketKeyEnabled: this.encryptionKey ? true : undefined,
+      encryption: key ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
+      encryptionKey: key,
+      bucketKeyEnabled: key ? true : undefined,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
@@ -204,6 +273,11 @@ export class FinetuningStorage extends Construct {
       }),
     );
   }
+}
+
+/** Whether two keys are the same key: the same object, or imported twice from one ARN. */
+function sameKey(a: kms.IKey, b: kms.IKey): boolean {
+  return a === b || a.keyArn === b.keyArn;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Arn, ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -20,6 +20,7 @@ import { LLAMA_MODELS, ResolvedHyperParameters, resolveHyperParameters, resolveM
 import { EvaluationProps, EvaluationStage } from './evaluation-stage';
 import { allow, bedrockArn } from './grants';
 import { JOB_STATE_CHANGE_DETAIL_TYPE, JOB_STATE_CHANGE_SOURCE, JOB_WAITS_PREFIX } from './job-wait-location';
+import { ModelPromotionProps, PromotionStage } from './promotion-stage';
 import { BudgetDefinition, HISTORY_EVENT_BUDGET, HistoryEstimate, childHistoryEvents, historyBudgetProblem, historyDesignOf, worstCaseHistoryEvents } from './history-budget';
 import { WorkflowFunction, WorkflowFunctionProps } from './workflow-function';
 
@@ -124,6 +125,12 @@ export interface FinetuningRunSettings {
    * @default - evaluate runs that have test data, on a Provisioned Throughput created per run
    */
   readonly evaluation?: EvaluationProps;
+  /**
+   * Promotion of evaluated runs to the current model of their name (model registry), and the
+   * optional serving swap. Needs evaluation.
+   * @default - runs whose quality gate passed are promoted; no serving swap
+   */
+  readonly promotion?: ModelPromotionProps;
 }
 
 /** Props of {@link FinetuningWorkflow}. */
@@ -189,6 +196,14 @@ export class FinetuningWorkflow extends Construct {
   public readonly cleanupDeadLetterQueue: sqs.Queue;
   /** The evaluation stage, unless evaluation is disabled. */
   public readonly evaluation?: EvaluationStage;
+  /** The promotion stage, unless evaluation or promotion is disabled. */
+  public readonly promotion?: PromotionStage;
+  /**
+   * Identifies this deployment (unique in the app, stable across deployments): the
+   * `llama-finetune:deployment` tag of its jobs and custom models, and part of the default
+   * registry prefix.
+   */
+  public readonly deploymentId: string;
   /** The bucket run requests and datasets are read from. */
   public readonly datasetBucket: s3.IBucket;
   /** The bucket of run records, reports and Bedrock output. */
@@ -217,6 +232,7 @@ export class FinetuningWorkflow extends Construct {
     this.requestPrefix = normalizePrefix(CONSTRUCT, 'requestPrefix', props.requestPrefix ?? 'requests/');
     this.runsPrefix = normalizePrefix(CONSTRUCT, 'runsPrefix', props.runsPrefix ?? 'runs/');
     this.dataPrefix = props.dataPrefix === undefined ? undefined : normalizePrefix(CONSTRUCT, 'dataPrefix', props.dataPrefix);
+    this.deploymentId = Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
     // Dataset objects the functions may read: the data prefix, or the whole bucket.
     const datasetObjects = props.datasetBucket.arnForObjects(`${this.dataPrefix ?? ''}*`);
     const dataScope = this.dataPrefix ? `under the data prefix ${this.dataPrefix}` : 'inside the dedicated dataset bucket';
@@ -285,6 +301,7 @@ export class FinetuningWorkflow extends Construct {
     const launch = this.fn('LaunchJob', 'launch-job', 'Creates the Bedrock model customization job of a run', {
       CUSTOMIZATION_ROLE_ARN: props.customizationRole.roleArn,
       ENVIRONMENT_NAME: environmentName,
+      DEPLOYMENT_ID: this.deploymentId,
       ...(props.customModelEncryptionKey ? { CUSTOM_MODEL_KMS_KEY_ARN: props.customModelEncryptionKey.keyArn } : {}),
       ...(props.customizationRole.subnetIds
         ? { VPC_CONFIG: JSON.stringify({ subnetIds: props.customizationRole.subnetIds, securityGroupIds: props.customizationRole.securityGroupIds }) }
@@ -509,7 +526,26 @@ export class FinetuningWorkflow extends Construct {
         customModelEncryptionKey: props.customModelEncryptionKey,
         addTransientRetry: (task) => void withTransientRetry(withLambdaServiceRetry(task)),
       });
-      this.evaluation.endState.next(recordSuccess);
+      if (props.promotion?.enabled !== false) {
+        this.promotion = new PromotionStage(this, 'Promotion', {
+          ...props.promotion,
+          environmentName,
+          deploymentId: this.deploymentId,
+          artifactsBucket: props.artifactsBucket,
+          runsPrefix: this.runsPrefix,
+          bucketEncryptionKey: props.bucketEncryptionKey,
+          customModelEncryptionKey: props.customModelEncryptionKey,
+          eventBus,
+          functionDefaults: this.functionDefaults,
+          statesScope: states,
+          recordFailure,
+          next: recordSuccess,
+          addTransientRetry: (task) => void withTransientRetry(withLambdaServiceRetry(task)),
+        });
+        this.evaluation.endState.next(this.promotion.startState);
+      } else {
+        this.evaluation.endState.next(recordSuccess);
+      }
       afterTraining = new sfn.Choice(states, 'ShouldEvaluate')
         .when(
           sfn.Condition.and(sfn.Condition.isPresent('$.run.data.testKey'), sfn.Condition.booleanEquals('$.run.evaluation.enabled', true)),
@@ -535,6 +571,7 @@ export class FinetuningWorkflow extends Construct {
     );
 
     for (const [name, f] of Object.entries(this.evaluation?.functions ?? {})) functions[name] = f.function;
+    if (this.promotion) functions['promote-model'] = this.promotion.function.function;
     this.functions = functions;
 
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logRetention, encryptionKey: props.logEncryptionKey, removalPolicy });
@@ -547,7 +584,7 @@ export class FinetuningWorkflow extends Construct {
       comment: 'Fine-tunes a Llama 3.2 model on Amazon Bedrock for one uploaded run request',
     });
     acknowledgeStateMachineRole(this.stateMachine, Object.values(this.functions).filter((f) => f !== cleanup.function));
-    this.historyEstimate = checkHistoryBudget(this.stateMachine, executionTimeout, props.evaluation);
+    this.historyEstimate = checkHistoryBudget(this.stateMachine, executionTimeout, props.evaluation, this.promotion?.loopBounds);
     if (this.evaluation) {
       // The Distributed Map reads the shard manifest and writes its Map Run results as the state machine's role.
       grantS3KeyUse(props.bucketEncryptionKey, this.stateMachine.role, 'read-write');
@@ -669,7 +706,7 @@ function checkJobWatchErrorBudget(budget: Duration, pollInterval: Duration, exec
  * (25,000, less a margin): the synthesized definition's states, each with all its retries, plus
  * its poll loops for as long as the execution may run (history-budget.ts).
  */
-function checkHistoryBudget(stateMachine: sfn.StateMachine, executionTimeout: Duration, evaluation: EvaluationProps | undefined): HistoryEstimate {
+function checkHistoryBudget(stateMachine: sfn.StateMachine, executionTimeout: Duration, evaluation: EvaluationProps | undefined, extraLoops: PromotionStage['loopBounds'] = {}): HistoryEstimate {
   const definition = synthesizedDefinition(stateMachine);
   const provisioningPoll = evaluation?.provisioningPollInterval ?? Duration.minutes(1);
   const provisioningTimeout = evaluation?.provisioningTimeout ?? Duration.hours(2);
@@ -682,6 +719,7 @@ function checkHistoryBudget(stateMachine: sfn.StateMachine, executionTimeout: Du
         settings: ['evaluation.provisioningPollInterval', 'evaluation.provisioningTimeout'],
         maxRounds: Math.ceil(provisioningTimeout.toSeconds() / Math.max(1, provisioningPoll.toSeconds())) + 1,
       },
+      ...extraLoops,
     },
     executionTimeout.toSeconds(),
   );

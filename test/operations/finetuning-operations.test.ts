@@ -177,7 +177,8 @@ describe('FinetuningOperations in LlamaFinetuning (defaults)', () => {
     const fn = s.resources[fnId];
     expect(fn.Metadata?.[HANDLER_METADATA_KEY]).toBe('provisioned-throughput-watch');
     expect(fn.Properties.Environment.Variables).toMatchObject({ ENVIRONMENT_NAME: 'prod', MAX_AGE_MINUTES: '360' });
-    const [[, schedule]] = s.ofType('AWS::Scheduler::Schedule');
+    // The watch's schedule (the custom model retention sweep has its own, tested with the registry).
+    const [[, schedule]] = s.ofType('AWS::Scheduler::Schedule').filter(([id]) => id.includes('ProvisionedThroughputWatch'));
     expect(schedule.Properties).toMatchObject({ ScheduleExpression: 'rate(15 minutes)', State: 'ENABLED', Target: { Arn: { 'Fn::GetAtt': [fnId, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 900 } } });
     const roleId = schedule.Properties.Target.RoleArn['Fn::GetAtt'][0];
     expect(s.resources[roleId].Properties.AssumeRolePolicyDocument.Statement).toEqual([
@@ -309,16 +310,18 @@ describe('FinetuningOperations options', () => {
     expect(watchLogGroup.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
   });
 
-  test('a user topic under alias/aws/sns gets a warning (alarms could never reach it); another user topic a reminder', () => {
+  test('a user topic under alias/aws/sns gets a warning (alarms could never reach it); one under a key of the app that does not admit alarms too; an imported topic a reminder', () => {
     const stack = testStack(testApp());
     const managed = new sns.Topic(stack, 'Managed', { masterKey: kms.Alias.fromAliasName(stack, 'AwsSns', 'alias/aws/sns'), enforceSSL: true });
     new LlamaFinetuning(stack, 'A', { notificationTopic: managed });
     const own = new sns.Topic(stack, 'Own', { masterKey: new kms.Key(stack, 'OwnKey', { enableKeyRotation: true }), enforceSSL: true });
     new LlamaFinetuning(stack, 'B', { notificationTopic: own });
+    new LlamaFinetuning(stack, 'C', { notificationTopic: sns.Topic.fromTopicArn(stack, 'Imported', 'arn:aws:sns:us-west-2:111122223333:ops') });
     const annotations = Annotations.fromStack(stack);
     annotations.hasWarning('/TestStack/A/Operations', Match.stringLikeRegexp('alias/aws/sns, which CloudWatch alarms cannot use'));
-    annotations.hasNoWarning('/TestStack/B/Operations', Match.anyValue());
-    annotations.hasInfo('/TestStack/B/Operations', Match.stringLikeRegexp('allowCloudWatchAlarmsToPublish'));
+    annotations.hasWarning('/TestStack/B/Operations', Match.stringLikeRegexp('^Alarms notify TestStack/Own, whose key TestStack/OwnKey does not let CloudWatch alarms use it.*allowCloudWatchAlarmsToPublish'));
+    annotations.hasNoWarning('/TestStack/C/Operations', Match.anyValue());
+    annotations.hasInfo('/TestStack/C/Operations', Match.stringLikeRegexp("allowCloudWatchAlarmsToPublish.*an imported topic's owner must grant it"));
     // The user's topics are left as they are.
     expect(Object.values(Template.fromStack(stack).findResources('AWS::SNS::TopicPolicy')).flatMap((p) => p.Properties.PolicyDocument.Statement).filter((st) => st.Principal?.Service)).toEqual([]);
   });
@@ -329,13 +332,13 @@ describe('FinetuningOperations options', () => {
     expect(noAlarms.ofType('AWS::KMS::Key')).toEqual([]);
     expect(noAlarms.construct.operations.alarmTopic).toBeUndefined();
     expect(noAlarms.ofType('AWS::CloudWatch::Dashboard')).toHaveLength(1);
-    expect(noAlarms.ofType('AWS::Scheduler::Schedule')).toHaveLength(1);
+    expect(noAlarms.ofType('AWS::Scheduler::Schedule').filter(([id]) => id.includes('ProvisionedThroughputWatch'))).toHaveLength(1);
     const widgets = dashboardBody(noAlarms.ofType('AWS::CloudWatch::Dashboard')[0][1]).widgets;
     expect(widgets.some((w) => w.type === 'alarm')).toBe(false);
 
     const nothing = synth({ operations: { alarmsEnabled: false, dashboardEnabled: false } });
     for (const type of ['AWS::CloudWatch::Alarm', 'AWS::CloudWatch::Dashboard']) expect(nothing.ofType(type)).toEqual([]);
-    expect(nothing.ofType('AWS::Scheduler::Schedule')).toHaveLength(1);
+    expect(nothing.ofType('AWS::Scheduler::Schedule').filter(([id]) => id.includes('ProvisionedThroughputWatch'))).toHaveLength(1);
     expect(nothing.construct.operations.provisionedThroughputWatch).toBeDefined();
   });
 

@@ -88,7 +88,7 @@ describe('an unversioned (imported) dataset bucket', () => {
   beforeAll(async () => {
     h = await startHarness(async (aws, stack) => {
       aws.s3.createBucket(BUCKET); // no versioning
-      return { ...TEST_PROPS, evaluation: { enabled: false }, storage: { datasetBucket: s3.Bucket.fromBucketName(stack, 'TeamDatasets', BUCKET) } };
+      return { ...TEST_PROPS, evaluation: { enabled: false }, storage: { datasetBucket: s3.Bucket.fromBucketName(stack, 'TeamDatasets', BUCKET), importedBucketsUseS3ManagedKeys: true } };
     });
     h.aws.s3.putObject(BUCKET, 'data/train.jsonl', arithmeticRecords(120));
   });

@@ -69,7 +69,7 @@ describe('runs that fail (offline, as synthesized)', () => {
     expect(record.provisionedThroughput?.deletedAt).toEqual(expect.any(String));
     const message = messageAbout(record.runId)!;
     expect(message.message).toContain('EvaluationIncomplete');
-    const event = h.aws.events.events({ source: 'llama-finetune' }).find((e) => (e.detail as { runId: string }).runId === record.runId)!;
+    const event = h.aws.events.events({ source: 'llama-finetune', detailType: 'Fine-tuning Run Finished' }).find((e) => (e.detail as { runId: string }).runId === record.runId)!;
     expect(event.detail).toMatchObject({ outcome: 'FAILED', error: 'EvaluationIncomplete' });
     expect((event.detail as { qualityGate?: string }).qualityGate).not.toBe('PASSED');
   });

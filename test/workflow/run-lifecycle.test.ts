@@ -19,7 +19,7 @@ describe('run lifecycle against AWS behaviour (offline, as synthesized)', () => 
   let h: WorkflowHarness;
   const runOf = (name: string) => h.runRecords().find((r) => r.run.requestName === name)!;
   const messagesAbout = (runId: string) => h.aws.sns.messages(h.topicArn).filter((m) => m.message.includes(runId) || (m.subject ?? '').includes(runId));
-  const outcomeEvents = (runId: string) => h.aws.events.events({ source: 'llama-finetune' }).filter((e) => (e.detail as { runId?: string }).runId === runId);
+  const outcomeEvents = (runId: string) => h.aws.events.events({ source: 'llama-finetune', detailType: 'Fine-tuning Run Finished' }).filter((e) => (e.detail as { runId?: string }).runId === runId);
   const metricsOf = (step: string, runId: string) => emfDocuments(h.runner.functionLogs(step).map((l) => l.line)).filter((d) => d.fields.runId === runId);
 
   beforeAll(async () => {

@@ -15,6 +15,7 @@ export interface CfnResource {
 export interface CfnTemplateJson {
   readonly Resources?: Record<string, CfnResource>;
   readonly Parameters?: Record<string, { readonly Type?: string; readonly Default?: unknown }>;
+  readonly Outputs?: Record<string, { readonly Value: unknown; readonly Description?: string; readonly Export?: { readonly Name: unknown } }>;
 }
 
 /** A template given either way. */

@@ -63,6 +63,11 @@ export interface LocalWorkflowRunnerOptions {
   readonly functionTimeoutMs?: Readonly<Record<string, number>>;
   /** Entry file per handler name (metadata), replacing lambda/<name>/index.ts; for test stacks. */
   readonly handlerEntries?: Readonly<Record<string, string>>;
+  /**
+   * Variables added to every function's environment, as a deployment would set them (the
+   * template's own variables win on a clash), e.g. the offline demo's REPORT_MADE_WITH_STAND_INS.
+   */
+  readonly functionEnvironment?: Readonly<Record<string, string>>;
   /** Copy the functions' output to this process's stdout (it is always kept in `functionLogs()`). */
   readonly printLogs?: boolean;
 }
@@ -229,7 +234,7 @@ export class LocalWorkflowRunner {
     this.functions = templateFunctionsOf(this.json, this.resolver, this.physical, {
       handlerEntries: options.handlerEntries,
       timeoutMs: options.functionTimeoutMs,
-      baseEnvironment: options.aws.env,
+      baseEnvironment: { ...options.aws.env, ...options.functionEnvironment },
       region: options.aws.region,
     });
     this.pool = new LambdaFunctionPool(
@@ -648,6 +653,14 @@ export class LocalWorkflowRunner {
     const ids = resourcesOfType(this.json, 'AWS::S3::Bucket').map(([id]) => id).filter((id) => id.startsWith(logicalIdPrefix));
     if (ids.length !== 1) throw new Error(`Expected one bucket whose logical id starts with '${logicalIdPrefix}', found ${ids.join(', ') || 'none'}.`);
     return this.physical[ids[0]].ref;
+  }
+
+  /**
+   * The template's outputs by key, resolved to the stand-ins' names: what
+   * `aws cloudformation describe-stacks` would show once the stack is deployed.
+   */
+  stackOutputs(): Record<string, string> {
+    return Object.fromEntries(Object.entries(this.json.Outputs ?? {}).map(([key, output]) => [key, this.resolver.resolveString(output.Value, `Outputs.${key}.Value`)]));
   }
 
   /** What `Ref` / `Fn::GetAtt` of a template resource resolve to here. */
