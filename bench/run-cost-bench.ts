@@ -53,9 +53,10 @@ export async function runRunCostBench(): Promise<BenchResult[]> {
   const h = await startHarness({ ...TEST_PROPS, evaluation: { shardSize: SHARD_SIZE, maxConcurrency: 2 } }, { waitMs: 0, retryMs: 0 });
   try {
     const states = statesOf(h.runner.definition.States as unknown as Record<string, StateInfo>);
-    const jobPollSeconds = states.get('WaitForJob')?.Seconds;
+    // The training job's safety poll is WaitForJobEnd's timeout (the runner times it out at once).
+    const jobPollSeconds = (states.get('WaitForJobEnd') as { TimeoutSeconds?: number } | undefined)?.TimeoutSeconds;
     const modelPollSeconds = states.get('WaitForModel')?.Seconds;
-    if (!jobPollSeconds || !modelPollSeconds) throw new Error('the definition has no WaitForJob/WaitForModel wait of fixed seconds');
+    if (!jobPollSeconds || !modelPollSeconds) throw new Error('the definition has no WaitForJobEnd timeout / WaitForModel wait of fixed seconds');
 
     h.aws.runtime.respond = () => '3';
     h.aws.s3.putObject(h.datasets, 'data/train.jsonl', arithmeticRecords(120));
@@ -68,12 +69,12 @@ export async function runRunCostBench(): Promise<BenchResult[]> {
 
     const transitions = outcome.transitions;
     const invocations = transitions.filter((name) => isLambdaTask(states.get(name)));
-    const job = loopOf(transitions, 'WaitForJob', 'JobStatus', 'CheckJob');
+    const job = loopOf(transitions, 'WaitForJobEnd', 'JobStatus', 'WaitForJobEnd');
     const model = loopOf(transitions, 'WaitForModel', 'IsModelInService', 'CheckModel');
     // Each shard is one InferShard invocation; every transition inside the Map's iterations belongs to a shard.
     const shards = transitions.filter((t) => t === 'InferShard').length;
     const shardTransitions = outcome.events.filter((e) => e.type === 'StateEntered' && e.index !== undefined && e.stateType !== 'Map').length || shards;
-    const jobInvocations = job.polls; // CheckJob is the training loop's only Lambda task
+    const jobInvocations = job.polls + 1; // WaitForJobEnd each round, CheckJob once at the end
     const modelInvocations = model.polls; // CheckModel is the provisioning loop's only Lambda task
     const fixedTransitions = transitions.length - job.length - model.length - shardTransitions;
     const fixedInvocations = invocations.length - jobInvocations - modelInvocations - shards;
@@ -82,7 +83,7 @@ export async function runRunCostBench(): Promise<BenchResult[]> {
       { name: `evaluated run, counted: state transitions in all (${job.polls} job polls, ${model.polls} Provisioned Throughput polls, ${shards} shards)`, value: transitions.length, unit: 'transitions' },
       { name: 'every run, once: state transitions (outside the polling loops and the shards)', value: fixedTransitions, unit: 'transitions' },
       { name: 'every run, once: Lambda invocations', value: fixedInvocations, unit: 'invocations' },
-      { name: `training: per job poll (every ${jobPollSeconds} s)`, value: roundTo(job.length / job.polls, 2), unit: 'transitions and 1 invocation' },
+      { name: `training: per safety poll without an event (every ${jobPollSeconds} s; CheckJob and JobStatus once at the end)`, value: roundTo(job.length / job.polls, 2), unit: 'transitions and 1 invocation' },
       { name: 'training: per hour', value: perHour(job.length / job.polls, jobPollSeconds), unit: `transitions and ${perHour(1, jobPollSeconds)} invocations` },
       { name: `Provisioned Throughput provisioning: per poll (every ${modelPollSeconds} s)`, value: roundTo(model.length / model.polls, 2), unit: 'transitions and 1 invocation' },
       { name: 'Provisioned Throughput provisioning: per hour', value: perHour(model.length / model.polls, modelPollSeconds), unit: `transitions and ${perHour(1, modelPollSeconds)} invocations` },

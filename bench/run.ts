@@ -6,6 +6,7 @@
 import { BenchResult, formatBenchResults } from './bench-result';
 import { runColdStartBench } from './cold-start-bench';
 import { runFanOutBench } from './fanout-bench';
+import { runJobTrackingBench } from './job-tracking-bench';
 import { runRunCostBench } from './run-cost-bench';
 import { runScoringBench } from './scoring-bench';
 import { runSynthBench } from './synth-bench';
@@ -15,6 +16,7 @@ import { runWorkflowBench } from './workflow-bench';
 const SUITES: Array<[string, () => Promise<BenchResult[]>]> = [
   ['Dataset validation', runValidationBench],
   ['Workflow monitoring and demo', runWorkflowBench],
+  ['Job tracking (events + safety poll, 10-hour job)', runJobTrackingBench],
   ['Evaluation fan-out', runFanOutBench],
   ['SQuAD F1 scoring', runScoringBench],
   ['Synthesis', runSynthBench],

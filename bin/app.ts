@@ -5,23 +5,32 @@
  * AWS credentials; `npx cdk deploy LlamaFinetuning-dev` deploys one.
  */
 import { App } from 'aws-cdk-lib';
-import { ENVIRONMENTS_CONTEXT_KEY, parseEnvironmentSettings } from '../lib/environment-settings';
+import { InvalidPropsError } from '../lib/core/props-validation';
+import { ENVIRONMENTS_CONTEXT_KEY, InvalidEnvironmentSettingsError, parseEnvironments } from '../lib/environment-settings';
 import { LlamaFinetuningStack } from '../lib/llama-finetuning-stack';
 
+/**
+ * Adds one stack per environment of cdk.json.
+ * @throws InvalidEnvironmentSettingsError with every problem of every environment: first the
+ *   settings themselves, then (when they are well-formed) what the constructs reject.
+ */
 export function buildApp(app: App = new App()): App {
-  const environments = app.node.tryGetContext(ENVIRONMENTS_CONTEXT_KEY) as Record<string, unknown> | undefined;
-  if (!environments || Object.keys(environments).length === 0) {
-    throw new Error(`cdk.json has no environments under context["${ENVIRONMENTS_CONTEXT_KEY}"]; add at least one, e.g. "dev": {"account": "111111111111", "region": "us-west-2"}`);
+  const environments = parseEnvironments(app.node.tryGetContext(ENVIRONMENTS_CONTEXT_KEY));
+  const problems: string[] = [];
+  for (const [name, settings] of Object.entries(environments)) {
+    try {
+      new LlamaFinetuningStack(app, `LlamaFinetuning-${name}`, {
+        environmentName: name,
+        settings,
+        env: { account: settings.account, region: settings.region },
+        description: `Llama 3.2 fine-tuning on Amazon Bedrock (${name})`,
+      });
+    } catch (err) {
+      if (!(err instanceof InvalidPropsError)) throw err;
+      problems.push(`environment ${name}: ${err.message}`);
+    }
   }
-  for (const [name, raw] of Object.entries(environments)) {
-    const settings = parseEnvironmentSettings(name, raw);
-    new LlamaFinetuningStack(app, `LlamaFinetuning-${name}`, {
-      environmentName: name,
-      settings,
-      env: { account: settings.account, region: settings.region },
-      description: `Llama 3.2 fine-tuning on Amazon Bedrock (${name})`,
-    });
-  }
+  if (problems.length > 0) throw new InvalidEnvironmentSettingsError(problems);
   return app;
 }
 

@@ -19,10 +19,12 @@ export { FinetuningWorkflow } from './workflow/finetuning-workflow';
 export type { FinetuningRunSettings, FinetuningWorkflowProps } from './workflow/finetuning-workflow';
 export type { EvaluationProps, QualityGate } from './workflow/evaluation-stage';
 export type { CostBudgetSettings, ModelPriceSettings } from './workflow/cost-settings';
+export type { ModelPromotionProps } from './workflow/promotion-stage';
 
 // Internal constructs reachable through public properties (FinetuningWorkflow.evaluation and
 // its functions): their types can be named, but they are not meant to be created directly.
 export type { EvaluationStage, EvaluationStageProps } from './workflow/evaluation-stage';
+export type { PromotionStage, PromotionStageProps } from './workflow/promotion-stage';
 export type { WorkflowFunction, WorkflowFunctionProps } from './workflow/workflow-function';
 // FinetuningWorkflow.historyEstimate: the worst-case execution history the settings allow.
 export { HISTORY_EVENT_BUDGET, MAX_HISTORY_EVENTS } from './workflow/history-budget';
@@ -32,8 +34,8 @@ export type { HistoryEstimate, PollLoop } from './workflow/history-budget';
 export * from './models';
 
 // Per-environment settings as the repository's cdk.json holds them.
-export { ENVIRONMENTS_CONTEXT_KEY, parseEnvironmentSettings } from './environment-settings';
-export type { EnvironmentEvaluationSettings, EnvironmentOperationsSettings, EnvironmentSettings } from './environment-settings';
+export { ENVIRONMENTS_CONTEXT_KEY, InvalidEnvironmentSettingsError, parseEnvironments, parseEnvironmentSettings } from './environment-settings';
+export type { EnvironmentEvaluationSettings, EnvironmentModelRetentionSettings, EnvironmentOperationsSettings, EnvironmentPromotionSettings, EnvironmentSettings } from './environment-settings';
 
 // Thrown at synth time when props contradict each other or break a Bedrock limit.
 export { InvalidPropsError } from './core/props-validation';

@@ -32,6 +32,12 @@ export class LlamaFinetuningStack extends Stack {
     this.finetuning = new LlamaFinetuning(this, 'Finetuning', {
       environmentName: props.environmentName,
       evaluation: settings.evaluation,
+      promotion: settings.promotion,
+      modelRetention: settings.modelRetention && {
+        enabled: settings.modelRetention.enabled,
+        deleteRejectedAfter: settings.modelRetention.deleteRejectedAfterDays !== undefined ? Duration.days(settings.modelRetention.deleteRejectedAfterDays) : undefined,
+        keepPromotedPerName: settings.modelRetention.keepPromotedPerName,
+      },
       pollInterval: settings.pollIntervalMinutes ? Duration.minutes(settings.pollIntervalMinutes) : undefined,
       quotaWaitTimeout: settings.quotaWaitHours ? Duration.hours(settings.quotaWaitHours) : undefined,
       jobWatchErrorBudget: settings.jobWatchErrorBudgetHours ? Duration.minutes(Math.round(settings.jobWatchErrorBudgetHours * 60)) : undefined,

@@ -16,6 +16,7 @@ import { FinetuningRunSettings, FinetuningWorkflow } from './workflow/finetuning
 import { allowCloudWatchAlarmsToPublish } from './operations/alarm-topic-access';
 import { FinetuningOperations, FinetuningOperationsProps } from './operations/finetuning-operations';
 import { FinetuningOutputs, FinetuningOutputsOptions } from './outputs/finetuning-outputs';
+import { CustomModelRetention, CustomModelRetentionPolicy } from './operations/custom-model-retention';
 
 /** Props of {@link LlamaFinetuning}. */
 export interface LlamaFinetuningProps extends FinetuningRunSettings {
@@ -46,6 +47,14 @@ export interface LlamaFinetuningProps extends FinetuningRunSettings {
    * @default - alarms notify the outcome topic; a dashboard is created
    */
   readonly operations?: FinetuningOperationsProps;
+  /**
+   * Retention of the custom models runs create (each bills monthly storage): a daily sweep that
+   * deletes this deployment's rejected models after 30 days and promoted ones beyond the 3 most
+   * recent per name, never a current or serving one. Exists when promotion does (it needs the
+   * registry to know the current models).
+   * @default - on, with the defaults of CustomModelRetentionPolicy
+   */
+  readonly modelRetention?: CustomModelRetentionPolicy;
 }
 
 /**
@@ -73,6 +82,8 @@ export class LlamaFinetuning extends Construct {
   public readonly trigger: RunRequestTrigger;
   /** Alarms, the dashboard and the watch of Provisioned Throughputs created by runs. */
   public readonly operations: FinetuningOperations;
+  /** The custom model retention sweep, unless disabled or there is no promotion. */
+  public readonly modelRetention?: CustomModelRetention;
 
   constructor(scope: Construct, id: string, props: LlamaFinetuningProps = {}) {
     super(scope, id);
@@ -135,6 +146,7 @@ export class LlamaFinetuning extends Construct {
       evaluation: props.evaluation,
       modelPrices: props.modelPrices,
       costBudget: props.costBudget,
+      promotion: props.promotion,
       removalPolicy,
     });
     this.stateMachine = this.workflow.stateMachine;
@@ -145,11 +157,26 @@ export class LlamaFinetuning extends Construct {
       requestPrefix: this.workflow.requestPrefix,
     });
 
+    const promotion = this.workflow.promotion;
+    if (promotion && props.modelRetention?.enabled !== false) {
+      this.modelRetention = new CustomModelRetention(this, 'ModelRetention', {
+        ...props.modelRetention,
+        environmentName: props.environmentName ?? 'default',
+        deploymentId: this.workflow.deploymentId,
+        registryPrefix: promotion.registryPrefix,
+        runRecords: { bucket: this.artifactsBucket, prefix: runsPrefix, encryptionKey: this.storage.encryptionKey },
+        logRetention: props.logRetention,
+        logEncryptionKey: ownKey,
+        removalPolicy,
+      });
+    }
+
     this.operations = new FinetuningOperations(this, 'Operations', {
       ...props.operations,
       workflow: this.workflow,
       notificationTopic: this.notificationTopic,
       triggerDeadLetterQueue: this.trigger.deadLetterQueue,
+      additionalFunctions: this.modelRetention ? { 'custom-model-retention': this.modelRetention.function } : undefined,
       environmentName: props.environmentName,
       logRetention: props.logRetention,
       logEncryptionKey: ownKey,
@@ -176,7 +203,56 @@ export class LlamaFinetuning extends Construct {
       stateMachine: this.stateMachine,
       notificationTopic: this.notificationTopic,
       dashboard: this.operations.dashboard,
+      modelRegistryPrefix: this.workflow.promotion?.registryPrefix,
+      promoteFunction: this.workflow.promotion?.function.function,
     });
+  }
+
+  /**
+   * The SSM parameter path of the model registry (begins and ends with `/`): the entry of
+   * request name N is `<path>N`. A plain string (no token), so another stack of the app can use
+   * it without a cross-stack export. Throws when promotion is off.
+   */
+  public get modelRegistryPrefix(): string {
+    const promotion = this.workflow.promotion;
+    if (!promotion) throw new Error('This LlamaFinetuning has no model registry: promotion (or evaluation) is disabled.');
+    return promotion.registryPrefix;
+  }
+
+  /**
+   * The SSM parameter that holds the current model of runs named `requestName` (JSON: custom
+   * model ARN, run id, base and fine-tuned F1, when, report; see the README). Hand it to another
+   * stack, with {@link grantReadModelRegistry} for its functions.
+   */
+  public modelRegistryParameterName(requestName: string): string {
+    if (!/^[a-zA-Z0-9-]{1,40}$/.test(requestName)) throw new Error(`'${requestName}' is not a run request name (1-40 letters, digits, hyphens).`);
+    return `${this.modelRegistryPrefix}${requestName}`;
+  }
+
+  /**
+   * Lets `grantee` read the model registry: `ssm:GetParameter`, `ssm:GetParameters` and
+   * `ssm:GetParameterHistory` on its parameters and `ssm:GetParametersByPath` on its path, nothing
+   * to write. The entries are plain String parameters (no KMS key). Same account: SSM parameters
+   * have no resource policies. To call the model, the grantee also needs `bedrock:InvokeModel` on
+   * the Provisioned Throughput that serves it.
+   */
+  public grantReadModelRegistry(grantee: iam.IGrantable): iam.Grant {
+    const stack = Stack.of(this);
+    const path = this.modelRegistryPrefix.replace(/\/$/, '').slice(1);
+    const parameters = stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: `${path}/*` });
+    return iam.Grant.addToPrincipal({ grantee, actions: ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParameterHistory'], resourceArns: [parameters] }).combine(
+      iam.Grant.addToPrincipal({ grantee, actions: ['ssm:GetParametersByPath'], resourceArns: [stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: path }), parameters] }),
+    );
+  }
+
+  /**
+   * Lets `grantee` promote a run by hand, e.g. roll back to an earlier run's model:
+   * `lambda:InvokeFunction` on the promotion function only. Throws when promotion is off.
+   */
+  public grantPromoteRuns(grantee: iam.IGrantable): iam.Grant {
+    const promotion = this.workflow.promotion;
+    if (!promotion) throw new Error('This LlamaFinetuning has no promotion: promotion (or evaluation) is disabled.');
+    return promotion.function.function.grantInvoke(grantee);
   }
 
   /**

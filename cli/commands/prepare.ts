@@ -14,6 +14,7 @@ import {
   parsePrepareArgs,
   prepareDataset,
 } from '../prepare';
+import { EXIT } from '../exit-codes';
 
 /** Usage text of the command. */
 export const PREPARE_USAGE = USAGE;
@@ -26,7 +27,8 @@ export interface PrepareCommandIo extends Partial<PrepareIo> {
 
 /**
  * Runs the command.
- * @returns 0 when prepared, 1 when the data has errors (or the upload failed), 2 on bad usage.
+ * @returns 0 when prepared, 1 when the data has errors, 2 on bad usage, 3 when the upload failed
+ * (S3 unreachable, access denied, no region or credentials).
  */
 export async function runPrepare(args: string[], io: PrepareCommandIo = {}): Promise<number> {
   const stdout = io.stdout ?? process.stdout;
@@ -57,7 +59,7 @@ export async function runPrepare(args: string[], io: PrepareCommandIo = {}): Pro
     }
     if (err instanceof UploadError) {
       stderr.write(`llama-finetune prepare: ${shown(err.message)}\n`);
-      return 1;
+      return EXIT.CANNOT_CHECK;
     }
     throw err;
   }

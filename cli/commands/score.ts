@@ -5,6 +5,7 @@
  */
 import { createReadStream, statSync } from 'fs';
 import { DEFAULT_MAX_LISTED_PREDICTION_PROBLEMS, scorePredictionStream, ScoreSummary } from '../../lambda/shared/metrics';
+import { EXIT } from '../exit-codes';
 
 export const SCORE_USAGE = `llama-finetune score <predictions.jsonl> [--json]
   Scores model answers with SQuAD F1 and exact match (0..100, mean over the records).
@@ -12,7 +13,8 @@ export const SCORE_USAGE = `llama-finetune score <predictions.jsonl> [--json]
   ("reference": "<one reference>" is accepted instead of "references"; other fields are
   ignored; blank lines are skipped). With several references the best one counts.
   --json                    print {"f1": ..., "exactMatch": ..., "count": ...} instead of text
-  Exit codes: 0 scored, 1 malformed lines or no records (each reported as <file>:<line>: <problem>), 2 bad usage.`;
+  Exit codes: 0 scored, 1 malformed lines or no records (each reported as <file>:<line>: <problem>), 2 bad usage,
+  3 could not check (the file could not be read).`;
 
 /** Where the command writes (tests replace these). */
 export interface ScoreIo {
@@ -58,7 +60,7 @@ export function formatScoreText(summary: ScoreSummary): string {
   return `F1 ${summary.f1.toFixed(2)}  exact match ${summary.exactMatch.toFixed(2)}  (${summary.count.toLocaleString('en-US')} records)`;
 }
 
-/** Runs the command; returns the exit code (0 scored, 1 malformed input, 2 bad usage). */
+/** Runs the command; returns the exit code (0 scored, 1 malformed input, 2 bad usage, 3 unreadable file). */
 export async function runScore(args: string[], io: ScoreIo = defaultIo): Promise<number> {
   if (args.includes('--help') || args.includes('-h')) {
     io.stdout(SCORE_USAGE + '\n');
@@ -69,8 +71,8 @@ export async function runScore(args: string[], io: ScoreIo = defaultIo): Promise
     parsed = parseArgs(args);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    io.stderr(`llama-finetune score: ${err.message}\n\nUsage: ${SCORE_USAGE}\n`);
-    return 2;
+    io.stderr(`llama-finetune score: ${err.message}\nRun 'llama-finetune score --help' to see every option.\n`);
+    return EXIT.USAGE;
   }
   if (!isFile(parsed.file)) {
     io.stderr(`llama-finetune score: file not found: ${parsed.file}\n`);
@@ -83,7 +85,7 @@ export async function runScore(args: string[], io: ScoreIo = defaultIo): Promise
     result = await scorePredictionStream(createReadStream(parsed.file, { highWaterMark: 64 * 1024 }));
   } catch (err) {
     io.stderr(`llama-finetune score: cannot read ${parsed.file}: ${(err as Error).message}\n`);
-    return 1;
+    return EXIT.CANNOT_CHECK;
   }
   if (result.problemCount > 0) {
     const listed = result.problems.map((p) => `${parsed.file}:${p.line}: ${p.message}\n`).join('');

@@ -1,5 +1,6 @@
 /**
- * A small RFC 4180 CSV parser: comma-separated fields, fields wrapped in double quotes may
+ * A small RFC 4180 CSV parser: comma-separated fields (or another one-character delimiter:
+ * semicolon, tab, pipe; see {@link detectCsvDelimiter}), fields wrapped in double quotes may
  * hold commas, line breaks and doubled quotes (`""` is one `"`). Records end at CRLF, LF or a
  * lone CR. A leading byte-order mark is dropped, and completely empty lines are skipped (so a
  * trailing newline does not make an empty record). Malformed quoting is an error naming the
@@ -22,8 +23,38 @@ export class CsvSyntaxError extends Error {
 
 type State = 'field-start' | 'unquoted' | 'quoted' | 'after-quote';
 
+/** Delimiters that are detected, most common first (a tie goes to the earlier one). */
+export const CSV_DELIMITERS = [',', ';', '\t', '|'] as const;
+
+/** How a delimiter is written in messages and on the command line. */
+export function describeCsvDelimiter(delimiter: string): string {
+  return delimiter === '\t' ? 'tab' : delimiter;
+}
+
+/**
+ * The delimiter of the header row: whichever of {@link CSV_DELIMITERS} occurs most often in the
+ * first record outside double quotes (comma when none does). Spreadsheets in many locales save
+ * "CSV" with semicolons, and TSV exports use tabs.
+ */
+export function detectCsvDelimiter(text: string): string {
+  const counts = new Map<string, number>(CSV_DELIMITERS.map((d) => [d, 0]));
+  let quoted = false;
+  for (let i = text.charCodeAt(0) === 0xfeff ? 1 : 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') quoted = !quoted;
+    else if (!quoted && (c === '\n' || c === '\r')) break;
+    else if (!quoted && counts.has(c)) counts.set(c, counts.get(c)! + 1);
+  }
+  let best: string = ',';
+  for (const d of CSV_DELIMITERS) if (counts.get(d)! > counts.get(best)!) best = d;
+  return best;
+}
+
 /** Parses CSV text into rows of fields. Rows may differ in length; the caller checks them against the header. */
-export function parseCsv(text: string): CsvRow[] {
+export function parseCsv(text: string, delimiter: string = ','): CsvRow[] {
+  if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
+    throw new Error(`a CSV delimiter is one character other than a quote or a line break, got ${JSON.stringify(delimiter)}`);
+  }
   const rows: CsvRow[] = [];
   const start = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   let state: State = 'field-start';
@@ -85,7 +116,7 @@ export function parseCsv(text: string): CsvRow[] {
       continue;
     }
 
-    if (c === ',') {
+    if (c === delimiter) {
       rowHasContent = true;
       endField();
       state = 'field-start';
@@ -113,7 +144,7 @@ export function parseCsv(text: string): CsvRow[] {
         break;
       case 'after-quote':
         throw new CsvSyntaxError(line, column, 'csv-text-after-quote',
-          `"${c}" after the closing quote of a field; a quoted field must be followed by a comma or the end of the line (write a quote inside a quoted field as "")`);
+          `"${c}" after the closing quote of a field; a quoted field must be followed by the delimiter (${describeCsvDelimiter(delimiter)}) or the end of the line (write a quote inside a quoted field as "")`);
     }
   }
 

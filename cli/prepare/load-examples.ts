@@ -6,6 +6,7 @@ import { readFile, stat } from 'fs/promises';
 import * as path from 'path';
 import { convertChartQa } from './converters/chartqa';
 import { convertCsv } from './converters/csv-table';
+import { detectCsvDelimiter } from './csv-parser';
 import { convertLlava } from './converters/llava';
 import { convertVqav2 } from './converters/vqav2';
 import { InputFormat, detectJsonFormat, looksLikeCsv } from './input-format';
@@ -19,6 +20,8 @@ export interface LoadedExamples extends ConversionResult {
   readonly format: InputFormat;
   /** Absolute folder that image paths are relative to. */
   readonly imageRoot: string;
+  /** CSV input: the delimiter read, and whether it was detected (not given with --delimiter). */
+  readonly csvDelimiter?: { readonly value: string; readonly detected: boolean };
 }
 
 /** Reads and converts the input the options name. */
@@ -45,11 +48,14 @@ export async function loadExamples(options: PrepareOptions): Promise<LoadedExamp
     }
   }
   const imageRoot = await chooseImageRoot(options, format);
+  if (format === 'csv') {
+    const csvDelimiter = { value: options.csvDelimiter ?? detectCsvDelimiter(text), detected: options.csvDelimiter === undefined };
+    return { format, imageRoot, csvDelimiter, ...convertCsv(text, options.input, options.csvColumns, csvDelimiter.value) };
+  }
   return { format, imageRoot, ...(await convert(format, options, text, json)) };
 }
 
-async function convert(format: InputFormat, options: PrepareOptions, text: string, json: JsonInput | undefined): Promise<ConversionResult> {
-  if (format === 'csv') return convertCsv(text, options.input, options.csvColumns);
+async function convert(format: Exclude<InputFormat, 'csv'>, options: PrepareOptions, text: string, json: JsonInput | undefined): Promise<ConversionResult> {
   const input = json ?? parseJsonInput(text, options.input);
   if (format === 'vqav2') {
     if (input.kind !== 'object') {

@@ -8,6 +8,8 @@ import { mkdir, rm } from 'fs/promises';
 import * as path from 'path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ConversationRecord, ImageFormat } from '../../lambda/shared/bedrock-record';
+import { isEmptyAnswer } from '../../lambda/shared/validation/empty-answer';
+import { LLAMA_MODELS, LlamaModel, findModel } from '../../lib/models/llama-models';
 import { mapWithConcurrency } from './bounded-concurrency';
 import { ImageInspection, inspectImageFile } from './image-inspector';
 import { imageObjectName, resolveImagePath } from './image-naming';
@@ -18,7 +20,7 @@ import {
   OutputLayout, dataFileKey, imageKey, imageUri, localImagePath, referencesFilePath, splitFilePath,
 } from './output-layout';
 import { PrepareOptions } from './prepare-options';
-import { PrepareDataError } from './prepare-errors';
+import { PrepareDataError, PrepareUsageError } from './prepare-errors';
 import { preparedDatasetWarnings } from './prepare-warnings';
 import { ProgressStream, createProgressLine } from './progress-line';
 import { buildConversationRecord } from './record-builder';
@@ -34,6 +36,11 @@ const LOCAL_FILE_CONCURRENCY = 32;
 /** What prepare read, wrote and uploaded. */
 export interface PrepareReport {
   readonly format: LoadedExamples['format'];
+  readonly csvDelimiter?: LoadedExamples['csvDelimiter'];
+  /** The model the data is for: --model, else the smallest model that takes it. */
+  readonly model: LlamaModel;
+  /** The bucket owner written into image records (--account). */
+  readonly account?: string;
   readonly input: string;
   readonly imageRoot: string;
   readonly layout: OutputLayout;
@@ -97,6 +104,7 @@ export async function prepareDataset(options: PrepareOptions, io: PrepareIo): Pr
     );
   }
   if (loaded.examples.length === 0) throw new PrepareDataError(`${options.input} holds no examples; nothing to prepare`);
+  const model = modelFor(loaded, options);
 
   const layout: OutputLayout = { outDir: path.resolve(options.out), bucket: options.bucket, prefix: options.prefix };
   const { kept, skipped } = await checkImages(loaded, options);
@@ -120,6 +128,7 @@ export async function prepareDataset(options: PrepareOptions, io: PrepareIo): Pr
     trainingAndValidationRecords: splits.train.records + splits.validation.records,
     images,
     hasBucketOwner: options.account !== undefined,
+    emptyAnswers: kept.flatMap(({ example }) => (example.turns.some((t) => isEmptyAnswer(t.answer)) ? [describeLocation(example.location)] : [])),
   });
   const upload = options.upload ? await uploadPrepared(images, dataFiles, layout, options, io) : undefined;
 
@@ -127,6 +136,9 @@ export async function prepareDataset(options: PrepareOptions, io: PrepareIo): Pr
   for (const img of images) byFormat[img.format] = (byFormat[img.format] ?? 0) + 1;
   return {
     format: loaded.format,
+    csvDelimiter: loaded.csvDelimiter,
+    model,
+    account: options.account,
     input: options.input,
     imageRoot: loaded.imageRoot,
     layout,
@@ -139,6 +151,32 @@ export async function prepareDataset(options: PrepareOptions, io: PrepareIo): Pr
     warnings,
     upload,
   };
+}
+
+/** The model a text-only dataset defaults to (the smallest) and the one an image dataset does (the smallest that reads images). */
+export const DEFAULT_TEXT_MODEL = 'llama3.2-1b';
+export const DEFAULT_IMAGE_MODEL = 'llama3.2-11b';
+
+/**
+ * Checks what image examples need before anything is written: a bucketOwner (--account, or
+ * --no-bucket-owner on purpose) and a model that reads images. Returns the model the data is for.
+ */
+function modelFor(loaded: LoadedExamples, options: PrepareOptions): LlamaModel {
+  const withImage = loaded.examples.filter((e) => e.image !== undefined).length;
+  if (withImage > 0 && options.account === undefined && !options.withoutBucketOwner) {
+    throw new PrepareUsageError(
+      `${withImage} example(s) have an image, and the records need the account that owns the bucket ${options.bucket} (s3Location.bucketOwner): ` +
+        'without it `llama-finetune validate` (and the workflow) would fail every image record with image-bucket-owner-missing. ' +
+        'Pass --account <12-digit id of the account that owns the bucket>, or --no-bucket-owner to write them without it and add it later',
+    );
+  }
+  const model = options.model ?? findModel(withImage > 0 ? DEFAULT_IMAGE_MODEL : DEFAULT_TEXT_MODEL)!;
+  if (withImage > 0 && !model.supportsImages) {
+    throw new PrepareUsageError(
+      `--model ${model.name} reads text only, but ${withImage} example(s) have an image; use ${LLAMA_MODELS.filter((m) => m.supportsImages).map((m) => m.name).join(' or ')}, or leave the images out (csv: --image-column none)`,
+    );
+  }
+  return model;
 }
 
 function defaultS3Client(region: string | undefined): S3Client {

@@ -2,6 +2,7 @@
  * The options of `llama-finetune prepare`: usage text and the pure parsing and checking of
  * arguments into {@link PrepareOptions}. Every rejection names the flag and the fix.
  */
+import { LLAMA_MODELS, LlamaModel, findModel } from '../../lib/models/llama-models';
 import { parseCommandLine } from './command-line';
 import { CsvColumns, DEFAULT_CSV_COLUMNS } from './converters/csv-table';
 import { DEFAULT_VQAV2_IMAGE_PATTERN, ImageNamePattern, parseImageNamePattern } from './image-name-pattern';
@@ -27,6 +28,8 @@ export interface PrepareOptions {
   readonly vqaSplit?: string;
   readonly imagePattern: ImageNamePattern;
   readonly csvColumns: CsvColumns;
+  /** CSV field delimiter; undefined means "tell from the header row". */
+  readonly csvDelimiter?: string;
   readonly system?: string;
   readonly promptTemplate?: PromptTemplate;
   readonly ratios: SplitRatios;
@@ -36,6 +39,10 @@ export interface PrepareOptions {
   readonly prefix: string;
   /** The bucket owner's 12-digit account id, written as bucketOwner. */
   readonly account?: string;
+  /** --no-bucket-owner: image records are written without bucketOwner, on purpose. */
+  readonly withoutBucketOwner: boolean;
+  /** The model the data is for (the validate command prepare prints names it). @default - the smallest model that takes the data */
+  readonly model?: LlamaModel;
   readonly out: string;
   readonly onMissingImage: MissingImagePolicy;
   readonly upload: boolean;
@@ -53,6 +60,7 @@ export const FORMAT_SPECIFIC_FLAGS: Readonly<Record<string, InputFormat>> = {
   '--image-column': 'csv',
   '--question-column': 'csv',
   '--answer-column': 'csv',
+  '--delimiter': 'csv',
 };
 
 export const DEFAULT_CONCURRENCY = 16;
@@ -73,6 +81,8 @@ export const PREPARE_USAGE = `llama-finetune prepare <input> --bucket <name> --o
   --image-column <name>        csv: image path column, "none" for no images (default ${DEFAULT_CSV_COLUMNS.image})
   --question-column <name>     csv: question column (default ${DEFAULT_CSV_COLUMNS.question})
   --answer-column <name>       csv: answer column (default ${DEFAULT_CSV_COLUMNS.answer})
+  --delimiter <c>              csv: field delimiter: , ; | or tab (default: told from the header row,
+                               and reported)
   --system <text>              system prompt for every record
   --prompt-template <t>        text around each question; must contain {question},
                                e.g. "Answer briefly. {question}" ({{ and }} for literal braces)
@@ -81,11 +91,15 @@ export const PREPARE_USAGE = `llama-finetune prepare <input> --bucket <name> --o
   --seed <text>                split seed; same seed and data give the same split (default ${DEFAULT_SEED})
   --bucket <name>              bucket the images and files go to (required)
   --prefix <p>                 key prefix, e.g. datasets/chartqa/ (default: none)
-  --account <id>               12-digit account owning the bucket, written as bucketOwner
-                               (validate requires bucketOwner on every image)
+  --account <id>               12-digit account owning the bucket, written as bucketOwner; required
+                               when there are images (validate requires bucketOwner on every image:
+                               without it every image record fails image-bucket-owner-missing)
+  --no-bucket-owner            write image records without bucketOwner anyway (you add it later)
+  --model <name|id>            the model the data is for, named in the validate command printed at
+                               the end (default: llama3.2-11b with images, llama3.2-1b without)
   --out <dir>                  output folder (required); writes <out>/train.jsonl, validation.jsonl,
                                test.jsonl and the images at <out>/<bucket>/<prefix>images/, so
-                               \`llama-finetune validate <out>/train.jsonl --image-root <out>\` works;
+                               the validate command printed at the end (--image-root <out>) works;
                                vqav2 also writes <split>.references.jsonl: {"line", "id", "references"}
                                per record line, every annotator answer, for evaluation
   --on-missing-image <p>       skip | fail: what to do with an example whose image is missing or
@@ -94,14 +108,14 @@ export const PREPARE_USAGE = `llama-finetune prepare <input> --bucket <name> --o
                                skipping objects already there with the same size
   --concurrency <n>            parallel uploads, 1-${MAX_CONCURRENCY} (default ${DEFAULT_CONCURRENCY})
   --region <r>                 AWS region for --upload (default: the SDK's, e.g. AWS_REGION)
-  Exit codes: 0 prepared, 1 the data has errors, 2 bad usage.`;
+  Exit codes: 0 prepared, 1 the data has errors, 2 bad usage, 3 the upload could not be made (S3 unreachable, access denied).`;
 
 const VALUE_FLAGS = [
   '--format', '--images', '--annotations', '--vqa-split', '--image-pattern', '--image-column', '--question-column',
-  '--answer-column', '--system', '--prompt-template', '--split', '--seed', '--bucket', '--prefix', '--account', '--out',
+  '--answer-column', '--delimiter', '--model', '--system', '--prompt-template', '--split', '--seed', '--bucket', '--prefix', '--account', '--out',
   '--on-missing-image', '--concurrency', '--region',
 ];
-const SWITCHES = ['--upload', '--help'];
+const SWITCHES = ['--upload', '--no-bucket-owner', '--help'];
 
 /**
  * Parses prepare's arguments.
@@ -130,6 +144,7 @@ export function parsePrepareArgs(args: readonly string[]): PrepareOptions | 'hel
     vqaSplit: nonEmpty(value('--vqa-split'), '--vqa-split', 'a COCO split such as train2014'),
     imagePattern: checked('--image-pattern', () => parseImageNamePattern(value('--image-pattern') ?? DEFAULT_VQAV2_IMAGE_PATTERN)),
     csvColumns: csvColumns(value),
+    csvDelimiter: csvDelimiter(value('--delimiter')),
     system: nonEmpty(value('--system'), '--system', 'the system prompt text'),
     promptTemplate: promptTemplate(value('--prompt-template')),
     ratios: value('--split') === undefined ? DEFAULT_SPLIT_RATIOS : checked('--split', () => parseSplitRatios(value('--split')!)),
@@ -137,6 +152,8 @@ export function parsePrepareArgs(args: readonly string[]): PrepareOptions | 'hel
     bucket: bucketName(value('--bucket')),
     prefix: keyPrefix(value('--prefix') ?? ''),
     account: accountId(value('--account')),
+    withoutBucketOwner: withoutBucketOwner(line.switches.has('--no-bucket-owner'), value('--account')),
+    model: modelOf(value('--model')),
     out: required(value('--out'), '--out', 'the output folder, e.g. --out prepared/'),
     onMissingImage: missingImagePolicy(value('--on-missing-image')),
     upload: line.switches.has('--upload'),
@@ -211,6 +228,28 @@ function accountId(v: string | undefined): string | undefined {
   if (v === undefined) return undefined;
   if (!/^\d{12}$/.test(v.trim())) throw new PrepareUsageError(`--account ${v} must be a 12-digit AWS account id, e.g. --account 111122223333`);
   return v.trim();
+}
+
+function withoutBucketOwner(optedOut: boolean, account: string | undefined): boolean {
+  if (optedOut && account !== undefined) throw new PrepareUsageError('--no-bucket-owner and --account contradict each other; give one of them');
+  return optedOut;
+}
+
+function modelOf(v: string | undefined): LlamaModel | undefined {
+  if (v === undefined) return undefined;
+  const model = findModel(v.trim());
+  if (!model) throw new PrepareUsageError(`--model ${v} is not a Llama 3.2 model Bedrock fine-tunes; use one of ${LLAMA_MODELS.map((m) => m.name).join(', ')}`);
+  return model;
+}
+
+/** `--delimiter`: one character, or the word tab. */
+function csvDelimiter(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  const delimiter = v.toLowerCase() === 'tab' || v === '\\t' ? '\t' : v;
+  if (delimiter.length !== 1 || delimiter === '"' || /[\r\n]/.test(delimiter)) {
+    throw new PrepareUsageError(`--delimiter ${JSON.stringify(v)} must be one character such as , ; or |, or the word tab`);
+  }
+  return delimiter;
 }
 
 function missingImagePolicy(v: string | undefined): MissingImagePolicy {

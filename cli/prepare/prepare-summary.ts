@@ -6,11 +6,14 @@ import * as path from 'path';
 import { imageRootForValidate, localImagePath } from './output-layout';
 import { PrepareReport } from './prepare-dataset';
 import { SPLIT_NAMES } from './split-assignment';
+import { describeCsvDelimiter } from './csv-parser';
+import { shellQuote } from './shell-quote';
 
 /** Formats the report for people. */
 export function formatPrepareSummary(report: PrepareReport): string {
   const lines: string[] = [];
-  lines.push(`Prepared ${report.records} record(s) from ${report.input} (${report.format}, ${report.examplesRead} example(s) read)`);
+  const delimiter = report.csvDelimiter ? `, delimiter ${describeCsvDelimiter(report.csvDelimiter.value)}${report.csvDelimiter.detected ? ' (detected; --delimiter to change)' : ''}` : '';
+  lines.push(`Prepared ${report.records} record(s) from ${report.input} (${report.format}${delimiter}, ${report.examplesRead} example(s) read)`);
   for (const split of SPLIT_NAMES) {
     const s = report.splits[split];
     const where = s.file ? ` -> ${s.file}${s.referencesFile ? ` (+ references ${path.basename(s.referencesFile)})` : ''}` : ' (empty, not written)';
@@ -25,10 +28,23 @@ export function formatPrepareSummary(report: PrepareReport): string {
     const { uploaded, skipped, bytesUploaded } = report.upload;
     lines.push(`Uploaded ${uploaded} object(s) (${formatBytes(bytesUploaded)}) to s3://${report.layout.bucket}/${report.layout.prefix}; ${skipped} already there with the same size`);
   }
-  if (report.splits.train.file) {
-    lines.push(`Check it: llama-finetune validate ${report.splits.train.file} --image-root ${imageRootForValidate(report.layout)}`);
-  }
+  if (report.splits.train.file) lines.push(`Check it: ${validateCommand(report)}`);
   return lines.join('\n');
+}
+
+/**
+ * The validate command for what was written, ready to paste: every split (so the cross-file
+ * rules apply as in the workflow), the model, the account the image records name, the local
+ * image mirror; paths quoted for the shell.
+ */
+export function validateCommand(report: PrepareReport): string {
+  const words = ['llama-finetune', 'validate', report.splits.train.file!];
+  if (report.splits.validation.file) words.push('--validation', report.splits.validation.file);
+  if (report.splits.test.file) words.push('--test', report.splits.test.file);
+  words.push('--model', report.model.name);
+  if (report.account) words.push('--account', report.account);
+  words.push('--image-root', imageRootForValidate(report.layout));
+  return words.map(shellQuote).join(' ');
 }
 
 function percent(part: number, whole: number): string {

@@ -5,6 +5,7 @@
  */
 import * as path from 'path';
 import { ImageFormat } from '../../lambda/shared/bedrock-record';
+import { EMPTY_ANSWER_ADVICE, EMPTY_ANSWER_RULE } from '../../lambda/shared/validation/empty-answer';
 import { DATASET_LIMITS } from '../../lib/models/llama-models';
 
 /** What the warnings look at for each distinct image. */
@@ -23,6 +24,8 @@ export interface PreparedDatasetFacts {
   readonly images: readonly PreparedImageFacts[];
   /** Whether records carry a bucketOwner. */
   readonly hasBucketOwner: boolean;
+  /** Where the examples with an empty answer came from (e.g. `data.csv line 4`). @default none */
+  readonly emptyAnswers?: readonly string[];
 }
 
 const EXAMPLES_NAMED = 3;
@@ -53,6 +56,14 @@ export function preparedDatasetWarnings(facts: PreparedDatasetFacts): string[] {
   }
   if (facts.images.length > 0 && !facts.hasBucketOwner) {
     warnings.push('the image references have no bucketOwner, which `llama-finetune validate` reports as image-bucket-owner-missing; pass --account <12-digit id of the account that owns the bucket>');
+  }
+  const empty = facts.emptyAnswers ?? [];
+  if (empty.length > 0) {
+    // The policy validate applies too (lambda/shared/validation/empty-answer.ts): kept, with a warning.
+    warnings.push(
+      `${empty.length} example(s) have an empty answer, kept as validate keeps them (a warning, ${EMPTY_ANSWER_RULE}): ${EMPTY_ANSWER_ADVICE} ` +
+        `(${empty.slice(0, EXAMPLES_NAMED).join('; ')}${empty.length > EXAMPLES_NAMED ? `; and ${empty.length - EXAMPLES_NAMED} more` : ''})`,
+    );
   }
   const outOfLimits = facts.images.filter((img) => !withinBedrockImageLimits(img));
   if (outOfLimits.length > 0) {

@@ -11,6 +11,8 @@ export interface SourceLocation {
   readonly line?: number;
   /** 0-based position in a JSON array, for array inputs. */
   readonly index?: number;
+  /** The example's own id in the source (LLaVA `id`, VQAv2 `question_id`), cited beside the position. */
+  readonly id?: string;
 }
 
 /** One question and its answer (a user turn followed by an assistant turn). */
@@ -46,11 +48,12 @@ export interface ConversionResult {
   readonly problems: ConversionProblem[];
 }
 
-/** Formats a location for messages: `data.csv line 12`, `llava.json [3]`. */
+/** Formats a location for messages: `data.csv line 12`, `llava.json [3]`, `llava.json [3] (id "000000033471")`. */
 export function describeLocation(location: SourceLocation): string {
-  if (location.line !== undefined) return `${location.file} line ${location.line}`;
-  if (location.index !== undefined) return `${location.file} [${location.index}]`;
-  return location.file;
+  const id = location.id !== undefined ? ` (id ${JSON.stringify(location.id)})` : '';
+  if (location.line !== undefined) return `${location.file} line ${location.line}${id}`;
+  if (location.index !== undefined) return `${location.file} [${location.index}]${id}`;
+  return `${location.file}${id}`;
 }
 
 /** Formats a problem as one message line. */

@@ -1,5 +1,6 @@
 /**
- * Checks the customization job once (the state machine's Wait state sets the pace).
+ * Checks the customization job once, when WaitForJobEnd moved on (Bedrock's event, or a safety
+ * poll, found the job ended): the job's outcome is read here, from Bedrock, never from the event.
  * Records status changes in the run record; when the job has completed, reads Bedrock's
  * training and validation metrics CSVs into the record's metrics summary.
  *

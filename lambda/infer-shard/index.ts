@@ -76,7 +76,8 @@ async function inferShard(event: InferShardEvent): Promise<{ index: number; reco
 
 async function predict(item: EvaluationItem, model: ModelPredictionLine['model'], modelId: string, maxTokens: number, readImage: (uri: string) => Promise<Uint8Array>): Promise<ModelPredictionLine> {
   const started = Date.now();
-  const base = { recordId: item.recordId, line: item.line, model, modelId, question: item.question, references: item.references };
+  const imageUris = item.turns.flatMap((turn) => turn.content.flatMap((block) => ('image' in block ? [block.image.uri] : [])));
+  const base = { recordId: item.recordId, line: item.line, model, modelId, question: item.question, references: item.references, ...(imageUris.length > 0 ? { imageUris } : {}) };
   try {
     const out = await bedrockRuntimeClient().send(new ConverseCommand(await converseInputFor(item, modelId, maxTokens, readImage)));
     const text = (out.output?.message?.content ?? []).map((b) => b.text ?? '').join('').trim();

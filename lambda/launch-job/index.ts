@@ -61,8 +61,9 @@ async function launchJob(event: LaunchJobEvent): Promise<RunJob> {
     hyperParameters,
     customModelKmsKeyId: process.env.CUSTOM_MODEL_KMS_KEY_ARN || undefined,
     vpcConfig: vpc,
-    jobTags: jobTagsFor(run, requireEnv('ENVIRONMENT_NAME')),
-    customModelTags: jobTagsFor(run, requireEnv('ENVIRONMENT_NAME')),
+    // The deployment tag lets this deployment's retention sweep find its own models, and only those.
+    jobTags: jobTagsFor(run, requireEnv('ENVIRONMENT_NAME'), process.env.DEPLOYMENT_ID || undefined),
+    customModelTags: jobTagsFor(run, requireEnv('ENVIRONMENT_NAME'), process.env.DEPLOYMENT_ID || undefined),
   };
   let jobArn: string;
   try {

@@ -4,6 +4,12 @@
  * the run's prefix. The scores and the quality gate go into the run record, where the outcome
  * notification and event pick them up.
  *
+ * The lowest-scoring examples show their images: at most DEFAULT_REPORT_IMAGE_LIMITS.maxImages,
+ * each read with one ranged GET of at most maxBytesPerImage bytes from the dataset bucket and
+ * embedded in report.html; larger or unreadable ones get a placeholder (report-images.ts).
+ * REPORT_MADE_WITH_STAND_INS=true (set only by the offline demo) marks every figure that came
+ * from the stand-ins.
+ *
  * Before anything is written, the answers are counted: when either model answered fewer than
  * MIN_ANSWERED_SHARE of the records (default 0.95), the step fails with EvaluationIncomplete, so
  * refused calls (e.g. AccessDenied on the base model) can never pass the quality gate as an
@@ -14,10 +20,19 @@
  */
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { s3Client } from '../shared/aws-clients';
-import { jsonEnv, requireEnv } from '../shared/env';
+import { flagEnv, jsonEnv, requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 import { logFailures, runIdOf } from '../shared/log-failures';
-import { EvaluationReportInput, PredictionRecord, QualityGate, buildEvaluationReport, renderReportHtml, renderReportMarkdown } from '../shared/report';
+import {
+  DEFAULT_REPORT_IMAGE_LIMITS,
+  EvaluationReportInput,
+  PredictionRecord,
+  QualityGate,
+  buildEvaluationReport,
+  renderReportHtml,
+  renderReportMarkdown,
+} from '../shared/report';
+import { readReportImages } from '../shared/report/read-report-images';
 import { RunContext } from '../shared/run-context';
 import { readRunRecord, runRecordKey, updateOwnRunRecord, withEvent } from '../shared/run-record';
 import { getText } from '../shared/s3';
@@ -49,6 +64,7 @@ async function scoreEvaluation(event: ScoreEvaluationEvent): Promise<ScoreEvalua
   const { run } = event;
   // Read first: a misconfigured deployment fails before any work.
   const minAnsweredShare = minAnsweredShareFrom(process.env.MIN_ANSWERED_SHARE);
+  const madeWithStandIns = flagEnv('REPORT_MADE_WITH_STAND_INS');
   const s3 = s3Client();
   const bucket = run.artifacts.bucket;
   const predictionsPrefix = `${run.artifacts.prefix}evaluation/predictions/`;
@@ -71,6 +87,8 @@ async function scoreEvaluation(event: ScoreEvaluationEvent): Promise<ScoreEvalua
         latencyMs: line.latencyMs,
         inputTokens: line.inputTokens,
         outputTokens: line.outputTokens,
+        line: line.line,
+        imageUris: line.imageUris,
       };
       (line.model === 'base' ? base : fineTuned).push(record);
     }
@@ -93,6 +111,7 @@ async function scoreEvaluation(event: ScoreEvaluationEvent): Promise<ScoreEvalua
       requestUri: `s3://${run.request.bucket}/${run.request.key}`,
       startedAt: record?.createdAt ?? new Date().toISOString(),
       finishedAt: new Date().toISOString(),
+      testDataUri: run.data.testKey ? `s3://${run.data.bucket}/${run.data.testKey}` : undefined,
     },
     training: record?.metrics,
     base,
@@ -107,15 +126,19 @@ async function scoreEvaluation(event: ScoreEvaluationEvent): Promise<ScoreEvalua
     },
     qualityGate: jsonEnv<QualityGate>('QUALITY_GATE', {}),
     ...(record?.costEstimate ? { costEstimate: record.costEstimate } : {}),
+    madeWithStandIns,
   };
   const report = buildEvaluationReport(input);
+  const images = await readReportImages(s3, report.lowest, DEFAULT_REPORT_IMAGE_LIMITS, (uri, error) =>
+    log.warn('image not embedded in the report', { runId: run.runId, uri, error: error.message }),
+  );
 
   const reportKey = (ext: string) => `${run.artifacts.prefix}report.${ext}`;
   const put = (ext: string, body: string, contentType: string) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: reportKey(ext), Body: body, ContentType: contentType }));
   await Promise.all([
     put('json', JSON.stringify(report, null, 2), 'application/json'),
     put('md', renderReportMarkdown(report), 'text/markdown; charset=utf-8'),
-    put('html', renderReportHtml(report), 'text/html; charset=utf-8'),
+    put('html', renderReportHtml(report, { images, imageLimits: DEFAULT_REPORT_IMAGE_LIMITS }), 'text/html; charset=utf-8'),
   ]);
   const reportUri = `s3://${bucket}/${reportKey('json')}`;
   const reportHtmlUri = `s3://${bucket}/${reportKey('html')}`;

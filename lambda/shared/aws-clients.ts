@@ -7,13 +7,17 @@ import { BedrockClient } from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
 
 let s3: S3Client | undefined;
 let bedrock: BedrockClient | undefined;
 let bedrockRuntime: BedrockRuntimeClient | undefined;
 let sns: SNSClient | undefined;
 let events: EventBridgeClient | undefined;
+let sfn: SFNClient | undefined;
+let ssm: SSMClient | undefined;
 
 /** The S3 client. */
 export function s3Client(): S3Client {
@@ -41,6 +45,16 @@ export function eventBridgeClient(): EventBridgeClient {
   return (events ??= new EventBridgeClient({}));
 }
 
+/** The Step Functions client (task tokens). */
+export function sfnClient(): SFNClient {
+  return (sfn ??= new SFNClient({}));
+}
+
+/** The Systems Manager client (Parameter Store: the model registry). */
+export function ssmClient(): SSMClient {
+  return (ssm ??= new SSMClient({}));
+}
+
 /** Forgets the clients, so the next call reads the environment again (tests switch stand-ins). */
 export function resetClients(): void {
   s3?.destroy();
@@ -48,5 +62,7 @@ export function resetClients(): void {
   bedrockRuntime?.destroy();
   sns?.destroy();
   events?.destroy();
-  s3 = bedrock = bedrockRuntime = sns = events = undefined;
+  sfn?.destroy();
+  ssm?.destroy();
+  s3 = bedrock = bedrockRuntime = sns = events = sfn = ssm = undefined;
 }

@@ -26,3 +26,11 @@ export function jsonEnv<T>(name: string, fallback: T): T {
     throw new Error(`Environment variable ${name} is not valid JSON`);
   }
 }
+
+/** A true/false flag from the environment; unset or empty is false, anything but "true"/"false" is an error. */
+export function flagEnv(name: string): boolean {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  throw new Error(`Environment variable ${name} must be 'true' or 'false', got '${raw}'`);
+}

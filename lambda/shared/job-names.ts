@@ -52,14 +52,29 @@ export function requestLocation(bucket: string, key: string): string {
   return `s3://${bucket}/${key}`;
 }
 
-/** Job tags: run id, environment and the request's location, cleaned to Bedrock's tag alphabet. */
-export function jobTagsFor(run: RunContext, environmentName: string): Array<{ key: string; value: string }> {
+/** Tag that names the run a job or custom model came from. */
+export const RUN_ID_TAG_KEY = 'llama-finetune:run-id';
+
+/**
+ * Tag that names the deployment (one LlamaFinetuning in one stack) whose run created a job or
+ * custom model: the custom model retention sweep touches only models with its own value.
+ */
+export const DEPLOYMENT_TAG_KEY = 'llama-finetune:deployment';
+
+/** Job tags: run id, environment, the request's location and the deployment, cleaned to Bedrock's tag alphabet. */
+export function jobTagsFor(run: RunContext, environmentName: string, deploymentId?: string): Array<{ key: string; value: string }> {
   const tag = (key: string, value: string) => ({ key, value: bedrockTagValue(value) });
   return [
-    tag('llama-finetune:run-id', run.runId),
+    tag(RUN_ID_TAG_KEY, run.runId),
     tag('llama-finetune:environment', environmentName),
     tag(REQUEST_TAG_KEY, requestLocation(run.request.bucket, run.request.key)),
+    ...(deploymentId ? [tag(DEPLOYMENT_TAG_KEY, deploymentId)] : []),
   ];
+}
+
+/** The value of tag `key`, if present. */
+export function tagValue(tags: ReadonlyArray<{ readonly key?: string; readonly value?: string }>, key: string): string | undefined {
+  return tags.find((t) => t.key === key)?.value;
 }
 
 /**

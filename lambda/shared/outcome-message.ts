@@ -91,6 +91,20 @@ export function outcomeText(facts: OutcomeFacts): string {
     if (evaluation.gate.evaluated) lines.push(`Quality gate: ${evaluation.gate.passed ? 'PASSED' : 'FAILED'}${evaluation.gate.reasons.length ? ` (${evaluation.gate.reasons.join('; ')})` : ''}`);
     lines.push(`Report: ${evaluation.reportHtmlUri}`);
   }
+  const promotion = facts.record?.promotion;
+  if (promotion) {
+    lines.push(promotion.promoted ? `Promoted: the current model of ${promotion.parameterName}` : `Not promoted: ${promotion.explanation}`);
+    const serving = promotion.serving;
+    if (serving) {
+      lines.push(
+        serving.status === 'InService'
+          ? `Serving: ${serving.provisionedModelArn} now serves this model`
+          : serving.status === 'Updating'
+            ? `Serving: ${serving.provisionedModelArn} is updating to this model`
+            : `Serving swap ${serving.status === 'SwapRefused' ? 'refused' : 'FAILED'}: ${serving.error ?? ''} ${serving.provisionedModelArn} keeps serving ${serving.servingModelArn ?? 'its previous model'}`.trim(),
+      );
+    }
+  }
   const pt = facts.record?.provisionedThroughput;
   if (pt?.hours !== undefined) lines.push(`Provisioned Throughput: ${pt.modelUnits} model unit(s) for ${pt.hours.toFixed(2)} h, deleted`);
   if (facts.error) {
@@ -117,6 +131,8 @@ export function outcomeDetail(facts: OutcomeFacts): Record<string, unknown> {
     relativeImprovementPercent: facts.record?.evaluation?.relativeImprovementPercent,
     qualityGate: facts.record?.evaluation ? (facts.record.evaluation.gate.evaluated ? (facts.record.evaluation.gate.passed ? 'PASSED' : 'FAILED') : 'NOT_SET') : 'NOT_EVALUATED',
     report: facts.record?.evaluation?.reportHtmlUri,
+    promotion: facts.record?.promotion ? (facts.record.promotion.promoted ? 'PROMOTED' : facts.record.promotion.reason) : undefined,
+    servingSwap: facts.record?.promotion?.serving?.status,
     error: facts.error?.name,
     errorMessage: facts.error ? safeText(facts.error.message, { keepLineBreaks: true, maxChars: 1000 }) : undefined,
     runRecord: facts.recordUri,

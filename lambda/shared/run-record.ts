@@ -11,6 +11,7 @@
  */
 import { GetObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { CostEstimate } from './cost-estimate';
+import type { ServingState } from './model-registry';
 import { PinnedDataFile } from './pinned-data';
 import { DataFileRole, RunContext } from './run-context';
 import { isNotFound } from './s3';
@@ -68,7 +69,23 @@ export interface RunRecord {
   readonly provisionedThroughput?: { readonly arn: string; readonly name: string; readonly modelUnits: number; readonly createdAt: string; readonly deletedAt?: string; readonly hours?: number };
   /** Scores and report of the evaluation. */
   readonly evaluation?: RunEvaluation;
+  /** Whether the run became the current model of its name (model registry), and the serving swap. */
+  readonly promotion?: RunPromotion;
   readonly timeline: readonly TimelineEntry[];
+}
+
+/** What the promotion step decided and did. */
+export interface RunPromotion {
+  readonly promoted: boolean;
+  /** PROMOTED, ALREADY_CURRENT, GATE_FAILED, GATE_NOT_SET, NOT_EVALUATED, WORSE_THAN_CURRENT, NO_CUSTOM_MODEL. */
+  readonly reason: string;
+  readonly explanation: string;
+  /** The registry parameter of the run's request name. */
+  readonly parameterName: string;
+  /** When it (last) became the current model. */
+  readonly promotedAt?: string;
+  /** The serving Provisioned Throughput swap, when the environment names one. */
+  readonly serving?: ServingState;
 }
 
 /** What the evaluation found. */

@@ -39,10 +39,12 @@ import { readRunRecord, runRecordKey, updateOwnRunRecord, withEvent } from '../s
 import { putJson } from '../shared/s3';
 import {
   createS3ClientForImageReads,
-  DatasetFileInput,
   DEFAULT_IMAGE_CONCURRENCY,
+  defaultAllowedImageLocations,
+  hyperParameterOverridesOf,
   DEFAULT_MAX_LISTED_PROBLEMS,
   renderSummary,
+  runDatasetFiles,
   S3ImageByteSource,
   ValidationReport,
   s3DatasetSource,
@@ -116,13 +118,11 @@ export function createValidateDatasetHandler(deps: Partial<ValidateDatasetDepend
     const { bucket } = run.data;
     // The versions the request was accepted with; a context without them pins what is there now.
     const versions = run.data.versions ?? (await currentDataFileVersions(s3, bucket, sourceDataKeys(run.data)));
-    const files: DatasetFileInput[] = [{ role: 'training', source: s3DatasetSource(s3, bucket, run.data.trainingKey, versions.training) }];
-    if (run.data.validationKey) files.push({ role: 'validation', source: s3DatasetSource(s3, bucket, run.data.validationKey, versions.validation) });
-    if (run.data.testKey) files.push({ role: 'test', source: s3DatasetSource(s3, bucket, run.data.testKey, versions.test) });
-
-    const overrides = Object.fromEntries(
-      (run.hyperParametersOverridden ?? []).filter((name) => run.hyperParameters?.[name] !== undefined).map((name) => [name, run.hyperParameters[name]]),
-    ) as Partial<Record<LlamaHyperParameterName, number>>;
+    const files = runDatasetFiles({
+      training: s3DatasetSource(s3, bucket, run.data.trainingKey, versions.training),
+      validation: run.data.validationKey ? s3DatasetSource(s3, bucket, run.data.validationKey, versions.validation) : undefined,
+      test: run.data.testKey ? s3DatasetSource(s3, bucket, run.data.testKey, versions.test) : undefined,
+    });
 
     const runLog = log.child({ runId: run.runId });
     runLog.info('validating dataset', { files: files.map((f) => f.source.name), model: model.name, imageConcurrency: concurrency });
@@ -131,10 +131,10 @@ export function createValidateDatasetHandler(deps: Partial<ValidateDatasetDepend
       files,
       imageSource: new S3ImageByteSource(s3),
       imageConcurrency: concurrency,
-      allowedImageLocations: allowed.length > 0 ? allowed : [`s3://${bucket}/`],
+      allowedImageLocations: allowed.length > 0 ? allowed : defaultAllowedImageLocations(bucket),
       expectedAccountId,
       maxListedProblems: maxListed,
-      hyperParameterOverrides: overrides,
+      hyperParameterOverrides: hyperParameterOverridesOf(run),
     });
 
     const prefix = `${run.artifacts.prefix}validation/`;

@@ -97,6 +97,12 @@ export interface FinetuningOperationsConstructProps extends FinetuningOperations
    */
   readonly triggerDeadLetterQueue?: sqs.IQueue;
   /**
+   * Other functions of the deployment (e.g. the custom model retention sweep), by name: each gets
+   * an errors alarm and a place on the dashboard like the workflow's.
+   * @default - none
+   */
+  readonly additionalFunctions?: Readonly<Record<string, lambda.IFunction>>;
+  /**
    * Name of the environment: the dimension of the custom metrics, and in alarm descriptions.
    * @default 'default'
    */
@@ -171,7 +177,7 @@ export class FinetuningOperations extends Construct {
         removalPolicy: props.removalPolicy,
       });
     }
-    const functions: Record<string, lambda.IFunction> = { ...workflow.functions };
+    const functions: Record<string, lambda.IFunction> = { ...workflow.functions, ...props.additionalFunctions };
     if (this.provisionedThroughputWatch) functions['provisioned-throughput-watch'] = this.provisionedThroughputWatch.function;
     const deadLetterQueues: Record<string, sqs.IQueue> = {
       ...(props.triggerDeadLetterQueue ? { 'trigger (uploads that started no run)': props.triggerDeadLetterQueue } : {}),

@@ -1,5 +1,6 @@
 export * from './finetuning-operations';
 export * from './provisioned-throughput-watch';
+export * from './custom-model-retention';
 export { allowCloudWatchAlarmsToPublish, isAwsManagedSnsKey } from './alarm-topic-access';
 export type { AlarmAccessResult } from './alarm-topic-access';
 export { finetuneMetric } from './custom-metrics';

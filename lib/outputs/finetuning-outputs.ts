@@ -1,5 +1,6 @@
 import { CfnOutput, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -48,6 +49,16 @@ export interface FinetuningOutputsProps extends FinetuningOutputsOptions {
    * @default - no dashboard output
    */
   readonly dashboard?: cloudwatch.Dashboard;
+  /**
+   * SSM parameter path of the model registry (the current model of request name N is `<path>N`).
+   * @default - no registry output (promotion off)
+   */
+  readonly modelRegistryPrefix?: string;
+  /**
+   * The function that promotes a run by hand (rollback: invoke it with `{"promoteRun": "<run id>"}`).
+   * @default - no such output (promotion off)
+   */
+  readonly promoteFunction?: lambda.IFunction;
 }
 
 /** Output keys (without a prefix) and what each holds. */
@@ -61,6 +72,8 @@ const DESCRIPTIONS = {
   OutcomeTopicArn: 'SNS topic of run outcomes (and alarms): subscribe to be told when a run ends',
   DashboardName: 'CloudWatch dashboard of runs, F1 scores and health',
   UploadCommand: 'Starts a run: uploads request.json (from the current folder) under the request prefix',
+  ModelRegistryPrefix: 'SSM parameter path of the model registry: the current model of request name N is <ModelRegistryPrefix>N',
+  PromoteFunctionName: 'Function that promotes a run by hand, e.g. a rollback: invoke it with {"promoteRun": "<run id>"}',
 } as const;
 
 /** Export names are at most 255 characters. */
@@ -123,6 +136,8 @@ export class FinetuningOutputs extends Construct {
       OutcomeTopicArn: props.notificationTopic.topicArn,
       DashboardName: props.dashboard?.dashboardName,
       // The trigger starts runs for `<request prefix>*.json` only.
+      ModelRegistryPrefix: props.modelRegistryPrefix,
+      PromoteFunctionName: props.promoteFunction?.functionName,
       UploadCommand: `aws s3 cp request.json s3://${props.datasetBucket.bucketName}/${props.requestPrefix}request.json`,
     };
     const outputs: Record<string, CfnOutput> = {};

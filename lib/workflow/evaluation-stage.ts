@@ -212,6 +212,9 @@ export class EvaluationStage extends Construct {
     allow(score, 'ReadPredictions', ['s3:GetObject'], [runObjects('evaluation/predictions/*'), runObjects('run.json')], runIdReason);
     allow(score, 'ListPredictions', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
     allow(score, 'WriteReport', ['s3:PutObject'], [runObjects('report.*'), runObjects('run.json')], runIdReason);
+    // The report shows the images of its lowest-scoring examples (each read once, size-bounded).
+    allow(score, 'ReadExampleImages', ['s3:GetObject'], [props.datasetBucket.arnForObjects(`${props.dataPrefix}*`)], 'Reads the images the test records name, wherever the user keeps them under the data prefix.');
+    allow(score, 'TellMissingImagesFromDenied', ['s3:ListBucket'], [props.datasetBucket.bucketArn]);
     grantS3KeyUse(props.bucketEncryptionKey, score.role, 'read-write');
 
     this.functions = { 'prepare-evaluation': prepare, 'provisioned-throughput': provisioned, 'infer-shard': infer, 'score-evaluation': score };
@@ -307,7 +310,7 @@ export class EvaluationStage extends Construct {
 }
 
 /** Lets a function use the key that encrypts custom models, only through Bedrock. */
-function grantCustomModelKey(key: kms.IKey | undefined, fn: WorkflowFunction): void {
+export function grantCustomModelKey(key: kms.IKey | undefined, fn: WorkflowFunction): void {
   if (!key) return;
   fn.role.addToPrincipalPolicy(
     new iam.PolicyStatement({

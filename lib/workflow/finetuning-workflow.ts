@@ -1,4 +1,4 @@
-import { Arn, ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -20,6 +20,8 @@ import { LLAMA_MODELS, ResolvedHyperParameters, resolveHyperParameters, resolveM
 import { EvaluationProps, EvaluationStage } from './evaluation-stage';
 import { checkCostSettings, CostBudgetSettings, ModelPriceSettings } from './cost-settings';
 import { allow, bedrockArn } from './grants';
+import { JOB_STATE_CHANGE_DETAIL_TYPE, JOB_STATE_CHANGE_SOURCE, JOB_WAITS_PREFIX } from './job-wait-location';
+import { ModelPromotionProps, PromotionStage } from './promotion-stage';
 import { BudgetDefinition, HISTORY_EVENT_BUDGET, HistoryEstimate, childHistoryEvents, historyBudgetProblem, historyDesignOf, worstCaseHistoryEvents } from './history-budget';
 import { WorkflowFunction, WorkflowFunctionProps } from './workflow-function';
 
@@ -66,13 +68,18 @@ export interface FinetuningRunSettings {
    */
   readonly defaultHyperParameters?: Record<string, number>;
   /**
-   * How often the job's status is checked while it trains. Each check is one Lambda
-   * invocation and three state transitions.
-   * @default Duration.minutes(5)
+   * The safety poll of a training job. A run learns that its job ended from Bedrock's
+   * "Model Customization Job State Change" event within seconds; as EventBridge delivers on a
+   * best-effort basis, the run also checks the job itself after waiting this long without an
+   * event (and again every interval after that), so a missed event costs at most one interval.
+   * Each round is one Lambda invocation (which checks the job), one state transition and six
+   * history events.
+   * (Before events, this was the polling interval; cdk.json's `pollIntervalMinutes` sets it.)
+   * @default Duration.hours(1)
    */
   readonly pollInterval?: Duration;
   /**
-   * How long checks of a training job may keep failing with throttling or server errors
+   * How long checks of a training job (each safety poll's, and CheckJob's) may keep failing with throttling or server errors
    * (ThrottlingException, InternalServerException, ServiceUnavailableException, other 5xx) before
    * the run fails. Checking is idempotent and the job trains on regardless, so each failed check
    * keeps the last known status and the run waits one poll interval and checks again; a good
@@ -132,6 +139,12 @@ export interface FinetuningRunSettings {
    * @default - no budget
    */
   readonly costBudget?: CostBudgetSettings;
+  /**
+   * Promotion of evaluated runs to the current model of their name (model registry), and the
+   * optional serving swap. Needs evaluation.
+   * @default - runs whose quality gate passed are promoted; no serving swap
+   */
+  readonly promotion?: ModelPromotionProps;
 }
 
 /** Props of {@link FinetuningWorkflow}. */
@@ -187,14 +200,24 @@ export class FinetuningWorkflow extends Construct {
   public readonly stateMachine: sfn.StateMachine;
   /** The state machine's log group. */
   public readonly logGroup: logs.LogGroup;
-  /** The workflow's functions by step name (read-request, begin-run, validate-dataset, launch-job, check-job, record-outcome, cleanup-run). */
+  /** The workflow's functions by step name (read-request, begin-run, validate-dataset, launch-job, wait-for-job-end, check-job, job-event, record-outcome, cleanup-run). */
   public readonly functions: Readonly<Record<string, lambda.IFunction>>;
+  /** The rule that resumes the run waiting for a customization job when Bedrock announces that the job ended. */
+  public readonly jobEventRule: events.Rule;
   /** The rule that cleans up after executions that fail, time out or are aborted. */
   public readonly cleanupRule: events.Rule;
   /** Where cleanup events that could not be handled are kept. */
   public readonly cleanupDeadLetterQueue: sqs.Queue;
   /** The evaluation stage, unless evaluation is disabled. */
   public readonly evaluation?: EvaluationStage;
+  /** The promotion stage, unless evaluation or promotion is disabled. */
+  public readonly promotion?: PromotionStage;
+  /**
+   * Identifies this deployment (unique in the app, stable across deployments): the
+   * `llama-finetune:deployment` tag of its jobs and custom models, and part of the default
+   * registry prefix.
+   */
+  public readonly deploymentId: string;
   /** The bucket run requests and datasets are read from. */
   public readonly datasetBucket: s3.IBucket;
   /** The bucket of run records, reports and Bedrock output. */
@@ -223,11 +246,12 @@ export class FinetuningWorkflow extends Construct {
     this.requestPrefix = normalizePrefix(CONSTRUCT, 'requestPrefix', props.requestPrefix ?? 'requests/');
     this.runsPrefix = normalizePrefix(CONSTRUCT, 'runsPrefix', props.runsPrefix ?? 'runs/');
     this.dataPrefix = props.dataPrefix === undefined ? undefined : normalizePrefix(CONSTRUCT, 'dataPrefix', props.dataPrefix);
+    this.deploymentId = Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
     // Dataset objects the functions may read: the data prefix, or the whole bucket.
     const datasetObjects = props.datasetBucket.arnForObjects(`${this.dataPrefix ?? ''}*`);
     const dataScope = this.dataPrefix ? `under the data prefix ${this.dataPrefix}` : 'inside the dedicated dataset bucket';
     const defaults = checkDefaults(props.defaultModel, props.defaultHyperParameters);
-    const pollInterval = props.pollInterval ?? Duration.minutes(5);
+    const pollInterval = props.pollInterval ?? Duration.hours(1);
     const quotaRetryInterval = props.quotaRetryInterval ?? Duration.minutes(15);
     const quotaWaitTimeout = props.quotaWaitTimeout ?? Duration.hours(6);
     checkDurations(pollInterval, quotaRetryInterval, quotaWaitTimeout);
@@ -293,6 +317,7 @@ export class FinetuningWorkflow extends Construct {
     const launch = this.fn('LaunchJob', 'launch-job', 'Creates the Bedrock model customization job of a run', {
       CUSTOMIZATION_ROLE_ARN: props.customizationRole.roleArn,
       ENVIRONMENT_NAME: environmentName,
+      DEPLOYMENT_ID: this.deploymentId,
       ...(props.customModelEncryptionKey ? { CUSTOM_MODEL_KMS_KEY_ARN: props.customModelEncryptionKey.keyArn } : {}),
       ...(props.customizationRole.subnetIds
         ? { VPC_CONFIG: JSON.stringify({ subnetIds: props.customizationRole.subnetIds, securityGroupIds: props.customizationRole.securityGroupIds }) }
@@ -331,6 +356,26 @@ export class FinetuningWorkflow extends Construct {
     allow(check, 'ReadTrainingMetrics', ['s3:GetObject'], [props.artifactsBucket.arnForObjects(`${this.runsPrefix}*/bedrock-output/*`)], 'Reads the metrics CSVs Bedrock writes under a folder named after the job id.');
     allow(check, 'TellMissingFromDenied', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
     grantS3KeyUse(props.bucketEncryptionKey, check.role, 'read-write');
+
+    // Event-driven job tracking: WaitForJobEnd keeps the task token under job-waits/ (outside the
+    // runs prefix that result readers may read) and JobEvent resumes the run from Bedrock's event.
+    const jobWaits = props.artifactsBucket.arnForObjects(`${JOB_WAITS_PREFIX}*`);
+    const waitForJobEnd = this.fn('WaitForJobEnd', 'wait-for-job-end', 'Keeps the task token of a run waiting for its customization job, and resumes the run if the job already ended', {
+      JOB_WAITS_BUCKET: props.artifactsBucket.bucketName,
+      JOB_WATCH_ERROR_BUDGET_SECONDS: String(jobWatchErrorBudget.toSeconds()),
+    });
+    // GetObject: the previous round's record carries the streak of failed job checks.
+    allow(waitForJobEnd, 'KeepTaskToken', ['s3:PutObject', 's3:GetObject'], [jobWaits], 'Tokens are kept under job-waits/<job id>.json; job ids are assigned by Bedrock at creation.');
+    allow(waitForJobEnd, 'TellMissingFromDenied', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
+    allow(waitForJobEnd, 'GetCustomizationJob', ['bedrock:GetModelCustomizationJob'], [bedrockArn(stack, 'model-customization-job', '*')], 'Job ARNs carry ids Bedrock assigns at creation.');
+    grantS3KeyUse(props.bucketEncryptionKey, waitForJobEnd.role, 'read-write');
+    const jobEvent = this.fn('JobEvent', 'job-event', 'Resumes the run waiting for a customization job when Bedrock announces that the job ended', {
+      JOB_WAITS_BUCKET: props.artifactsBucket.bucketName,
+    });
+    allow(jobEvent, 'ReadTaskToken', ['s3:GetObject'], [jobWaits], 'Tokens are kept under job-waits/<job id>.json; job ids are assigned by Bedrock at creation.');
+    // Without ListBucket, S3 answers 403 instead of 404 for a job no run waits for.
+    allow(jobEvent, 'TellMissingFromDenied', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
+    grantS3KeyUse(props.bucketEncryptionKey, jobEvent.role, 'read');
 
     const recordOutcome = this.fn('RecordOutcome', 'record-outcome', 'Records how a run ended and notifies the topic and the event bus', outcomeEnvironment);
     allow(recordOutcome, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runRecords], 'Updates the run\'s own record; run ids are made per request.');
@@ -373,7 +418,9 @@ export class FinetuningWorkflow extends Construct {
       'begin-run': beginRun.function,
       'validate-dataset': validate.function,
       'launch-job': launch.function,
+      'wait-for-job-end': waitForJobEnd.function,
       'check-job': check.function,
+      'job-event': jobEvent.function,
       'record-outcome': recordOutcome.function,
       'cleanup-run': cleanup.function,
     };
@@ -449,9 +496,31 @@ export class FinetuningWorkflow extends Construct {
     launchStep.addCatch(quotaNeverCleared, { errors: ['ServiceQuotaExceededException'], resultPath: '$.quotaError' });
     failOn(launchStep);
 
-    const waitForJob = new sfn.Wait(states, 'WaitForJob', { time: sfn.WaitTime.duration(pollInterval) });
+    // Waits on a task token until Bedrock's event resumes it, or for at most one safety-poll
+    // interval: then (States.Timeout) it waits again, and its function's check of the job is the
+    // safety poll (resuming at once when the job ended). CheckJob then reads the outcome from
+    // Bedrock, so the wake-up's content is discarded.
+    const waitForJobEndStep = new tasks.LambdaInvoke(states, 'WaitForJobEnd', {
+      lambdaFunction: waitForJobEnd.function,
+      integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      payload: sfn.TaskInput.fromObject({
+        runId: sfn.JsonPath.stringAt('$.run.runId'),
+        executionArn: sfn.JsonPath.stringAt('$$.Execution.Id'),
+        jobArn: sfn.JsonPath.stringAt('$.job.jobArn'),
+        jobStatus: sfn.JsonPath.stringAt('$.job.status'),
+        taskToken: sfn.JsonPath.taskToken,
+      }),
+      taskTimeout: sfn.Timeout.duration(pollInterval),
+      resultPath: sfn.JsonPath.DISCARD,
+      retryOnServiceExceptions: false,
+      comment: 'Resumed by the JobEvent function when Bedrock announces the job ended; times out into a safety poll.',
+    });
+    withTransientRetry(withLambdaServiceRetry(waitForJobEndStep));
     const checkStep = withTransientRetry(invoke('CheckJob', check, { run, job: sfn.JsonPath.objectAt('$.job') }, '$.job'));
     failOn(checkStep);
+    // The timeout catcher comes first: States.ALL matches States.Timeout too.
+    waitForJobEndStep.addCatch(waitForJobEndStep, { errors: [sfn.Errors.TIMEOUT], resultPath: sfn.JsonPath.DISCARD });
+    failOn(waitForJobEndStep);
     const jobDidNotComplete = new sfn.Pass(states, 'JobDidNotComplete', {
       parameters: {
         Error: 'JobFailed',
@@ -479,7 +548,26 @@ export class FinetuningWorkflow extends Construct {
         customModelEncryptionKey: props.customModelEncryptionKey,
         addTransientRetry: (task) => void withTransientRetry(withLambdaServiceRetry(task)),
       });
-      this.evaluation.endState.next(recordSuccess);
+      if (props.promotion?.enabled !== false) {
+        this.promotion = new PromotionStage(this, 'Promotion', {
+          ...props.promotion,
+          environmentName,
+          deploymentId: this.deploymentId,
+          artifactsBucket: props.artifactsBucket,
+          runsPrefix: this.runsPrefix,
+          bucketEncryptionKey: props.bucketEncryptionKey,
+          customModelEncryptionKey: props.customModelEncryptionKey,
+          eventBus,
+          functionDefaults: this.functionDefaults,
+          statesScope: states,
+          recordFailure,
+          next: recordSuccess,
+          addTransientRetry: (task) => void withTransientRetry(withLambdaServiceRetry(task)),
+        });
+        this.evaluation.endState.next(this.promotion.startState);
+      } else {
+        this.evaluation.endState.next(recordSuccess);
+      }
       afterTraining = new sfn.Choice(states, 'ShouldEvaluate')
         .when(
           sfn.Condition.and(sfn.Condition.isPresent('$.run.data.testKey'), sfn.Condition.booleanEquals('$.run.evaluation.enabled', true)),
@@ -500,16 +588,17 @@ export class FinetuningWorkflow extends Construct {
         .when(sfn.Condition.booleanEquals('$.validation.withinBudget', false), overBudget)
         .otherwise(launchStep),
     );
-    launchStep.next(waitForJob);
-    waitForJob.next(checkStep);
+    launchStep.next(waitForJobEndStep);
+    waitForJobEndStep.next(checkStep);
     checkStep.next(
       new sfn.Choice(states, 'JobStatus')
         .when(sfn.Condition.stringEquals('$.job.status', 'Completed'), afterTraining)
         .when(sfn.Condition.or(sfn.Condition.stringEquals('$.job.status', 'Failed'), sfn.Condition.stringEquals('$.job.status', 'Stopped')), jobDidNotComplete)
-        .otherwise(waitForJob),
+        .otherwise(waitForJobEndStep),
     );
 
     for (const [name, f] of Object.entries(this.evaluation?.functions ?? {})) functions[name] = f.function;
+    if (this.promotion) functions['promote-model'] = this.promotion.function.function;
     this.functions = functions;
 
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logRetention, encryptionKey: props.logEncryptionKey, removalPolicy });
@@ -522,7 +611,7 @@ export class FinetuningWorkflow extends Construct {
       comment: 'Fine-tunes a Llama 3.2 model on Amazon Bedrock for one uploaded run request',
     });
     acknowledgeStateMachineRole(this.stateMachine, Object.values(this.functions).filter((f) => f !== cleanup.function));
-    this.historyEstimate = checkHistoryBudget(this.stateMachine, executionTimeout, props.evaluation);
+    this.historyEstimate = checkHistoryBudget(this.stateMachine, executionTimeout, props.evaluation, this.promotion?.loopBounds);
     if (this.evaluation) {
       // The Distributed Map reads the shard manifest and writes its Map Run results as the state machine's role.
       grantS3KeyUse(props.bucketEncryptionKey, this.stateMachine.role, 'read-write');
@@ -539,6 +628,30 @@ export class FinetuningWorkflow extends Construct {
         );
       }
     }
+
+    // Resuming a wait: Step Functions authorizes SendTaskSuccess on the state machine of the
+    // token's execution, so both functions may resume executions of this state machine only.
+    jobEvent.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ResumeWaitingRun', actions: ['states:SendTaskSuccess'], resources: [this.stateMachine.stateMachineArn] }));
+    // The state machine invokes WaitForJobEnd, so naming its ARN here would be a dependency
+    // cycle; its generated name starts with its logical id, which is as narrow as synth allows.
+    const machineLogicalId = Stack.of(this).getLogicalId(this.stateMachine.node.defaultChild as sfn.CfnStateMachine);
+    allow(
+      waitForJobEnd,
+      'ResumeOwnRunIfJobEnded',
+      ['states:SendTaskSuccess'],
+      [Stack.of(this).formatArn({ service: 'states', resource: 'stateMachine', resourceName: `${machineLogicalId}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      'This state machine, named <logical id>-<suffix> by CloudFormation; its exact ARN would make a dependency cycle (the state machine invokes this function).',
+    );
+    this.jobEventRule = new events.Rule(this, 'JobEventRule', {
+      description: 'Resumes the fine-tuning run waiting for a Bedrock customization job when the job ends',
+      eventPattern: {
+        source: [JOB_STATE_CHANGE_SOURCE],
+        detailType: [JOB_STATE_CHANGE_DETAIL_TYPE],
+        detail: { jobStatus: ['Completed', 'Failed', 'Stopped'] },
+      },
+    });
+    // A lost event costs one safety-poll interval, so retries are brief and there is no dead-letter queue.
+    this.jobEventRule.addTarget(new targets.LambdaFunction(jobEvent.function, { retryAttempts: 4, maxEventAge: Duration.hours(1) }));
 
     // Whatever ends an execution abnormally (a failure, the timeout, an abort), the job stops.
     this.cleanupRule = new events.Rule(this, 'CleanupRule', {
@@ -620,19 +733,20 @@ function checkJobWatchErrorBudget(budget: Duration, pollInterval: Duration, exec
  * (25,000, less a margin): the synthesized definition's states, each with all its retries, plus
  * its poll loops for as long as the execution may run (history-budget.ts).
  */
-function checkHistoryBudget(stateMachine: sfn.StateMachine, executionTimeout: Duration, evaluation: EvaluationProps | undefined): HistoryEstimate {
+function checkHistoryBudget(stateMachine: sfn.StateMachine, executionTimeout: Duration, evaluation: EvaluationProps | undefined, extraLoops: PromotionStage['loopBounds'] = {}): HistoryEstimate {
   const definition = synthesizedDefinition(stateMachine);
   const provisioningPoll = evaluation?.provisioningPollInterval ?? Duration.minutes(1);
   const provisioningTimeout = evaluation?.provisioningTimeout ?? Duration.hours(2);
   const design = historyDesignOf(
     definition,
     {
-      WaitForJob: { what: 'job status checks', settings: ['pollInterval', 'executionTimeout'] },
+      WaitForJobEnd: { what: 'safety polls of the job', settings: ['pollInterval', 'executionTimeout'] },
       WaitForModel: {
         what: 'Provisioned Throughput status checks',
         settings: ['evaluation.provisioningPollInterval', 'evaluation.provisioningTimeout'],
         maxRounds: Math.ceil(provisioningTimeout.toSeconds() / Math.max(1, provisioningPoll.toSeconds())) + 1,
       },
+      ...extraLoops,
     },
     executionTimeout.toSeconds(),
   );

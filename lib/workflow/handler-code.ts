@@ -12,8 +12,35 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 
-/** The newest Node.js runtime this aws-cdk-lib knows; cdk-nag's L1 rule checks for it. */
-export const HANDLER_RUNTIME = lambda.Runtime.NODEJS_24_X;
+/**
+ * The Node.js the handlers are built for (the esbuild target of the bundles the package ships)
+ * and tested on: the oldest runtime the workflow functions get.
+ */
+export const HANDLER_BUILD_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/**
+ * The runtime of the workflow functions: the newest `nodejsNN.x` that the aws-cdk-lib in use
+ * knows, never older than {@link HANDLER_BUILD_RUNTIME}. It follows the user's aws-cdk-lib
+ * because cdk-nag's AwsSolutions-L1 compares with `Runtime.ALL` of that aws-cdk-lib: a fixed
+ * runtime would turn into a finding as soon as a newer aws-cdk-lib adds a Node.js version.
+ * Code built for an older Node.js runs on a newer one; `NODEJS_LATEST` is not used, as it
+ * lags behind (nodejs22.x in aws-cdk-lib 2.257.0, which knows nodejs24.x).
+ * Read when a function is created, so it is the aws-cdk-lib loaded at synthesis.
+ */
+export function handlerRuntime(): lambda.Runtime {
+  let newest = HANDLER_BUILD_RUNTIME;
+  for (const runtime of lambda.Runtime.ALL) {
+    if (runtime.family !== lambda.RuntimeFamily.NODEJS || runtime.isVariable) continue;
+    if (nodeMajorOf(runtime) > nodeMajorOf(newest)) newest = runtime;
+  }
+  return newest;
+}
+
+/** The Node.js major version of `nodejsNN.x`, or 0 for other names (nodejs4.3, nodejs). */
+function nodeMajorOf(runtime: lambda.Runtime): number {
+  const match = /^nodejs(\d+)\.x$/.exec(runtime.name);
+  return match ? Number(match[1]) : 0;
+}
 
 /** The exported function of every handler's index file. */
 export const HANDLER_EXPORT = 'handler';
@@ -35,7 +62,7 @@ export const HANDLER_SOURCE_ROOTS = [path.resolve(__dirname, '..', '..', 'lambda
  * inline every module, the AWS SDK included, so the code runs against the SDK version it was
  * tested with.
  */
-export const HANDLER_BUNDLING = { minify: true, sourceMap: true, sourcesContent: false, target: esbuildTargetOf(HANDLER_RUNTIME) } as const;
+export const HANDLER_BUNDLING = { minify: true, sourceMap: true, sourcesContent: false, target: esbuildTargetOf(HANDLER_BUILD_RUNTIME) } as const;
 
 /** The code of one handler: a prebundled asset folder, or a source entry to bundle. */
 export type HandlerCode =

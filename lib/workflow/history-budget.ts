@@ -20,7 +20,7 @@ export const MAX_HISTORY_EVENTS = 25_000;
 export const HISTORY_EVENT_BUDGET = MAX_HISTORY_EVENTS - 2_500;
 
 /** How a state records history, by its kind. */
-export type HistoryStateKind = 'task' | 'flow' | 'fail' | 'inline-map' | 'distributed-map' | 'parallel';
+export type HistoryStateKind = 'task' | 'token-task' | 'flow' | 'fail' | 'inline-map' | 'distributed-map' | 'parallel';
 
 /** Moments of a state the offline interpreter reports (its event names). */
 export type StateMoment = 'StateEntered' | 'StateExited' | 'StateFailed' | 'StateRetried' | 'StateCaught';
@@ -28,7 +28,11 @@ export type StateMoment = 'StateEntered' | 'StateExited' | 'StateFailed' | 'Stat
 /**
  * History events Step Functions records at each moment of a state, by kind:
  * - task: TaskStateEntered + TaskScheduled + TaskStarted on entry; TaskSucceeded + TaskStateExited
- *   on exit; TaskFailed on failure; TaskScheduled + TaskStarted again on a retry.
+ *   on exit; TaskFailed on failure; TaskScheduled + TaskStarted again on a retry; a caught failure
+ *   exits with TaskStateExited only.
+ * - token-task (a `.waitForTaskToken` Task): as task, plus TaskSubmitted once the call that
+ *   hands out the token returned (counted on entry, and with each retry); its end is TaskSucceeded
+ *   + TaskStateExited when resumed, TaskTimedOut (or TaskFailed) otherwise.
  * - flow (Pass, Wait, Choice, Succeed): <Type>StateEntered, <Type>StateExited.
  * - fail: FailStateEntered (ExecutionFailed is counted with the execution).
  * - inline-map: MapStateEntered + MapStateStarted; MapStateSucceeded + MapStateExited; MapStateFailed;
@@ -38,7 +42,10 @@ export type StateMoment = 'StateEntered' | 'StateExited' | 'StateFailed' | 'Stat
  * - parallel: ParallelStateEntered + ParallelStateStarted; ParallelStateSucceeded + ParallelStateExited.
  */
 export const HISTORY_EVENTS_AT: Readonly<Record<HistoryStateKind, Readonly<Record<StateMoment, number>>>> = {
-  task: { StateEntered: 3, StateExited: 2, StateFailed: 1, StateRetried: 2, StateCaught: 0 },
+  // A caught failure exits with TaskStateExited alone (no TaskSucceeded): the interpreter reports
+  // StateCaught and then StateExited (2), so StateCaught takes the TaskSucceeded back.
+  task: { StateEntered: 3, StateExited: 2, StateFailed: 1, StateRetried: 2, StateCaught: -1 },
+  'token-task': { StateEntered: 4, StateExited: 2, StateFailed: 1, StateRetried: 3, StateCaught: -1 },
   flow: { StateEntered: 1, StateExited: 1, StateFailed: 0, StateRetried: 0, StateCaught: 0 },
   fail: { StateEntered: 1, StateExited: 0, StateFailed: 0, StateRetried: 0, StateCaught: 0 },
   'inline-map': { StateEntered: 2, StateExited: 2, StateFailed: 1, StateRetried: 2, StateCaught: 0 },
@@ -62,7 +69,7 @@ export function retryEvents(kind: HistoryStateKind): number {
   return at.StateFailed + at.StateRetried;
 }
 
-/** A loop of states that repeats until something ends, paced by a Wait state. */
+/** A loop of states that repeats until something ends, paced by a Wait state or by the timeout of a token wait. */
 export interface PollLoop {
   /** What it waits for, for messages (e.g. 'job status checks'). */
   readonly what: string;
@@ -126,10 +133,12 @@ export function onePassEvents(states: readonly OnePassState[]): number {
 /** The fields of a definition's states the budget reads. */
 interface BudgetState {
   readonly Type: string;
+  readonly Resource?: string;
+  readonly TimeoutSeconds?: number;
   readonly Next?: string;
   readonly Default?: string;
   readonly Choices?: ReadonlyArray<{ readonly Next?: string }>;
-  readonly Catch?: ReadonlyArray<{ readonly Next?: string }>;
+  readonly Catch?: ReadonlyArray<{ readonly ErrorEquals?: readonly string[]; readonly Next?: string }>;
   readonly Retry?: ReadonlyArray<{ readonly MaxAttempts?: number }>;
   readonly Seconds?: number;
   readonly ItemProcessor?: { readonly ProcessorConfig?: { readonly Mode?: string }; readonly States: Record<string, BudgetState> };
@@ -143,7 +152,7 @@ export interface BudgetDefinition {
   readonly States: Record<string, BudgetState>;
 }
 
-/** What bounds a poll loop other than the execution's time, by the name of its Wait state. */
+/** What bounds a poll loop other than the execution's time, by the name of its Wait state (or token wait). */
 export interface LoopBound {
   /** What it waits for, for messages. */
   readonly what: string;
@@ -153,7 +162,13 @@ export interface LoopBound {
   readonly maxRounds?: number;
 }
 
+/** Whether a Task state waits for a task token (its Resource ends in `.waitForTaskToken`). */
+export function isTokenWait(state: { readonly Type: string; readonly Resource?: unknown }): boolean {
+  return state.Type === 'Task' && typeof state.Resource === 'string' && state.Resource.endsWith('.waitForTaskToken');
+}
+
 function kindOf(state: BudgetState): HistoryStateKind {
+  if (isTokenWait(state)) return 'token-task';
   if (state.Type === 'Task') return 'task';
   if (state.Type === 'Fail') return 'fail';
   if (state.Type === 'Parallel') return 'parallel';
@@ -183,34 +198,62 @@ export function historyDesignOf(definition: BudgetDefinition, bounds: Readonly<R
   const onePass = onePassEvents(Object.values(states).map((s) => ({ kind: kindOf(s), maxRetries: maxRetriesOf(s) })));
   const loops: PollLoop[] = [];
   for (const [name, state] of Object.entries(states)) {
-    if (state.Type !== 'Wait') continue;
-    const cycle = cycleThrough(name, states);
-    if (!cycle) continue;
-    const bound = bounds[name];
-    if (!bound) throw new Error(`Wait state '${name}' loops, but the history budget has no bound for it; add one where the budget is checked.`);
-    loops.push({
-      what: bound.what,
-      settings: bound.settings,
-      intervalSeconds: Math.max(1, state.Seconds ?? 1),
-      maxRounds: bound.maxRounds,
-      eventsPerRound: cycle.reduce((sum, s) => sum + passEvents(kindOf(states[s])), 0),
-    });
+    if (state.Type === 'Wait') {
+      const cycle = cycleThrough(name, states);
+      if (!cycle) continue;
+      const bound = boundOf(bounds, name, 'Wait');
+      loops.push({
+        what: bound.what,
+        settings: bound.settings,
+        intervalSeconds: Math.max(1, state.Seconds ?? 1),
+        maxRounds: bound.maxRounds,
+        eventsPerRound: cycle.reduce((sum, s) => sum + passEvents(kindOf(states[s])), 0),
+      });
+    } else if (isTokenWait(state)) {
+      // A token wait that times out into states leading back to it is a poll loop paced by its
+      // TimeoutSeconds: each round, it enters, times out, and the cycle's other states pass once.
+      const onTimeout = (state.Catch ?? []).find((c) => (c.ErrorEquals ?? []).some((e) => e === 'States.Timeout' || e === 'States.ALL'))?.Next;
+      const cycle = onTimeout === undefined ? undefined : onTimeout === name ? [] : pathBack(onTimeout, name, states);
+      if (!cycle) continue;
+      if (state.TimeoutSeconds === undefined) throw new Error(`Token wait '${name}' loops on its timeout but has no TimeoutSeconds; give it one.`);
+      const bound = boundOf(bounds, name, 'Token wait');
+      const at = HISTORY_EVENTS_AT['token-task'];
+      loops.push({
+        what: bound.what,
+        settings: bound.settings,
+        intervalSeconds: Math.max(1, state.TimeoutSeconds),
+        maxRounds: bound.maxRounds,
+        // Entered (4), TaskTimedOut (1), caught: TaskStateExited (1); then the cycle's other states.
+        eventsPerRound: at.StateEntered + at.StateFailed + at.StateCaught + at.StateExited + cycle.reduce((sum, s) => sum + passEvents(kindOf(states[s])), 0),
+      });
+    }
   }
   return { onePassEvents: onePass, loops, executionTimeoutSeconds };
 }
 
+function boundOf(bounds: Readonly<Record<string, LoopBound>>, name: string, what: string): LoopBound {
+  const bound = bounds[name];
+  if (!bound) throw new Error(`${what} state '${name}' loops, but the history budget has no bound for it; add one where the budget is checked.`);
+  return bound;
+}
+
 /** The states of the shortest cycle from `start` back to itself (following Next, Choices and Default), or undefined. */
 function cycleThrough(start: string, states: Record<string, BudgetState>): string[] | undefined {
+  return pathBack(start, start, states);
+}
+
+/** The states of the shortest path from `from` to `to` (`to` excluded, `from` included), following Next, Choices and Default. */
+function pathBack(from: string, to: string, states: Record<string, BudgetState>): string[] | undefined {
   const successors = (name: string) => {
     const s = states[name];
     return [s.Next, s.Default, ...(s.Choices ?? []).map((c) => c.Next)].filter((n): n is string => n !== undefined && n in states);
   };
-  const queue: string[][] = [[start]];
-  const seen = new Set<string>([start]);
+  const queue: string[][] = [[from]];
+  const seen = new Set<string>([from]);
   while (queue.length > 0) {
     const path = queue.shift()!;
     for (const next of successors(path[path.length - 1])) {
-      if (next === start) return path;
+      if (next === to) return path;
       if (seen.has(next)) continue;
       seen.add(next);
       queue.push([...path, next]);

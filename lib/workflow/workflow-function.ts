@@ -7,9 +7,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { handlerBundleDirectory } from './handler-bundles';
-import { HANDLER_EXPORT, HANDLER_RUNTIME, HandlerCode, resolveHandlerCode } from './handler-code';
+import { HANDLER_EXPORT, HandlerCode, handlerRuntime, resolveHandlerCode } from './handler-code';
 
-export { HANDLER_RUNTIME } from './handler-code';
+export { handlerRuntime } from './handler-code';
 
 /** Template metadata key on each function resource that names its folder under lambda/. */
 export const HANDLER_METADATA_KEY = 'llama-finetune:handler';
@@ -86,7 +86,7 @@ export class WorkflowFunction extends Construct {
     // Identical either way but for where the code comes from.
     const functionProps: lambda.FunctionOptions & Pick<lambda.FunctionProps, 'runtime'> = {
       description: props.description,
-      runtime: HANDLER_RUNTIME,
+      runtime: handlerRuntime(),
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.minutes(1),

@@ -48,15 +48,15 @@ describe('LlamaFinetuningStack from cdk.json settings', () => {
     });
   });
 
-  test('jobWatchErrorBudgetHours sets how long check-job waits out throttling and server errors (default 6 hours)', () => {
+  test('jobWatchErrorBudgetHours sets how long check-job and the safety poll (wait-for-job-end) wait out throttling and server errors (default 6 hours)', () => {
     const checkJobBudget = (template: Template) =>
       Object.values(template.findResources('AWS::Lambda::Function'))
         .map((f) => f.Properties.Environment?.Variables?.JOB_WATCH_ERROR_BUDGET_SECONDS)
         .filter((v) => v !== undefined);
-    expect(checkJobBudget(synth({ jobWatchErrorBudgetHours: 12 }))).toEqual(['43200']);
-    expect(checkJobBudget(synth({}))).toEqual(['21600']);
+    expect(checkJobBudget(synth({ jobWatchErrorBudgetHours: 12 }))).toEqual(['43200', '43200']);
+    expect(checkJobBudget(synth({}))).toEqual(['21600', '21600']);
     // Shorter runs: at most half of the execution timeout by default.
-    expect(checkJobBudget(synth({ executionTimeoutHours: 8, quotaWaitHours: 1 }))).toEqual(['14400']);
+    expect(checkJobBudget(synth({ executionTimeoutHours: 8, quotaWaitHours: 1 }))).toEqual(['14400', '14400']);
     expect(() => synth({ executionTimeoutHours: 8, quotaWaitHours: 1, jobWatchErrorBudgetHours: 9 })).toThrow(/jobWatchErrorBudget.*is not shorter than executionTimeout/);
     expect(() => parseEnvironmentSettings('prod', { jobWatchErrorBudgetHours: -1 })).toThrow("jobWatchErrorBudgetHours': -1 is out of range");
   });

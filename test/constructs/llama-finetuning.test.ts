@@ -105,6 +105,8 @@ describe('LlamaFinetuning (default props)', () => {
       'logs:DescribeResourcePolicies',
       'logs:DescribeLogGroups',
       'bedrock:ListProvisionedModelThroughputs',
+      // The retention sweep lists the account's custom models; ListCustomModels has no resource type.
+      'bedrock:ListCustomModels',
     ]);
     const starStatements = allStatements(template).filter((s) => resourcesOf(s).includes('*'));
     expect(starStatements.length).toBeGreaterThan(0);

@@ -45,7 +45,11 @@ describe('stack outputs', () => {
       OutcomeTopicArn: `<${logicalIdOf(f.notificationTopic)}>`,
       DashboardName: `<${logicalIdOf(f.operations.dashboard!)}>`,
       UploadCommand: `aws s3 cp request.json s3://<${logicalIdOf(f.datasetBucket)}>/requests/request.json`,
+      // Promotion is on by default: where applications read the current model, and the rollback function.
+      ModelRegistryPrefix: f.modelRegistryPrefix,
+      PromoteFunctionName: `<${logicalIdOf(f.workflow.promotion!.function.function)}>`,
     });
+    expect(f.modelRegistryPrefix).toMatch(/^\/llama-finetune\/prod\/[^/]+\/models\/$/);
     for (const [key, output] of Object.entries(outputs)) {
       expect({ key, exported: output.Export }).toEqual({ key, exported: undefined });
       expect(output.Description?.length).toBeGreaterThan(20);

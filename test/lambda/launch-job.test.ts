@@ -3,6 +3,7 @@
  * created after the run already ended (its cleanup recorded a timeout or abort) is stopped at
  * once and the step fails with RunEnded.
  */
+import { BedrockClient, ListTagsForResourceCommand } from '@aws-sdk/client-bedrock';
 import { handler } from '../../lambda/launch-job';
 import { jobNameFor } from '../../lambda/shared/job-names';
 import { CUSTOMIZATION_ROLE_ARN, HandlerAws, runContext, runningRecord, startHandlerAws, storeRecord, storedRecord } from './handler-fixtures';
@@ -34,6 +35,31 @@ describe('launch-job handler', () => {
     expect(aws.bedrock.job(job.jobArn)!.status).toBe('InProgress');
     expect(storedRecord(aws, run).job?.jobArn).toBe(job.jobArn);
     expect(aws.callLog.count({ operation: 'StopModelCustomizationJob' })).toBe(0);
+  });
+
+  test('the job and the custom model it makes carry the deployment tag the retention sweep selects by', async () => {
+    process.env.DEPLOYMENT_ID = 'Stack-Finetuning-Workflow-ABCD1234';
+    try {
+      const run = runContext('launch-tagged');
+      // No training data is uploaded here: the job completes without Bedrock's data checks.
+      aws.bedrock.setJobScenario({ checkData: false }, { jobName: jobNameFor(run) });
+      storeRecord(aws, runningRecord(run));
+      const job = await handler({ run });
+      const modelArn = aws.bedrock.completeJob(job.jobArn).outputModelArn!;
+      const bedrock = new BedrockClient({});
+      const tagsOf = async (arn: string) => (await bedrock.send(new ListTagsForResourceCommand({ resourceARN: arn }))).tags;
+      for (const arn of [job.jobArn, modelArn]) {
+        expect(await tagsOf(arn)).toEqual(
+          expect.arrayContaining([
+            { key: 'llama-finetune:deployment', value: 'Stack-Finetuning-Workflow-ABCD1234' },
+            { key: 'llama-finetune:run-id', value: run.runId },
+          ]),
+        );
+      }
+      bedrock.destroy();
+    } finally {
+      delete process.env.DEPLOYMENT_ID;
+    }
   });
 
   test('the run ended while the job was being created: the job is stopped at once and the step fails with RunEnded', async () => {

@@ -108,11 +108,13 @@ describe('usage', () => {
     [[], 'Name the predictions JSONL file to score.'],
     [['a.jsonl', 'b.jsonl'], 'Score one file at a time'],
     [['--csv', 'a.jsonl'], "Unknown option '--csv'."],
-  ])('exits 2 for %j', async (args, message) => {
+  ])('exits 2 for %j with the problem and the way to full help, not the whole manual', async (args, message) => {
     const { code, stderr } = await run(args as string[]);
     expect(code).toBe(2);
     expect(stderr).toContain(message);
-    expect(stderr).toContain(SCORE_USAGE);
+    expect(stderr).toContain("Run 'llama-finetune score --help' to see every option.");
+    expect(stderr).not.toContain(SCORE_USAGE);
+    expect(stderr.trim().split('\n')).toHaveLength(2);
   });
 
   it('exits 2 for a missing file', async () => {

@@ -177,7 +177,8 @@ describe('FinetuningOperations in LlamaFinetuning (defaults)', () => {
     const fn = s.resources[fnId];
     expect(fn.Metadata?.[HANDLER_METADATA_KEY]).toBe('provisioned-throughput-watch');
     expect(fn.Properties.Environment.Variables).toMatchObject({ ENVIRONMENT_NAME: 'prod', MAX_AGE_MINUTES: '360' });
-    const [[, schedule]] = s.ofType('AWS::Scheduler::Schedule');
+    // The watch's schedule (the custom model retention sweep has its own, tested with the registry).
+    const [[, schedule]] = s.ofType('AWS::Scheduler::Schedule').filter(([id]) => id.includes('ProvisionedThroughputWatch'));
     expect(schedule.Properties).toMatchObject({ ScheduleExpression: 'rate(15 minutes)', State: 'ENABLED', Target: { Arn: { 'Fn::GetAtt': [fnId, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 900 } } });
     const roleId = schedule.Properties.Target.RoleArn['Fn::GetAtt'][0];
     expect(s.resources[roleId].Properties.AssumeRolePolicyDocument.Statement).toEqual([
@@ -331,13 +332,13 @@ describe('FinetuningOperations options', () => {
     expect(noAlarms.ofType('AWS::KMS::Key')).toEqual([]);
     expect(noAlarms.construct.operations.alarmTopic).toBeUndefined();
     expect(noAlarms.ofType('AWS::CloudWatch::Dashboard')).toHaveLength(1);
-    expect(noAlarms.ofType('AWS::Scheduler::Schedule')).toHaveLength(1);
+    expect(noAlarms.ofType('AWS::Scheduler::Schedule').filter(([id]) => id.includes('ProvisionedThroughputWatch'))).toHaveLength(1);
     const widgets = dashboardBody(noAlarms.ofType('AWS::CloudWatch::Dashboard')[0][1]).widgets;
     expect(widgets.some((w) => w.type === 'alarm')).toBe(false);
 
     const nothing = synth({ operations: { alarmsEnabled: false, dashboardEnabled: false } });
     for (const type of ['AWS::CloudWatch::Alarm', 'AWS::CloudWatch::Dashboard']) expect(nothing.ofType(type)).toEqual([]);
-    expect(nothing.ofType('AWS::Scheduler::Schedule')).toHaveLength(1);
+    expect(nothing.ofType('AWS::Scheduler::Schedule').filter(([id]) => id.includes('ProvisionedThroughputWatch'))).toHaveLength(1);
     expect(nothing.construct.operations.provisionedThroughputWatch).toBeDefined();
   });
 

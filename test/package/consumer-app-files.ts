@@ -10,12 +10,16 @@ export const CONSUMER_STACK = 'ConsumerStack';
 /** Construct path of the consumer's own bucket's CloudFormation resource. */
 export const CONSUMER_BUCKET_PATH = `${CONSUMER_STACK}/TeamDatasets/Resource`;
 
+/** Name of the consumer's application stack, which reads the model registry. */
+export const CONSUMER_APPLICATION_STACK = 'ConsumerApplicationStack';
+
 /** Prefix of the export names the consumer asks for. */
 export const CONSUMER_EXPORT_PREFIX = 'consumer-finetuning-';
 
 /** app.ts: TypeScript as a CDK user writes it, type-checked against the package's .d.ts files. */
 export function consumerAppSource(packageName: string): string {
   return `import { App, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { LlamaFinetuning, LlamaFinetuningProps } from '${packageName}';
 
@@ -33,6 +37,12 @@ const props: LlamaFinetuningProps = {
 const finetuning = new LlamaFinetuning(stack, 'Finetuning', props);
 // The bucket names, prefixes, ARNs and upload command as stack outputs, exported for other stacks.
 finetuning.addOutputs({ exportPrefix: '${CONSUMER_EXPORT_PREFIX}' });
+
+// An application in another stack of the app reads the current model of 'chart-qa'.
+const application = new Stack(app, '${CONSUMER_APPLICATION_STACK}', { env: { account: '123456789012', region: 'us-west-2' } });
+const applicationRole = new iam.Role(application, 'ApplicationRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+finetuning.grantReadModelRegistry(applicationRole);
+application.templateOptions.metadata = { currentModelParameter: finetuning.modelRegistryParameterName('chart-qa') };
 
 app.synth();
 `;

@@ -15,11 +15,11 @@ import * as os from 'os';
 import * as path from 'path';
 import { usage } from '../../cli/llama-finetune';
 import { HANDLER_METADATA_KEY } from '../../lib/workflow/workflow-function';
-import { HANDLER_RUNTIME } from '../../lib/workflow/handler-code';
+import { handlerRuntime } from '../../lib/workflow/handler-code';
 import { CfnResolver } from '../support/local-workflow/cfn-resolver';
 import { CfnTemplateJson, resourcesOfType } from '../support/local-workflow/cfn-template';
 import { physicalResourcesOf } from '../support/local-workflow/physical-resources';
-import { CONSUMER_BUCKET_PATH, CONSUMER_EXPORT_PREFIX, CONSUMER_STACK, CONSUMER_TSCONFIG, consumerAppSource } from './consumer-app-files';
+import { CONSUMER_APPLICATION_STACK, CONSUMER_BUCKET_PATH, CONSUMER_EXPORT_PREFIX, CONSUMER_STACK, CONSUMER_TSCONFIG, consumerAppSource } from './consumer-app-files';
 import { consumerLockfile, Lockfile } from './consumer-lockfile';
 import { CommandResult, runCommand } from './run-command';
 
@@ -42,6 +42,8 @@ interface PackageRun {
   readonly esbuildLookup: CommandResult;
   readonly cloudAssemblyDir: string;
   readonly template: CfnTemplateJson;
+  /** The consumer's second stack, whose role reads the model registry. */
+  readonly applicationTemplate: CfnTemplateJson;
   readonly cliHelp: CommandResult;
   readonly timings: Record<string, number>;
 }
@@ -122,7 +124,8 @@ async function packInstallSynthesize(tempRoot: string): Promise<PackageRun> {
   const cliHelp = await runCommand('npx', ['--offline', CLI_NAME, '--help'], { cwd: consumerDir, env, allowFailure: true });
   timings[`npx ${CLI_NAME} --help`] = cliHelp.durationMs;
 
-  return { tarballEntries, consumerDir, installedPackageDir: path.join(consumerDir, 'node_modules', MANIFEST.name), esbuildLookup, cloudAssemblyDir, template, cliHelp, timings };
+  const applicationTemplate = JSON.parse(fs.readFileSync(path.join(cloudAssemblyDir, `${CONSUMER_APPLICATION_STACK}.template.json`), 'utf8')) as CfnTemplateJson;
+  return { tarballEntries, consumerDir, installedPackageDir: path.join(consumerDir, 'node_modules', MANIFEST.name), esbuildLookup, cloudAssemblyDir, template, applicationTemplate, cliHelp, timings };
 }
 
 describe('installable package [slow: build, npm pack, offline install into a consumer app, synth; about a minute]', () => {
@@ -176,7 +179,7 @@ describe('installable package [slow: build, npm pack, offline install into a con
       const shipped = path.join(run.installedPackageDir, 'dist', 'assets', handler, 'index.js');
       expect({ logicalId, bundled: resource.Metadata!['aws:asset:is-bundled'] }).toEqual({ logicalId, bundled: false });
       expect({ logicalId, code: sha256(staged) }).toEqual({ logicalId, code: sha256(shipped) });
-      expect({ logicalId, handler: resource.Properties?.Handler, runtime: resource.Properties?.Runtime }).toEqual({ logicalId, handler: 'index.handler', runtime: HANDLER_RUNTIME.name });
+      expect({ logicalId, handler: resource.Properties?.Handler, runtime: resource.Properties?.Runtime }).toEqual({ logicalId, handler: 'index.handler', runtime: handlerRuntime().name });
     }
   });
 
@@ -224,9 +227,30 @@ describe('installable package [slow: build, npm pack, offline install into a con
       OutcomeTopicArn: physicalOf('AWS::SNS::Topic').ref,
       DashboardName: physicalOf('AWS::CloudWatch::Dashboard').ref,
       UploadCommand: `aws s3 cp request.json s3://${teamBucket}/requests/request.json`,
+      // Promotion is on by default: the registry path applications read, and the rollback function.
+      ModelRegistryPrefix: expect.stringMatching(/^\/llama-finetune\/consumer\/[A-Za-z0-9-]+\/models\/$/),
+      PromoteFunctionName: physicalOf('AWS::Lambda::Function', 'Workflow/Promotion/Function/Function/Resource').ref,
     });
     const exportNames = Object.entries(run.template.Outputs ?? {}).map(([key, output]) => [key, output.Export?.Name]);
     expect(exportNames).toEqual(Object.keys(outputs).map((key) => [key, `${CONSUMER_EXPORT_PREFIX}${key}`]));
+  });
+
+  it("grants another stack of the app read access to the model registry, by the entry's name, with no cross-stack export", () => {
+    const app = run.applicationTemplate as CfnTemplateJson & { Metadata?: { currentModelParameter?: string } };
+    const parameter = app.Metadata?.currentModelParameter;
+    const registryPrefix = String(run.template.Outputs?.ModelRegistryPrefix?.Value);
+    // The entry's name is a plain string the application stack can hold: the registry path and the request name.
+    expect(parameter).toBe(`${registryPrefix}chart-qa`);
+    const statements = resourcesOfType(run.applicationTemplate, 'AWS::IAM::Policy').flatMap(([, policy]) => ((policy.Properties?.PolicyDocument as { Statement?: unknown[] } | undefined)?.Statement ?? [])) as Array<{ Action: string | string[]; Resource: unknown }>;
+    // The registry's parameters (the partition is a Ref, the rest is literal).
+    const parameters = `:ssm:us-west-2:123456789012:parameter${registryPrefix}*"`;
+    const readStatement = statements.find((statement) => [statement.Action].flat().includes('ssm:GetParameter'));
+    expect(readStatement).toBeDefined();
+    expect(JSON.stringify(readStatement!.Resource)).toContain(parameters);
+    // Read only: nothing that writes the registry.
+    expect(statements.flatMap((statement) => [statement.Action].flat()).filter((action) => !/^ssm:Get/.test(action))).toEqual([]);
+    // No Fn::ImportValue: the grant does not tie the two stacks with an export.
+    expect(JSON.stringify(run.applicationTemplate)).not.toContain('Fn::ImportValue');
   });
 
   it('runs the CLI bin from the consumer', () => {

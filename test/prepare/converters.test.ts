@@ -27,7 +27,7 @@ describe('convertLlava', () => {
     expect(result.problems).toEqual([]);
     expect(result.examples).toEqual([
       {
-        location: { file: 'in.json', index: 0 },
+        location: { file: 'in.json', index: 0, id: '000000033471' },
         id: '000000033471',
         image: 'coco/000000033471.jpg',
         turns: [
@@ -81,9 +81,13 @@ describe('convertChartQa', () => {
   });
 
   test('names every missing field of an example', () => {
-    const result = convertChartQa(items([{ imgname: 'a.png', label: '' }]));
-    expect(result.examples).toEqual([]);
-    expect(result.problems[0].message).toMatch(/has no "query"; "label" is empty/);
+    const result = convertChartQa(items([{ imgname: 'a.png', label: 3 }, { imgname: 'b.png', query: 'Q', label: '  ' }, { imgname: 'c.png', query: 'Q' }]));
+    // An empty label is an empty answer: kept, as validate keeps it (lambda/shared/validation/empty-answer.ts).
+    expect(result.examples.map((e) => [e.image, e.turns[0].answer])).toEqual([['b.png', '']]);
+    expect(result.problems.map((p) => p.message)).toEqual([
+      expect.stringMatching(/^has no "query"; each ChartQA example needs/),
+      expect.stringMatching(/^has no "label"; each ChartQA example needs/),
+    ]);
   });
 });
 
@@ -113,8 +117,8 @@ describe('convertVqav2', () => {
     const result = convertVqav2(questions, annotations, { imagePattern: pattern });
     expect(result.problems).toEqual([]);
     expect(result.examples).toEqual([
-      { location: { file: 'q.json', index: 0 }, id: '420', image: 'COCO_val2014_000000000042.jpg', turns: [{ question: 'What is on the table?', answer: 'cake' }], references: ['cake'] },
-      { location: { file: 'q.json', index: 1 }, id: '421', image: 'COCO_val2014_000000000042.jpg', turns: [{ question: 'How many cups?', answer: '2' }], references: ['2', 'two', '3'] },
+      { location: { file: 'q.json', index: 0, id: '420' }, id: '420', image: 'COCO_val2014_000000000042.jpg', turns: [{ question: 'What is on the table?', answer: 'cake' }], references: ['cake'] },
+      { location: { file: 'q.json', index: 1, id: '421' }, id: '421', image: 'COCO_val2014_000000000042.jpg', turns: [{ question: 'How many cups?', answer: '2' }], references: ['2', 'two', '3'] },
     ]);
   });
 
@@ -178,14 +182,14 @@ describe('convertCsv', () => {
     expect(() => convertCsv('img,question,answer\n', 'd.csv', columns)).toThrow(/no column "image" \(header: "img", "question", "answer"\); name the image column with --image-column/);
   });
 
-  test('reports rows with the wrong field count or empty answers by line', () => {
-    const result = convertCsv('image,question,answer\na.png,Q,A\nb.png,Q, with, commas\n"c.png","Q",""\n', 'd.csv', columns);
-    expect(result.examples).toHaveLength(1);
+  test('reports rows with the wrong field count or an empty question by line; keeps an empty answer', () => {
+    const result = convertCsv('image,question,answer\na.png,Q,A\nb.png,Q, with, commas\n"c.png","Q",""\nd.png, ,A\n', 'd.csv', columns);
+    expect(result.examples.map((e) => [e.location.line, e.turns[0].answer])).toEqual([[2, 'A'], [4, '']]);
     expect(result.problems.map((p) => [p.location.line, p.rule])).toEqual([
       [3, 'csv-field-count'],
-      [4, 'required-field'],
+      [5, 'required-field'],
     ]);
-    expect(result.problems[1].message).toMatch(/column "answer" is empty/);
+    expect(result.problems[1].message).toMatch(/column "question" is empty/);
   });
 
   test('malformed CSV is a data error naming file and line', () => {

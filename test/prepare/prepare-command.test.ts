@@ -3,6 +3,7 @@ import * as path from 'path';
 import { runPrepare } from '../../cli/commands/prepare';
 import { CapturedIo, TempFolder, captureIo, firstQuestion, imageOf, readRecords, tempFolder } from './prepare-fixtures';
 
+const ACCOUNT = '111122223333';
 let dir: TempFolder;
 let io: CapturedIo;
 beforeEach(() => {
@@ -63,7 +64,7 @@ describe('llama-finetune prepare', () => {
       { id: 'c', conversations: [{ from: 'human', value: 'What is 2+2?' }, { from: 'gpt', value: '4' }] },
     ]));
     const out = dir.path('out');
-    const code = await run(input, '--images', dir.path('images'), '--bucket', 'b-1', '--out', out, '--split', '1,0,0',
+    const code = await run(input, '--images', dir.path('images'), '--bucket', 'b-1', '--no-bucket-owner', '--out', out, '--split', '1,0,0',
       '--system', 'You answer questions about images.', '--prompt-template', 'Answer briefly. {question}');
     expect(code).toBe(0);
     const records = readRecords(path.join(out, 'train.jsonl'));
@@ -96,7 +97,7 @@ describe('llama-finetune prepare', () => {
     const input = dir.write('v2_OpenEnded_mscoco_val2014_questions.json', JSON.stringify({ data_subtype: 'val2014', questions }));
     const annotationFile = dir.write('v2_mscoco_val2014_annotations.json', JSON.stringify({ annotations }));
     const out = dir.path('out');
-    const code = await run(input, '--annotations', annotationFile, '--images', dir.path('coco'), '--bucket', 'b-1', '--out', out, '--split', '0.5,0.5,0');
+    const code = await run(input, '--annotations', annotationFile, '--images', dir.path('coco'), '--bucket', 'b-1', '--account', ACCOUNT, '--out', out, '--split', '0.5,0.5,0');
     expect(io.err().split('\n').filter((l) => l !== '' && !l.startsWith('warning:'))).toEqual([]);
     expect(code).toBe(0);
     const records = allRecords(out);
@@ -124,7 +125,7 @@ describe('llama-finetune prepare', () => {
     dir.image('pics/one.webp', 'webp');
     const input = dir.write('data.csv', 'File,Prompt,Reply\r\npics/one.webp,"What is 1,000 + 1?","It is ""1,001"""\r\n,"Multi\nline",plain\r\n');
     const out = dir.path('out');
-    expect(await run(input, '--image-column', 'File', '--question-column', 'Prompt', '--answer-column', 'Reply', '--bucket', 'b-1', '--out', out, '--split', '1,0')).toBe(0);
+    expect(await run(input, '--image-column', 'File', '--question-column', 'Prompt', '--answer-column', 'Reply', '--bucket', 'b-1', '--account', ACCOUNT, '--out', out, '--split', '1,0')).toBe(0);
     const records = readRecords(path.join(out, 'train.jsonl'));
     const withImage = records.find((r) => imageOf(r))!;
     expect(firstQuestion(withImage)).toBe('What is 1,000 + 1?');
@@ -139,7 +140,7 @@ describe('llama-finetune prepare', () => {
     expect(await run(many, '--bucket', 'b-1', '--account', '111122223333', '--out', dir.path('o1'), '--split', '1,0')).toBe(0);
     expect(readRecords(dir.path('o1', 'train.jsonl')).map(firstQuestion).sort()).toEqual(['Q1', 'Q2']);
     const one = dir.write('one.jsonl', '{"id":"x","conversations":[{"from":"human","value":"Hi"},{"from":"gpt","value":"Hello"}]}\n');
-    expect(await run(one, '--bucket', 'b-1', '--out', dir.path('o2'), '--split', '1,0')).toBe(0);
+    expect(await run(one, '--bucket', 'b-1', '--account', ACCOUNT, '--out', dir.path('o2'), '--split', '1,0')).toBe(0);
     expect(readRecords(dir.path('o2', 'train.jsonl')).map(firstQuestion)).toEqual(['Hi']);
   });
 
@@ -147,7 +148,7 @@ describe('llama-finetune prepare', () => {
     dir.image('imgs/photo.jpg', 'png');
     const input = dir.write('d.csv', 'image,question,answer\nphoto.jpg,Q,A\n');
     const out = dir.path('out');
-    expect(await run(input, '--images', dir.path('imgs'), '--bucket', 'b-1', '--out', out, '--split', '1,0')).toBe(0);
+    expect(await run(input, '--images', dir.path('imgs'), '--bucket', 'b-1', '--account', ACCOUNT, '--out', out, '--split', '1,0')).toBe(0);
     expect(imageOf(readRecords(path.join(out, 'train.jsonl'))[0])!.format).toBe('png');
     expect(io.err()).toMatch(/1 image\(s\) have a file extension that does not match their content.*photo\.jpg is png/);
   });
@@ -157,7 +158,7 @@ describe('llama-finetune prepare', () => {
     const input = dir.write('d.csv', 'image,question,answer\na.png,Q1,A1\nmissing.png,Q2,A2\nnot-image.png,Q3,A3\n');
     dir.write('not-image.png', 'hello');
     const out = dir.path('out');
-    expect(await run(input, '--bucket', 'b-1', '--out', out)).toBe(1);
+    expect(await run(input, '--bucket', 'b-1', '--account', ACCOUNT, '--out', out)).toBe(1);
     expect(io.err()).toMatch(/2 example\(s\) refer to 2 missing or unreadable image\(s\).*--on-missing-image skip/);
     expect(io.err()).toMatch(/d\.csv line 3: image .*missing\.png does not exist/);
     expect(io.err()).toMatch(/d\.csv line 4: image .*not-image\.png is not a PNG, JPEG, GIF or WebP/);
@@ -169,7 +170,7 @@ describe('llama-finetune prepare', () => {
     dir.image('b.png', 'png');
     const input = dir.write('d.csv', 'image,question,answer\na.png,Q1,A1\nmissing.png,Q2,A2\nb.png,Q3,A3\nmissing.png,Q4,A4\n');
     const out = dir.path('out');
-    expect(await run(input, '--bucket', 'b-1', '--out', out, '--on-missing-image', 'skip', '--split', '1,0')).toBe(0);
+    expect(await run(input, '--bucket', 'b-1', '--account', ACCOUNT, '--out', out, '--on-missing-image', 'skip', '--split', '1,0')).toBe(0);
     expect(readRecords(path.join(out, 'train.jsonl')).map(firstQuestion).sort()).toEqual(['Q1', 'Q3']);
     expect(io.out()).toMatch(/skipped\s+2 example\(s\) with a missing or unreadable image \(1 image\(s\)\)/);
     expect(io.err()).toMatch(/skipped 2 example\(s\)[\s\S]*d\.csv line 3[\s\S]*d\.csv line 5/);
@@ -180,16 +181,17 @@ describe('llama-finetune prepare', () => {
       { id: 'ok', conversations: [{ from: 'human', value: 'Q' }, { from: 'gpt', value: 'A' }] },
       { id: 'bad', conversations: [{ from: 'human', value: 'Q' }] },
     ]));
-    expect(await run(input, '--bucket', 'b-1', '--out', dir.path('out'))).toBe(1);
+    expect(await run(input, '--bucket', 'b-1', '--account', ACCOUNT, '--out', dir.path('out'))).toBe(1);
     expect(io.err()).toMatch(/1 example\(s\) in .*llava\.json cannot be converted as llava/);
-    expect(io.err()).toMatch(/llava\.json \[1\]: conversations\[0\] is a human turn with no answer.*\[ends-with-assistant\]/);
+    // The example's own id beside its index, so it can be found in a file of 150,000 examples.
+    expect(io.err()).toMatch(/llava\.json \[1\] \(id "bad"\): conversations\[0\] is a human turn with no answer.*\[ends-with-assistant\]/);
   });
 
   test('the same seed gives the same files; another seed another split', async () => {
     const input = writeChartQa(30);
-    await run(input, '--bucket', 'b-1', '--out', dir.path('one'), '--seed', '7');
-    await run(input, '--bucket', 'b-1', '--out', dir.path('two'), '--seed', '7');
-    await run(input, '--bucket', 'b-1', '--out', dir.path('three'), '--seed', '8');
+    await run(input, '--bucket', 'b-1', '--account', ACCOUNT, '--out', dir.path('one'), '--seed', '7');
+    await run(input, '--bucket', 'b-1', '--account', ACCOUNT, '--out', dir.path('two'), '--seed', '7');
+    await run(input, '--bucket', 'b-1', '--account', ACCOUNT, '--out', dir.path('three'), '--seed', '8');
     const read = (out: string) => ['train', 'validation', 'test'].map((s) => readFileSync(dir.path(out, `${s}.jsonl`), 'utf-8'));
     expect(read('two')).toEqual(read('one'));
     expect(read('three')[0]).not.toEqual(read('one')[0]);
@@ -198,9 +200,9 @@ describe('llama-finetune prepare', () => {
   test('a re-run into the same folder removes a split that became empty', async () => {
     const input = writeChartQa(10);
     const out = dir.path('out');
-    expect(await run(input, '--bucket', 'b-1', '--out', out)).toBe(0);
+    expect(await run(input, '--bucket', 'b-1', '--account', ACCOUNT, '--out', out)).toBe(0);
     expect(existsSync(path.join(out, 'test.jsonl'))).toBe(true);
-    expect(await run(input, '--bucket', 'b-1', '--out', out, '--split', '0.9,0.1')).toBe(0);
+    expect(await run(input, '--bucket', 'b-1', '--account', ACCOUNT, '--out', out, '--split', '0.9,0.1')).toBe(0);
     expect(readdirSync(out).filter((f) => f.endsWith('.jsonl')).sort()).toEqual(['train.jsonl', 'validation.jsonl']);
   });
 
@@ -217,16 +219,16 @@ describe('llama-finetune prepare', () => {
   });
 
   test('an input that does not exist or cannot be told apart is bad usage', async () => {
-    expect(await run(dir.path('nope.json'), '--bucket', 'b-1', '--out', dir.path('o'))).toBe(2);
+    expect(await run(dir.path('nope.json'), '--bucket', 'b-1', '--account', ACCOUNT, '--out', dir.path('o'))).toBe(2);
     expect(io.err()).toMatch(/the input file .*nope\.json does not exist/);
     const odd = dir.write('odd.json', JSON.stringify([{ prompt: 'p', completion: 'c' }]));
-    expect(await run(odd, '--bucket', 'b-1', '--out', dir.path('o'))).toBe(2);
+    expect(await run(odd, '--bucket', 'b-1', '--account', ACCOUNT, '--out', dir.path('o'))).toBe(2);
     expect(io.err()).toMatch(/cannot tell the format of .*odd\.json.*pass --format/);
   });
 
   test('VQAv2 without --annotations names the flag', async () => {
     const input = dir.write('q.json', JSON.stringify({ data_subtype: 'val2014', questions: [] }));
-    expect(await run(input, '--bucket', 'b-1', '--out', dir.path('o'))).toBe(2);
+    expect(await run(input, '--bucket', 'b-1', '--account', ACCOUNT, '--out', dir.path('o'))).toBe(2);
     expect(io.err()).toMatch(/--annotations is required for VQAv2 input/);
   });
 

@@ -41,7 +41,7 @@ describe('prepare --upload', () => {
   test('uploads images first, then the JSONL files, and a second run sends no PutObject', async () => {
     const input = writeCsvDataset(12);
     const out = dir.path('out');
-    const args = [input, '--bucket', BUCKET, '--prefix', 'datasets/run1/', '--out', out, '--upload', '--concurrency', '3'];
+    const args = [input, '--bucket', BUCKET, '--account', '111122223333', '--prefix', 'datasets/run1/', '--out', out, '--upload', '--concurrency', '3'];
     const first = captureIo();
     expect(await runPrepare(args, first)).toBe(0);
 
@@ -70,7 +70,7 @@ describe('prepare --upload', () => {
   test('re-uploads an object whose size differs', async () => {
     const input = writeCsvDataset(3);
     const out = dir.path('out');
-    const args = [input, '--bucket', BUCKET, '--prefix', 'sizes/', '--out', out, '--upload', '--split', '1,0'];
+    const args = [input, '--bucket', BUCKET, '--account', '111122223333', '--prefix', 'sizes/', '--out', out, '--upload', '--split', '1,0'];
     expect(await runPrepare(args, captureIo())).toBe(0);
     s3.putObject(BUCKET, 'sizes/images/p1.png', 'truncated');
     const before = puts().length;
@@ -82,15 +82,15 @@ describe('prepare --upload', () => {
   test('shows a progress line on a terminal', async () => {
     const input = writeCsvDataset(2);
     const io = captureIo(true);
-    expect(await runPrepare([input, '--bucket', BUCKET, '--prefix', 'tty/', '--out', dir.path('out'), '--upload', '--split', '1,0'], io)).toBe(0);
+    expect(await runPrepare([input, '--bucket', BUCKET, '--account', '111122223333', '--prefix', 'tty/', '--out', dir.path('out'), '--upload', '--split', '1,0'], io)).toBe(0);
     expect(io.err()).toMatch(/\ruploading to s3:\/\/dataset-bucket: 1\/3/);
     expect(io.err()).toMatch(/\ruploading to s3:\/\/dataset-bucket: 3\/3 \(0 already there\)\s*\n/);
   });
 
-  test('an upload failure exits 1 and names the object and the fix', async () => {
+  test('an upload failure exits 3 (could not check) and names the object and the fix', async () => {
     const input = writeCsvDataset(1);
     const io = captureIo();
-    expect(await runPrepare([input, '--bucket', 'no-such-bucket', '--out', dir.path('out'), '--upload', '--split', '1,0'], io)).toBe(1);
+    expect(await runPrepare([input, '--bucket', 'no-such-bucket', '--account', '111122223333', '--out', dir.path('out'), '--upload', '--split', '1,0'], io)).toBe(3);
     expect(io.err()).toMatch(/uploading .*p0\.png to s3:\/\/no-such-bucket\/images\/p0\.png failed \(NoSuchBucket/);
     expect(io.err()).toMatch(/run again \(objects already uploaded are skipped\)/);
   });

@@ -94,18 +94,20 @@ describe.each(Object.keys(DATASETS))('prepared %s data', (format) => {
     const records = files.map(readRecords);
     expect(records.flat().length).toBe(EXAMPLES);
 
-    // The command, exactly as the prepare summary tells the user to run it.
-    expect(prepareIo.out()).toContain(`llama-finetune validate ${files[0]} --image-root ${out}`);
+    // The command, exactly as the prepare summary tells the user to run it: every split, the model, the account.
+    const printed = /^Check it: llama-finetune validate (.*)$/m.exec(prepareIo.out())![1].split(' ');
+    expect(printed).toEqual([files[0], '--validation', files[1], '--test', files[2], '--model', 'llama3.2-11b', '--account', ACCOUNT, '--image-root', out]);
     let validateOut = '';
     let validateErr = '';
     const validateCode = await runValidate(
-      [files[0], '--model', 'llama3.2-11b', '--image-root', out, '--account', ACCOUNT, '--allow-images', `s3://${BUCKET}/${PREFIX}`, '--json'],
+      [...printed, '--allow-images', `s3://${BUCKET}/${PREFIX}`, '--json'],
       { stdout: (t) => (validateOut += t), stderr: (t) => (validateErr += t), stderrIsTty: false, createS3Client: () => { throw new Error('validate must not reach S3 here'); } },
     );
     const cliReport = JSON.parse(validateOut) as ValidationReport;
     expect({ code: validateCode, errors: cliReport.problems.errors, stderr: validateErr }).toEqual({ code: 0, errors: [], stderr: '' });
-    const trainImages = new Set(records[0].flatMap((r) => (imageOf(r) ? [imageOf(r)!.source.s3Location.uri] : [])));
-    expect(cliReport.totals.uniqueImagesChecked).toBe(trainImages.size);
+    const allImages = new Set(records.flat().flatMap((r) => (imageOf(r) ? [imageOf(r)!.source.s3Location.uri] : [])));
+    expect(cliReport.totals.uniqueImagesChecked).toBe(allImages.size);
+    expect(cliReport.files.map((f) => f.role)).toEqual(['training', 'validation', 'test']);
 
     // The engine over all three files, with their roles, as the workflow would run it.
     const report = await validateDataset({

@@ -3,7 +3,7 @@
  * implies (outcome table, latencies and tokens by record number), not against captured output.
  */
 import { buildEvaluationReport, DEFAULT_LOWEST_COUNT, EvaluationReport, PredictionRecord } from '../../lambda/shared/report';
-import { OUTCOME_SCORES, OUTCOMES, sampleInput } from './report-fixtures';
+import { OUTCOME_SCORES, OUTCOMES, chartUri, sampleInput } from './report-fixtures';
 
 const report = buildEvaluationReport(sampleInput());
 
@@ -94,6 +94,44 @@ describe('records', () => {
     }
     expect(buildEvaluationReport(sampleInput({ lowestCount: 3 })).lowest).toHaveLength(3);
   });
+
+  it('lists only records that lost points, however many examples are asked for', () => {
+    // Record 0 is right on both sides: the only one with full marks.
+    const lost = OUTCOMES.filter(([b, f]) => !(b === 'right' && f === 'right')).length;
+    const all = buildEvaluationReport(sampleInput({ lowestCount: 100 }));
+    expect(all.lostPoints).toBe(lost);
+    expect(all.lowest).toHaveLength(lost);
+    expect(all.lowest.every((r) => r.baseF1 < 100 || r.fineTunedF1 < 100)).toBe(true);
+    expect(all.lowest.map((r) => r.recordId)).not.toContain('rec-000');
+    // A record only the base model got wrong lost points too (fine-tuned F1 100, base below).
+    expect(all.lowest.map((r) => r.recordId)).toContain('rec-004');
+  });
+
+  it('has no examples and counts no lost points when every answer was exact', () => {
+    const exact = (records: readonly PredictionRecord[]) => records.map((r) => ({ ...r, prediction: r.references[0] }));
+    const input = sampleInput();
+    const perfect = buildEvaluationReport({ ...input, base: exact(input.fineTuned), fineTuned: exact(input.fineTuned) });
+    expect(perfect.records.length).toBeGreaterThan(0);
+    expect(perfect.lostPoints).toBe(0);
+    expect(perfect.lowest).toEqual([]);
+  });
+
+  it('keeps each record\'s line in the test file and the images its question shows', () => {
+    const byId = new Map(report.records.map((r) => [r.recordId, r]));
+    OUTCOMES.forEach((_, i) => {
+      const record = byId.get(`rec-${String(i).padStart(3, '0')}`)!;
+      expect(record.line).toBe(i + 3);
+      expect(record.imageUris).toEqual(i % 3 === 0 ? [chartUri(i)] : []);
+    });
+    // Without a line (older predictions), the record says so rather than guessing.
+    const noLines = buildEvaluationReport(sampleInput({ base: sampleInput().base.map(({ line: _l, ...r }) => r), fineTuned: sampleInput().fineTuned.map(({ line: _l, ...r }) => r) }));
+    expect(noLines.records.every((r) => r.line === null)).toBe(true);
+  });
+
+  it('is not marked as made with stand-ins unless the input says so', () => {
+    expect(report.madeWithStandIns).toBe(false);
+    expect(buildEvaluationReport(sampleInput({ madeWithStandIns: true })).madeWithStandIns).toBe(true);
+  });
 });
 
 describe('latency, tokens, costs, training', () => {
@@ -157,6 +195,8 @@ describe('input checks', () => {
     ['a finish before the start', { run: { ...input.run, finishedAt: '2024-09-24T00:00:00Z' } }, /finishedAt .* is before run.startedAt/],
     ['an unreadable time', { run: { ...input.run, startedAt: 'yesterday' } }, /run.startedAt must be an ISO 8601 timestamp/],
     ['a fractional lowest count', { lowestCount: 2.5 }, /lowestCount must be a whole number/],
+    ['a line that is not a line number', { base: input.base.map((r, i) => (i === 1 ? { ...r, line: 0 } : r)) }, /base\[1\] \(record "rec-001"\)\.line must be a whole number >= 1, got 0/],
+    ['an image that is not an S3 URI', { fineTuned: input.fineTuned.map((r, i) => (i === 0 ? { ...r, imageUris: ['/tmp/x.png'] } : r)) }, /fineTuned\[0\] \(record "rec-000"\)\.imageUris must be an array of s3:\/\/ URIs/],
   ])('rejects %s', (_name, override, message) => {
     expect(() => buildEvaluationReport({ ...input, ...override })).toThrow(message);
   });

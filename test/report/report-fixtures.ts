@@ -45,6 +45,11 @@ function answerFor(outcome: Outcome, i: number): string {
   return i === 7 ? HOSTILE_ANSWER : `something else entirely ${i * 7 + 1000}`;
 }
 
+/** The chart image record i shows (records 0, 3, 6, 9). */
+export function chartUri(i: number): string {
+  return `s3://datasets-bucket/data/charts/chart-${i}.png`;
+}
+
 function predictions(side: 0 | 1): PredictionRecord[] {
   const records: PredictionRecord[] = [];
   OUTCOMES.forEach((outcomes, i) => {
@@ -59,6 +64,9 @@ function predictions(side: 0 | 1): PredictionRecord[] {
       latencyMs: side === 0 ? 100 + 10 * i : 1000 + 100 * i,
       inputTokens: 50 + side * 10,
       outputTokens: i + 1,
+      // Records sit on lines 3, 4, ... of the test file; every third one shows a chart.
+      line: i + 3,
+      ...(i % 3 === 0 ? { imageUris: [chartUri(i)] } : {}),
     });
   });
   return records;
@@ -93,6 +101,7 @@ export function sampleInput(overrides: Partial<EvaluationReportInput> = {}): Eva
       requestUri: 's3://datasets-bucket/requests/chartqa-11b.json',
       startedAt: '2024-09-25T08:00:00.000Z',
       finishedAt: '2024-09-25T10:05:30.000Z',
+      testDataUri: 's3://datasets-bucket/data/test.jsonl',
     },
     training: trainingSummary(),
     base: predictions(0),

@@ -1,8 +1,10 @@
 /**
  * Starts every local AWS stand-in at once (LocalS3, LocalBedrock, LocalBedrockRuntime,
- * LocalSns, LocalEventBridge) with one shared call log, and points the AWS SDK at them
- * through the environment: AWS_ENDPOINT_URL_S3 / _BEDROCK / _BEDROCK_RUNTIME / _SNS /
- * _EVENTBRIDGE, AWS_REGION and dummy credentials.
+ * LocalSns, LocalEventBridge, LocalStepFunctions, LocalSsm) with one shared call log, and points
+ * the AWS SDK at them through the environment: AWS_ENDPOINT_URL_S3 / _BEDROCK / _BEDROCK_RUNTIME /
+ * _SNS / _EVENTBRIDGE / _SFN / _SSM, AWS_REGION and dummy credentials. As in AWS, Bedrock's
+ * "Model Customization Job State Change" events reach the default bus of LocalEventBridge
+ * (`aws.events.loseServiceEvents(...)` loses some, as best-effort delivery may).
  * `stop()` closes the servers and puts the environment back as it was.
  *
  * The SDK reads these variables when a client is created, so create clients after
@@ -22,6 +24,8 @@ import { ConverseResponder, LocalBedrockRuntime } from './local-bedrock-runtime'
 import { LocalS3 } from './local-s3';
 import { LocalSns } from './local-sns';
 import { LocalEventBridge } from './local-eventbridge';
+import { LocalStepFunctions } from './local-stepfunctions';
+import { LocalSsm } from './local-ssm';
 
 /** Options of {@link startLocalAws}. */
 export interface LocalAwsOptions {
@@ -57,6 +61,10 @@ export interface LocalAws {
   readonly runtime: LocalBedrockRuntime;
   readonly sns: LocalSns;
   readonly events: LocalEventBridge;
+  /** Task tokens: the runner issues them, code resumes waiting states with SendTaskSuccess/Failure. */
+  readonly stepFunctions: LocalStepFunctions;
+  /** Parameter Store (the model registry). */
+  readonly ssm: LocalSsm;
   /** Shared by all the stand-ins. */
   readonly callLog: AwsCallLog;
   readonly accountId: string;
@@ -87,6 +95,15 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     started.push(sns);
     const events = await LocalEventBridge.start({ callLog, accountId, region, eventBuses: options.eventBuses, faultClock: options.faultClock });
     started.push(events);
+    const stepFunctions = await LocalStepFunctions.start({ callLog, faultClock: options.faultClock });
+    started.push(stepFunctions);
+    // Bedrock announces job state changes on the account's default bus.
+    const unbridge = bedrock.onJobStateChange((e) =>
+      events.putServiceEvent({ source: e.source, detailType: e['detail-type'], detail: { version: '0.0', ...e.detail }, resources: e.resources, time: new Date(e.time) }),
+    );
+    started.push({ stop: async () => void unbridge() });
+    const ssm = await LocalSsm.start({ callLog, accountId, region, faultClock: options.faultClock });
+    started.push(ssm);
     for (const bucket of options.buckets ?? []) {
       if (typeof bucket === 'string') s3.createBucket(bucket);
       else s3.createBucket(bucket.name, { versioned: bucket.versioned });
@@ -98,6 +115,8 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       AWS_ENDPOINT_URL_BEDROCK_RUNTIME: runtime.endpoint,
       AWS_ENDPOINT_URL_SNS: sns.endpoint,
       AWS_ENDPOINT_URL_EVENTBRIDGE: events.endpoint,
+      AWS_ENDPOINT_URL_SFN: stepFunctions.endpoint,
+      AWS_ENDPOINT_URL_SSM: ssm.endpoint,
       AWS_REGION: region,
       AWS_DEFAULT_REGION: region,
       AWS_ACCESS_KEY_ID: options.accessKeyId ?? 'test',
@@ -115,6 +134,8 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       runtime,
       sns,
       events,
+      stepFunctions,
+      ssm,
       callLog,
       accountId,
       region,

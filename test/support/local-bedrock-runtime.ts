@@ -238,7 +238,8 @@ export class LocalBedrockRuntime {
     if (/:provisioned-model\//.test(modelId)) {
       const provisioned = this.bedrock?.provisionedThroughputStatus(modelId);
       if (!provisioned) throw new RuntimeError('ResourceNotFoundException', `Provisioned Throughput ${modelId} was not found (it may have been deleted).`);
-      if (provisioned.status !== 'InService') throw new RuntimeError('ValidationException', `Provisioned Throughput ${modelId} is ${provisioned.status}; wait until it is InService.`);
+      // While an update moves it to another model it keeps serving the previous one (Bedrock: "without disrupting the on-going traffic").
+      if (provisioned.status !== 'InService' && provisioned.status !== 'Updating') throw new RuntimeError('ValidationException', `Provisioned Throughput ${modelId} is ${provisioned.status}; wait until it is InService.`);
       const base = LLAMA_MODELS.find((m) => provisioned.foundationModelArn.endsWith(`/${m.baseModelIdentifier}`) || provisioned.foundationModelArn.endsWith(`/${m.foundationModelId}`));
       if (!base) throw new RuntimeError('ValidationException', `Provisioned Throughput ${modelId} is not for a Llama 3.2 model.`);
       return { kind: 'provisioned-model', model: base, provisionedModelArn: modelId, customModelArn: provisioned.modelArn, customModelName: provisioned.customModelName };

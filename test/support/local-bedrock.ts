@@ -1,7 +1,8 @@
 /**
  * LocalBedrock: the Amazon Bedrock control plane (REST-JSON) on 127.0.0.1, for the real
- * `@aws-sdk/client-bedrock`. It covers model customization jobs, custom models,
- * Provisioned Throughput and their tags (TagResource, ListTagsForResource; at most 50 per
+ * `@aws-sdk/client-bedrock`. It covers model customization jobs, custom models (get, list,
+ * delete), Provisioned Throughput (create, get, list, update of the model it serves, delete)
+ * and their tags (TagResource, ListTagsForResource; at most 50 per
  * resource), with Bedrock's input rules, idempotency tokens, a scripted job lifecycle and
  * injected faults.
  *
@@ -38,9 +39,12 @@ export type BedrockOperation =
   | 'StopModelCustomizationJob'
   | 'ListModelCustomizationJobs'
   | 'GetCustomModel'
+  | 'ListCustomModels'
+  | 'DeleteCustomModel'
   | 'CreateProvisionedModelThroughput'
   | 'GetProvisionedModelThroughput'
   | 'DeleteProvisionedModelThroughput'
+  | 'UpdateProvisionedModelThroughput'
   | 'ListProvisionedModelThroughputs'
   | 'ListTagsForResource'
   | 'TagResource';
@@ -82,12 +86,28 @@ export interface ProvisionedThroughputScenario {
   failureMessage?: string;
 }
 
+/**
+ * How the next UpdateProvisionedModelThroughput calls that change the model play out. While it
+ * updates, the Provisioned Throughput is `Updating` and keeps serving its previous model
+ * (`modelArn`; the new one is `desiredModelArn`), as Bedrock documents ("you might receive
+ * output from the old model until the update is fully deployed").
+ */
+export interface ModelUpdateScenario {
+  /** Status reached after the update [InService, now serving the new model]. Failed keeps the previous model. */
+  outcome?: 'InService' | 'Failed';
+  /** Get calls that still see Updating [1]; `'manual'` waits for finishModelUpdate. */
+  afterPolls?: number | 'manual';
+  failureMessage?: string;
+}
+
 /** Per-test behaviour of LocalBedrock; mutate it or assign new objects at any time. */
 export interface BedrockScenario {
   job: JobScenario;
   /** Overrides for jobs with a given jobName (merged over `job`). */
   jobsByName?: Record<string, JobScenario>;
   provisionedThroughput?: ProvisionedThroughputScenario;
+  /** How updates of the model a Provisioned Throughput serves end. */
+  modelUpdate?: ModelUpdateScenario;
   /** Most jobs InProgress or Stopping at once before CreateModelCustomizationJob answers ServiceQuotaExceededException. */
   maxConcurrentJobs?: number;
 }
@@ -203,14 +223,19 @@ interface CustomModelRecord {
   readonly modelArn: string;
   readonly modelName: string;
   readonly job: JobRecord;
-  readonly creationTime: Date;
+  creationTime: Date;
+  deletedTime?: Date;
 }
 
 interface ProvisionedRecord {
   readonly id: string;
   readonly arn: string;
   readonly name: string;
-  readonly modelArn: string;
+  /** The model it serves; changes when an update completes. */
+  modelArn: string;
+  /** The model an update in progress moves it to (equal to modelArn otherwise). */
+  desiredModelArn: string;
+  updatePolls: number;
   readonly foundationModelArn: string;
   readonly modelUnits: number;
   readonly commitmentDuration?: string;
@@ -323,6 +348,7 @@ export class LocalBedrock {
   private readonly duplicateJobNameError: 'ValidationException' | 'ConflictException';
   private readonly jobRecords = new Map<string, JobRecord>();
   private readonly customModelRecords = new Map<string, CustomModelRecord>();
+  private readonly deletedCustomModelRecords: CustomModelRecord[] = [];
   private readonly provisionedRecords = new Map<string, ProvisionedRecord>();
   /** Tags by resource ARN (jobs, custom models, Provisioned Throughputs), in the order they were set. */
   private readonly tagsByArn = new Map<string, Map<string, string>>();
@@ -378,9 +404,28 @@ export class LocalBedrock {
     return job && this.viewOf(job);
   }
 
-  /** Custom models created by completed jobs. */
-  customModels(): Array<{ modelArn: string; modelName: string; jobArn: string }> {
-    return [...this.customModelRecords.values()].map((m) => ({ modelArn: m.modelArn, modelName: m.modelName, jobArn: m.job.jobArn }));
+  /** Custom models created by completed jobs that exist (not deleted). These bill monthly storage in real AWS. */
+  customModels(): Array<{ modelArn: string; modelName: string; jobArn: string; creationTime: Date }> {
+    return [...this.customModelRecords.values()].map((m) => ({ modelArn: m.modelArn, modelName: m.modelName, jobArn: m.job.jobArn, creationTime: m.creationTime }));
+  }
+
+  /** Custom models deleted with DeleteCustomModel, oldest deletion first. */
+  deletedCustomModels(): Array<{ modelArn: string; modelName: string; deletedTime: Date }> {
+    return this.deletedCustomModelRecords.map((m) => ({ modelArn: m.modelArn, modelName: m.modelName, deletedTime: m.deletedTime! }));
+  }
+
+  /** Moves a custom model's creation time `ageMs` into the past (for retention by age). */
+  backdateCustomModel(arnOrName: string, ageMs: number): void {
+    const model = this.findCustomModel(arnOrName);
+    if (!model) throw new Error(`LocalBedrock.backdateCustomModel: no custom model '${arnOrName}'.`);
+    model.creationTime = new Date(Date.now() - ageMs);
+  }
+
+  /** Ends an update of the model a Provisioned Throughput serves now (see {@link ModelUpdateScenario}). */
+  finishModelUpdate(arnOrName: string, outcome: 'InService' | 'Failed' = 'InService', failureMessage = 'The update of the Provisioned Throughput failed.'): void {
+    const record = this.findProvisioned(arnOrName);
+    if (!record || record.status !== 'Updating') throw new Error(`LocalBedrock.finishModelUpdate: no Provisioned Throughput '${arnOrName}' is Updating.`);
+    this.endModelUpdate(record, outcome, failureMessage);
   }
 
   /** Provisioned Throughputs that exist (not deleted). These bill by the hour in real AWS. */
@@ -415,10 +460,10 @@ export class LocalBedrock {
   }
 
   /** Status and models of a live Provisioned Throughput (for the runtime stand-in); undefined when unknown or deleted. */
-  provisionedThroughputStatus(arnOrName: string): { status: ProvisionedStatus; modelArn: string; foundationModelArn: string; customModelName?: string } | undefined {
+  provisionedThroughputStatus(arnOrName: string): { status: ProvisionedStatus; modelArn: string; foundationModelArn: string; customModelName?: string; commitmentDuration?: string } | undefined {
     const record = this.findProvisioned(arnOrName);
     if (!record) return undefined;
-    return { status: record.status, modelArn: record.modelArn, foundationModelArn: record.foundationModelArn, customModelName: this.customModelRecords.get(record.modelArn)?.modelName };
+    return { status: record.status, modelArn: record.modelArn, foundationModelArn: record.foundationModelArn, customModelName: this.customModelRecords.get(record.modelArn)?.modelName, commitmentDuration: record.commitmentDuration };
   }
 
   /** Subscribes to job status changes (what Bedrock sends to EventBridge); returns an unsubscribe function. */
@@ -513,11 +558,14 @@ export class LocalBedrock {
       if (segments.length === 2 && method === 'GET') return { operation: 'GetModelCustomizationJob', id };
       if (segments.length === 3 && action === 'stop' && method === 'POST') return { operation: 'StopModelCustomizationJob', id };
     }
+    if (collection === 'custom-models' && segments.length === 1 && method === 'GET') return { operation: 'ListCustomModels' };
     if (collection === 'custom-models' && segments.length === 2 && method === 'GET') return { operation: 'GetCustomModel', id };
+    if (collection === 'custom-models' && segments.length === 2 && method === 'DELETE') return { operation: 'DeleteCustomModel', id };
     if (collection === 'provisioned-model-throughput') {
       if (segments.length === 1 && method === 'POST') return { operation: 'CreateProvisionedModelThroughput' };
       if (segments.length === 2 && method === 'GET') return { operation: 'GetProvisionedModelThroughput', id };
       if (segments.length === 2 && method === 'DELETE') return { operation: 'DeleteProvisionedModelThroughput', id };
+      if (segments.length === 2 && method === 'PATCH') return { operation: 'UpdateProvisionedModelThroughput', id };
     }
     if (collection === 'provisioned-model-throughputs' && segments.length === 1 && method === 'GET') return { operation: 'ListProvisionedModelThroughputs' };
     if (collection === 'listTagsForResource' && segments.length === 1 && method === 'POST') return { operation: 'ListTagsForResource' };
@@ -609,7 +657,8 @@ export class LocalBedrock {
         const job = this.findJob(id ?? '');
         return [{ action, resources: [job?.jobArn ?? (id?.startsWith('arn:') ? id : `arn:aws:bedrock:${this.scope.region}:${this.scope.accountId}:model-customization-job/${id}`)] }];
       }
-      case 'GetCustomModel': {
+      case 'GetCustomModel':
+      case 'DeleteCustomModel': {
         const model = this.findCustomModel(id ?? '');
         return [{ action, resources: [model?.modelArn ?? (id?.startsWith('arn:') ? id : `arn:aws:bedrock:${this.scope.region}:${this.scope.accountId}:custom-model/${id}`)] }];
       }
@@ -624,8 +673,16 @@ export class LocalBedrock {
         const record = this.findProvisioned(id ?? '');
         return [{ action, resources: [record?.arn ?? (id?.startsWith('arn:') ? id : provisionedModelArn(this.scope, id ?? ''))] }];
       }
+      case 'UpdateProvisionedModelThroughput': {
+        // The Provisioned Throughput, and the model it is pointed at (custom-model is a resource of this action).
+        const record = this.findProvisioned(id ?? '');
+        const resources = [record?.arn ?? (id?.startsWith('arn:') ? id : provisionedModelArn(this.scope, id ?? ''))];
+        if (typeof body.desiredModelId === 'string') resources.push(this.findCustomModel(body.desiredModelId)?.modelArn ?? body.desiredModelId);
+        return [{ action, resources }];
+      }
       case 'ListModelCustomizationJobs':
       case 'ListProvisionedModelThroughputs':
+      case 'ListCustomModels':
         return [{ action, resources: ['*'] }];
       case 'ListTagsForResource':
       case 'TagResource':
@@ -661,6 +718,12 @@ export class LocalBedrock {
         return [200, this.listJobs(query)];
       case 'GetCustomModel':
         return [200, this.getCustomModel(id!)];
+      case 'ListCustomModels':
+        return [200, this.listCustomModels(query)];
+      case 'DeleteCustomModel':
+        return [200, this.deleteCustomModel(id!)];
+      case 'UpdateProvisionedModelThroughput':
+        return [200, this.updateProvisioned(id!, body)];
       case 'CreateProvisionedModelThroughput':
         return this.createProvisioned(body);
       case 'GetProvisionedModelThroughput':
@@ -1102,6 +1165,8 @@ export class LocalBedrock {
       arn: provisionedModelArn(this.scope, id),
       name,
       modelArn: target.modelArn,
+      desiredModelArn: target.modelArn,
+      updatePolls: 0,
       foundationModelArn: target.foundationModelArn,
       modelUnits: body.modelUnits as number,
       commitmentDuration: commitment,
@@ -1123,6 +1188,13 @@ export class LocalBedrock {
     const record = this.findProvisioned(identifier);
     if (!record) throw new BedrockError('ResourceNotFoundException', `Could not find Provisioned Throughput ${identifier}.`);
     record.polls += 1;
+    if (record.status === 'Updating') {
+      record.updatePolls += 1;
+      const update = this.scenario.modelUpdate ?? {};
+      const afterPolls = update.afterPolls ?? 1;
+      if (afterPolls !== 'manual' && record.updatePolls > afterPolls) this.endModelUpdate(record, update.outcome ?? 'InService', update.failureMessage ?? 'The update of the Provisioned Throughput failed.');
+      return this.describeProvisioned(record);
+    }
     const scenario = this.scenario.provisionedThroughput ?? {};
     const afterPolls = scenario.afterPolls ?? 1;
     if (record.status === 'Creating' && afterPolls !== 'manual' && record.polls > afterPolls) {
@@ -1142,7 +1214,7 @@ export class LocalBedrock {
       provisionedModelName: record.name,
       provisionedModelArn: record.arn,
       modelArn: record.modelArn,
-      desiredModelArn: record.modelArn,
+      desiredModelArn: record.desiredModelArn,
       foundationModelArn: record.foundationModelArn,
       status: record.status,
       creationTime: iso(record.creationTime),
@@ -1174,6 +1246,102 @@ export class LocalBedrock {
       nextToken,
       provisionedModelSummaries: page.map((p) => this.describeProvisioned(p)),
     };
+  }
+
+  /**
+   * UpdateProvisionedModelThroughput: a new name and/or a new model. Bedrock's rules on the model
+   * (API reference, desiredModelId): not for a Provisioned Throughput of a base model; for one
+   * of a custom model, the base model it was customized from or another custom model of the
+   * same base model. The update runs while it keeps serving the previous model (Updating).
+   */
+  private updateProvisioned(identifier: string, body: JsonObject): unknown {
+    const record = this.findProvisioned(identifier);
+    if (!record) throw new BedrockError('ResourceNotFoundException', `Could not find Provisioned Throughput ${identifier}.`);
+    if (record.status !== 'InService') throw new BedrockError('ConflictException', `Provisioned Throughput ${record.name} is ${record.status}; only an InService Provisioned Throughput can be updated.`);
+    const name = body.desiredProvisionedModelName;
+    if (name !== undefined) {
+      if (typeof name !== 'string' || !/^([0-9a-zA-Z][_-]?)+$/.test(name) || name.length > 63) throw new BedrockError('ValidationException', `desiredProvisionedModelName '${String(name)}' does not match ([0-9a-zA-Z][_-]?)+ (1-63).`);
+      if (this.findProvisioned(name) && this.findProvisioned(name) !== record) throw new BedrockError('ValidationException', `A Provisioned Throughput named '${name}' already exists.`);
+      (record as { name: string }).name = name;
+    }
+    const desired = body.desiredModelId;
+    if (desired === undefined) return {};
+    if (typeof desired !== 'string' || desired.length < 1 || desired.length > 2048) throw new BedrockError('ValidationException', 'desiredModelId must be 1-2048 characters.');
+    if (record.modelArn === record.foundationModelArn) {
+      throw new BedrockError('ValidationException', `Provisioned Throughput ${record.name} is associated with a base model; its model cannot be changed.`);
+    }
+    const target = this.resolveModelForThroughput(desired);
+    if (!target) throw new BedrockError('ResourceNotFoundException', `The model ${desired} was not found.`);
+    if (target.foundationModelArn !== record.foundationModelArn) {
+      throw new BedrockError(
+        'ValidationException',
+        `The model ${desired} was not customized from ${record.foundationModelArn}, the base model of Provisioned Throughput ${record.name}; it can only be pointed at that base model or at a custom model of it.`,
+      );
+    }
+    record.desiredModelArn = target.modelArn;
+    record.updatePolls = 0;
+    this.setProvisionedStatus(record, 'Updating');
+    return {};
+  }
+
+  /** Ends an update: InService serving the desired model, or Failed still serving the previous one. */
+  private endModelUpdate(record: ProvisionedRecord, outcome: 'InService' | 'Failed', failureMessage: string): void {
+    if (outcome === 'InService') {
+      record.modelArn = record.desiredModelArn;
+      record.failureMessage = undefined;
+    } else {
+      record.desiredModelArn = record.modelArn;
+      record.failureMessage = failureMessage;
+    }
+    this.setProvisionedStatus(record, outcome);
+  }
+
+  /** ListCustomModels: the account's custom models (filters, sort by creation time, pagination). */
+  private listCustomModels(query: URLSearchParams): unknown {
+    const nameContains = query.get('nameContains');
+    const baseModelArnEquals = query.get('baseModelArnEquals');
+    const after = query.get('creationTimeAfter');
+    const before = query.get('creationTimeBefore');
+    let models = [...this.customModelRecords.values()].filter(
+      (m) =>
+        (!nameContains || m.modelName.includes(nameContains)) &&
+        (!baseModelArnEquals || m.job.baseModelArn === baseModelArnEquals) &&
+        (!after || m.creationTime > new Date(after)) &&
+        (!before || m.creationTime < new Date(before)),
+    );
+    models = models.sort((a, b) => a.creationTime.getTime() - b.creationTime.getTime() || a.modelName.localeCompare(b.modelName));
+    if ((query.get('sortOrder') ?? 'Descending') === 'Descending') models.reverse();
+    const { page, nextToken } = this.paginate(models, query);
+    return {
+      nextToken,
+      modelSummaries: page.map((m) => ({
+        modelArn: m.modelArn,
+        modelName: m.modelName,
+        creationTime: iso(m.creationTime),
+        baseModelArn: m.job.baseModelArn,
+        baseModelName: foundationModelIdOf(m.job.baseModelIdentifier),
+        customizationType: 'FINE_TUNING',
+        ownerAccountId: this.scope.accountId,
+        modelStatus: 'Active',
+      })),
+    };
+  }
+
+  /**
+   * DeleteCustomModel. A model a live Provisioned Throughput serves (or is being moved to) is
+   * refused with ConflictException: Bedrock documents this for distilled models; the stand-in
+   * applies it to every custom model, the stricter reading.
+   */
+  private deleteCustomModel(identifier: string): unknown {
+    const model = this.findCustomModel(identifier);
+    if (!model) throw new BedrockError('ResourceNotFoundException', `Could not find custom model ${identifier}.`);
+    const serving = [...this.provisionedRecords.values()].find((p) => !p.deletedTime && (p.modelArn === model.modelArn || p.desiredModelArn === model.modelArn));
+    if (serving) throw new BedrockError('ConflictException', `Custom model ${model.modelName} is used by Provisioned Throughput ${serving.name}; delete or update that first.`);
+    this.customModelRecords.delete(model.modelArn);
+    this.tagsByArn.delete(model.modelArn);
+    model.deletedTime = new Date();
+    this.deletedCustomModelRecords.push(model);
+    return {};
   }
 
   /** The ARN of a taggable resource that exists now (job, custom model, live Provisioned Throughput), or ResourceNotFoundException. */

@@ -265,6 +265,8 @@ export class LocalEventBridge {
   /** Per-entry failures (the call succeeds, individual entries fail). */
   private readonly entryFaults: FaultPlan;
   private authorizer?: Authorizer;
+  private readonly serviceEventLosses: Array<{ matches(event: RecordedEvent): boolean }> = [];
+  private readonly lostServiceEvents: RecordedEvent[] = [];
 
   private constructor(options: LocalEventBridgeOptions) {
     this.callLog = options.callLog ?? new AwsCallLog();
@@ -319,6 +321,48 @@ export class LocalEventBridge {
   clearEvents(): void {
     this.delivered.length = 0;
     this.undelivered.length = 0;
+  }
+
+  /**
+   * Delivers an event an AWS service emits on the default bus (e.g. Bedrock's job state
+   * changes), which no PutEvents caller may send (`aws.` sources are reserved). EventBridge
+   * delivers these on a best-effort basis; {@link LocalEventBridge.loseServiceEvents} makes it
+   * lose some. Returns the delivered event, or undefined when it was lost.
+   */
+  putServiceEvent(event: { readonly source: string; readonly detailType: string; readonly detail: Record<string, unknown>; readonly resources?: readonly string[]; readonly time?: Date }): RecordedEvent | undefined {
+    if (!event.source.startsWith('aws.')) throw new Error(`LocalEventBridge.putServiceEvent: '${event.source}' is not an AWS service source (aws.*); send application events with PutEvents.`);
+    const recorded: RecordedEvent = {
+      eventId: randomUUID(),
+      eventBusName: 'default',
+      eventBusArn: eventBusArnFor(this.scope, 'default'),
+      source: event.source,
+      detailType: event.detailType,
+      detail: event.detail,
+      detailText: JSON.stringify(event.detail),
+      resources: [...(event.resources ?? [])],
+      time: event.time ?? new Date(),
+      principal: event.source.replace(/^aws\./, '') + '.amazonaws.com',
+    };
+    const loss = this.serviceEventLosses.find((l) => l.matches(recorded));
+    if (loss) {
+      this.lostServiceEvents.push(recorded);
+      return undefined;
+    }
+    this.delivered.push(recorded);
+    for (const listener of this.listeners) listener(recorded);
+    return recorded;
+  }
+
+  /** Loses (does not deliver) the service events `matches` accepts, until the returned function is called. */
+  loseServiceEvents(matches: (event: RecordedEvent) => boolean): () => void {
+    const loss = { matches };
+    this.serviceEventLosses.push(loss);
+    return () => void this.serviceEventLosses.splice(this.serviceEventLosses.indexOf(loss), 1);
+  }
+
+  /** Service events that were lost. */
+  lostEvents(): RecordedEvent[] {
+    return [...this.lostServiceEvents];
   }
 
   /** Calls `listener` with every delivered event (e.g. to match rules); returns an unsubscribe function. */

@@ -10,7 +10,8 @@ import { StatesDefinition } from '../support/local-workflow/state-machine-defini
 const definition: StatesDefinition = {
   StartAt: 'Work',
   States: {
-    Work: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke', Next: 'Pause' },
+    Work: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke', Next: 'Await' },
+    Await: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken', TimeoutSeconds: 3600, Next: 'Pause' },
     Pause: { Type: 'Wait', Seconds: 1, Next: 'Decide' },
     Decide: { Type: 'Choice', Choices: [], Default: 'Each' },
     Each: { Type: 'Map', ItemProcessor: { StartAt: 'Item', States: { Item: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke', End: true } } }, Next: 'Spread' },
@@ -28,7 +29,7 @@ describe('history event count', () => {
   const kinds = historyKindsOf(definition);
 
   test('states are classified as Step Functions records them; a Distributed Map\'s processor is not part of this history', () => {
-    expect(Object.fromEntries(kinds)).toEqual<Record<string, HistoryStateKind>>({ Work: 'task', Pause: 'flow', Decide: 'flow', Each: 'inline-map', Item: 'task', Spread: 'distributed-map', Broken: 'fail' });
+    expect(Object.fromEntries(kinds)).toEqual<Record<string, HistoryStateKind>>({ Work: 'task', Await: 'token-task', Pause: 'flow', Decide: 'flow', Each: 'inline-map', Item: 'task', Spread: 'distributed-map', Broken: 'fail' });
   });
 
   test.each([
@@ -39,8 +40,19 @@ describe('history event count', () => {
     ],
     [
       'a Lambda task retried once, then caught',
-      [ev('StateEntered', 'Work'), ev('StateFailed', 'Work'), ev('StateRetried', 'Work'), ev('StateFailed', 'Work'), ev('StateCaught', 'Work')],
-      ['TaskStateEntered', 'TaskScheduled', 'TaskStarted', 'TaskFailed', 'TaskScheduled', 'TaskStarted', 'TaskFailed'],
+      // The interpreter reports the caught state's exit (with the catcher's output) as StateExited.
+      [ev('StateEntered', 'Work'), ev('StateFailed', 'Work'), ev('StateRetried', 'Work'), ev('StateFailed', 'Work'), ev('StateCaught', 'Work'), ev('StateExited', 'Work')],
+      ['TaskStateEntered', 'TaskScheduled', 'TaskStarted', 'TaskFailed', 'TaskScheduled', 'TaskStarted', 'TaskFailed', 'TaskStateExited'],
+    ],
+    [
+      'a token wait that times out and is caught (a safety poll)',
+      [ev('StateEntered', 'Await'), ev('StateFailed', 'Await'), ev('StateCaught', 'Await'), ev('StateExited', 'Await')],
+      ['TaskStateEntered', 'TaskScheduled', 'TaskStarted', 'TaskSubmitted', 'TaskTimedOut', 'TaskStateExited'],
+    ],
+    [
+      'a token wait resumed with SendTaskSuccess',
+      [ev('StateEntered', 'Await'), ev('StateExited', 'Await')],
+      ['TaskStateEntered', 'TaskScheduled', 'TaskStarted', 'TaskSubmitted', 'TaskSucceeded', 'TaskStateExited'],
     ],
     [
       'a poll round: Wait, then Choice',

@@ -116,7 +116,7 @@ describe('evaluation stage (offline, as synthesized)', () => {
     expect(message.message).toContain(`SQuAD F1 on ${TEST_RECORDS} test records: base ${expected.base.toFixed(1)} -> fine-tuned ${expected.fineTuned.toFixed(1)}`);
     expect(message.message).toContain('Quality gate: PASSED');
     expect(message.message).toContain(`Report: s3://${h.artifacts}/runs/${record.runId}/report.html`);
-    const event = h.aws.events.events({ source: 'llama-finetune' }).find((e) => (e.detail as { runId: string }).runId === record.runId)!;
+    const event = h.aws.events.events({ source: 'llama-finetune', detailType: 'Fine-tuning Run Finished' }).find((e) => (e.detail as { runId: string }).runId === record.runId)!;
     expect(event.detail).toMatchObject({ outcome: 'SUCCEEDED', qualityGate: 'PASSED', fineTunedF1: report.scores.fineTuned.f1 });
 
     // The scores are published as custom metrics: one EMF line in score-evaluation's log, with the run id.

@@ -30,7 +30,9 @@ export interface WorkflowHarness {
 /** Test-sized timing: the definition keeps these, the runner shortens the waits. */
 export const TEST_PROPS: LlamaFinetuningProps = {
   environmentName: 'test',
-  pollInterval: Duration.minutes(5),
+  // The safety poll of the job (the runner times the token wait out after waitMs, so runs that
+  // send no event move on as a poll would).
+  pollInterval: Duration.hours(1),
   quotaRetryInterval: Duration.minutes(10),
   quotaWaitTimeout: Duration.minutes(40),
 };

@@ -20,18 +20,19 @@ describe('history budget against a recorded run', () => {
   });
   afterAll(async () => h?.stop());
 
-  test('a run with 300 status checks records no more than the computed worst case', async () => {
+  test('a run whose job needs 300 status reads records no more than the computed worst case', async () => {
     h.aws.bedrock.setJobScenario({ afterPolls: polls });
     const { executions } = await h.upload('requests/long-poll.json', { name: 'long-poll', model: 'llama3.2-1b', trainingData: 'data/train.jsonl' });
     const outcome = await executions[0].result;
     expect(outcome.status).toBe('SUCCEEDED');
-    const checks = outcome.transitions.filter((t) => t === 'CheckJob').length;
-    expect(checks).toBeGreaterThan(polls);
-    // Each check is a Wait, a Lambda task and a Choice: 9 events.
-    expect(outcome.historyEventCount).toBeGreaterThanOrEqual(checks * 9);
+    // Each safety-poll round is WaitForJobEnd timing out into itself; its function reads the job once.
+    const checks = outcome.transitions.filter((t) => t === 'WaitForJobEnd').length;
+    expect(checks).toBeGreaterThan(polls - 2);
+    // A round that times out and is caught records 6 events.
+    expect(outcome.historyEventCount).toBeGreaterThanOrEqual((checks - 1) * 6);
 
     const estimate = new LlamaFinetuning(testStack(), 'Finetuning', props).workflow.historyEstimate;
-    const jobChecks = estimate.loops.find((l) => l.what === 'job status checks')!;
+    const jobChecks = estimate.loops.find((l) => l.what === 'safety polls of the job')!;
     expect(jobChecks.rounds).toBe(361); // 6 h / 1 min + the first check
     expect(estimate.total).toBeGreaterThanOrEqual(outcome.historyEventCount);
     // The part of the run outside the loop is within the estimate's one-pass part, too.

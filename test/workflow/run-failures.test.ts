@@ -69,7 +69,7 @@ describe('runs that fail (offline, as synthesized)', () => {
     expect(record.provisionedThroughput?.deletedAt).toEqual(expect.any(String));
     const message = messageAbout(record.runId)!;
     expect(message.message).toContain('EvaluationIncomplete');
-    const event = h.aws.events.events({ source: 'llama-finetune' }).find((e) => (e.detail as { runId: string }).runId === record.runId)!;
+    const event = h.aws.events.events({ source: 'llama-finetune', detailType: 'Fine-tuning Run Finished' }).find((e) => (e.detail as { runId: string }).runId === record.runId)!;
     expect(event.detail).toMatchObject({ outcome: 'FAILED', error: 'EvaluationIncomplete' });
     expect((event.detail as { qualityGate?: string }).qualityGate).not.toBe('PASSED');
   });
@@ -103,9 +103,9 @@ describe('runs that fail (offline, as synthesized)', () => {
     expect(cleanup.invocation?.payload).toMatchObject({ jobStopped: false, outcomeRecorded: false });
   });
 
-  test('a failure while training (CheckJob refused): the run fails and the cleanup stops the job', async () => {
+  test('a failure while training (the safety poll\'s job check refused): the run fails and the cleanup stops the job', async () => {
     h.aws.bedrock.setJobScenario({ afterPolls: 'manual' });
-    const checkJob = h.runner.functionLogicalId('check-job');
+    const checkJob = h.runner.functionLogicalId('wait-for-job-end');
     h.aws.bedrock.setAuthorizer(({ principal, action }) => !(principal === checkJob && action === 'bedrock:GetModelCustomizationJob'));
     const { executions } = await h.upload('requests/fails-training.json', request('fails-training'));
     const outcome = await executions[0].result;

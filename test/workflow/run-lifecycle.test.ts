@@ -19,7 +19,7 @@ describe('run lifecycle against AWS behaviour (offline, as synthesized)', () => 
   let h: WorkflowHarness;
   const runOf = (name: string) => h.runRecords().find((r) => r.run.requestName === name)!;
   const messagesAbout = (runId: string) => h.aws.sns.messages(h.topicArn).filter((m) => m.message.includes(runId) || (m.subject ?? '').includes(runId));
-  const outcomeEvents = (runId: string) => h.aws.events.events({ source: 'llama-finetune' }).filter((e) => (e.detail as { runId?: string }).runId === runId);
+  const outcomeEvents = (runId: string) => h.aws.events.events({ source: 'llama-finetune', detailType: 'Fine-tuning Run Finished' }).filter((e) => (e.detail as { runId?: string }).runId === runId);
   const metricsOf = (step: string, runId: string) => emfDocuments(h.runner.functionLogs(step).map((l) => l.line)).filter((d) => d.fields.runId === runId);
 
   beforeAll(async () => {
@@ -114,7 +114,8 @@ describe('run lifecycle against AWS behaviour (offline, as synthesized)', () => 
       const recordKey = `runs/${record.runId}/run.json`;
       const before = h.aws.s3.getObject(h.artifacts, recordKey)!.toString();
 
-      h.aws.s3.failNext(1, { status: 409, code: 'ConditionalRequestConflict', operation: 'PutObject' });
+      // S3 answers 409 only to conditional writes (the genuine run's token writes are not).
+      h.aws.s3.failNext(1, { status: 409, code: 'ConditionalRequestConflict', operation: 'PutObject', conditionalOnly: true });
       const { executions } = await h.runner.putS3ObjectCreated(h.datasets, key);
       const duplicate = await executions[0].result;
       expect(duplicate.status).toBe('SUCCEEDED');
@@ -136,7 +137,7 @@ describe('run lifecycle against AWS behaviour (offline, as synthesized)', () => 
       const before = h.aws.s3.getObject(h.artifacts, recordKey)!.toString();
 
       // Every attempt of the duplicate's conditional create answers 409; nothing of the genuine run writes meanwhile.
-      h.aws.s3.failNext(CONFLICT_RETRY.attempts, { status: 409, code: 'ConditionalRequestConflict', operation: 'PutObject' });
+      h.aws.s3.failNext(CONFLICT_RETRY.attempts, { status: 409, code: 'ConditionalRequestConflict', operation: 'PutObject', conditionalOnly: true });
       const { executions } = await h.runner.putS3ObjectCreated(h.datasets, key);
       // (Not runner.idle(): the genuine run is still training.) The result includes the cleanup's invocation.
       const duplicate = await executions[0].result;
@@ -187,8 +188,8 @@ describe('run lifecycle against AWS behaviour (offline, as synthesized)', () => 
       const record = runOf(name);
       expect(record.status).toBe('SUCCEEDED');
       expect(record.timeline.map((t) => t.event)).not.toContain('job stopped by cleanup');
-      // The failed checks were logged with the last known status, not raised.
-      const kept = h.runner.functionLogs('check-job').map((l) => l.line).filter((l) => l.includes('could not check the job') && l.includes(record.runId));
+      // The failed checks (the safety polls') were logged with the last known status, not raised.
+      const kept = h.runner.functionLogs('wait-for-job-end').map((l) => l.line).filter((l) => l.includes('could not check the job') && l.includes(record.runId));
       expect(kept.length).toBeGreaterThan(1);
       expect(kept.some((l) => l.includes('"status":"InProgress"'))).toBe(true);
     }, 180_000);

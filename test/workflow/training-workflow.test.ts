@@ -10,7 +10,7 @@ describe('training workflow (offline, as synthesized)', () => {
   const request = (name: string, extra: Record<string, unknown> = {}) => ({ name, model: 'llama3.2-1b', trainingData: 'data/train.jsonl', validationData: 'data/validation.jsonl', ...extra });
   const jobsNamed = (prefix: string) => h.aws.bedrock.jobs().filter((j) => j.jobName.startsWith(prefix));
   const messagesAbout = (runId: string) => h.aws.sns.messages(h.topicArn).filter((m) => m.message.includes(runId) || (m.subject ?? '').includes(runId));
-  const outcomeEvents = (runId: string) => h.aws.events.events({ source: 'llama-finetune' }).filter((e) => (e.detail as { runId?: string }).runId === runId);
+  const outcomeEvents = (runId: string) => h.aws.events.events({ source: 'llama-finetune', detailType: 'Fine-tuning Run Finished' }).filter((e) => (e.detail as { runId?: string }).runId === runId);
 
   beforeAll(async () => {
     h = await startHarness();
@@ -27,7 +27,7 @@ describe('training workflow (offline, as synthesized)', () => {
     const { executions } = await h.upload('requests/happy.json', request('happy', { hyperParameters: { epochCount: 2 } }));
     const outcome = await executions[0].result;
     expect(outcome.status).toBe('SUCCEEDED');
-    expect(outcome.transitions).toEqual(expect.arrayContaining(['ReadRunRequest', 'BeginRun', 'ValidateDataset', 'LaunchJob', 'WaitForJob', 'CheckJob', 'RecordSuccess', 'RunSucceeded']));
+    expect(outcome.transitions).toEqual(expect.arrayContaining(['ReadRunRequest', 'BeginRun', 'ValidateDataset', 'LaunchJob', 'WaitForJobEnd', 'CheckJob', 'RecordSuccess', 'RunSucceeded']));
 
     const [job] = jobsNamed('happy-');
     expect(jobsNamed('happy-')).toHaveLength(1);

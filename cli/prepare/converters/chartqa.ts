@@ -4,7 +4,7 @@
  */
 import { JsonItem } from '../json-input';
 import { ConversionProblem, ConversionResult, SourceExample } from '../source-example';
-import { describeJsonType, isJsonObject, readText } from './field-readers';
+import { describeJsonType, isJsonObject, readAnswer, readText } from './field-readers';
 
 /** Converts ChartQA items. Pure. */
 export function convertChartQa(items: readonly JsonItem[]): ConversionResult {
@@ -18,7 +18,7 @@ export function convertChartQa(items: readonly JsonItem[]): ConversionResult {
     }
     const image = readText(record, 'imgname');
     const question = readText(record, 'query');
-    const answer = readText(record, 'label');
+    const answer = readAnswer(record, 'label');
     const missing = [image, question, answer].flatMap((r) => ('problem' in r ? [r.problem] : []));
     if (missing.length > 0 || !('value' in image) || !('value' in question) || !('value' in answer)) {
       problems.push({ location: item.location, rule: 'required-field', message: `${missing.join('; ')}; each ChartQA example needs imgname, query and label` });

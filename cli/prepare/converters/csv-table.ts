@@ -2,7 +2,7 @@
  * Plain CSV data with a header row: one column with the image path (empty for a text-only
  * example), one with the question and one with the answer. Column names are configurable.
  */
-import { CsvSyntaxError, parseCsv } from '../csv-parser';
+import { CsvSyntaxError, describeCsvDelimiter, parseCsv } from '../csv-parser';
 import { PrepareDataError, PrepareUsageError } from '../prepare-errors';
 import { ConversionProblem, ConversionResult, SourceExample } from '../source-example';
 
@@ -23,10 +23,10 @@ const COLUMN_FLAGS: Record<keyof CsvColumns, string> = { image: '--image-column'
  * Converts CSV text. Pure.
  * @throws PrepareDataError on malformed CSV; PrepareUsageError when a named column is not in the header.
  */
-export function convertCsv(text: string, file: string, columns: CsvColumns): ConversionResult {
+export function convertCsv(text: string, file: string, columns: CsvColumns, delimiter: string = ','): ConversionResult {
   let rows;
   try {
-    rows = parseCsv(text);
+    rows = parseCsv(text, delimiter);
   } catch (err) {
     if (err instanceof CsvSyntaxError) throw new PrepareDataError(`${file} ${err.message} [${err.rule}]`);
     throw err;
@@ -57,15 +57,15 @@ export function convertCsv(text: string, file: string, columns: CsvColumns): Con
       problems.push({
         location,
         rule: 'csv-field-count',
-        message: `has ${row.fields.length} fields but the header has ${names.length}; wrap fields that contain commas in double quotes`,
+        message: `has ${row.fields.length} fields but the header has ${names.length}; wrap fields that contain the delimiter (${describeCsvDelimiter(delimiter)}) in double quotes, or name the delimiter with --delimiter`,
       });
       continue;
     }
     const question = row.fields[questionAt].trim();
     const answer = row.fields[answerAt].trim();
-    const empty = [question === '' ? names[questionAt] : undefined, answer === '' ? names[answerAt] : undefined].filter((n) => n !== undefined);
-    if (empty.length > 0) {
-      problems.push({ location, rule: 'required-field', message: `column ${empty.map((n) => `"${n}"`).join(' and ')} is empty; every example needs a question and an answer` });
+    // An empty answer is kept (a warning, as validate has it: empty-answer.ts); an empty question is not.
+    if (question === '') {
+      problems.push({ location, rule: 'required-field', message: `column "${names[questionAt]}" is empty; every example needs a question` });
       continue;
     }
     const image = imageAt === undefined ? '' : row.fields[imageAt].trim();

@@ -1,3 +1,5 @@
+import { isEmptyAnswer } from '../../../lambda/shared/validation/empty-answer';
+
 /**
  * Small readers for fields of untyped JSON examples, shared by the converters, so every
  * converter words "missing" and "wrong type" the same way.
@@ -17,6 +19,16 @@ export function readText(record: Record<string, unknown>, field: string): { valu
   const value = raw.trim();
   if (value === '') return { problem: `"${field}" is empty` };
   return { value };
+}
+
+/**
+ * An answer field: like {@link readText}, but empty text is kept (as ""), because an empty
+ * answer is a warning everywhere, not a conversion error (lambda/shared/validation/empty-answer.ts).
+ */
+export function readAnswer(record: Record<string, unknown>, field: string): { value: string } | { problem: string } {
+  const raw = record[field];
+  if (typeof raw === 'string' && isEmptyAnswer(raw)) return { value: '' };
+  return readText(record, field);
 }
 
 /** Names a JSON value's type for messages. */

@@ -6,6 +6,7 @@
  */
 import { JsonItem } from '../json-input';
 import { ConversionProblem, ConversionResult, ExampleTurn, SourceExample } from '../source-example';
+import { isEmptyAnswer } from '../../../lambda/shared/validation/empty-answer';
 import { describeJsonType, isJsonObject } from './field-readers';
 
 const USER_SPEAKERS = new Set(['human', 'user']);
@@ -17,13 +18,15 @@ export function convertLlava(items: readonly JsonItem[]): ConversionResult {
   const examples: SourceExample[] = [];
   const problems: ConversionProblem[] = [];
   for (const item of items) {
-    const problem = (rule: string, message: string) => problems.push({ location: item.location, rule, message });
     const record = item.value;
     if (!isJsonObject(record)) {
-      problem('example-object', `must be an object with "conversations", got ${describeJsonType(record)}`);
+      problems.push({ location: item.location, rule: 'example-object', message: `must be an object with "conversations", got ${describeJsonType(record)}` });
       continue;
     }
     const id = typeof record.id === 'string' || typeof record.id === 'number' ? String(record.id) : undefined;
+    // Messages cite the example's own id beside its position.
+    const location = id !== undefined ? { ...item.location, id } : item.location;
+    const problem = (rule: string, message: string) => problems.push({ location, rule, message });
 
     const image = readImage(record.image);
     if ('problem' in image) {
@@ -36,7 +39,7 @@ export function convertLlava(items: readonly JsonItem[]): ConversionResult {
       problem(turns.rule, turns.problem);
       continue;
     }
-    examples.push({ location: item.location, id, image: image.value, turns: turns.value });
+    examples.push({ location, id, image: image.value, turns: turns.value });
   }
   return { examples, problems };
 }
@@ -90,6 +93,8 @@ function readTurn(raw: unknown, index: number, speakers: ReadonlySet<string>, ex
   }
   if (typeof raw.value !== 'string') return { rule: 'turn-text', problem: `${where}.value must be text, got ${describeJsonType(raw.value)}` };
   const text = raw.value.replace(IMAGE_PLACEHOLDER, '').trim();
+  // An empty answer is kept (a warning, as validate has it: empty-answer.ts); an empty question is not.
+  if (expected === 'gpt' && isEmptyAnswer(text)) return { value: '' };
   if (text === '') return { rule: 'turn-text', problem: `${where}.value is empty${raw.value.includes('<image>') ? ' once "<image>" is removed' : ''}; every turn needs text` };
   return { value: text };
 }

@@ -7,8 +7,8 @@
  */
 import { PrepareDataError, PrepareUsageError } from '../prepare-errors';
 import { ImageNamePattern } from '../image-name-pattern';
-import { ConversionProblem, ConversionResult, SourceExample } from '../source-example';
-import { describeJsonType, isJsonObject, readText } from './field-readers';
+import { ConversionProblem, ConversionResult, SourceExample, SourceLocation } from '../source-example';
+import { describeJsonType, isJsonObject, readAnswer, readText } from './field-readers';
 
 /** One parsed VQAv2 file. */
 export interface Vqav2File {
@@ -57,13 +57,15 @@ export function convertVqav2(questions: Vqav2File, annotations: Vqav2File, optio
   const examples: SourceExample[] = [];
   const problems: ConversionProblem[] = [];
   questionList.forEach((raw, index) => {
-    const location = { file: questions.file, index };
+    let location: SourceLocation = { file: questions.file, index };
     const problem = (rule: string, message: string): void => {
       problems.push({ location, rule, message });
     };
     if (!isJsonObject(raw)) return problem('example-object', `must be an object {image_id, question, question_id}, got ${describeJsonType(raw)}`);
     const questionId = raw.question_id;
     if (typeof questionId !== 'number' && typeof questionId !== 'string') return problem('required-field', 'has no "question_id"');
+    // From here on, messages cite the question's own id beside its index.
+    location = { ...location, id: String(questionId) };
     const imageId = raw.image_id;
     if (typeof imageId !== 'number' || !Number.isInteger(imageId) || imageId < 0) {
       return problem('required-field', `"image_id" must be a whole number, got ${describeJsonType(imageId)}`);
@@ -73,7 +75,7 @@ export function convertVqav2(questions: Vqav2File, annotations: Vqav2File, optio
 
     const annotation = byQuestionId.get(String(questionId));
     if (!annotation) return problem('annotation-missing', `question_id ${questionId} has no entry in ${annotations.file}; use the annotations file of the same split`);
-    const answer = readText(annotation.value, 'multiple_choice_answer');
+    const answer = readAnswer(annotation.value, 'multiple_choice_answer');
     if ('problem' in answer) return problem('annotation-answer', `${annotations.file} [${annotation.index}] ${answer.problem}`);
     if (annotation.value.image_id !== undefined && annotation.value.image_id !== imageId) {
       return problem('annotation-image', `image_id ${imageId} differs from ${annotations.file} [${annotation.index}] (image_id ${JSON.stringify(annotation.value.image_id)}); the two files do not belong together`);

@@ -8,6 +8,8 @@ export interface ModelPredictionLine {
   readonly modelId: string;
   readonly question: string;
   readonly references: readonly string[];
+  /** s3:// URIs of the images in the prompt, in order (absent for text records), so the report can show them. */
+  readonly imageUris?: readonly string[];
   /** The answer; absent when the model refused the record (see `error`). */
   readonly prediction?: string;
   readonly error?: string;

@@ -40,6 +40,10 @@ function checkRecord(record: PredictionRecord, side: Side, index: number): void 
   checkCount(record.latencyMs, `${named}.latencyMs`);
   checkCount(record.inputTokens, `${named}.inputTokens`);
   checkCount(record.outputTokens, `${named}.outputTokens`);
+  if (record.line !== undefined && !(Number.isInteger(record.line) && record.line >= 1)) fail(`${named}.line must be a whole number >= 1, got ${String(record.line)}.`);
+  if (record.imageUris !== undefined && !(Array.isArray(record.imageUris) && record.imageUris.every((u) => typeof u === 'string' && u.startsWith('s3://')))) {
+    fail(`${named}.imageUris must be an array of s3:// URIs.`);
+  }
 }
 
 function indexById(records: readonly PredictionRecord[], side: Side): Map<string, PredictionRecord> {
@@ -77,10 +81,16 @@ function modelScores(accumulator: ScoreAccumulator, answered: number): ModelScor
   return { ...summary, answered, missing: summary.count - answered };
 }
 
-/** Lowest first: by fine-tuned F1, then base F1; ties keep input order. */
+/** Whether either model lost points on the record (F1 below 100; a missing answer scores 0). */
+function lostPoints(record: ReportRecord): boolean {
+  return record.baseF1 < 100 || record.fineTunedF1 < 100;
+}
+
+/** Lowest first among the records that lost points: by fine-tuned F1, then base F1; ties keep input order. */
 function lowestRecords(records: readonly ReportRecord[], count: number): ReportRecord[] {
   return records
     .map((record, index) => ({ record, index }))
+    .filter((entry) => lostPoints(entry.record))
     .sort((a, b) => a.record.fineTunedF1 - b.record.fineTunedF1 || a.record.baseF1 - b.record.baseF1 || a.index - b.index)
     .slice(0, count)
     .map((entry) => entry.record);
@@ -130,6 +140,8 @@ export function buildEvaluationReport(input: EvaluationReportInput): EvaluationR
     else comparison.unchanged++;
     return {
       recordId,
+      line: shown.line ?? base?.line ?? null,
+      imageUris: [...(shown.imageUris ?? base?.imageUris ?? [])],
       question: shown.question,
       references: [...shown.references],
       basePrediction: base?.prediction ?? null,
@@ -154,6 +166,7 @@ export function buildEvaluationReport(input: EvaluationReportInput): EvaluationR
     absoluteDelta: { f1: scores.fineTuned.f1 - scores.base.f1, exactMatch: scores.fineTuned.exactMatch - scores.base.exactMatch },
     recordComparison: comparison,
     records,
+    lostPoints: records.filter(lostPoints).length,
     lowest: lowestRecords(records, lowestCount),
     latency: { base: latencyStats(input.base.map((r) => r.latencyMs)), fineTuned: latencyStats(input.fineTuned.map((r) => r.latencyMs)) },
     tokens: { base: tokenTotals(input.base), fineTuned: tokenTotals(input.fineTuned) },
@@ -166,5 +179,6 @@ export function buildEvaluationReport(input: EvaluationReportInput): EvaluationR
       relativeImprovementPercent,
       count: scores.fineTuned.count,
     }),
+    madeWithStandIns: input.madeWithStandIns ?? false,
   };
 }

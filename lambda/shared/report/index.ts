@@ -25,4 +25,16 @@ export { escapeHtml } from './html-escape';
 export { escapeMarkdown } from './markdown-escape';
 export { renderReportMarkdown } from './render-markdown';
 export { renderReportHtml } from './render-html';
+export type { ReportHtmlOptions } from './render-html';
+export {
+  DEFAULT_REPORT_IMAGE_LIMITS,
+  REPORT_IMAGE_BOX,
+  checkReportImageLimits,
+  displaySize,
+  imagePlaceholder,
+  imageSlots,
+  imagesToRead,
+  reportImageOf,
+} from './report-images';
+export type { ReportImage, ReportImageLimits } from './report-images';
 export { renderNotificationSummary } from './render-notification';

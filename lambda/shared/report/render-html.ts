@@ -1,7 +1,8 @@
 /**
- * The evaluation report as one self-contained HTML file: inline CSS and an inline SVG chart,
- * no scripts, fonts or images from anywhere, so it opens from S3 or an e-mail attachment and
- * reads the same without JavaScript. Every piece of text from the input is escaped. Pure.
+ * The evaluation report as one self-contained HTML file: inline CSS, an inline SVG chart and
+ * the examples' images as `data:` URIs; no scripts, fonts or images from anywhere, so it opens
+ * from S3 or an e-mail attachment and reads the same without JavaScript. Every piece of text
+ * from the input is escaped. Pure.
  */
 import { costComparisonHtml } from './cost-comparison';
 import { ChartSeries, lossChartSvg } from './loss-chart-svg';
@@ -18,6 +19,7 @@ import {
 } from './format-numbers';
 import { gateVerdictText, missingAnswersText, provisionedThroughputText } from './report-phrases';
 import { EvaluationReport, LatencyStats, ModelScores, ReportRecord } from './report-model';
+import { DEFAULT_REPORT_IMAGE_LIMITS, ReportImage, ReportImageLimits, displaySize } from './report-images';
 import { LossSummary } from '../training-metrics';
 
 /** Longest answer or question text shown; the JSON report keeps the full text. */
@@ -60,6 +62,13 @@ ul.reasons li.pass::marker { color: var(--pass); } ul.reasons li.fail::marker { 
 .missing { color: var(--fail); font-style: italic; }
 .empty { color: var(--muted); font-style: italic; }
 footer { margin-top: 32px; color: var(--muted); font-size: 13px; }
+.images { display: flex; flex-wrap: wrap; gap: 12px; margin: 4px 0; }
+.images figure { margin: 0; max-width: 320px; }
+.images img { display: block; max-width: 100%; max-height: 240px; width: auto; height: auto; outline: 1px solid var(--line); background: var(--soft); }
+.images figcaption { color: var(--muted); font-size: 12px; overflow-wrap: anywhere; }
+.image-placeholder .box { width: 240px; max-width: 100%; min-height: 96px; display: flex; align-items: center; justify-content: center; text-align: center; padding: 8px; border: 2px dashed var(--line); border-radius: 4px; color: var(--muted); font-size: 13px; background: var(--soft); }
+.standin-banner { margin: 16px 0 0; padding: 12px 16px; border: 2px solid #bf8700; border-radius: 8px; background: #fff8c5; }
+.standin { display: inline-block; margin-left: 6px; padding: 0 6px; border-radius: 4px; font-size: 12px; font-weight: 600; color: #7d4e00; vertical-align: middle; background: repeating-linear-gradient(135deg, #fff8c5 0 6px, #ffe58f 6px 12px); border: 1px solid #bf8700; }
 @media (max-width: 640px) {
   main { margin: 0; padding: 16px; border: 0; border-radius: 0; }
   th, td { padding: 6px; }
@@ -80,7 +89,7 @@ function answerHtml(value: string | null): string {
 function headlineHtml(report: EvaluationReport): string {
   const delta = report.absoluteDelta.f1;
   const trend = delta > 0 ? 'up' : delta < 0 ? 'down' : '';
-  const figure = (label: string, value: string, cls = '') => `<div class="figure"><div class="label">${label}</div><div class="value ${cls}">${value}</div></div>`;
+  const figure = (label: string, value: string, cls = '') => `<div class="figure"><div class="label">${label}${standIn(report)}</div><div class="value ${cls}">${value}</div></div>`;
   return (
     '<div class="headline">' +
     figure('Base model F1', formatScore(report.scores.base.f1)) +
@@ -149,17 +158,78 @@ ${lossRowHtml('Validation', training.validation)}
   }`;
 }
 
-function exampleHtml(record: ReportRecord, index: number): string {
+/** Renders each image slot of the examples, embedded or as a placeholder, within the limits. */
+class ImageSlots {
+  private used = 0;
+  constructor(
+    private readonly images: ReadonlyMap<string, ReportImage> | undefined,
+    private readonly limits: ReportImageLimits,
+  ) {}
+
+  html(record: ReportRecord): string {
+    if (record.imageUris.length === 0) return '';
+    const figures = record.imageUris.map((uri, i) => {
+      const slot = this.used++;
+      const image = this.images?.get(uri);
+      const what = `Image${record.imageUris.length > 1 ? ` ${i + 1}` : ''} of ${record.line === null ? `record ${record.recordId}` : `line ${record.line}`}`;
+      const caption = `<figcaption><code>${escapeHtml(uri)}</code></figcaption>`;
+      if (slot < this.limits.maxImages && image?.kind === 'embedded') {
+        const size = displaySize(image.width, image.height);
+        const attributes = size ? ` width="${size.width}" height="${size.height}"` : '';
+        return `<figure><img src="${escapeHtml(image.dataUri)}"${attributes} alt="${escapeHtml(what)}">${caption}</figure>`;
+      }
+      const reason =
+        slot >= this.limits.maxImages
+          ? `the report embeds at most ${this.limits.maxImages} image${this.limits.maxImages === 1 ? '' : 's'}`
+          : image?.kind === 'placeholder'
+            ? image.reason
+            : 'the image was not read for this rendering';
+      return `<figure class="image-placeholder"><div class="box" role="img" aria-label="${escapeHtml(`${what}: not embedded`)}">${escapeHtml(`${what} not embedded: ${reason}.`)}</div>${caption}</figure>`;
+    });
+    return `<dt>Image${record.imageUris.length > 1 ? 's' : ''}</dt><dd><div class="images">${figures.join('')}</div></dd>\n`;
+  }
+}
+
+function exampleTitle(record: ReportRecord, index: number): string {
+  const id = `record <code>${escapeHtml(record.recordId)}</code>`;
+  if (record.line === null) return `${index + 1}. ${id.charAt(0).toUpperCase()}${id.slice(1)}`;
+  // Records without a sidecar id are named by their line: say it once.
+  return `${index + 1}. Line ${formatCount(record.line)} of the test file${record.recordId === String(record.line) ? '' : `, ${id}`}`;
+}
+
+function exampleHtml(record: ReportRecord, index: number, slots: ImageSlots): string {
   const references = record.references.map((r) => (r.trim() === '' ? '<span class="empty">(empty)</span>' : esc(r))).join('<br>');
   return `<article class="example">
-<h3>${index + 1}. Record <code>${escapeHtml(record.recordId)}</code></h3>
+<h3>${exampleTitle(record, index)}</h3>
 <dl>
-<dt>Question</dt><dd>${esc(record.question)}</dd>
+${slots.html(record)}<dt>Question</dt><dd>${esc(record.question)}</dd>
 <dt>Reference${record.references.length > 1 ? 's' : ''}</dt><dd>${references}</dd>
 <dt>Base answer</dt><dd><span class="score" title="base F1">F1 ${formatScore(record.baseF1)}</span>${answerHtml(record.basePrediction)}</dd>
 <dt>Fine-tuned answer</dt><dd><span class="score" title="fine-tuned F1">F1 ${formatScore(record.fineTunedF1)}</span>${answerHtml(record.fineTunedPrediction)}</dd>
 </dl>
 </article>`;
+}
+
+function examplesHtml(report: EvaluationReport, options: ReportHtmlOptions): string {
+  if (report.records.length === 0) return '<p class="note">No records were scored.</p>';
+  if (report.lostPoints === 0) return `<p class="note">Every answer was exact: both models scored F1 100 on all ${formatCount(report.records.length)} record(s), so no example lost points.</p>`;
+  const slots = new ImageSlots(options.images, options.imageLimits ?? DEFAULT_REPORT_IMAGE_LIMITS);
+  const shown = report.lowest.length < report.lostPoints ? `the ${report.lowest.length} lowest of the ` : '';
+  return (
+    `<p class="note">Only records that lost points: ${shown}${formatCount(report.lostPoints)} record(s) where either model scored below F1 100, ordered by the fine-tuned model's F1, then the base model's.` +
+    `${report.run.testDataUri ? ` Lines refer to <code>${escapeHtml(report.run.testDataUri)}</code>.` : ''}</p>\n` +
+    report.lowest.map((record, i) => exampleHtml(record, i, slots)).join('\n')
+  );
+}
+
+/** The mark on every figure that came from a stand-in (offline demo). */
+function standIn(report: EvaluationReport): string {
+  return report.madeWithStandIns ? '<span class="standin" title="from a local stand-in, not from Bedrock">stand-in</span>' : '';
+}
+
+function standInBannerHtml(report: EvaluationReport): string {
+  if (!report.madeWithStandIns) return '';
+  return `<div class="standin-banner" role="note"><strong>Offline demo: these are not real model results.</strong> The models' answers and so every score, the latency and token counts, the training loss and the Provisioned Throughput hours come from local stand-ins of Amazon Bedrock; they are marked ${standIn(report)}. Run times are real.</div>\n`;
 }
 
 function usageHtml(report: EvaluationReport): string {
@@ -195,16 +265,24 @@ function runHtml(report: EvaluationReport): string {
   return `<div class="table-wrap"><table>\n<tbody>\n${rows.map(([k, v]) => `<tr><th scope="row">${k}</th><td>${v}</td></tr>`).join('\n')}\n</tbody></table></div>`;
 }
 
+/** What {@link renderReportHtml} embeds besides the report. */
+export interface ReportHtmlOptions {
+  /** The examples' images by S3 URI (see report-images.ts); an image not here gets a placeholder. */
+  readonly images?: ReadonlyMap<string, ReportImage>;
+  /** @default DEFAULT_REPORT_IMAGE_LIMITS */
+  readonly imageLimits?: ReportImageLimits;
+}
+
 /** Renders the report as a self-contained HTML document. */
-export function renderReportHtml(report: EvaluationReport): string {
+export function renderReportHtml(report: EvaluationReport, options: ReportHtmlOptions = {}): string {
   const { run } = report;
-  const examples = report.lowest.length === 0 ? '<p class="note">No records were scored.</p>' : report.lowest.map(exampleHtml).join('\n');
+  const mark = standIn(report);
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Evaluation report: ${escapeHtml(run.requestName)}</title>
+<title>${report.madeWithStandIns ? '[Offline demo, stand-in figures] ' : ''}Evaluation report: ${escapeHtml(run.requestName)}</title>
 <style>${STYLE}</style>
 </head>
 <body>
@@ -213,26 +291,25 @@ export function renderReportHtml(report: EvaluationReport): string {
 <h1>Evaluation report: ${escapeHtml(run.requestName)}</h1>
 <p class="meta">${escapeHtml(run.model.name)} fine-tuned in <strong>${escapeHtml(run.environment)}</strong>, run <code>${escapeHtml(run.runId)}</code>, finished ${escapeHtml(run.finishedAt)} ${badgeHtml(report)}</p>
 </header>
-${headlineHtml(report)}
+${standInBannerHtml(report)}${headlineHtml(report)}
 <section>
-<h2>Scores</h2>
+<h2>Scores${mark}</h2>
 ${scoreTableHtml(report)}
 </section>
 <section>
-<h2>Quality gate</h2>
+<h2>Quality gate${mark}</h2>
 ${gateHtml(report)}
 </section>
 <section>
-<h2>Training loss</h2>
+<h2>Training loss${mark}</h2>
 ${trainingHtml(report)}
 </section>
 <section>
-<h2>Lowest-scoring examples (${report.lowest.length} of ${formatCount(report.records.length)})</h2>
-<p class="note">Ordered by the fine-tuned model's F1, then the base model's.</p>
-${examples}
+<h2>Lowest-scoring examples (${report.lowest.length} of ${formatCount(report.records.length)})${mark}</h2>
+${examplesHtml(report, options)}
 </section>
 <section>
-<h2>Latency, tokens and cost figures</h2>
+<h2>Latency, tokens and cost figures${mark}</h2>
 ${usageHtml(report)}
 </section>
 ${costComparisonHtml(report)}

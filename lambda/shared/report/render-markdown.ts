@@ -86,9 +86,16 @@ function usageLines(report: EvaluationReport): string[] {
 
 function exampleLines(record: ReportRecord, index: number): string[] {
   const references = record.references.map((r) => (r.trim() === '' ? '_(empty)_' : text(r))).join(' · ');
+  const where =
+    record.line === null
+      ? `Record ${escapeMarkdown(record.recordId)}`
+      : `Line ${formatCount(record.line)}${record.recordId === String(record.line) ? '' : ` (record ${escapeMarkdown(record.recordId)})`}`;
+  // Markdown viewers drop data: URIs, so the images are named; report.html shows them.
+  const images = record.imageUris.map((uri, i) => `- **Image${record.imageUris.length > 1 ? ` ${i + 1}` : ''}:** ${escapeMarkdown(uri)}`);
   return [
-    `### ${index + 1}. Record ${escapeMarkdown(record.recordId)}: fine-tuned F1 ${formatScore(record.fineTunedF1)}, base F1 ${formatScore(record.baseF1)}`,
+    `### ${index + 1}. ${where}: fine-tuned F1 ${formatScore(record.fineTunedF1)}, base F1 ${formatScore(record.baseF1)}`,
     '',
+    ...images,
     `- **Question:** ${text(record.question)}`,
     `- **Reference${record.references.length > 1 ? 's' : ''}:** ${references}`,
     `- **Base answer:** ${answer(record.basePrediction)}`,
@@ -100,16 +107,23 @@ function exampleLines(record: ReportRecord, index: number): string[] {
 /** Renders the report as GitHub-flavoured Markdown. */
 export function renderReportMarkdown(report: EvaluationReport): string {
   const { run, recordComparison: cmp } = report;
+  const mark = report.madeWithStandIns ? ' (stand-in)' : '';
   const lines = [
     `# Evaluation report: ${escapeMarkdown(run.requestName)}`,
     '',
+    ...(report.madeWithStandIns
+      ? [
+          '> **Offline demo: these are not real model results.** The models\' answers and so every score, the latency and token counts, the training loss and the Provisioned Throughput hours come from local stand-ins of Amazon Bedrock; their sections are marked (stand-in). Run times are real.',
+          '',
+        ]
+      : []),
     `- Run: \`${run.runId.replace(/`/g, "'")}\` in environment **${escapeMarkdown(run.environment)}**`,
     `- Model: ${escapeMarkdown(run.model.name)} (${escapeMarkdown(run.model.baseModelIdentifier)})${run.model.customModelArn ? `, custom model ${escapeMarkdown(run.model.customModelArn)}` : ''}`,
     `- Request: ${escapeMarkdown(run.requestUri)}`,
     `- Started ${escapeMarkdown(run.startedAt)}, finished ${escapeMarkdown(run.finishedAt)} (${formatDuration(run.durationSeconds)})`,
     `- Hyperparameters: ${Object.entries(run.hyperParameters).map(([k, v]) => `${escapeMarkdown(k)}=${escapeMarkdown(String(v))}`).join(', ') || 'none recorded'}`,
     '',
-    '## Scores (SQuAD F1 and exact match, 0–100)',
+    `## Scores (SQuAD F1 and exact match, 0–100)${mark}`,
     '',
     ...scoreTable(report),
     '',
@@ -118,10 +132,19 @@ export function renderReportMarkdown(report: EvaluationReport): string {
   ];
   const missing = missingAnswersText(report);
   if (missing) lines.push('', escapeMarkdown(missing));
-  lines.push('', '## Quality gate', '', ...gateLines(report), '', '## Training loss', '', ...trainingLines(report), '', '## Latency, tokens and cost figures', '', ...usageLines(report), '');
+  lines.push('', `## Quality gate${mark}`, '', ...gateLines(report), '', `## Training loss${mark}`, '', ...trainingLines(report), '', `## Latency, tokens and cost figures${mark}`, '', ...usageLines(report), '');
   lines.push(...costComparisonMarkdown(report));
-  lines.push(`## Lowest-scoring examples (${report.lowest.length} of ${formatCount(report.records.length)})`, '');
-  if (report.lowest.length === 0) lines.push('No records were scored.', '');
+  lines.push(`## Lowest-scoring examples (${report.lowest.length} of ${formatCount(report.records.length)})${mark}`, '');
+  if (report.records.length === 0) lines.push('No records were scored.', '');
+  else if (report.lostPoints === 0) lines.push(`Every answer was exact: both models scored F1 100 on all ${formatCount(report.records.length)} record(s), so no example lost points.`, '');
+  else {
+    const shown = report.lowest.length < report.lostPoints ? `the ${report.lowest.length} lowest of the ` : '';
+    lines.push(
+      `Only records that lost points: ${shown}${formatCount(report.lostPoints)} record(s) where either model scored below F1 100, ordered by the fine-tuned model's F1, then the base model's.` +
+        (run.testDataUri ? ` Lines refer to ${escapeMarkdown(run.testDataUri)}.` : ''),
+      '',
+    );
+  }
   report.lowest.forEach((record, i) => lines.push(...exampleLines(record, i)));
   lines.push(`_Report schema version ${report.schemaVersion}._`, '');
   return lines.join('\n');

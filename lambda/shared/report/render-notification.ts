@@ -7,6 +7,7 @@ import { EvaluationReport } from './report-model';
 export function renderNotificationSummary(report: EvaluationReport): string {
   const { run, scores } = report;
   const lines = [
+    ...(report.madeWithStandIns ? ['Offline demo: answers, scores and loss come from local stand-ins, not from Bedrock.'] : []),
     `Evaluation of ${run.requestName} (${run.model.name}, run ${run.runId}, ${run.environment}): ${gateVerdictText(report)}.`,
     `F1: base ${formatScore(scores.base.f1)} -> fine-tuned ${formatScore(scores.fineTuned.f1)} (${formatPoints(report.absoluteDelta.f1)} points, ${relativeImprovementText(report)}).`,
     `Exact match: base ${formatScore(scores.base.exactMatch)} -> fine-tuned ${formatScore(scores.fineTuned.exactMatch)} over ${formatCount(scores.fineTuned.count)} test record(s).`,

@@ -33,6 +33,8 @@ export interface EvaluationRunInfo {
   /** ISO 8601 timestamps of the run. */
   readonly startedAt: string;
   readonly finishedAt: string;
+  /** s3:// URI of the test file the records come from (the lines of the examples refer to it). */
+  readonly testDataUri?: string;
 }
 
 /** One answered test record of one model. */
@@ -46,6 +48,10 @@ export interface PredictionRecord {
   readonly latencyMs: number;
   readonly inputTokens: number;
   readonly outputTokens: number;
+  /** Line of the record in the test file (1-based), when known. */
+  readonly line?: number;
+  /** s3:// URIs of the images the question shows, in prompt order. */
+  readonly imageUris?: readonly string[];
 }
 
 /** Usage figures that make up the evaluation's cost (no prices: they change and differ by region). */
@@ -83,6 +89,12 @@ export interface EvaluationReportInput {
   readonly costEstimate?: CostEstimate;
   /** How many lowest-scoring examples to keep. @default 10 */
   readonly lowestCount?: number;
+  /**
+   * Whether the models, the training job and the Provisioned Throughput were local stand-ins
+   * (the offline demo), so every figure they produced is marked as such in the report.
+   * @default false
+   */
+  readonly madeWithStandIns?: boolean;
 }
 
 /** Scores of one model over every record of the evaluation. */
@@ -96,6 +108,10 @@ export interface ModelScores extends ScoreSummary {
 /** One test record with both answers. Scores are percentages; a missing answer is `null` and scores 0. */
 export interface ReportRecord {
   readonly recordId: string;
+  /** Line of the record in the test file (1-based); `null` when the predictions did not say. */
+  readonly line: number | null;
+  /** s3:// URIs of the images the question shows, in prompt order (empty for text records). */
+  readonly imageUris: readonly string[];
   readonly question: string;
   readonly references: readonly string[];
   readonly basePrediction: string | null;
@@ -143,7 +159,12 @@ export interface EvaluationReport {
   readonly recordComparison: { readonly improved: number; readonly worsened: number; readonly unchanged: number };
   /** Every record, in input order (base order, then records only the fine-tuned side has). */
   readonly records: readonly ReportRecord[];
-  /** The lowest-scoring records: by fine-tuned F1, then base F1, ascending. */
+  /** How many records lost points: F1 below 100 for either model (a missing answer scores 0). */
+  readonly lostPoints: number;
+  /**
+   * The lowest-scoring records, only among those that lost points: by fine-tuned F1, then base
+   * F1, ascending. Empty when every answer of both models scored F1 100.
+   */
   readonly lowest: readonly ReportRecord[];
   readonly latency: { readonly base: LatencyStats | null; readonly fineTuned: LatencyStats | null };
   readonly tokens: { readonly base: TokenTotals; readonly fineTuned: TokenTotals };
@@ -153,4 +174,9 @@ export interface EvaluationReport {
   readonly costEstimate?: CostEstimate;
   readonly training: TrainingMetricsSummary | null;
   readonly gate: QualityGateResult;
+  /**
+   * True when the report was made by the offline demo: answers, scores, latency, tokens,
+   * training loss and Provisioned Throughput hours come from local stand-ins, not from Bedrock.
+   */
+  readonly madeWithStandIns: boolean;
 }

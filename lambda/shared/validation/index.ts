@@ -20,3 +20,5 @@ export * from './histogram';
 export * from './digest-set';
 export * from './retry';
 export * from './concurrency';
+export * from './run-files';
+export * from './empty-answer';

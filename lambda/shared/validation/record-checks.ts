@@ -9,6 +9,7 @@ import { describeValue, quoted } from '../display-text';
 import { exceedsJsonDepth, isStackOverflow, MAX_RECORD_DEPTH } from '../json-depth';
 import { RuleId } from './rules';
 import { AllowedImageLocation, describeImageLocations, isAllowedImageLocation } from './image-location';
+import { EMPTY_ANSWER_ADVICE, EMPTY_ANSWER_RULE, isEmptyAnswer } from './empty-answer';
 
 /** A problem of one record, before the engine adds file and line. */
 export interface RecordProblem {
@@ -282,8 +283,8 @@ export function inspectRecord(line: string, context: RecordCheckContext): Record
     addProblem(problems, 'multiple-images', `The record has ${imageBlockCount} images; the published best practice is one image per example. Split it into one record per image if you can.`);
   }
   answers.forEach((answer, index) => {
-    if (answer.trim() === '') {
-      addProblem(problems, 'answer-empty', `Assistant answer ${index + 1} is empty; the model would learn to answer with nothing. Write the answer you want, or drop the record.`);
+    if (isEmptyAnswer(answer)) {
+      addProblem(problems, EMPTY_ANSWER_RULE, `Assistant answer ${index + 1} is empty; ${EMPTY_ANSWER_ADVICE}.`);
     }
   });
 

@@ -55,7 +55,8 @@
  * | images-not-checked | warning | dataset | image files were not read (no image source configured) |
  *
  * Empty answers are a warning, not an error: Bedrock accepts them, but a model trained on
- * them learns to answer with nothing, which is rarely what anybody wants.
+ * them learns to answer with nothing, which is rarely what anybody wants. `prepare` follows
+ * the same policy (empty-answer.ts).
  */
 
 /** How bad a problem is: errors make the dataset invalid, warnings do not. */

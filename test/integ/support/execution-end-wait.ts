@@ -11,6 +11,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, DependencyGroup, IDependable } from 'constructs';
+import { handlerRuntime } from '../../../lib/workflow/handler-code';
 
 /** CloudFormation's upper bound for a wait condition's timeout. */
 export const MAX_WAIT_CONDITION_TIMEOUT = Duration.hours(12);
@@ -61,7 +62,7 @@ export class ExecutionEndWait extends Construct {
     const handle = new CfnWaitConditionHandle(this, 'Handle');
     const signal = new lambda.Function(this, 'Signal', {
       description: 'Signals the integration test wait condition when the execution under test ends',
-      runtime: lambda.Runtime.NODEJS_24_X, // the newest this aws-cdk-lib knows, like every function of the library
+      runtime: handlerRuntime(), // the newest this aws-cdk-lib knows, like every function of the library
       architecture: lambda.Architecture.ARM_64,
       handler: 'index.handler',
       code: lambda.Code.fromInline(SIGNAL_CODE),

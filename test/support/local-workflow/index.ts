@@ -16,6 +16,9 @@
  * events (States.Runtime), cuts error names and causes to 256 and 32,768 characters, and runs
  * Distributed Maps (ItemReader from LocalS3, child executions). Wait states wait
  * `waitMs` (default 0) and retries `retryMs`, while the definition keeps its own Seconds;
+ * `.waitForTaskToken` Lambda states get a real task token from LocalStepFunctions (`$$.Task.Token`),
+ * wait until code resumes them with SendTaskSuccess/SendTaskFailure over loopback, and time out
+ * (States.Timeout) after `tokenWaitMs` (default `waitMs`; per state `tokenWaitOverrides`);
  * `executionTimeoutMs` scales the execution timeout. Rules on "Step Functions Execution Status
  * Change" events invoke their functions when a run ends, and events the functions put on
  * LocalEventBridge reach the template's rules; the functions' SNS messages are in

@@ -24,7 +24,8 @@ import { FunctionLogLine, LambdaFunctionPool, LambdaInvocation } from './lambda-
 import { AwsScope, PhysicalResource, executionArnOf, isVersionedBucket, physicalResourcesOf } from './physical-resources';
 import { installPromiseWithResolvers } from './promise-with-resolvers';
 import { AslState, StateEntry, StateMachineSpec, StatesDefinition, loadStateMachine, walkStates } from './state-machine-definition';
-import { PublishedNotification, TaskIntegrationContext, taskHandlersFor, unsupportedTaskStates } from './task-integrations';
+import { PublishedNotification, TASK_TOKEN_PLACEHOLDER, TaskIntegrationContext, taskHandlersFor, unsupportedTaskStates } from './task-integrations';
+import { isTokenWait } from '../../../lib/workflow/history-budget';
 import { TemplateFunction, templateFunctionsOf } from './template-functions';
 
 installPromiseWithResolvers();
@@ -41,6 +42,14 @@ export interface LocalWorkflowRunnerOptions {
   readonly waitMs?: number;
   /** Wait time in ms per Wait state name, over `waitMs`. */
   readonly waitOverrides?: Readonly<Record<string, number>>;
+  /**
+   * How long every `.waitForTaskToken` state waits for its token before it fails with
+   * States.Timeout, in ms (the definition keeps its TimeoutSeconds); default `waitMs`, so a
+   * token wait used as a paced poll runs like a Wait state.
+   */
+  readonly tokenWaitMs?: number;
+  /** Token wait timeout in ms per state name, over `tokenWaitMs`. */
+  readonly tokenWaitOverrides?: Readonly<Record<string, number>>;
   /** Interval before every retry, in ms (the definition keeps its IntervalSeconds); default 0. */
   readonly retryMs?: number;
   /** Retry interval in ms (or one per retrier) per state name, over `retryMs`. */
@@ -54,6 +63,11 @@ export interface LocalWorkflowRunnerOptions {
   readonly functionTimeoutMs?: Readonly<Record<string, number>>;
   /** Entry file per handler name (metadata), replacing lambda/<name>/index.ts; for test stacks. */
   readonly handlerEntries?: Readonly<Record<string, string>>;
+  /**
+   * Variables added to every function's environment, as a deployment would set them (the
+   * template's own variables win on a clash), e.g. the offline demo's REPORT_MADE_WITH_STAND_INS.
+   */
+  readonly functionEnvironment?: Readonly<Record<string, string>>;
   /** Copy the functions' output to this process's stdout (it is always kept in `functionLogs()`). */
   readonly printLogs?: boolean;
 }
@@ -66,6 +80,8 @@ export interface StartExecutionOptions {
   readonly executionTimeoutMs?: number;
   /** Wait time in ms per Wait state name for this execution. */
   readonly waitOverrides?: Readonly<Record<string, number>>;
+  /** Token wait timeout in ms per `.waitForTaskToken` state name for this execution. */
+  readonly tokenWaitOverrides?: Readonly<Record<string, number>>;
 }
 
 /** How an execution ended. */
@@ -210,7 +226,7 @@ export class LocalWorkflowRunner {
     if (unsupported.length > 0) {
       throw new Error(
         `The local workflow runner has no integration for ${unsupported.map((u) => `Task state '${u.state}' (Resource ${u.resource})`).join(', ')}. ` +
-          'Supported: Lambda invoke, SNS publish, EventBridge putEvents; add the integration in test/support/local-workflow/task-integrations.ts.',
+          'Supported: Lambda invoke (also .waitForTaskToken), SNS publish, EventBridge putEvents; add the integration in test/support/local-workflow/task-integrations.ts.',
       );
     }
     this.interpreter = new StateMachine(interpreterDefinitionOf(this.definition) as never, { validationOptions: { checkPaths: true, checkArn: true } });
@@ -218,7 +234,7 @@ export class LocalWorkflowRunner {
     this.functions = templateFunctionsOf(this.json, this.resolver, this.physical, {
       handlerEntries: options.handlerEntries,
       timeoutMs: options.functionTimeoutMs,
-      baseEnvironment: options.aws.env,
+      baseEnvironment: { ...options.aws.env, ...options.functionEnvironment },
       region: options.aws.region,
     });
     this.pool = new LambdaFunctionPool(
@@ -266,6 +282,7 @@ export class LocalWorkflowRunner {
       executionArn,
       name,
       waitOverrides: options.waitOverrides,
+      tokenWaitOverrides: options.tokenWaitOverrides,
       childExecutions,
     });
     const events = interpreterRun.events;
@@ -335,7 +352,14 @@ export class LocalWorkflowRunner {
     interpreter: StateMachine,
     definition: StatesDefinition,
     input: unknown,
-    execution: { readonly executionArn: string; readonly name: string; readonly waitOverrides?: Readonly<Record<string, number>>; readonly childExecutions: ChildOutcome[]; readonly mirrorTo?: WorkflowEvent[] },
+    execution: {
+      readonly executionArn: string;
+      readonly name: string;
+      readonly waitOverrides?: Readonly<Record<string, number>>;
+      readonly tokenWaitOverrides?: Readonly<Record<string, number>>;
+      readonly childExecutions: ChildOutcome[];
+      readonly mirrorTo?: WorkflowEvent[];
+    },
   ): InterpreterRun {
     const events: WorkflowEvent[] = [];
     const kinds = historyKindsOf(definition);
@@ -367,6 +391,9 @@ export class LocalWorkflowRunner {
         this.putEvents.push(...putEvents);
         await Promise.all(putEvents.map((event) => this.sendEvent(event, busName)));
       },
+      issueTaskToken: (stateName) => this.aws.stepFunctions.issueTaskToken({ stateMachineArn: this.stateMachineArn, executionArn: execution.executionArn, stateName }),
+      tokenWaitTimeoutMs: (stateName) => execution.tokenWaitOverrides?.[stateName] ?? this.options.tokenWaitOverrides?.[stateName] ?? this.options.tokenWaitMs ?? this.options.waitMs ?? 0,
+      onExecutionEnd: (listener) => (ending ? listener() : parentEndListeners.push(listener)),
     };
     const handlers: Record<string, (taskInput: unknown) => Promise<unknown>> = taskHandlersFor(states, integration);
     for (const { name, state } of states) {
@@ -754,12 +781,28 @@ function interpreterDefinitionOf(definition: StatesDefinition): StatesDefinition
   const copy = JSON.parse(JSON.stringify(definition)) as { TimeoutSeconds?: number } & StatesDefinition;
   delete copy.TimeoutSeconds;
   replaceDistributedMaps(copy);
-  for (const { state } of walkStates(copy)) {
-    if (state.Type === 'Task' && state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) {
+  for (const { name, state } of walkStates(copy)) {
+    if (isTokenWait(state)) {
+      // The token wait's handler enforces its TimeoutSeconds (scaled) and gets a real token per attempt.
+      if (state.HeartbeatSeconds !== undefined || state.HeartbeatSecondsPath !== undefined || state.TimeoutSecondsPath !== undefined) {
+        throw new Error(`Task state '${name}': the local runner supports a fixed TimeoutSeconds on .waitForTaskToken states, not heartbeats or TimeoutSecondsPath; add them in test/support/local-workflow.`);
+      }
+      (state as { Parameters?: unknown }).Parameters = withTokenPlaceholder(state.Parameters);
+      (state as { TimeoutSeconds?: number }).TimeoutSeconds = UNLIMITED_TASK_TIMEOUT_SECONDS;
+    } else if (state.Type === 'Task' && state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) {
       (state as { TimeoutSeconds?: number }).TimeoutSeconds = UNLIMITED_TASK_TIMEOUT_SECONDS;
     }
   }
   return copy;
+}
+
+/** Parameters with every `"<key>.$": "$$.Task.Token"` made `"<key>": TASK_TOKEN_PLACEHOLDER` (the interpreter has no task token). */
+function withTokenPlaceholder(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withTokenPlaceholder);
+  if (!value || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, v]) => (key.endsWith('.$') && v === '$$.Task.Token' ? [key.slice(0, -2), TASK_TOKEN_PLACEHOLDER] : [key, withTokenPlaceholder(v)])),
+  );
 }
 
 /** Fields a Distributed Map shares with a Task state; the runner's Map Run handles the rest. */

@@ -139,11 +139,17 @@ export type TaskIntegration =
       /** True when the Resource is the function ARN itself (the result is the bare payload). */
       readonly payloadResponseOnly: boolean;
     }
+  | {
+      /** `lambda:invoke.waitForTaskToken`: invokes the function with a task token, then waits for it to be resumed. */
+      readonly kind: 'lambda-wait-for-token';
+      readonly functionName?: string;
+    }
   | { readonly kind: 'sns-publish' }
   | { readonly kind: 'events-put-events' }
   | { readonly kind: 'unsupported'; readonly resource: string };
 
 const LAMBDA_INVOKE = /^arn:[^:]+:states:::lambda:invoke$/;
+const LAMBDA_INVOKE_WAIT_FOR_TOKEN = /^arn:[^:]+:states:::lambda:invoke\.waitForTaskToken$/;
 const LAMBDA_FUNCTION_ARN = /^arn:[^:]+:lambda:[^:]*:[^:]*:function:[^:]+(:[^:]+)?$/;
 const SNS_PUBLISH = /^arn:[^:]+:states:::sns:publish$/;
 const EVENTS_PUT = /^arn:[^:]+:states:::events:putEvents$/;
@@ -154,6 +160,10 @@ export function taskIntegrationOf(state: AslState): TaskIntegration {
   if (LAMBDA_INVOKE.test(resource)) {
     const name = state.Parameters?.FunctionName;
     return { kind: 'lambda', functionName: typeof name === 'string' ? name : undefined, payloadResponseOnly: false };
+  }
+  if (LAMBDA_INVOKE_WAIT_FOR_TOKEN.test(resource)) {
+    const name = state.Parameters?.FunctionName;
+    return { kind: 'lambda-wait-for-token', functionName: typeof name === 'string' ? name : undefined };
   }
   if (LAMBDA_FUNCTION_ARN.test(resource)) return { kind: 'lambda', functionName: resource, payloadResponseOnly: true };
   if (SNS_PUBLISH.test(resource)) return { kind: 'sns-publish' };

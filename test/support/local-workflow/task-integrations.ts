@@ -7,12 +7,21 @@
  *   with Error = errorType and Cause = the runtime's JSON report.
  * - SNS publish: records the message (topic, subject, attributes) for tests to read.
  * - EventBridge putEvents: hands the events to the runner's rule router.
+ * - Lambda with a task token (`lambda:invoke.waitForTaskToken`): LocalStepFunctions issues a
+ *   real token, which replaces `$$.Task.Token` in the parameters; the function is invoked as
+ *   above (its failure fails the state; its result is ignored), then the state waits until the
+ *   token is resumed with SendTaskSuccess (the output is the state's result) or
+ *   SendTaskFailure (the state fails with its error and cause), or until its TimeoutSeconds
+ *   (scaled by the runner) has passed since it started: States.Timeout. A resume that came
+ *   while the function still ran counts. The token is closed when the state ends either way
+ *   or the execution ends, after which SendTaskSuccess answers TaskTimedOut.
  * Every call is written to the shared call log as the state machine role's authorisation,
  * so the IAM check covers the state machine role too. Payload and error length limits are
  * the runner's (service-limits.ts), for every Task state alike.
  */
 import { randomUUID } from 'node:crypto';
 import { AwsCallLog } from '../aws-call-log';
+import { IssuedTaskToken } from '../local-stepfunctions';
 import { AwsEvent } from './aws-events';
 import { LambdaInvocation } from './lambda-function-pool';
 import { LambdaTaskFailure, TaskServiceFailure } from './lambda-errors';
@@ -45,7 +54,16 @@ export interface TaskIntegrationContext {
   readonly notifications: PublishedNotification[];
   /** Routes events put on a bus to the template's rules. */
   putEvents(events: AwsEvent[], busName: string): Promise<void>;
+  /** Issues the task token of a `.waitForTaskToken` state (LocalStepFunctions). */
+  issueTaskToken(stateName: string): IssuedTaskToken;
+  /** How long a `.waitForTaskToken` state may wait, in ms (its TimeoutSeconds, as the runner scales it). */
+  tokenWaitTimeoutMs(stateName: string): number;
+  /** Calls `listener` when the execution ends (at once when it has ended). */
+  onExecutionEnd(listener: () => void): void;
 }
+
+/** What stands for `$$.Task.Token` in the definition the interpreter runs; replaced by a real token per attempt. */
+export const TASK_TOKEN_PLACEHOLDER = '__LOCAL_RUNNER_TASK_TOKEN__';
 
 type TaskHandler = (input: unknown) => Promise<unknown>;
 
@@ -67,6 +85,9 @@ export function taskHandlersFor(states: readonly StateEntry[], context: TaskInte
     switch (integration.kind) {
       case 'lambda':
         handlers[entry.name] = (input) => invokeLambda(entry.name, integration, input, context);
+        break;
+      case 'lambda-wait-for-token':
+        handlers[entry.name] = (input) => invokeLambdaWithToken(entry.name, integration.functionName, input, context);
         break;
       case 'sns-publish':
         handlers[entry.name] = async (input) => publishToSns(entry.name, input, context);
@@ -129,6 +150,50 @@ async function invokeLambda(state: string, integration: Extract<TaskIntegration,
   // The runner checks every task result against the payload limit (service-limits.ts).
   if (integration.payloadResponseOnly) return invocation.payload;
   return { ExecutedVersion: '$LATEST', Payload: invocation.payload, ...sdkMetadata(invocation.requestId, { 'X-Amz-Executed-Version': '$LATEST' }), StatusCode: 200 };
+}
+
+async function invokeLambdaWithToken(state: string, functionName: string | undefined, input: unknown, context: TaskIntegrationContext): Promise<unknown> {
+  const startedAt = Date.now();
+  const issued = context.issueTaskToken(state);
+  let resumed: { readonly outcome: Awaited<IssuedTaskToken['outcome']> } | undefined;
+  void issued.outcome.then((outcome) => (resumed = { outcome }));
+  let executionEnded!: () => void;
+  const ended = new Promise<'ended'>((resolve) => (executionEnded = () => resolve('ended')));
+  context.onExecutionEnd(() => {
+    issued.close();
+    executionEnded();
+  });
+  const parameters = withTaskToken(input, issued.token);
+  try {
+    await invokeLambda(state, { kind: 'lambda', functionName, payloadResponseOnly: false }, parameters, context);
+  } catch (err) {
+    issued.close();
+    throw err;
+  }
+  // TaskSubmitted: from here on the state waits for its token.
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), Math.max(0, context.tokenWaitTimeoutMs(state) - (Date.now() - startedAt)));
+    timer.unref();
+  });
+  // A token resumed while the function ran wins over a timeout that passed meanwhile.
+  await new Promise((resolve) => setImmediate(resolve));
+  const first = resumed ? 'resumed' : await Promise.race([issued.outcome.then(() => 'resumed' as const), timedOut, ended]);
+  clearTimeout(timer);
+  issued.close();
+  if (first === 'ended') return new Promise<never>(() => undefined);
+  if (first === 'timeout') throw new TaskServiceFailure('States.Timeout', `Task '${state}' was not resumed within its TimeoutSeconds.`);
+  const outcome = (await issued.outcome) as Awaited<IssuedTaskToken['outcome']>;
+  if (outcome.kind === 'failure') throw new TaskServiceFailure(outcome.error ?? '', outcome.cause ?? '');
+  return outcome.output;
+}
+
+/** `value` with every TASK_TOKEN_PLACEHOLDER string replaced by `token`. */
+function withTaskToken(value: unknown, token: string): unknown {
+  if (value === TASK_TOKEN_PLACEHOLDER) return token;
+  if (Array.isArray(value)) return value.map((v) => withTaskToken(v, token));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withTaskToken(v, token)]));
+  return value;
 }
 
 function publishToSns(state: string, input: unknown, context: TaskIntegrationContext): unknown {
