@@ -10,6 +10,10 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+/** Connections kept open to Bedrock Runtime (the SDK default), more than the 2 x 16 calls the highest RECORD_CONCURRENCY makes at once. */
+const RUNTIME_MAX_SOCKETS = 50;
 
 let s3: S3Client | undefined;
 let bedrock: BedrockClient | undefined;
@@ -32,7 +36,13 @@ export function bedrockClient(): BedrockClient {
 /** The Bedrock runtime (inference) client. */
 export function bedrockRuntimeClient(): BedrockRuntimeClient {
   // More attempts than the default 3: evaluation fans out and meets throttling by design.
-  return (bedrockRuntime ??= new BedrockRuntimeClient({ maxAttempts: 6 }));
+  // HTTP/1.1 with keep-alive instead of the client's default HTTP/2 handler, which opens a new
+  // connection (and TLS handshake) for every call (disableConcurrentStreams); evaluation makes
+  // two calls per test record, RECORD_CONCURRENCY pairs at a time. Converse needs no HTTP/2.
+  return (bedrockRuntime ??= new BedrockRuntimeClient({
+    maxAttempts: 6,
+    requestHandler: new NodeHttpHandler({ httpAgent: { keepAlive: true, maxSockets: RUNTIME_MAX_SOCKETS }, httpsAgent: { keepAlive: true, maxSockets: RUNTIME_MAX_SOCKETS } }),
+  }));
 }
 
 /** The SNS client. */

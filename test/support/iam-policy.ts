@@ -39,9 +39,18 @@ export class RolePolicy {
     return new RolePolicy(statementsOfRole(template, roleLogicalIdPrefix), physical, pseudo);
   }
 
+  /** Decisions made so far, by action and resource (an offline run repeats the same calls many times). */
+  private readonly decisions = new Map<string, boolean>();
+
   /** Whether some statement allows `action` on `resource`. */
   allows(action: string, resource: string): boolean {
-    return this.statements.some((s) => s.actions.some((a) => wildcardMatch(a, action, true)) && s.resources.some((r) => wildcardMatch(r, resource, false)));
+    const key = `${action}\n${resource}`;
+    let allowed = this.decisions.get(key);
+    if (allowed === undefined) {
+      allowed = this.statements.some((s) => s.actions.some((a) => wildcardMatch(a, action, true)) && s.resources.some((r) => wildcardMatch(r, resource, false)));
+      this.decisions.set(key, allowed);
+    }
+    return allowed;
   }
 
   /** Granted actions (as written in the policy). */
@@ -52,9 +61,17 @@ export class RolePolicy {
 
 /** IAM wildcard match: `*` any run of characters, `?` one character; actions are case-insensitive. */
 export function wildcardMatch(pattern: string, value: string, ignoreCase: boolean): boolean {
-  const source = pattern.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('');
-  return new RegExp(`^${source}$`, ignoreCase ? 'i' : '').test(value);
+  const key = `${ignoreCase ? 'i' : 's'}${pattern}`;
+  let regex = wildcardRegexes.get(key);
+  if (!regex) {
+    const source = pattern.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('');
+    wildcardRegexes.set(key, (regex = new RegExp(`^${source}$`, ignoreCase ? 'i' : '')));
+  }
+  return regex.test(value);
 }
+
+/** Compiled patterns, by case mode and pattern (policies hold few; checks run them many times). */
+const wildcardRegexes = new Map<string, RegExp>();
 
 /** Resolves Ref, Fn::GetAtt (Arn), Fn::Join and pseudo parameters to a string. */
 export function resolveCfn(value: unknown, physical: Record<string, PhysicalResource>, pseudo: { account: string; region: string; partition?: string }): string {

@@ -121,6 +121,7 @@ export class LocalBedrockRuntime {
   private readonly faults: FaultPlan;
   private readonly recorded: RecordedInvocation[] = [];
   private latencyMs = 0;
+  private held?: { readonly promise: Promise<void>; readonly release: () => void; count: number };
   private authorizer?: Authorizer;
 
   private constructor(options: LocalBedrockRuntimeOptions) {
@@ -148,6 +149,28 @@ export class LocalBedrockRuntime {
   /** Delays every Converse call by `ms` (reported as metrics.latencyMs; benchmarks only). */
   setLatency(ms: number): void {
     this.latencyMs = Math.max(0, ms);
+  }
+
+  /**
+   * Holds every Converse call from now on (received, but not answered) until the returned
+   * function is called, which answers the held calls and lets later ones through. For tests
+   * that must act while calls are in flight, on a condition (`heldCalls()`) rather than a clock.
+   */
+  hold(): () => void {
+    if (!this.held) {
+      let release!: () => void;
+      this.held = { promise: new Promise<void>((resolve) => (release = resolve)), release, count: 0 };
+    }
+    const held = this.held;
+    return () => {
+      if (this.held === held) this.held = undefined;
+      held.release();
+    };
+  }
+
+  /** Converse calls being held now (see {@link hold}). */
+  heldCalls(): number {
+    return this.held?.count ?? 0;
   }
 
   /** Answers the next `times` calls with ThrottlingException (429). */
@@ -195,6 +218,12 @@ export class LocalBedrockRuntime {
       if (!isConverse) throw new RuntimeError('UnknownOperationException', `LocalBedrockRuntime implements only Converse; ${req.method} ${url.pathname} is not available. Add it to test/support/local-bedrock-runtime.ts.`);
       const started = Date.now();
       if (this.latencyMs > 0) await sleep(this.latencyMs);
+      const held = this.held;
+      if (held) {
+        held.count += 1;
+        await held.promise;
+        held.count -= 1;
+      }
       let body: Record<string, unknown>;
       try {
         body = JSON.parse(raw.toString('utf8') || '{}') as Record<string, unknown>;

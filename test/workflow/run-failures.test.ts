@@ -130,34 +130,30 @@ describe('runs that fail (offline, as synthesized)', () => {
 });
 
 describe('an execution that times out during evaluation (offline, as synthesized)', () => {
-  /** Long enough to reach the evaluation many times over (a whole evaluated run takes a few seconds). */
-  const EXECUTION_TIMEOUT_MS = 12_000;
-  /**
-   * Each call this slow, one shard (5 records, one after another) needs 20 s, longer than the
-   * whole execution may take however many shards run at once: the evaluation cannot finish.
-   */
-  const CALL_LATENCY_MS = 4_000;
   let h: WorkflowHarness;
 
   beforeAll(async () => {
-    // One record at a time within a shard, so a shard's duration does not depend on the default concurrency.
-    h = await startHarness({ ...TEST_PROPS, evaluation: { ...EVALUATION, recordConcurrency: 1 } }, { executionTimeoutMs: EXECUTION_TIMEOUT_MS });
+    h = await startHarness({ ...TEST_PROPS, evaluation: { ...EVALUATION, recordConcurrency: 1 } });
     await stageData(h);
   });
   afterAll(async () => h?.stop());
 
   test('ends TIMED_OUT; the cleanup deletes the Provisioned Throughput and records the timeout', async () => {
-    h.aws.runtime.setLatency(CALL_LATENCY_MS);
-    const { executions } = await h.upload('requests/times-out.json', request('times-out'));
-    const execution = executions[0];
+    // The model holds every call, so the evaluation is surely in flight when the time is up,
+    // however fast or loaded the machine: the timeout is decided by that condition, not by a clock.
+    const release = h.aws.runtime.hold();
     let outcome;
     try {
-      await waitFor('the evaluation to start', () => execution.events.some((e) => e.type === 'StateEntered' && e.state === 'InferShard'), EXECUTION_TIMEOUT_MS);
+      const { executions } = await h.upload('requests/times-out.json', request('times-out'));
+      const execution = executions[0];
+      await waitFor('a model call of the evaluation to be in flight', () => h.aws.runtime.heldCalls() > 0);
+      expect(execution.events.some((e) => e.type === 'StateEntered' && e.state === 'InferShard')).toBe(true);
       expect(h.aws.bedrock.provisionedThroughputs()).toHaveLength(1);
+      execution.timeOut();
+      release();
       outcome = await execution.result;
     } finally {
-      // Shards still running after the timeout finish quickly.
-      h.aws.runtime.setLatency(0);
+      release();
     }
     await h.runner.idle();
 

@@ -141,6 +141,11 @@ export interface WorkflowExecution {
   readonly result: Promise<ExecutionOutcome>;
   /** Stops the execution (StopExecution): it ends ABORTED. */
   abort(details?: { readonly error?: string; readonly cause?: string }): void;
+  /**
+   * Ends the execution now as its timeout would (TIMED_OUT with States.Timeout), for tests that
+   * decide when the time is up by a condition rather than by the wall clock.
+   */
+  timeOut(): void;
 }
 
 /** What an event put on a bus led to. */
@@ -334,6 +339,7 @@ export class LocalWorkflowRunner {
       events,
       result,
       abort: (details = {}) => interpreterRun.end({ reason: 'abort', ...details }),
+      timeOut: () => interpreterRun.end({ reason: 'timeout' }),
     };
     const entry = { execution, settled: false };
     this.executions.set(name, entry);
