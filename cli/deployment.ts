@@ -8,6 +8,7 @@
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { RunRecord, readRunRecord, runRecordKey } from '../lambda/shared/run-record';
 import { ParsedArgs, UsageError } from './command-args';
+import { readOutputsFile } from './deployment-outputs';
 
 /** Where a deployment keeps requests, data and runs. */
 export interface DeploymentSettings {
@@ -30,7 +31,13 @@ export const DEPLOYMENT_OPTIONS = {
   '--runs-prefix': 'LLAMA_FINETUNE_RUNS_PREFIX',
   '--data-prefix': 'LLAMA_FINETUNE_DATA_PREFIX',
   '--region': 'AWS_REGION',
+  '--outputs': 'LLAMA_FINETUNE_OUTPUTS',
+  '--stack': 'LLAMA_FINETUNE_STACK',
+  '--key-prefix': 'LLAMA_FINETUNE_KEY_PREFIX',
 } as const;
+
+/** The names of those options, for each command's option spec. */
+export const DEPLOYMENT_OPTION_NAMES = Object.keys(DEPLOYMENT_OPTIONS) as ReadonlyArray<keyof typeof DEPLOYMENT_OPTIONS>;
 
 /** Usage lines of those options. */
 export const DEPLOYMENT_USAGE = `  --dataset-bucket <name>   the deployment's dataset bucket (or LLAMA_FINETUNE_DATASET_BUCKET)
@@ -38,17 +45,36 @@ export const DEPLOYMENT_USAGE = `  --dataset-bucket <name>   the deployment's da
   --request-prefix <p>      where requests start runs (or LLAMA_FINETUNE_REQUEST_PREFIX; default requests/)
   --runs-prefix <p>         where runs write (or LLAMA_FINETUNE_RUNS_PREFIX; default runs/)
   --data-prefix <p>         the deployment's dataPrefix, if any (or LLAMA_FINETUNE_DATA_PREFIX)
-  --region <region>         AWS region (default: AWS_REGION or your profile's)`;
+  --region <region>         AWS region (default: AWS_REGION or your profile's)
+  --outputs <file>          the file of 'cdk deploy --outputs-file <file>' (or LLAMA_FINETUNE_OUTPUTS):
+                            buckets and prefixes from the stack's outputs; the options above override it
+  --stack <name>            the stack to read when the outputs file holds several (or LLAMA_FINETUNE_STACK)
+  --key-prefix <p>          the keyPrefix given to addOutputs, if any (or LLAMA_FINETUNE_KEY_PREFIX)`;
 
-/** Reads the settings from the options, then the environment. */
+/** Reads the settings from the options, then the environment, then the outputs file (`--outputs`). */
 export function deploymentSettings(args: ParsedArgs, env: NodeJS.ProcessEnv = process.env): DeploymentSettings {
   const get = (option: keyof typeof DEPLOYMENT_OPTIONS) => args.value(option) ?? (env[DEPLOYMENT_OPTIONS[option]] || undefined);
-  return {
+  const explicit = {
     datasetBucket: get('--dataset-bucket'),
     artifactsBucket: get('--artifacts-bucket'),
-    requestPrefix: prefixOption('--request-prefix', get('--request-prefix') ?? 'requests/'),
-    runsPrefix: prefixOption('--runs-prefix', get('--runs-prefix') ?? 'runs/'),
-    dataPrefix: get('--data-prefix') === undefined ? undefined : prefixOption('--data-prefix', get('--data-prefix')!),
+    requestPrefix: get('--request-prefix'),
+    runsPrefix: get('--runs-prefix'),
+    dataPrefix: get('--data-prefix'),
+  };
+  const outputsFile = get('--outputs');
+  if (outputsFile === undefined && (get('--stack') !== undefined || get('--key-prefix') !== undefined)) {
+    throw new UsageError('--stack and --key-prefix pick outputs from an outputs file: give it with --outputs <file> (or LLAMA_FINETUNE_OUTPUTS).');
+  }
+  const given = new Set((Object.keys(explicit) as Array<keyof typeof explicit>).filter((key) => explicit[key] !== undefined));
+  const fromFile = outputsFile === undefined ? {} : readOutputsFile(outputsFile, { stack: get('--stack'), keyPrefix: get('--key-prefix'), given });
+  const pick = (key: keyof typeof explicit) => explicit[key] ?? fromFile[key];
+  const dataPrefix = pick('dataPrefix');
+  return {
+    datasetBucket: pick('datasetBucket'),
+    artifactsBucket: pick('artifactsBucket'),
+    requestPrefix: prefixOption('--request-prefix', pick('requestPrefix') ?? 'requests/'),
+    runsPrefix: prefixOption('--runs-prefix', pick('runsPrefix') ?? 'runs/'),
+    dataPrefix: dataPrefix === undefined ? undefined : prefixOption('--data-prefix', dataPrefix),
     region: args.value('--region'),
   };
 }
@@ -58,7 +84,7 @@ export function required(settings: DeploymentSettings, which: 'datasetBucket' | 
   const value = settings[which];
   if (value) return value;
   const option = which === 'datasetBucket' ? '--dataset-bucket' : '--artifacts-bucket';
-  throw new UsageError(`${option} is required (or set ${DEPLOYMENT_OPTIONS[option]}): the ${which === 'datasetBucket' ? 'dataset' : 'artifacts'} bucket of your deployment.`);
+  throw new UsageError(`${option} is required (or set ${DEPLOYMENT_OPTIONS[option]}): the ${which === 'datasetBucket' ? 'dataset' : 'artifacts'} bucket of your deployment (or read it from the stack's outputs with --outputs <file of cdk deploy --outputs-file>).`);
 }
 
 function prefixOption(option: string, value: string): string {

@@ -4,7 +4,7 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { parseArgs, secondsOption, UsageError } from '../command-args';
-import { checkRunId, DEPLOYMENT_USAGE, deploymentSettings, required } from '../deployment';
+import { checkRunId, DEPLOYMENT_OPTION_NAMES, DEPLOYMENT_USAGE, deploymentSettings, required } from '../deployment';
 import { EXIT, EXIT_CODES_LINE } from '../exit-codes';
 import { followRun } from '../run-follow';
 import { CommandIo, defaultCommandIo, reportAwsProblem } from '../command-io';
@@ -17,7 +17,7 @@ export const FOLLOW_USAGE = `llama-finetune follow <run id> [options]
 ${DEPLOYMENT_USAGE}
   ${EXIT_CODES_LINE} 1 also means the run did not succeed; 130: stopped following.`;
 
-const SPEC = { values: ['--interval', '--start-timeout', '--artifacts-bucket', '--dataset-bucket', '--request-prefix', '--runs-prefix', '--data-prefix', '--region'], flags: [] };
+const SPEC = { values: ['--interval', '--start-timeout', ...DEPLOYMENT_OPTION_NAMES], flags: [] };
 
 /** Runs the command; returns the exit code. */
 export async function runFollow(args: string[], io: CommandIo = defaultCommandIo()): Promise<number> {

@@ -11,7 +11,7 @@ import { pipeline } from 'stream/promises';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { parseS3Uri } from '../../lambda/shared/s3';
 import { parseArgs, UsageError } from '../command-args';
-import { checkRunId, DEPLOYMENT_USAGE, deploymentSettings, readRun, required } from '../deployment';
+import { checkRunId, DEPLOYMENT_OPTION_NAMES, DEPLOYMENT_USAGE, deploymentSettings, readRun, required } from '../deployment';
 import { EXIT, EXIT_CODES_LINE } from '../exit-codes';
 import { outcomeLines } from '../run-display';
 import { CommandIo, defaultCommandIo, reportAwsProblem } from '../command-io';
@@ -23,7 +23,7 @@ export const REPORT_USAGE = `llama-finetune report <run id> [options]
 ${DEPLOYMENT_USAGE}
   ${EXIT_CODES_LINE} 1 also means the run has no report (it ended before evaluating).`;
 
-const SPEC = { values: ['--out', '--artifacts-bucket', '--dataset-bucket', '--request-prefix', '--runs-prefix', '--data-prefix', '--region'], flags: ['--open'] };
+const SPEC = { values: ['--out', ...DEPLOYMENT_OPTION_NAMES], flags: ['--open'] };
 
 /** Runs the command; returns the exit code. */
 export async function runReport(args: string[], io: CommandIo = defaultCommandIo()): Promise<number> {

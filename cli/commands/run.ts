@@ -27,7 +27,7 @@ import {
   validateDataset,
 } from '../../lambda/shared/validation';
 import { parseArgs, secondsOption, UsageError } from '../command-args';
-import { DEPLOYMENT_USAGE, deploymentSettings, listRunIds, required } from '../deployment';
+import { DEPLOYMENT_OPTION_NAMES, DEPLOYMENT_USAGE, deploymentSettings, listRunIds, required } from '../deployment';
 import { awsAccessProblem, EXIT, EXIT_CODES_LINE, ExplainedError } from '../exit-codes';
 import { followRun } from '../run-follow';
 import { CommandIo, defaultCommandIo, reportAwsProblem } from '../command-io';
@@ -52,7 +52,7 @@ ${DEPLOYMENT_USAGE}
   ${EXIT_CODES_LINE} 1 also means the run did not succeed; 130: stopped following.`;
 
 const SPEC = {
-  values: ['--data-dir', '--image-root', '--allow-images', '--account', '--request-key', '--interval', '--start-timeout', '--dataset-bucket', '--artifacts-bucket', '--request-prefix', '--runs-prefix', '--data-prefix', '--region'],
+  values: ['--data-dir', '--image-root', '--allow-images', '--account', '--request-key', '--interval', '--start-timeout', ...DEPLOYMENT_OPTION_NAMES],
   flags: ['--no-wait'],
 };
 

@@ -5,7 +5,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { RunRecord } from '../../lambda/shared/run-record';
 import { parseArgs, UsageError } from '../command-args';
-import { DEPLOYMENT_USAGE, deploymentSettings, listRunIds, mapBounded, readRun, required } from '../deployment';
+import { DEPLOYMENT_OPTION_NAMES, DEPLOYMENT_USAGE, deploymentSettings, listRunIds, mapBounded, readRun, required } from '../deployment';
 import { EXIT, EXIT_CODES_LINE } from '../exit-codes';
 import { runsTable } from '../run-display';
 import { CommandIo, defaultCommandIo, reportAwsProblem } from '../command-io';
@@ -18,7 +18,7 @@ export const RUNS_USAGE = `llama-finetune runs [options]
 ${DEPLOYMENT_USAGE}
   ${EXIT_CODES_LINE}`;
 
-const SPEC = { values: ['--limit', '--artifacts-bucket', '--dataset-bucket', '--request-prefix', '--runs-prefix', '--data-prefix', '--region'], flags: ['--json'] };
+const SPEC = { values: ['--limit', ...DEPLOYMENT_OPTION_NAMES], flags: ['--json'] };
 
 /** Runs the command; returns the exit code. */
 export async function runRuns(args: string[], io: CommandIo = defaultCommandIo()): Promise<number> {

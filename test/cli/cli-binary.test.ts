@@ -482,6 +482,57 @@ describe('run, follow, runs and report against the stand-ins', () => {
     expect(followed.stdout).toContain(`Run ${printed} SUCCEEDED`);
   }, 60_000);
 
+  test('--outputs: the file `cdk deploy --outputs-file` writes, from a synthesized stack, is all run --no-wait and runs need', async () => {
+    // The outputs of a stack that composes LlamaFinetuning and adds its outputs, resolved as
+    // CloudFormation would, with the synthesized buckets standing for the stand-in ones.
+    const stack: Stack = testStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }));
+    const finetuning = new LlamaFinetuning(stack, 'Finetuning');
+    finetuning.addOutputs();
+    const physical: Record<string, string> = { [logicalIdOf(finetuning.datasetBucket)]: DATASETS, [logicalIdOf(finetuning.artifactsBucket)]: ARTIFACTS };
+    const resolve = (value: unknown): string | undefined => {
+      if (typeof value === 'string') return value;
+      const v = value as { Ref?: string; 'Fn::Join'?: [string, unknown[]] };
+      if (v.Ref) return physical[v.Ref];
+      if (v['Fn::Join']) {
+        const parts = v['Fn::Join'][1].map(resolve);
+        return parts.every((p) => p !== undefined) ? parts.join(v['Fn::Join'][0]) : undefined;
+      }
+      return undefined; // ARNs and names this test has no stand-in for
+    };
+    const outputs = Object.fromEntries(
+      Object.entries((Template.fromStack(stack).toJSON().Outputs ?? {}) as Record<string, { Value: unknown }>)
+        .map(([key, output]) => [key, resolve(output.Value)])
+        .filter(([, value]) => value !== undefined),
+    );
+    expect(outputs).toMatchObject({ DatasetBucketName: DATASETS, ArtifactsBucketName: ARTIFACTS, RequestPrefix: 'requests/', RunsPrefix: 'runs/' });
+    const outputsFile = path.join(work, 'cdk-outputs.json');
+    writeFileSync(outputsFile, JSON.stringify({ [stack.stackName]: outputs }, null, 2));
+    // No bucket options or variables: only the outputs file.
+    const env = userEnv({ LLAMA_FINETUNE_DATASET_BUCKET: undefined, LLAMA_FINETUNE_ARTIFACTS_BUCKET: undefined });
+
+    const file = writeRequest('outputs-1b', { name: 'outputs-1b', model: 'llama3.2-1b', trainingData: 'datasets/outputs/train.jsonl' }, { 'train.jsonl': VALID_TRAINING });
+    const started = await cli(['run', file, '--no-wait', '--outputs', outputsFile], env);
+    expectNoNoise(started);
+    expect({ code: started.code, stderr: started.stderr }).toMatchObject({ code: 0 });
+    const run = await playWorkflow({ datasets: DATASETS, artifacts: ARTIFACTS }, 'requests/outputs-1b.json', { pauseMs: 20, outcome: 'SUCCEEDED' });
+    expect(started.stdout.trim()).toBe(run.runId);
+
+    const listed = await cli(['runs', '--outputs', outputsFile], env);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout.split('\n').some((line) => line.startsWith(run.runId))).toBe(true);
+    // The same from the variable.
+    const fromVariable = await cli(['runs'], { ...env, LLAMA_FINETUNE_OUTPUTS: outputsFile });
+    expect(fromVariable.code).toBe(0);
+    expect(fromVariable.stdout).toContain(run.runId);
+    // A file of several stacks needs --stack, and says which are there.
+    const twoStacks = path.join(work, 'cdk-outputs-two.json');
+    writeFileSync(twoStacks, JSON.stringify({ [stack.stackName]: outputs, 'Other-Stack': outputs }));
+    const ambiguous = await cli(['runs', '--outputs', twoStacks], env);
+    expect(ambiguous.code).toBe(2);
+    expect(ambiguous.stderr).toContain('Other-Stack');
+    expect((await cli(['runs', '--outputs', twoStacks, '--stack', 'Other-Stack'], env)).code).toBe(0);
+  }, 90_000);
+
   test('an unversioned dataset bucket: the run is found by its request key and ETag among the new runs', async () => {
     const env = userEnv({ LLAMA_FINETUNE_DATASET_BUCKET: PLAIN_DATASETS, LLAMA_FINETUNE_ARTIFACTS_BUCKET: PLAIN_ARTIFACTS });
     const file = writeRequest('plain-1b', { name: 'plain-1b', model: 'llama3.2-1b', trainingData: 'datasets/plain/train.jsonl' }, { 'train.jsonl': VALID_TRAINING });
