@@ -31,6 +31,7 @@ import {
 } from '../../lambda/shared/validation';
 import { detectForeignDataset, FOREIGN_DATASET_HEAD_BYTES } from '../prepare/input-format';
 import { shellQuote } from '../prepare/shell-quote';
+import { parseArgs, UsageError } from '../command-args';
 import { awsAccessProblem, EXIT } from '../exit-codes';
 
 export const VALIDATE_USAGE = `llama-finetune validate <training.jsonl | s3://bucket/key.jsonl> [--validation <file>] [--test <file>] --model <name or id> [options]
@@ -96,10 +97,10 @@ interface ValidateArgs {
   readonly json: boolean;
 }
 
-class UsageError extends Error {}
-
-const VALUE_FLAGS = new Set(['--model', '--image-root', '--allow-images', '--account', '--concurrency', '--max-problems', '--validation', '--test', '--request', '--bucket']);
-const BOOLEAN_FLAGS = new Set(['--json', '--skip-images']);
+const VALIDATE_OPTIONS = {
+  values: ['--model', '--image-root', '--allow-images', '--account', '--concurrency', '--max-problems', '--validation', '--test', '--request', '--bucket'],
+  flags: ['--json', '--skip-images'],
+};
 
 function parseInteger(flag: string, text: string, min: number, max: number): number {
   const value = Number(text);
@@ -107,40 +108,25 @@ function parseInteger(flag: string, text: string, min: number, max: number): num
   return value;
 }
 
-function parseArgs(args: readonly string[]): ValidateArgs {
-  const values = new Map<string, string[]>();
-  const flags = new Set<string>();
-  const positional: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    if (VALUE_FLAGS.has(name)) {
-      const value = eq > 0 ? arg.slice(eq + 1) : args[++i];
-      if (value === undefined || value === '') throw new UsageError(`${name} needs a value.`);
-      values.set(name, [...(values.get(name) ?? []), value]);
-    } else if (BOOLEAN_FLAGS.has(name) && eq < 0) {
-      flags.add(name);
-    } else if (arg.startsWith('-') && arg !== '-') {
-      throw new UsageError(`Unknown option '${arg}'.`);
-    } else {
-      positional.push(arg);
-    }
-  }
-  const last = (flag: string) => values.get(flag)?.[values.get(flag)!.length - 1];
+function parseValidateArgs(args: readonly string[]): ValidateArgs {
+  const parsed = parseArgs(args, VALIDATE_OPTIONS);
+  const positional = parsed.positional;
+  const flags = parsed.flags;
+  const last = (flag: string) => parsed.value(flag);
+  const given = (flag: string) => parsed.values(flag).length > 0;
   const request = last('--request');
   let files: ValidateArgs['files'];
   if (request !== undefined) {
     if (positional.length > 0) throw new UsageError(`--request names the data files; do not name files as well (got ${positional.join(', ')}).`);
     for (const flag of ['--validation', '--test']) {
-      if (values.has(flag)) throw new UsageError(`${flag} cannot be combined with --request; the request names its ${flag.slice(2)} file.`);
+      if (given(flag)) throw new UsageError(`${flag} cannot be combined with --request; the request names its ${flag.slice(2)} file.`);
     }
   } else {
     if (positional.length === 0) throw new UsageError('Name the JSONL file to validate (the training file), or a run request with --request.');
     if (positional.length > 1) {
       throw new UsageError(`Name one training file; give the others with --validation and --test (got ${positional.join(', ')}).`);
     }
-    if (values.has('--bucket')) throw new UsageError('--bucket applies to --request; name S3 files as s3://bucket/key.');
+    if (given('--bucket')) throw new UsageError('--bucket applies to --request; name S3 files as s3://bucket/key.');
     files = { training: positional[0], validation: last('--validation'), test: last('--test') };
     const named = [files.training, files.validation, files.test].filter((f) => f !== undefined);
     const repeated = named.find((f, i) => named.indexOf(f) !== i);
@@ -155,7 +141,7 @@ function parseArgs(args: readonly string[]): ValidateArgs {
   const imageRoot = last('--image-root');
   if (imageRoot !== undefined && flags.has('--skip-images')) throw new UsageError('Use either --image-root or --skip-images, not both.');
   if (imageRoot !== undefined && !isDirectory(imageRoot)) throw new UsageError(`--image-root '${imageRoot}' is not a directory.`);
-  const allowImages = values.get('--allow-images') ?? [];
+  const allowImages = [...parsed.values('--allow-images')];
   for (const location of allowImages) {
     try {
       parseAllowedImageLocation(location);
@@ -382,7 +368,7 @@ export async function runValidate(args: string[], io: ValidateIo = defaultIo): P
   }
   let parsed: ValidateArgs;
   try {
-    parsed = parseArgs(args);
+    parsed = parseValidateArgs(args);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     // The message names the problem; the full usage would bury it, so point to --help.

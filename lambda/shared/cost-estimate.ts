@@ -18,6 +18,9 @@
  *   Provisioned Throughput). Answers are estimated at their maximum (`maxTokens`).
  */
 
+// Type only: the report model names the cost estimate too; no module cycle at run time.
+import type { EvaluationCosts } from './report/report-model';
+
 /** Prices of one model, in US dollars; each is optional and dollars appear only where set. */
 export interface ModelPrices {
   /** Model customization (training), per 1,000 tokens trained. */
@@ -271,15 +274,8 @@ export function renderCostEstimateLines(e: CostEstimate): string[] {
   return lines;
 }
 
-/** What the run actually used, from the evaluation report's figures. */
-export interface ActualUsage {
-  readonly provisionedThroughputHours?: number;
-  readonly modelUnits?: number;
-  readonly baseInputTokens: number;
-  readonly baseOutputTokens: number;
-  readonly fineTunedInputTokens: number;
-  readonly fineTunedOutputTokens: number;
-}
+/** What the run actually used: the evaluation report's usage figures. */
+export type ActualUsage = EvaluationCosts;
 
 /** One row of the estimate-versus-actual table. */
 export interface CostComparisonRow {
