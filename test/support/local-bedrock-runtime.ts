@@ -15,7 +15,7 @@ import { LocalBedrock } from './local-bedrock';
 import { LlamaModel, LLAMA_MODELS, estimateImageTokens } from '../../lib/models/llama-models';
 import { AwsScope, foundationModelArn, inferenceProfileArn } from './stand-ins/bedrock-arns';
 import { FaultLength, FaultPlan } from './stand-ins/fault-plan';
-import { newRequestId, principalOf, readBody, RunningServer, sleep, StandInRequest, StandInResponse, startServer } from './stand-ins/http-server';
+import { newRequestId, principalOf, readBody, RunningServer, sendJson, sleep, StandInRequest, StandInResponse, startServer } from './stand-ins/http-server';
 
 /** Regions a `us.` inference profile routes to (IAM evaluates the foundation model in each). */
 const US_PROFILE_REGIONS = ['us-east-1', 'us-east-2', 'us-west-2'];
@@ -247,11 +247,7 @@ export class LocalBedrockRuntime {
       payload = { message: err.message };
     }
     this.callLog.record({ requestId, service: 'bedrock', operation: isConverse ? 'Converse' : 'Unknown', action: 'bedrock:InvokeModel', resources, status, errorCode: errorType, principal });
-    const out = Buffer.from(JSON.stringify(payload), 'utf8');
-    const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': out.length, 'x-amzn-requestid': requestId };
-    if (errorType) headers['x-amzn-errortype'] = `${errorType}:http://internal.amazon.com/coral/com.amazon.bedrock/`;
-    res.writeHead(status, headers);
-    res.end(out);
+    sendJson(res, { status, payload, requestId, contentType: 'application/json', errorType: errorType ? `${errorType}:http://internal.amazon.com/coral/com.amazon.bedrock/` : undefined });
   }
 
   private resolveTarget(modelId: string): ConverseTarget {

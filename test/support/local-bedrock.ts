@@ -29,7 +29,7 @@ import {
 } from './stand-ins/bedrock-arns';
 import { checkCustomizationJobRequest, checkProvisionedThroughputRequest, JsonObject, RequestRuleError, splitS3Uri } from './stand-ins/bedrock-request-rules';
 import { FaultLength, FaultPlan } from './stand-ins/fault-plan';
-import { newRequestId, principalOf, readBody, RunningServer, sleep, StandInRequest, StandInResponse, startServer } from './stand-ins/http-server';
+import { newRequestId, principalOf, readBody, RunningServer, sendJson, sleep, StandInRequest, StandInResponse, startServer } from './stand-ins/http-server';
 import { simulateTraining } from './stand-ins/training-metrics';
 
 /** Bedrock control-plane operations LocalBedrock answers. */
@@ -615,11 +615,7 @@ export class LocalBedrock {
       const service = auth.action.split(':')[0];
       this.callLog.record({ requestId, service, operation, action: auth.action, resources: auth.resources, status, errorCode: errorType, principal });
     }
-    const body = Buffer.from(JSON.stringify(payload), 'utf8');
-    const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': body.length, 'x-amzn-requestid': requestId };
-    if (errorType) headers['x-amzn-errortype'] = `${errorType}:http://internal.amazon.com/coral/com.amazon.bedrock/`;
-    res.writeHead(status, headers);
-    res.end(body);
+    sendJson(res, { status, payload, requestId, contentType: 'application/json', errorType: errorType ? `${errorType}:http://internal.amazon.com/coral/com.amazon.bedrock/` : undefined });
   }
 
   private authorize(principal: string, auth: Authorization): void {

@@ -24,7 +24,7 @@ import { AwsCallLog } from './aws-call-log';
 import { Authorizer } from './local-s3';
 import { AwsScope } from './stand-ins/bedrock-arns';
 import { FaultLength, FaultPlan } from './stand-ins/fault-plan';
-import { newRequestId, principalOf, readBody, RunningServer, StandInRequest, StandInResponse, startServer } from './stand-ins/http-server';
+import { newRequestId, principalOf, readBody, RunningServer, sendJson, StandInRequest, StandInResponse, startServer } from './stand-ins/http-server';
 
 /** The EventBridge operations LocalEventBridge answers. */
 export type EventBridgeOperation = 'PutEvents';
@@ -457,11 +457,7 @@ export class LocalEventBridge {
       payload = { __type: err.type, message: err.message };
     }
     this.callLog.record({ requestId, service: 'events', operation: operation || 'Unknown', action: `events:${operation || 'Unknown'}`, resources, status, errorCode: errorType, principal });
-    const out = Buffer.from(JSON.stringify(payload), 'utf8');
-    const headers: Record<string, string | number> = { 'content-type': 'application/x-amz-json-1.1', 'content-length': out.length, 'x-amzn-requestid': requestId };
-    if (errorType) headers['x-amzn-errortype'] = errorType;
-    res.writeHead(status, headers);
-    res.end(out);
+    sendJson(res, { status, payload, requestId, contentType: 'application/x-amz-json-1.1', errorType: errorType });
   }
 
   /** Bus name, ARN and whether it exists here, for an entry's EventBusName. */

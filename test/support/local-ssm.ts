@@ -17,7 +17,7 @@ import { AwsCallLog } from './aws-call-log';
 import { Authorizer } from './local-s3';
 import { AwsScope } from './stand-ins/bedrock-arns';
 import { FaultLength, FaultPlan } from './stand-ins/fault-plan';
-import { newRequestId, principalOf, readBody, RunningServer, StandInRequest, StandInResponse, startServer } from './stand-ins/http-server';
+import { newRequestId, principalOf, readBody, RunningServer, sendJson, StandInRequest, StandInResponse, startServer } from './stand-ins/http-server';
 
 /** The operations LocalSsm answers. */
 export type SsmOperation = 'PutParameter' | 'GetParameter' | 'GetParametersByPath' | 'GetParameterHistory';
@@ -170,11 +170,7 @@ export class LocalSsm {
       payload = { __type: err.type, message: err.message };
     }
     this.callLog.record({ requestId, service: 'ssm', operation: operation || 'Unknown', action: `ssm:${operation || 'Unknown'}`, resources, status, errorCode: errorType, principal });
-    const out = Buffer.from(JSON.stringify(payload), 'utf8');
-    const headers: Record<string, string | number> = { 'content-type': 'application/x-amz-json-1.1', 'content-length': out.length, 'x-amzn-requestid': requestId };
-    if (errorType) headers['x-amzn-errortype'] = errorType;
-    res.writeHead(status, headers);
-    res.end(out);
+    sendJson(res, { status, payload, requestId, contentType: 'application/x-amz-json-1.1', errorType: errorType });
   }
 
   private dispatch(operation: SsmOperation, body: Record<string, unknown>, principal: string): unknown {

@@ -20,7 +20,7 @@
 import { randomBytes } from 'node:crypto';
 import { AwsCallLog } from './aws-call-log';
 import { FaultLength, FaultPlan } from './stand-ins/fault-plan';
-import { newRequestId, principalOf, readBody, RunningServer, StandInRequest, StandInResponse, startServer } from './stand-ins/http-server';
+import { newRequestId, principalOf, readBody, RunningServer, sendJson, StandInRequest, StandInResponse, startServer } from './stand-ins/http-server';
 
 /** The operations LocalStepFunctions answers. */
 export type StepFunctionsOperation = 'SendTaskSuccess' | 'SendTaskFailure' | 'SendTaskHeartbeat';
@@ -184,10 +184,6 @@ export class LocalStepFunctions {
       payload = { __type: err.type, message: err.message };
     }
     this.callLog.record({ requestId, service: 'states', operation: operation || 'Unknown', action: `states:${operation || 'Unknown'}`, resources, status, errorCode: errorType, principal });
-    const out = Buffer.from(JSON.stringify(payload), 'utf8');
-    const headers: Record<string, string | number> = { 'content-type': 'application/x-amz-json-1.0', 'content-length': out.length, 'x-amzn-requestid': requestId };
-    if (errorType) headers['x-amzn-errortype'] = errorType;
-    res.writeHead(status, headers);
-    res.end(out);
+    sendJson(res, { status, payload, requestId, contentType: 'application/x-amz-json-1.0', errorType: errorType });
   }
 }

@@ -137,6 +137,21 @@ export function principalOf(req: StandInRequest, query: URLSearchParams): string
   return 'anonymous';
 }
 
+/**
+ * Answers with a JSON body as the AWS JSON and restJson protocols do: the request id header, and
+ * for an error the `x-amzn-errortype` header (the body then holds `__type`/`message`).
+ */
+export function sendJson(
+  res: StandInResponse,
+  answer: { readonly status: number; readonly payload: unknown; readonly requestId: string; readonly contentType: string; readonly errorType?: string },
+): void {
+  const body = Buffer.from(JSON.stringify(answer.payload), 'utf8');
+  const headers: Record<string, string | number> = { 'content-type': answer.contentType, 'content-length': body.length, 'x-amzn-requestid': answer.requestId };
+  if (answer.errorType) headers['x-amzn-errortype'] = answer.errorType;
+  res.writeHead(answer.status, headers);
+  res.end(body);
+}
+
 /** A random id in the style of AWS request ids. */
 export function newRequestId(): string {
   return randomBytes(8).toString('hex').toUpperCase();
