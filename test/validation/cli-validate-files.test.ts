@@ -8,29 +8,12 @@
 import { spawnSync } from 'child_process';
 import { writeFileSync } from 'fs';
 import * as path from 'path';
-import { runValidate, ValidateIo } from '../../cli/commands/validate';
-import { createS3ClientForImageReads, ValidationReport } from '../../lambda/shared/validation';
+import { ValidationReport } from '../../lambda/shared/validation';
 import { startLocalAws } from '../support/local-aws';
+import { runValidateCommand } from './validate-command';
 import { DATA_BUCKET, tempDir, textRecord, textRecords, toJsonl } from './fixtures';
 
-interface Captured {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(args: string[], io: Partial<ValidateIo> = {}): Promise<Captured> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runValidate(args, {
-    stdout: (t) => void (stdout += t),
-    stderr: (t) => void (stderr += t),
-    stderrIsTty: false,
-    createS3Client: (concurrency) => createS3ClientForImageReads(concurrency),
-    ...io,
-  });
-  return { code, stdout, stderr };
-}
+const run = runValidateCommand;
 
 let dir: string;
 let cleanup: () => void;

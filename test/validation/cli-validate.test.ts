@@ -6,30 +6,14 @@ import { spawnSync } from 'child_process';
 import { writeFileSync } from 'fs';
 import * as path from 'path';
 import { S3Client } from '@aws-sdk/client-s3';
-import { runValidate, VALIDATE_USAGE, ValidateIo } from '../../cli/commands/validate';
+import { VALIDATE_USAGE } from '../../cli/commands/validate';
 import { createS3ClientForImageReads, DEFAULT_IMAGE_CONCURRENCY, ValidationReport } from '../../lambda/shared/validation';
 import { startLocalAws } from '../support/local-aws';
+import { runValidateCommand } from './validate-command';
 import { imageBytes } from '../support/images';
 import { DATA_BUCKET, imageRecord, tempDir, textRecord, textRecords, toJsonl, writeImage } from './fixtures';
 
-interface Captured {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(args: string[], io: Partial<ValidateIo> = {}): Promise<Captured> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runValidate(args, {
-    stdout: (t) => void (stdout += t),
-    stderr: (t) => void (stderr += t),
-    stderrIsTty: false,
-    createS3Client: (concurrency) => createS3ClientForImageReads(concurrency),
-    ...io,
-  });
-  return { code, stdout, stderr };
-}
+const run = runValidateCommand;
 
 let dir: string;
 let cleanup: () => void;
