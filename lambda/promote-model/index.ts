@@ -25,6 +25,7 @@ import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetParameterCommand, ParameterNotFound, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { FinetuneMetric } from '../../lib/operations/metric-names';
 import { bedrockClient, eventBridgeClient, s3Client, ssmClient } from '../shared/aws-clients';
+import { safeText } from '../shared/display-text';
 import { intEnv, requireEnv } from '../shared/env';
 import { createLogger, Logger } from '../shared/logger';
 import { logFailures } from '../shared/log-failures';
@@ -127,9 +128,9 @@ async function checkServing(run: RunContext, promotion: PromotionResult): Promis
           status: 'SwapFailed',
           servingModelArn: pt.modelArn,
           completedAt: now,
-          error: timedOut
+          error: boundedError(timedOut
             ? `The Provisioned Throughput was still Updating after ${timeoutMinutes} minutes; Bedrock serves the previous model until an update completes.`
-            : `Bedrock ${pt.status === 'Failed' ? `failed the update${pt.failureMessage ? `: ${pt.failureMessage}` : ''}` : `ended the update serving ${pt.modelArn}`}; the previous model keeps serving.`,
+            : `Bedrock ${pt.status === 'Failed' ? `failed the update${pt.failureMessage ? `: ${pt.failureMessage}` : ''}` : `ended the update serving ${pt.modelArn}`}; the previous model keeps serving.`),
         };
   await updateOwnRunRecord(s3Client(), run, (r) => ({ ...withEvent(r, next.status === 'InService' ? 'serving swap done' : 'serving swap failed', { provisionedModelArn: serving.provisionedModelArn, error: next.error }), promotion: { ...r.promotion!, serving: next } }));
   // The entry changes only if it still names this run (a later promotion may have replaced it).
@@ -175,11 +176,23 @@ function swapStateOf(serving: ServingState | undefined): PromotionResult['swap']
  * Never throws for Bedrock's refusal: a failed swap leaves the previous model serving and is
  * recorded. Only a no-commitment Provisioned Throughput is touched.
  */
+/**
+ * Bedrock's failure messages are not length-bounded by the API; the registry entry that carries
+ * this text is a Standard SSM parameter of at most 4,096 characters.
+ */
+function boundedError(text: string): string {
+  return safeText(text, { maxChars: MAX_SERVING_ERROR_CHARS });
+}
+
+/** Room for Bedrock's message, while the whole registry entry stays far under 4,096 characters. */
+const MAX_SERVING_ERROR_CHARS = 600;
+
 async function startServingSwap(runLog: Logger, modelArn: string, now: Date): Promise<ServingState | undefined> {
   const provisionedModelArn = process.env.SERVING_PROVISIONED_MODEL_ARN;
   if (!provisionedModelArn) return undefined;
   const requestedAt = now.toISOString();
-  const failed = (error: string, servingModelArn?: string, status: ServingState['status'] = 'SwapFailed'): ServingState => {
+  const failed = (reason: string, servingModelArn?: string, status: ServingState['status'] = 'SwapFailed'): ServingState => {
+    const error = boundedError(reason);
     runLog.warn('serving swap not done; the previous model keeps serving', { provisionedModelArn, error });
     return { provisionedModelArn, status, servingModelArn, requestedAt, completedAt: requestedAt, error };
   };

@@ -187,6 +187,22 @@ describe('promote-model handler', () => {
     expect(storedRecord(aws, second.run).timeline.map((t) => t.event)).toContain('serving swap failed');
   });
 
+  test("a very long failure message from Bedrock is cut, so the registry entry stays within SSM's 4,096-character Standard parameter", async () => {
+    const first = await evaluatedRun('promo-long-error', 60);
+    const serving = await createThroughput('team-serving-long', first.modelArn);
+    aws.bedrock.markInService(serving);
+    process.env.SERVING_PROVISIONED_MODEL_ARN = serving;
+    aws.bedrock.scenario.modelUpdate = { afterPolls: 0, outcome: 'Failed', failureMessage: `Capacity: ${'x'.repeat(10_000)}` };
+    const second = await evaluatedRun('promo-long-error', 70);
+    const started = await promote(second.run);
+    const out = (await handler({ action: 'check-serving', run: second.run, promotion: started })) as PromotionResult;
+    expect(out.swap).toBe('FAILED');
+    // The stand-in refuses values over 4,096 characters as SSM does; the entry was written.
+    expect(entry('promo-long-error')).toMatchObject({ runId: second.run.runId, serving: { status: 'SwapFailed', error: expect.stringContaining('Capacity: xxx') } });
+    // 600 characters of the message, and the note of how much was cut.
+    expect(out.serving!.error!.length).toBeLessThan(700);
+  });
+
   test('a Provisioned Throughput with a commitment term is never touched', async () => {
     const first = await evaluatedRun('promo-commit', 60);
     const bedrock = new BedrockClient({});
