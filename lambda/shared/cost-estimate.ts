@@ -284,6 +284,11 @@ export interface CostComparisonRow {
   readonly actual: string;
 }
 
+/** What a Provisioned Throughput that existed `hours` with `modelUnits` cost: billed hourly, so every started hour counts. */
+export function provisionedThroughputDollars(hours: number, modelUnits: number, pricePerModelUnitHour: number): number {
+  return Math.ceil(hours) * modelUnits * pricePerModelUnitHour;
+}
+
 /** The estimate beside the actual usage (and dollars where prices are set), row by row. */
 export function compareEstimateWithActual(e: CostEstimate, actual: ActualUsage): CostComparisonRow[] {
   const rows: CostComparisonRow[] = [{ item: 'Tokens trained (training x epochs)', estimate: fmt(e.training.tokens), actual: 'not reported by Bedrock' }];
@@ -304,8 +309,7 @@ export function compareEstimateWithActual(e: CostEstimate, actual: ActualUsage):
       rows.push({ item: 'Base model cost', estimate: formatDollars(e.dollars.baseModel), actual: formatDollars(cost) });
     }
     if (p?.provisionedThroughputPerModelUnitHour !== undefined && e.dollars.provisionedThroughput !== undefined && actual.provisionedThroughputHours !== undefined) {
-      // Billed hourly: every started hour counts.
-      const cost = Math.ceil(actual.provisionedThroughputHours) * (actual.modelUnits ?? 0) * p.provisionedThroughputPerModelUnitHour;
+      const cost = provisionedThroughputDollars(actual.provisionedThroughputHours, actual.modelUnits ?? 0, p.provisionedThroughputPerModelUnitHour);
       rows.push({ item: 'Provisioned Throughput cost', estimate: formatDollars(e.dollars.provisionedThroughput), actual: formatDollars(cost) });
     }
   }

@@ -24,7 +24,7 @@ export type { AxisTicks } from './chart-ticks';
 export { escapeHtml } from './html-escape';
 export { escapeMarkdown } from './markdown-escape';
 export { renderReportMarkdown } from './render-markdown';
-export { renderReportHtml } from './render-html';
+export { REPORT_STYLE, renderReportHtml } from './render-html';
 export type { ReportHtmlOptions } from './render-html';
 export {
   DEFAULT_REPORT_IMAGE_LIMITS,

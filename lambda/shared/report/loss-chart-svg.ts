@@ -1,6 +1,7 @@
 /**
  * A small line chart of loss curves as an inline SVG string: one polyline per curve, axes with
- * tick labels, grid lines and a legend. Pure; needs no fonts, scripts or images, so it can be
+ * tick labels, grid lines and a legend (wrapped onto more rows when the curves' labels do not
+ * fit on one, e.g. a leaderboard overlaying up to 8 variants). Pure; needs no fonts, scripts or images, so it can be
  * embedded in a self-contained HTML file.
  */
 import { niceTicks } from './chart-ticks';
@@ -34,8 +35,14 @@ export interface ChartLabels {
   readonly yLabel?: string;
 }
 
-/** Colours that stay apart for the common kinds of colour blindness (blue, orange, green, purple). */
-const PALETTE = ['#1f6feb', '#d9480f', '#2b8a3e', '#7048e8'];
+/**
+ * Colours that stay apart for the common kinds of colour blindness (blue, orange, green, purple),
+ * then four more for charts of up to 8 curves (pink, brown, teal, grey); callers overlaying more
+ * than four curves should dash some of them too, so lines differ by more than colour.
+ */
+const PALETTE = ['#1f6feb', '#d9480f', '#2b8a3e', '#7048e8', '#bf3989', '#8a5a00', '#0a7e8c', '#57606a'];
+/** Height of one legend row, in pixels. */
+const LEGEND_ROW = 20;
 const FONT = "font-family=\"system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif\"";
 const MARGIN = { top: 40, right: 24, bottom: 48, left: 68 };
 /** Curves with at most this many points also get a dot per point (one point alone draws no line). */
@@ -67,12 +74,29 @@ export function lossChartSvg(curves: readonly ChartSeries[], size: ChartSize, la
     points: curve.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)),
   }));
   const all = series.flatMap((s) => s.points);
+  // Legend entries left to right, wrapping to a new row when the next would pass the right edge.
+  const legend: Array<{ x: number; row: number }> = [];
+  let legendX = MARGIN.left;
+  let row = 0;
+  for (const s of series) {
+    const entryWidth = 34 + 7 * (s.label.length + (s.points.length === 0 ? 10 : 0)) + 24;
+    if (legendX > MARGIN.left && legendX + entryWidth - 24 > width - MARGIN.right) {
+      row++;
+      legendX = MARGIN.left;
+    }
+    legend.push({ x: legendX, row });
+    legendX += entryWidth;
+  }
+  const top = MARGIN.top + row * LEGEND_ROW;
+  if (!(height > top + MARGIN.bottom)) {
+    throw new RangeError(`lossChartSvg needs more than ${top + MARGIN.bottom} pixels of height for ${row + 1} legend rows, got ${height}.`);
+  }
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" ${FONT} font-size="12">`,
     `<title>${escapeHtml(title)}</title>`,
     `<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`,
   ];
-  const plot = { left: MARGIN.left, right: width - MARGIN.right, top: MARGIN.top, bottom: height - MARGIN.bottom };
+  const plot = { left: MARGIN.left, right: width - MARGIN.right, top, bottom: height - MARGIN.bottom };
 
   if (all.length === 0) {
     parts.push(
@@ -119,15 +143,15 @@ export function lossChartSvg(curves: readonly ChartSeries[], size: ChartSize, la
     }
   }
   // Legend along the top, left-aligned with the plot.
-  let legendX = plot.left;
-  for (const s of series) {
+  series.forEach((s, i) => {
     const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
+    const { x, row: r } = legend[i];
+    const y = 16 + r * LEGEND_ROW;
     parts.push(
-      `<line x1="${legendX}" y1="16" x2="${legendX + 28}" y2="16" stroke="${escapeHtml(s.color)}" stroke-width="2"${dash}/>`,
-      `<text x="${legendX + 34}" y="16" dominant-baseline="middle" fill="#24292f">${escapeHtml(s.label)}${s.points.length === 0 ? ' (no data)' : ''}</text>`,
+      `<line x1="${x}" y1="${y}" x2="${x + 28}" y2="${y}" stroke="${escapeHtml(s.color)}" stroke-width="2"${dash}/>`,
+      `<text x="${x + 34}" y="${y}" dominant-baseline="middle" fill="#24292f">${escapeHtml(s.label)}${s.points.length === 0 ? ' (no data)' : ''}</text>`,
     );
-    legendX += 34 + 7 * (s.label.length + (s.points.length === 0 ? 10 : 0)) + 24;
-  }
+  });
   parts.push('</svg>');
   return parts.join('');
 }

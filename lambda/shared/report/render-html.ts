@@ -26,7 +26,8 @@ import { LossSummary } from '../training-metrics';
 const MAX_SHOWN_CHARS = 600;
 const CHART_SIZE = { width: 760, height: 320 };
 
-const STYLE = `
+/** The report's style sheet; the leaderboards (lambda/shared/leaderboard) use it too, so every page the project writes looks alike. */
+export const REPORT_STYLE = `
 :root { color-scheme: light; --ink: #1f2328; --muted: #59636e; --line: #d1d9e0; --soft: #f6f8fa; --pass: #1a7f37; --fail: #cf222e; --accent: #1f6feb; }
 * { box-sizing: border-box; }
 body { margin: 0; background: #eef1f4; color: var(--ink); font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
@@ -283,7 +284,7 @@ export function renderReportHtml(report: EvaluationReport, options: ReportHtmlOp
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${report.madeWithStandIns ? '[Offline demo, stand-in figures] ' : ''}Evaluation report: ${escapeHtml(run.requestName)}</title>
-<style>${STYLE}</style>
+<style>${REPORT_STYLE}</style>
 </head>
 <body>
 <main>
