@@ -146,6 +146,7 @@ export class LlamaFinetuning extends Construct {
       evaluation: props.evaluation,
       modelPrices: props.modelPrices,
       costBudget: props.costBudget,
+      runHistoryLength: props.runHistoryLength,
       promotion: props.promotion,
       removalPolicy,
     });

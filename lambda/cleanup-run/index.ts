@@ -8,9 +8,11 @@
  */
 import { GetModelCustomizationJobCommand, ResourceNotFoundException, StopModelCustomizationJobCommand } from '@aws-sdk/client-bedrock';
 import { bedrockClient, s3Client } from '../shared/aws-clients';
-import { requireEnv } from '../shared/env';
+import { intEnv, requireEnv } from '../shared/env';
 import { deleteProvisionedThroughput, runProvisionedThroughputArns, withProvisionedThroughputDeleted } from '../shared/evaluation/provisioned-throughput-deletion';
 import { jobNameFor } from '../shared/job-names';
+import { keepRunHistory } from '../shared/leaderboard/history-store';
+import { DEFAULT_RUN_HISTORY_LENGTH } from '../shared/leaderboard/run-history';
 import { createLogger } from '../shared/logger';
 import { logFailures } from '../shared/log-failures';
 import { announceOutcome } from '../shared/notify';
@@ -119,6 +121,8 @@ async function cleanUpRun(event: ExecutionStatusChangeEvent): Promise<CleanupRes
   const jobStopped = stoppedJobs.length > 0;
   let announced: boolean | undefined;
   if (outcomeRecorded) {
+    // A timed-out or aborted run is part of its name's history too (logged, never failing the cleanup).
+    await keepRunHistory(s3Client(), runLog, updated, { environment: requireEnv('ENVIRONMENT_NAME'), limit: intEnv('RUN_HISTORY_LENGTH', DEFAULT_RUN_HISTORY_LENGTH) });
     // A refused notification is reported (log, metric, alarm); the cleanup itself is done.
     announced = await announceOutcome(
       runLog,

@@ -7,9 +7,11 @@
  *
  * Input: { status: 'SUCCEEDED' | 'FAILED', run?, error?: { Error, Cause }, request? }.
  */
-import { requireEnv } from '../shared/env';
+import { intEnv, requireEnv } from '../shared/env';
 import { s3Client } from '../shared/aws-clients';
 import { createLogger } from '../shared/logger';
+import { keepRunHistory } from '../shared/leaderboard/history-store';
+import { DEFAULT_RUN_HISTORY_LENGTH } from '../shared/leaderboard/run-history';
 import { logFailures, runIdOf } from '../shared/log-failures';
 import { announceOutcome } from '../shared/notify';
 import { OutcomeFacts } from '../shared/outcome-message';
@@ -87,6 +89,8 @@ async function recordOutcome(event: RecordOutcomeEvent): Promise<RecordOutcomeRe
   // A request that failed before it had a run context has no run id: the request names it instead.
   const runLog = log.child(run ? { runId: run.runId } : { request: requestUri });
   runLog.info('run outcome recorded', { status: event.status, error: error?.name });
+  // The request name's history and its leaderboard across runs; logged, never failing the step.
+  if (record) await keepRunHistory(s3Client(), runLog, record, { environment: environmentName, limit: intEnv('RUN_HISTORY_LENGTH', DEFAULT_RUN_HISTORY_LENGTH) });
   // The outcome is recorded; a notification SNS or EventBridge refuses is logged, counted and
   // alarmed, and never turns the run's result into a failure.
   const announced = await announceOutcome(runLog, facts, requireEnv('TOPIC_ARN'), requireEnv('EVENT_BUS_NAME'));

@@ -26,11 +26,21 @@ const RESERVED_KEYS = new Set(['_aws', 'timestamp', 'level', 'message', 'step', 
 export const METRICS_LOG_MESSAGE = 'metrics';
 
 /**
- * The top-level fields of one EMF document: the `_aws` metadata, the dimension value and one
- * member per metric. Undefined when no datum has a finite value (nothing to publish). Pure.
+ * The top-level fields of one EMF document: the `_aws` metadata, the dimension values and one
+ * member per metric. The one dimension set is the environment plus `dimensions`, if any. Undefined when no datum has a finite value (nothing to publish). Pure.
  */
-export function embeddedMetricFields(metrics: readonly MetricDatum[], environment: string, timestampMs: number): Record<string, unknown> | undefined {
+export function embeddedMetricFields(
+  metrics: readonly MetricDatum[],
+  environment: string,
+  timestampMs: number,
+  dimensions: Readonly<Record<string, string>> = {},
+): Record<string, unknown> | undefined {
   if (environment === '') throw new Error('EMF: the environment dimension is empty; set ENVIRONMENT_NAME on the function');
+  for (const [name, value] of Object.entries(dimensions)) {
+    if (RESERVED_KEYS.has(name)) throw new Error(`EMF: dimension name '${name}' collides with a log field; rename the dimension`);
+    // CloudWatch: a dimension value is 1 to 1,024 characters.
+    if (value === '' || value.length > 1024) throw new Error(`EMF: dimension '${name}' needs a value of 1 to 1,024 characters, got ${value.length}`);
+  }
   const kept = metrics.filter((m) => typeof m.value === 'number' && Number.isFinite(m.value));
   if (kept.length === 0) return undefined;
   const seen = new Set<string>();
@@ -45,12 +55,13 @@ export function embeddedMetricFields(metrics: readonly MetricDatum[], environmen
       CloudWatchMetrics: [
         {
           Namespace: METRICS_NAMESPACE,
-          Dimensions: [[ENVIRONMENT_DIMENSION]],
+          Dimensions: [[ENVIRONMENT_DIMENSION, ...Object.keys(dimensions)]],
           Metrics: kept.map((m) => ({ Name: m.name, Unit: m.unit })),
         },
       ],
     },
     [ENVIRONMENT_DIMENSION]: environment,
+    ...dimensions,
   };
   for (const m of kept) fields[m.name] = m.value;
   return fields;
@@ -60,7 +71,7 @@ export function embeddedMetricFields(metrics: readonly MetricDatum[], environmen
  * Writes the metrics as one EMF line through `log` (bind the run id with `log.child` first).
  * `environment` is the function's ENVIRONMENT_NAME; unset means the construct's default name.
  */
-export function emitMetrics(log: Logger, metrics: readonly MetricDatum[], environment: string | undefined, now: number = Date.now()): void {
-  const fields = embeddedMetricFields(metrics, environment || 'default', now);
+export function emitMetrics(log: Logger, metrics: readonly MetricDatum[], environment: string | undefined, now: number = Date.now(), dimensions: Readonly<Record<string, string>> = {}): void {
+  const fields = embeddedMetricFields(metrics, environment || 'default', now, dimensions);
   if (fields) log.info(METRICS_LOG_MESSAGE, fields);
 }

@@ -136,7 +136,8 @@ export class NotRunOwnerError extends Error {
   }
 }
 
-function isPreconditionFailed(err: unknown): boolean {
+/** S3's 412 to a conditional write whose condition (If-Match / If-None-Match) does not hold. */
+export function isPreconditionFailed(err: unknown): boolean {
   return err instanceof S3ServiceException && (err.name === 'PreconditionFailed' || err.$metadata?.httpStatusCode === 412);
 }
 

@@ -4,5 +4,5 @@ export * from './custom-model-retention';
 export { allowCloudWatchAlarmsToPublish, isAwsManagedSnsKey } from './alarm-topic-access';
 export type { AlarmAccessResult } from './alarm-topic-access';
 export { finetuneMetric } from './custom-metrics';
-export { ENVIRONMENT_DIMENSION, FinetuneMetric, METRICS_NAMESPACE } from './metric-names';
+export { ENVIRONMENT_DIMENSION, FinetuneMetric, METRICS_NAMESPACE, REQUEST_NAME_DIMENSION } from './metric-names';
 export type { FinetuneMetricName } from './metric-names';

@@ -10,6 +10,14 @@ export const METRICS_NAMESPACE = 'LlamaFinetune';
 /** The one dimension of every custom metric: the environment name (dev, prod, ...). */
 export const ENVIRONMENT_DIMENSION = 'Environment';
 
+/**
+ * A second dimension of FineTunedF1 only: the run's request name (record-outcome emits
+ * FineTunedF1 with Environment and RequestName when a scored run ends), so the dashboard can
+ * graph each name's score over time with a SEARCH expression. Each name is a separate custom
+ * metric (see the README's "Operations" on what that costs).
+ */
+export const REQUEST_NAME_DIMENSION = 'RequestName';
+
 /** The custom metrics. */
 export const FinetuneMetric = {
   /** SQuAD F1 (0-100) of the base model on a run's test set (score-evaluation). */

@@ -10,7 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { finetuneMetric } from './custom-metrics';
-import { FinetuneMetric, METRICS_NAMESPACE } from './metric-names';
+import { ENVIRONMENT_DIMENSION, FinetuneMetric, METRICS_NAMESPACE, REQUEST_NAME_DIMENSION } from './metric-names';
 import { ProvisionedThroughputWatch } from './provisioned-throughput-watch';
 
 /** What the dashboard shows. */
@@ -36,7 +36,7 @@ const HALF = 12;
 
 /** The dashboard's rows, top to bottom. */
 export function operationsDashboardRows(input: OperationsDashboardInput): cloudwatch.IWidget[][] {
-  return [[header(input)], runRow(input), qualityRow(input), logRow(input), healthRow(input), alarmRow(input)].filter((row) => row.length > 0);
+  return [[header(input)], runRow(input), qualityRow(input), historyRow(input), logRow(input), healthRow(input), alarmRow(input)].filter((row) => row.length > 0);
 }
 
 function header(input: OperationsDashboardInput): cloudwatch.IWidget {
@@ -104,6 +104,28 @@ function qualityRow(input: OperationsDashboardInput): cloudwatch.IWidget[] {
       width: HALF,
       logGroupNames: [input.evaluationLogGroup.logGroupName],
       queryLines: ['fields @timestamp, runId, baseF1, fineTunedF1, gate.passed', "filter message = 'evaluation scored'", 'sort @timestamp desc', 'limit 20'],
+    }),
+  ];
+}
+
+/**
+ * The SEARCH expression of every request name's fine-tuned F1 in one environment. Request
+ * names are chosen per upload, so they cannot be listed at synth: SEARCH finds each
+ * (Environment, RequestName) series that has data in the graph's time range (up to 500).
+ */
+export function fineTunedF1ByRequestNameSearch(environmentName: string): string {
+  const quoted = environmentName.replace(/["\\]/g, (c) => `\\${c}`);
+  return `SEARCH('{${METRICS_NAMESPACE},${ENVIRONMENT_DIMENSION},${REQUEST_NAME_DIMENSION}} MetricName="${FinetuneMetric.FINE_TUNED_F1}" ${ENVIRONMENT_DIMENSION}="${quoted}"', 'Average', ${RUN_PERIOD.toSeconds()})`;
+}
+
+function historyRow(input: OperationsDashboardInput): cloudwatch.IWidget[] {
+  if (!input.evaluationLogGroup) return [];
+  return [
+    new cloudwatch.GraphWidget({
+      title: 'Fine-tuned F1 by request name (one line per name; a point per scored run)',
+      width: FULL,
+      left: [new cloudwatch.SearchExpression({ expression: fineTunedF1ByRequestNameSearch(input.environmentName), label: '', period: RUN_PERIOD })],
+      leftYAxis: { min: 0, max: 100, label: 'F1', showUnits: false },
     }),
   ];
 }

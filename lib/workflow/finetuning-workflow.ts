@@ -24,6 +24,7 @@ import { JOB_STATE_CHANGE_DETAIL_TYPE, JOB_STATE_CHANGE_SOURCE, JOB_WAITS_PREFIX
 import { ModelPromotionProps, PromotionStage } from './promotion-stage';
 import { BudgetDefinition, HISTORY_EVENT_BUDGET, HistoryEstimate, childHistoryEvents, historyBudgetProblem, historyDesignOf, worstCaseHistoryEvents } from './history-budget';
 import { WorkflowFunction, WorkflowFunctionProps } from './workflow-function';
+import { DEFAULT_RUN_HISTORY_LENGTH, MAX_RUN_HISTORY_LENGTH } from './run-history-settings';
 
 /**
  * Settings of the runs: names, defaults, timing, evaluation. Shared by {@link FinetuningWorkflow}
@@ -145,6 +146,13 @@ export interface FinetuningRunSettings {
    * @default - runs whose quality gate passed are promoted; no serving swap
    */
   readonly promotion?: ModelPromotionProps;
+  /**
+   * How many of a request name's latest runs (by start) the name's history leaderboard shows:
+   * `<runs prefix>history/<name>/leaderboard.json`, `.md` and `.html`, rewritten whenever a run
+   * of the name ends. 1 to 1,000.
+   * @default 20
+   */
+  readonly runHistoryLength?: number;
 }
 
 /** Props of {@link FinetuningWorkflow}. */
@@ -267,7 +275,13 @@ export class FinetuningWorkflow extends Construct {
     allowLogsToUseKey(this, props.logEncryptionKey);
     this.functionDefaults = { logRetention, logEncryptionKey: props.logEncryptionKey, logRemovalPolicy: removalPolicy };
     const eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
-    const outcomeEnvironment = { ENVIRONMENT_NAME: environmentName, TOPIC_ARN: props.notificationTopic.topicArn, EVENT_BUS_NAME: eventBus.eventBusName };
+    const runHistoryLength = props.runHistoryLength ?? DEFAULT_RUN_HISTORY_LENGTH;
+    if (!Number.isInteger(runHistoryLength) || runHistoryLength < 1 || runHistoryLength > MAX_RUN_HISTORY_LENGTH) {
+      throw new InvalidPropsError(CONSTRUCT, 'runHistoryLength', `${runHistoryLength} is not a whole number of runs from 1 to ${MAX_RUN_HISTORY_LENGTH}`, 'Set how many of a request name\'s latest runs its history shows, e.g. 20.');
+    }
+    const outcomeEnvironment = { ENVIRONMENT_NAME: environmentName, TOPIC_ARN: props.notificationTopic.topicArn, EVENT_BUS_NAME: eventBus.eventBusName, RUN_HISTORY_LENGTH: String(runHistoryLength) };
+    // Each request name's history (an entry per ended run, and the leaderboard across its last runs), written by record-outcome and cleanup-run.
+    const runHistory = props.artifactsBucket.arnForObjects(`${this.runsPrefix}history/*`);
     const runRecords = props.artifactsBucket.arnForObjects(`${this.runsPrefix}*/run.json`);
 
     // ---- Functions, each with exactly the access it uses ----
@@ -380,6 +394,7 @@ export class FinetuningWorkflow extends Construct {
     const recordOutcome = this.fn('RecordOutcome', 'record-outcome', 'Records how a run ended and notifies the topic and the event bus', outcomeEnvironment);
     allow(recordOutcome, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runRecords], 'Updates the run\'s own record; run ids are made per request.');
     allow(recordOutcome, 'TellMissingFromDenied', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
+    allow(recordOutcome, 'KeepRunHistory', ['s3:GetObject', 's3:PutObject'], [runHistory], 'Request names are chosen per request: history/<name>/ holds one entry per run and the name\'s leaderboard.');
     grantPublishExactly(props.notificationTopic, recordOutcome.role);
     eventBus.grantPutEventsTo(recordOutcome.role);
     grantS3KeyUse(props.bucketEncryptionKey, recordOutcome.role, 'read-write');
@@ -401,6 +416,7 @@ export class FinetuningWorkflow extends Construct {
     allow(cleanup, 'ReadExecutionPointers', ['s3:GetObject'], [props.artifactsBucket.arnForObjects(`${this.runsPrefix}executions/*`)], 'Execution pointers are named after executions, which are created at run time.');
     allow(cleanup, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runRecords], 'Updates the run\'s own record; run ids are made per request.');
     allow(cleanup, 'TellMissingFromDenied', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
+    allow(cleanup, 'KeepRunHistory', ['s3:GetObject', 's3:PutObject'], [runHistory], 'Request names are chosen per request: history/<name>/ holds one entry per run and the name\'s leaderboard.');
     allow(cleanup, 'StopCustomizationJob', ['bedrock:GetModelCustomizationJob', 'bedrock:StopModelCustomizationJob'], [bedrockArn(stack, 'model-customization-job', '*')], 'Job ARNs carry ids Bedrock assigns at creation.');
     allow(cleanup, 'DeleteRunProvisionedThroughput', ['bedrock:DeleteProvisionedModelThroughput'], [bedrockArn(stack, 'provisioned-model', '*')], 'Provisioned Throughput ARNs carry ids Bedrock assigns at creation; the function deletes only those named after its run.');
     // ListProvisionedModelThroughputs supports no resource-level permissions: AWS offers no narrower form.
