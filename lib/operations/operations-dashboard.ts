@@ -124,6 +124,7 @@ function historyRow(input: OperationsDashboardInput): cloudwatch.IWidget[] {
     new cloudwatch.GraphWidget({
       title: 'Fine-tuned F1 by request name (one line per name; a point per scored run)',
       width: FULL,
+      // An empty label is left out, so CloudWatch names each line by its RequestName (without one, CDK labels every line with the whole expression).
       left: [new cloudwatch.SearchExpression({ expression: fineTunedF1ByRequestNameSearch(input.environmentName), label: '', period: RUN_PERIOD })],
       leftYAxis: { min: 0, max: 100, label: 'F1', showUnits: false },
     }),

@@ -38,6 +38,15 @@ describe('EMF metrics helper', () => {
     expect(METRICS_NAMESPACE).toBe('LlamaFinetune');
   });
 
+  test('extra dimensions join the environment in the one dimension set (F1 by request name)', () => {
+    const { lines, log } = capture();
+    emitMetrics(log, [{ name: FinetuneMetric.FINE_TUNED_F1, value: 70, unit: 'None' }], 'prod', 1, { RequestName: 'chartqa' });
+    const doc = parseEmfLine(lines[0])!;
+    expect(doc.metrics.map((m) => [m.name, m.values, m.dimensionSets])).toEqual([['FineTunedF1', [70], [{ Environment: 'prod', RequestName: 'chartqa' }]]]);
+    expect(() => embeddedMetricFields([{ name: FinetuneMetric.FINE_TUNED_F1, value: 1, unit: 'None' }], 'prod', 1, { runId: 'x' })).toThrow("EMF: dimension name 'runId' collides with a log field");
+    expect(() => embeddedMetricFields([{ name: FinetuneMetric.FINE_TUNED_F1, value: 1, unit: 'None' }], 'prod', 1, { RequestName: '' })).toThrow("EMF: dimension 'RequestName' needs a value of 1 to 1,024 characters, got 0");
+  });
+
   test('values that are not finite numbers are left out; nothing left means no line', () => {
     const { lines, log } = capture();
     emitMetrics(

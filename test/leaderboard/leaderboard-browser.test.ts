@@ -59,7 +59,9 @@ describeInBrowser('the leaderboards in headless Chromium', () => {
     expect(await page.locator('.best').innerText()).toContain(`Best variant: ${HOSTILE}`);
     // Every legend entry lies inside the picture.
     const svgBox = (await chart.boundingBox())!;
-    for (const text of await page.locator('.chart svg text', { hasText: /^(lr-|epochs|big|small|v6|v7|<img)/ }).all()) {
+    const legend = await page.locator('.chart svg text', { hasText: /^(lr-|epochs|big|small|v6|v7|<img)/ }).all();
+    expect(legend).toHaveLength(names.length);
+    for (const text of legend) {
       const box = (await text.boundingBox())!;
       expect(box.x + box.width).toBeLessThanOrEqual(svgBox.x + svgBox.width + 1);
       expect(box.y).toBeGreaterThanOrEqual(svgBox.y);

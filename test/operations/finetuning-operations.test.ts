@@ -171,6 +171,29 @@ describe('FinetuningOperations in LlamaFinetuning (defaults)', () => {
     expect(alarmWidget.properties.alarms).toHaveLength(alarms.length);
   });
 
+  test('the dashboard graphs fine-tuned F1 by request name with one SEARCH expression, so names need not be known at synth', () => {
+    const { widgets } = dashboardBody(s.ofType('AWS::CloudWatch::Dashboard')[0][1]);
+    const byName = widgets.filter((w) => /F1 by request name/.test(w.properties.title ?? ''));
+    expect(byName).toHaveLength(1);
+    const [widget] = byName;
+    expect(widget.properties.metrics).toEqual([
+      // No label (an empty one is left out): CloudWatch names each line by its RequestName.
+      [{ expression: `SEARCH('{LlamaFinetune,Environment,RequestName} MetricName="FineTunedF1" Environment="prod"', 'Average', 3600)`, period: 3600 }],
+    ]);
+    expect(widget.properties.yAxis.left).toMatchObject({ min: 0, max: 100 });
+    // record-outcome and cleanup-run keep the history the widget's metric comes with, N runs per name.
+    for (const fn of [s.construct.workflow.functions['record-outcome'], s.construct.workflow.functions['cleanup-run']]) {
+      expect(s.resources[s.ref(fn)].Properties.Environment.Variables.RUN_HISTORY_LENGTH).toBe('20');
+    }
+  });
+
+  test('the history length is a prop (1 to 1,000 runs), refused at synth outside that range', () => {
+    const longer = synth({ runHistoryLength: 50 });
+    expect(longer.resources[longer.ref(longer.construct.workflow.functions['record-outcome'])].Properties.Environment.Variables.RUN_HISTORY_LENGTH).toBe('50');
+    expect(() => synth({ runHistoryLength: 0 })).toThrow(/invalid prop 'runHistoryLength': 0 is not a whole number of runs from 1 to 1000/);
+    expect(() => synth({ runHistoryLength: 2.5 })).toThrow(InvalidPropsError);
+  });
+
   test('the watch runs every 15 minutes through EventBridge Scheduler, with a role only Scheduler of this account may assume', () => {
     const watch = s.construct.operations.provisionedThroughputWatch!;
     const fnId = s.ref(watch.function);
