@@ -128,6 +128,13 @@ describe('evaluation stage (offline, as synthesized)', () => {
     expect(metricValues(emf, 'LlamaFinetune', 'FineTunedF1')).toEqual([report.scores.fineTuned.f1]);
     expect(metricValues(emf, 'LlamaFinetune', 'RelativeImprovementPercent')).toEqual([report.relativeImprovementPercent]);
     expect(emf[0].metrics[0].dimensionSets).toEqual([{ Environment: 'test' }]);
+
+    // The request name's history (record-outcome): the run in the name's leaderboard, and its F1 by request name for the dashboard.
+    const history = JSON.parse(h.aws.s3.getObject(h.artifacts, 'runs/history/eval/leaderboard.json')!.toString()) as { runs: Array<{ runId: string; scores: { fineTunedF1: number } }> };
+    expect(history.runs.map((r) => [r.runId, r.scores.fineTunedF1])).toEqual([[record.runId, report.scores.fineTuned.f1]]);
+    const byName = () => emfDocuments(h.runner.functionLogs('record-outcome').map((l) => l.line)).filter((d) => d.fields.runId === record.runId).flatMap((d) => d.metrics);
+    await waitFor('record-outcome\'s metrics line', () => byName().length > 0);
+    expect(byName().map((m) => [m.name, m.values, m.dimensionSets])).toEqual([['FineTunedF1', [report.scores.fineTuned.f1], [{ Environment: 'test', RequestName: 'eval' }]]]);
   });
 
   test('throttling storms on inference are retried; the scores do not change', async () => {
