@@ -53,6 +53,9 @@ describe('cleanup-run handler', () => {
     expect(jobLookups(jobNameFor(run))).toHaveLength(1);
     expect(jobLookups(jobNameFor(run))[0].errorCode).toBe('ResourceNotFoundException');
     expect(storedRecord(aws, run).status).toBe('ABORTED');
+    // An aborted run is part of its name's history too.
+    const history = JSON.parse(aws.s3.getObject(ARTIFACTS, `${RUNS_PREFIX}history/no-job-yet/leaderboard.json`)!.toString()) as { runs: Array<{ runId: string; status: string }> };
+    expect(history.runs.map((r) => [r.runId, r.status])).toEqual([[run.runId, 'ABORTED']]);
   });
 
   test('a run that never got past validation: no job is looked for', async () => {
