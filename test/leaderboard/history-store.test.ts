@@ -39,7 +39,8 @@ function endedRun(name: string, hour: number, f1: number, requestKey = `${name}-
 describe('run history in S3', () => {
   let aws: HandlerAws;
   let s3: S3Client;
-  const options = { environment: 'test', limit: 20 };
+  const quickSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms / 20));
+  const options = { environment: 'test', limit: 20, sleep: quickSleep };
   const stored = (name: string) => JSON.parse(aws.s3.getObject(ARTIFACTS, runHistoryFileKeys('runs/', name).json)!.toString()) as RunHistory;
 
   beforeAll(async () => {
@@ -105,6 +106,13 @@ describe('run history in S3', () => {
     expect(stored('race').runs.map((r) => r.runId)).toEqual(['race-000000000001', 'race-000000000002']);
     expect(aws.s3.getObject(ARTIFACTS, runHistoryFileKeys('runs/', 'race').markdown)!.toString()).toContain('race-000000000002');
     clientA.destroy();
+  });
+
+  it('the 8 variants of an experiment ending at once: every run is in the final leaderboard', async () => {
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => recordRunHistory(s3, endedRun('crowd', i, 60 + i), options)));
+    expect(stored('crowd').runs.map((r) => r.runId)).toEqual(Array.from({ length: 8 }, (_, i) => `crowd-${String(i).padStart(12, '0')}`));
+    expect(aws.s3.getObject(ARTIFACTS, runHistoryFileKeys('runs/', 'crowd').markdown)!.toString()).toContain('| 8 | crowd-000000000007 |');
+    expect(results.every((r) => r.attempts <= RUN_HISTORY_WRITE_ATTEMPTS)).toBe(true);
   });
 
   it('retries S3\'s 409 ConditionalRequestConflict and a forced 412, and gives up after a bounded number of 412s', async () => {

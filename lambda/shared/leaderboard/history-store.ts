@@ -35,8 +35,12 @@ import {
   runsPrefixOf,
 } from './run-history';
 
-/** How often the leaderboard is rebuilt when another run's write got in first (412). */
-export const RUN_HISTORY_WRITE_ATTEMPTS = 6;
+/**
+ * How often the leaderboard is rebuilt when another run's write got in first (412): each round
+ * at least one writer succeeds, so this covers the 8 variants of an experiment ending at once
+ * with room to spare; rounds are spaced by full-jitter backoff (at most ~2 s) to thin the crowd.
+ */
+export const RUN_HISTORY_WRITE_ATTEMPTS = 10;
 
 /** Where and how much history to keep. */
 export interface RunHistoryOptions {
@@ -45,6 +49,8 @@ export interface RunHistoryOptions {
   /** N: how many of the name's latest runs the leaderboard shows. */
   readonly limit: number;
   readonly now?: Date;
+  /** Waits between rebuilds after a 412 (tests pass a quicker one). @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /** What {@link recordRunHistory} wrote. */
@@ -54,6 +60,10 @@ export interface RunHistoryWritten {
   readonly history: RunHistory;
   /** Times the leaderboard was built; more than 1 when another run's write got in first. */
   readonly attempts: number;
+}
+
+function defaultSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function readEntry(s3: S3Client, bucket: string, key: string): Promise<RunHistoryEntry | undefined> {
@@ -102,6 +112,7 @@ export async function recordRunHistory(s3: S3Client, record: RunRecord, options:
     } catch (err) {
       if (!isPreconditionFailed(err) || attempt >= RUN_HISTORY_WRITE_ATTEMPTS) throw err;
     }
+    await (options.sleep ?? defaultSleep)(Math.random() * Math.min(2_000, 100 * 2 ** (attempt - 1)));
   }
 }
 
