@@ -83,7 +83,7 @@ export class BaselineEvaluation extends Construct {
   /** First state of the piece. */
   public readonly startState: sfn.State;
   /** Last state; chain the next state onto it. */
-  public readonly endState: sfn.State;
+  public readonly endState: tasks.LambdaInvoke;
   /** The piece's functions by step name. */
   public readonly functions: Readonly<Record<string, WorkflowFunction>>;
   /** Objects the state machine's role reads and writes for the Distributed Map. */
