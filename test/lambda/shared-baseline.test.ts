@@ -9,7 +9,7 @@ import { handler as infer, InferShardEvent } from '../../lambda/infer-shard';
 import { handler as prepare, PrepareEvaluationResult } from '../../lambda/prepare-evaluation';
 import { handler as recordBaseline } from '../../lambda/record-baseline';
 import { handler as score } from '../../lambda/score-evaluation';
-import { BaselineManifest, BaselineReference } from '../../lambda/shared/evaluation/baseline';
+import { BaselineManifest, BaselineReference, baselineFor } from '../../lambda/shared/evaluation/baseline';
 import { pinnedDataLocation } from '../../lambda/shared/pinned-data';
 import { RunContext } from '../../lambda/shared/run-context';
 import { ConverseInvocation } from '../support/local-bedrock-runtime';
@@ -130,6 +130,10 @@ describe('shared baseline (handlers)', () => {
     expect(made.filter((c) => c.modelId === 'us.meta.llama3-2-11b-instruct-v1:0')).toHaveLength(RECORDS);
     expect(made.filter((c) => c.modelId === 'us.meta.llama3-2-90b-instruct-v1:0')).toHaveLength(RECORDS);
     expect(aws.s3.listKeys(experiment.artifacts.bucket, `${experiment.artifacts.prefix}baseline/shards/`).filter((k) => k.endsWith('.jsonl'))).toHaveLength(3);
+    // Each variant picks the baseline of its base model.
+    expect(baselineFor(baselines, { inferenceProfileId: 'us.meta.llama3-2-90b-instruct-v1:0' })).toBe(baselines[1]);
+    expect(baselineFor(baselines, { inferenceProfileId: 'us.meta.llama3-2-1b-instruct-v1:0' })).toBeUndefined();
+    expect(baselineFor(baselines, { inferenceProfileId: 'us.meta.llama3-2-90b-instruct-v1:0' }, 'us.meta.llama3-2-11b-instruct-v1:0')).toBe(baselines[0]);
   });
 
   describe('a baseline made for another evaluation is refused before anything is paid for', () => {

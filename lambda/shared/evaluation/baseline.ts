@@ -88,6 +88,16 @@ export function evaluationItemsDigest(items: readonly EvaluationItem[]): string 
   return hash.digest('hex');
 }
 
+/**
+ * The baseline a variant uses, of those the baseline piece returned: the one of the base model
+ * its evaluation asks (the deployment's `evaluation.baseModelId` when set, else the model's
+ * inference profile). Undefined when none was computed for it.
+ */
+export function baselineFor(baselines: readonly BaselineReference[], model: { readonly inferenceProfileId: string }, configuredBaseModelId?: string): BaselineReference | undefined {
+  const wanted = configuredBaseModelId || model.inferenceProfileId;
+  return baselines.find((b) => b.baseModelId === wanted);
+}
+
 /** A baseline that was made for another evaluation than the run's. */
 export class BaselineMismatchError extends Error {
   constructor(readonly manifestUri: string, readonly differences: readonly string[]) {
