@@ -13,7 +13,7 @@
  */
 import { createHash } from 'crypto';
 import { LLAMA_MODELS, findModel } from '../../lib/models/llama-models';
-import { BudgetSource, BudgetVerdict, CostEstimate, ModelPrices, formatDollars } from './cost-estimate';
+import { BudgetSource, BudgetVerdict, CostEstimate, DataTokens, ModelPrices, estimateRunCost, formatDollars } from './cost-estimate';
 import { describeValue, quoted, safeText } from './display-text';
 import { exceedsJsonDepth, isStackOverflow, MAX_RUN_REQUEST_DEPTH } from './json-depth';
 import {
@@ -422,6 +422,48 @@ export function estimateExperimentCost(variants: ReadonlyArray<{ readonly name: 
     ...(priced ? { totalDollars: costs.reduce((n, c) => n + c.dollars!, 0) + shared.reduce((n, b) => n + (b.dollars ?? 0), 0) } : {}),
     missingPrices: [...missing],
   };
+}
+
+/** What {@link estimatePlanCost} needs besides the plan: the data's token estimates (validated once) and the deployment's settings. */
+export interface ExperimentCostData {
+  readonly training: DataTokens;
+  readonly validation?: DataTokens;
+  /** Absent when the request has no test data. */
+  readonly test?: DataTokens;
+  /** Epochs the data's recommendation gives a variant that sets no epochCount (the validation report's value). */
+  readonly recommendedEpochCount: number;
+  /** Whether the deployment evaluates (its evaluation mode is not off). */
+  readonly evaluates: boolean;
+  /** Model units of the Provisioned Throughput each variant creates; absent when evaluating on an existing one. */
+  readonly modelUnits?: number;
+  /** Prices per catalogue model name. */
+  readonly pricesByModel?: Readonly<Record<string, ModelPrices>>;
+}
+
+/**
+ * The experiment's estimate from the plan: each variant estimated as a single run (its model,
+ * its epochs: its own epochCount, else the recommendation), then added up with
+ * {@link estimateExperimentCost} (one baseline per base model).
+ */
+export function estimatePlanCost(plan: ExperimentPlan, data: ExperimentCostData): ExperimentCostEstimate {
+  return estimateExperimentCost(
+    plan.variants.map((v) => {
+      const r = v.request;
+      const epochCount = r.hyperParametersOverridden.includes('epochCount') ? r.hyperParameters.epochCount : data.recommendedEpochCount;
+      const evaluates = data.evaluates && r.evaluation.enabled && data.test !== undefined;
+      return {
+        name: v.name,
+        estimate: estimateRunCost({
+          model: r.model.name,
+          epochCount,
+          training: data.training,
+          validation: data.validation,
+          evaluation: evaluates ? { test: data.test!, maxRecords: r.evaluation.maxRecords, maxTokens: r.evaluation.maxTokens, ...(data.modelUnits !== undefined ? { modelUnits: data.modelUnits } : {}) } : undefined,
+          prices: data.pricesByModel?.[r.model.name],
+        }),
+      };
+    }),
+  );
 }
 
 const fmt = (n: number) => n.toLocaleString('en-US');

@@ -5,6 +5,7 @@ import {
   baselineModelsOf,
   checkExperimentBudget,
   estimateExperimentCost,
+  estimatePlanCost,
   experimentPlanOf,
   parseExperimentRequest,
   variantRunId,
@@ -242,5 +243,30 @@ describe('experiment cost and budget', () => {
     ]);
     expect(e.totalDollars).toBeUndefined();
     expect(checkExperimentBudget(e, [{ budget: { maxDollars: 5 }, where: 'x', field: 'y' }]).refusal).toMatch(/prices the experiment needs are not set \(trainingPer1kTokens\)/);
+  });
+
+  test('estimatePlanCost: each variant with its own model and epochs (else the recommendation), one baseline per base model', () => {
+    const { experiment } = parse({
+      ...common,
+      hyperParameters: {},
+      experiment: { variants: [{ name: 'e2', hyperParameters: { epochCount: 2 } }, { name: 'rec' }, { name: 'big', model: 'llama3.2-90b', hyperParameters: { epochCount: 1 } }] },
+    });
+    const data = { training: { records: 100, tokens: 10_000 }, validation: { records: 10, tokens: 1_000 }, test: { records: 200, tokens: 20_000 }, recommendedEpochCount: 4, evaluates: true, modelUnits: 1, pricesByModel: { 'llama3.2-11b': prices } };
+    const e = estimatePlanCost(experiment!, data);
+    expect(e.variants.map((v) => [v.name, v.model, v.estimate.training.epochs])).toEqual([
+      ['e2', 'llama3.2-11b', 2],
+      ['rec', 'llama3.2-11b', 4],
+      ['big', 'llama3.2-90b', 1],
+    ]);
+    // The common evaluation: the first 100 of 200 test records (maxRecords), answers of up to 64 tokens.
+    const evaluation = 10_000 + 100 * 64;
+    expect(e.baselines.map((b) => [b.model, b.tokens])).toEqual([
+      ['llama3.2-11b', evaluation],
+      ['llama3.2-90b', evaluation],
+    ]);
+    expect(e.totalTokens).toBe(11_000 * (2 + 4 + 1) + 3 * evaluation + 2 * evaluation);
+    // The 90b has no prices: no dollar total.
+    expect(e.totalDollars).toBeUndefined();
+    expect(estimatePlanCost(experiment!, { ...data, evaluates: false }).baselines).toEqual([]);
   });
 });
