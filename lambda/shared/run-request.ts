@@ -155,7 +155,8 @@ export function parseRunRequest(text: string, source: string, datasetBucket: str
     {
       field: 'experiment',
       rule: 'experiment-not-single-run',
-      message: 'lists the variants of an experiment, which is read as several runs (parseExperimentRequest in experiment-plan.ts), not as one run',
+      // Single-run readers only; experiments are read with parseExperimentRequest (experiment-plan.ts).
+      message: 'makes this request an experiment (several variants, each its own run), which is not read as a single run here. To run one setting, remove "experiment" and set model and hyperParameters in the request',
     },
   ];
   const { request, problems } = parseRunRequestDocument(d, text, datasetBucket, defaults);
