@@ -151,7 +151,7 @@ interface VariantOverrides {
   readonly hyperParameters?: Record<string, unknown>;
   /** `experiment.variants[i]` or `experiment.grid`. */
   readonly path: string;
-  /** For a grid: the key each override came from, so a problem names `experiment.grid.<key>`. */
+  /** Whether it came from a grid: a problem then names `experiment.grid.<key>` rather than the variant. */
   readonly grid: boolean;
 }
 
