@@ -8,7 +8,8 @@ import * as path from 'path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { findModel, LLAMA_MODELS, LlamaHyperParameterName, LlamaModel } from '../../lib/models/llama-models';
 import { safeText } from '../../lambda/shared/display-text';
-import { InvalidRunRequestError, MAX_RUN_REQUEST_BYTES, parseRunRequest, requestTooLarge, RunRequest } from '../../lambda/shared/run-request';
+import { parseExperimentRequest } from '../../lambda/shared/experiment-plan';
+import { InvalidRunRequestError, MAX_RUN_REQUEST_BYTES, requestTooLarge, RunRequest } from '../../lambda/shared/run-request';
 import { headObject, parseS3Uri } from '../../lambda/shared/s3';
 import {
   createS3ClientForImageReads,
@@ -277,7 +278,8 @@ async function planFromRequest(parsed: ValidateArgs, s3Client: () => S3Client): 
   const datasetBucket = parsed.bucket ?? bucketNamedIn(text);
   let request: RunRequest;
   try {
-    request = parseRunRequest(text, requestFile, datasetBucket ?? '', { defaultModel: parsed.model?.name });
+    // An experiment's variants are checked too; its data (common to every variant) is validated once.
+    request = parseExperimentRequest(text, requestFile, datasetBucket ?? '', { defaultModel: parsed.model?.name }).request;
   } catch (err) {
     if (err instanceof InvalidRunRequestError) throw new Stop(err.message, 1);
     throw err;
@@ -310,7 +312,7 @@ function bucketNamedIn(text: string): string | undefined {
       if (typeof value === 'string' && value.trim().startsWith('s3://')) return value.trim().slice(5).split('/')[0] || undefined;
     }
   } catch {
-    // parseRunRequest reports the syntax error.
+    // parseExperimentRequest reports the syntax error.
   }
   return undefined;
 }

@@ -6,6 +6,11 @@
  * Input: { run, shard: { index, key }, fineTunedModelId, baseModelId }.
  * Output: { index, records, failures }.
  *
+ * With a shared baseline (evaluation/baseline.ts) only one model is asked: a run whose context
+ * carries `evaluation.baseline` asks only the fine-tuned model (the base answers are stored);
+ * the baseline piece (`purpose: 'baseline'`, no fine-tuned model) asks only the base model the
+ * shard names and writes under the baseline's folder.
+ *
  * Throttling is retried by the SDK, then by the Map state's retry of the whole shard (the
  * predictions object is rewritten whole, so a retried shard leaves no duplicates). A record
  * the model refuses (e.g. a ValidationException) is written with its error and scored 0.
@@ -17,6 +22,7 @@ import { intEnv } from '../shared/env';
 import { converseInputFor } from '../shared/evaluation/converse-input';
 import { ModelPredictionLine } from '../shared/evaluation/model-prediction';
 import { EvaluationItem } from '../shared/evaluation/test-records';
+import { baselinePredictionsKey } from '../shared/evaluation/baseline';
 import { createLogger } from '../shared/logger';
 import { logFailures, runIdOf } from '../shared/log-failures';
 import { RunContext } from '../shared/run-context';
@@ -24,9 +30,14 @@ import { getText, parseS3Uri } from '../shared/s3';
 
 export interface InferShardEvent {
   readonly run: RunContext;
-  readonly shard: { readonly index: number; readonly key: string };
-  readonly fineTunedModelId: string;
-  readonly baseModelId: string;
+  /** `baseModelId` is set on the shards of a baseline's manifest. */
+  readonly shard: { readonly index: number; readonly key: string; readonly baseModelId?: string };
+  /** Absent when computing a baseline. */
+  readonly fineTunedModelId?: string;
+  /** Absent when computing a baseline (the shard names it). */
+  readonly baseModelId?: string;
+  /** 'baseline': base model answers only, for a shared baseline. @default - the run's evaluation */
+  readonly purpose?: 'evaluation' | 'baseline';
 }
 
 /** Errors that mean "try later", rethrown so the shard is retried rather than scored 0. */
@@ -51,26 +62,36 @@ async function inferShard(event: InferShardEvent): Promise<{ index: number; reco
     if (!images.has(uri)) images.set(uri, readBytes(uri));
     return images.get(uri)!;
   };
+  // Which models answer: both (a run's own evaluation), the fine-tuned one only (a run reusing a
+  // stored baseline) or the base one only (computing the baseline).
+  const computingBaseline = event.purpose === 'baseline';
+  const baseModelId = computingBaseline ? (event.shard.baseModelId ?? event.baseModelId) : event.baseModelId;
+  const askBase = computingBaseline || !run.evaluation.baseline;
+  const askFineTuned = !computingBaseline;
+  if (askBase && !baseModelId) throw new Error('infer-shard: no base model id (the state machine passes baseModelId, or the baseline manifest names it per shard)');
+  if (askFineTuned && !event.fineTunedModelId) throw new Error('infer-shard: no fineTunedModelId; the state machine passes the Provisioned Throughput ARN');
   const lines: ModelPredictionLine[] = [];
   const concurrency = intEnv('RECORD_CONCURRENCY', 1);
   let next = 0;
   const worker = async () => {
     while (next < items.length) {
       const item = items[next++];
-      const [base, tuned] = await Promise.all([
-        predict(item, 'base', event.baseModelId, maxTokens, readImage),
-        predict(item, 'fine-tuned', event.fineTunedModelId, maxTokens, readImage),
+      const answers = await Promise.all([
+        ...(askBase ? [predict(item, 'base', baseModelId!, maxTokens, readImage)] : []),
+        ...(askFineTuned ? [predict(item, 'fine-tuned', event.fineTunedModelId!, maxTokens, readImage)] : []),
       ]);
-      lines.push(base, tuned);
+      lines.push(...answers);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
   lines.sort((a, b) => a.line - b.line || a.model.localeCompare(b.model));
 
-  const key = `${run.artifacts.prefix}evaluation/predictions/shard-${String(shard.index).padStart(5, '0')}.jsonl`;
+  const key = computingBaseline
+    ? baselinePredictionsKey(run.artifacts.prefix, baseModelId!, shard.index)
+    : `${run.artifacts.prefix}evaluation/predictions/shard-${String(shard.index).padStart(5, '0')}.jsonl`;
   await s3.send(new PutObjectCommand({ Bucket: run.artifacts.bucket, Key: key, Body: lines.map((l) => JSON.stringify(l)).join('\n') + '\n', ContentType: 'application/x-ndjson' }));
   const failures = lines.filter((l) => l.error).length;
-  log.info('shard inferred', { runId: run.runId, shard: shard.index, records: items.length, failures });
+  log.info('shard inferred', { runId: run.runId, shard: shard.index, records: items.length, failures, ...(computingBaseline ? { baseline: baseModelId } : {}), ...(askBase ? {} : { sharedBaseline: true }) });
   return { index: shard.index, records: items.length, failures };
 }
 

@@ -5,12 +5,29 @@
  * a manifest in S3 that the Distributed Map reads, never into the state: the output's size does
  * not depend on the size of the test set (Step Functions allows 256 KiB per state).
  *
- * Input: { run }. Output: { recordCount, shardCount, manifest: { bucket, key }, resultsPrefix }.
+ * Input: { run, baseline? }. Output: { recordCount, shardCount, manifest: { bucket, key }, resultsPrefix, itemsDigest }.
+ *
+ * Two more uses, for the shared baseline of an experiment (evaluation/baseline.ts):
+ * - `baseline: { models }` (the baseline piece): the shards go under `<prefix>baseline/shards/`
+ *   and the manifest lists every shard once per base model (`baseModelId` on each), so one
+ *   Distributed Map answers them all. Output adds `baseModelIds`.
+ * - a run whose context carries `evaluation.baseline`: the baseline's manifest is checked
+ *   against the run's evaluation (base model, maxTokens, maxRecords, test file version, the
+ *   records themselves) before anything is paid for; a different one fails with BaselineMismatch.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { findModel } from '../../lib/models/llama-models';
 import { s3Client } from '../shared/aws-clients';
 import { ConversationRecord } from '../shared/bedrock-record';
 import { intEnv } from '../shared/env';
+import {
+  BaselineMismatchError,
+  BaselineResults,
+  baselineMismatches,
+  baselineRoot,
+  baselineShardManifestKey,
+  evaluationItemsDigest,
+} from '../shared/evaluation/baseline';
 import { EvaluationItem, ReferencesSidecarLine, evaluationManifestKey, shardItems, toEvaluationItem } from '../shared/evaluation/test-records';
 import { readJsonlLines } from '../shared/jsonl';
 import { createLogger } from '../shared/logger';
@@ -23,12 +40,20 @@ import { s3DatasetSource } from '../shared/validation/dataset-source';
 
 export interface PrepareEvaluationEvent {
   readonly run: RunContext;
+  /**
+   * Prepare a baseline (base model answers only) for these models (catalogue names) instead of
+   * the run's evaluation.
+   * @default - the run's own evaluation
+   */
+  readonly baseline?: { readonly models?: readonly string[] };
 }
 
 export interface EvaluationShard {
   readonly index: number;
   readonly key: string;
   readonly count: number;
+  /** Baseline shards only: the base model that answers this item of the manifest. */
+  readonly baseModelId?: string;
 }
 
 export interface PrepareEvaluationResult {
@@ -38,6 +63,10 @@ export interface PrepareEvaluationResult {
   readonly manifest: { readonly bucket: string; readonly key: string };
   /** Where the Distributed Map writes its Map Run results (ResultWriter prefix). */
   readonly resultsPrefix: string;
+  /** SHA-256 of the evaluation items (what a shared baseline must have been made for). */
+  readonly itemsDigest: string;
+  /** Baseline only: the base model ids whose answers the manifest asks for. */
+  readonly baseModelIds?: string[];
 }
 
 const log = createLogger({ step: 'prepare-evaluation' });
@@ -50,6 +79,14 @@ async function prepareEvaluation(event: PrepareEvaluationEvent): Promise<Prepare
   if (!run.data.testKey) throw new Error('The run has no testData; evaluation needs held-out test records');
   const shardSize = intEnv('SHARD_SIZE', 20);
   const s3 = s3Client();
+  const baseModelIds = event.baseline ? baselineModelIds(run, event.baseline.models) : undefined;
+  // A reused baseline is read (and its settings checked) before the test file: a wrong one fails fast.
+  const reused = !event.baseline && run.evaluation.baseline ? await BaselineResults.read(s3, run.evaluation.baseline) : undefined;
+  const target = { run, baseModelId: baseModelIdOf(run.model.name, run.model.inferenceProfileId) };
+  if (reused) {
+    const differences = baselineMismatches(reused.manifest, target);
+    if (differences.length > 0) throw new BaselineMismatchError(reused.uri, differences);
+  }
 
   // The run's copies of the validated test file and its sidecar (pinned-data.ts), never the user's keys.
   const testFile = pinnedDataLocation(run, 'test');
@@ -76,8 +113,14 @@ async function prepareEvaluation(event: PrepareEvaluationEvent): Promise<Prepare
   }
   if (items.length === 0) throw new Error(`s3://${testFile.bucket}/${testFile.key} (the run's copy of s3://${run.data.bucket}/${run.data.testKey}) has no test records`);
 
+  const itemsDigest = evaluationItemsDigest(items);
+  if (reused) {
+    const differences = baselineMismatches(reused.manifest, { ...target, itemsDigest, records: items.length });
+    if (differences.length > 0) throw new BaselineMismatchError(reused.uri, differences);
+  }
+
   const shards = shardItems(items, shardSize);
-  const prefix = `${run.artifacts.prefix}evaluation/shards/`;
+  const prefix = baseModelIds ? `${baselineRoot(run.artifacts.prefix)}shards/` : `${run.artifacts.prefix}evaluation/shards/`;
   const written = await Promise.all(
     shards.map(async (shard, i) => {
       const key = `${prefix}shard-${String(i + 1).padStart(5, '0')}.jsonl`;
@@ -85,10 +128,46 @@ async function prepareEvaluation(event: PrepareEvaluationEvent): Promise<Prepare
       return { index: i + 1, key, count: shard.length };
     }),
   );
-  const manifestKey = evaluationManifestKey(run.artifacts.prefix);
-  await s3.send(new PutObjectCommand({ Bucket: run.artifacts.bucket, Key: manifestKey, Body: JSON.stringify(written), ContentType: 'application/json' }));
-  log.info('evaluation prepared', { runId: run.runId, records: items.length, shards: written.length, shardSize, sidecar: sidecar.size > 0, ...(capped ? { evaluatedFirst: limit } : {}) });
-  return { recordCount: items.length, shardCount: written.length, manifest: { bucket: run.artifacts.bucket, key: manifestKey }, resultsPrefix: `${run.artifacts.prefix}evaluation/map-runs` };
+  // A baseline's manifest lists every shard once per base model: one Distributed Map answers them all.
+  const manifestItems: EvaluationShard[] = baseModelIds ? baseModelIds.flatMap((baseModelId) => written.map((shard) => ({ ...shard, baseModelId }))) : written;
+  const manifestKey = baseModelIds ? baselineShardManifestKey(run.artifacts.prefix) : evaluationManifestKey(run.artifacts.prefix);
+  await s3.send(new PutObjectCommand({ Bucket: run.artifacts.bucket, Key: manifestKey, Body: JSON.stringify(manifestItems), ContentType: 'application/json' }));
+  log.info(baseModelIds ? 'baseline prepared' : 'evaluation prepared', {
+    runId: run.runId,
+    records: items.length,
+    shards: written.length,
+    shardSize,
+    sidecar: sidecar.size > 0,
+    ...(capped ? { evaluatedFirst: limit } : {}),
+    ...(baseModelIds ? { baseModelIds } : {}),
+    ...(reused ? { sharedBaseline: reused.uri } : {}),
+  });
+  return {
+    recordCount: items.length,
+    shardCount: written.length,
+    manifest: { bucket: run.artifacts.bucket, key: manifestKey },
+    resultsPrefix: baseModelIds ? `${baselineRoot(run.artifacts.prefix)}map-runs` : `${run.artifacts.prefix}evaluation/map-runs`,
+    itemsDigest,
+    ...(baseModelIds ? { baseModelIds } : {}),
+  };
+}
+
+/**
+ * The base model id an evaluation asks for a model: the deployment's BASE_MODEL_ID when set
+ * (evaluation.baseModelId, as the inference step is given), else the model's inference profile.
+ */
+function baseModelIdOf(modelName: string, inferenceProfileId?: string): string {
+  const configured = process.env.BASE_MODEL_ID;
+  if (configured) return configured;
+  const id = inferenceProfileId ?? findModel(modelName)?.inferenceProfileId;
+  if (!id) throw new Error(`'${modelName}' is not a model of the catalogue; a baseline needs the base model's inference profile`);
+  return id;
+}
+
+/** The distinct base model ids of a baseline's models (the run's model when none are named). */
+function baselineModelIds(run: RunContext, models: readonly string[] | undefined): string[] {
+  const names = models && models.length > 0 ? models : [run.model.name];
+  return [...new Set(names.map((name) => baseModelIdOf(name, name === run.model.name ? run.model.inferenceProfileId : undefined)))];
 }
 
 async function* readLines(bucket: string, key: string) {

@@ -15,6 +15,10 @@
  * refused calls (e.g. AccessDenied on the base model) can never pass the quality gate as an
  * "improvement" over a base F1 of 0.
  *
+ * A run whose context carries `evaluation.baseline` scores the base side from the stored
+ * baseline's answers (evaluation/baseline.ts) and its own fine-tuned answers; the run sent no
+ * base-model calls, so its base token counts are 0 and the record names the baseline.
+ *
  * Input: { run, provisioned? }. Output: { baseF1, fineTunedF1, relativeImprovementPercent,
  * gatePassed, gateEvaluated, reportUri, reportHtmlUri }.
  */
@@ -40,6 +44,7 @@ import { evaluationMetrics } from '../shared/evaluation/evaluation-metrics';
 import { emitMetrics } from '../shared/metrics-emf';
 import { ModelPredictionLine } from '../shared/evaluation/model-prediction';
 import { AnswerCoverageCounter, minAnsweredShareFrom, requireEnoughAnswers } from '../shared/evaluation/answer-coverage';
+import { BaselineResults } from '../shared/evaluation/baseline';
 
 export interface ScoreEvaluationEvent {
   readonly run: RunContext;
@@ -72,25 +77,33 @@ async function scoreEvaluation(event: ScoreEvaluationEvent): Promise<ScoreEvalua
   const base: PredictionRecord[] = [];
   const fineTuned: PredictionRecord[] = [];
   const coverage = new AnswerCoverageCounter();
+  const add = (line: ModelPredictionLine) => {
+    coverage.add(line);
+    // A record the model refused has no prediction: the report counts it as missing (scored 0).
+    if (line.prediction === undefined) return;
+    const record: PredictionRecord = {
+      recordId: line.recordId,
+      question: line.question,
+      references: line.references,
+      prediction: line.prediction,
+      latencyMs: line.latencyMs,
+      inputTokens: line.inputTokens,
+      outputTokens: line.outputTokens,
+      line: line.line,
+      imageUris: line.imageUris,
+    };
+    (line.model === 'base' ? base : fineTuned).push(record);
+  };
+  // A shared baseline's answers stand for the base side (prepare-evaluation checked it fits the run).
+  const baseline = run.evaluation.baseline ? await BaselineResults.read(s3, run.evaluation.baseline) : undefined;
+  if (baseline) for (const line of await baseline.predictions(s3)) if (line.model === 'base') add(line);
   for (const key of await listKeys(bucket, predictionsPrefix)) {
     for (const text of (await getText(s3, { bucket, key })).split('\n')) {
       if (text.trim() === '') continue;
       const line = JSON.parse(text) as ModelPredictionLine;
-      coverage.add(line);
-      // A record the model refused has no prediction: the report counts it as missing (scored 0).
-      if (line.prediction === undefined) continue;
-      const record: PredictionRecord = {
-        recordId: line.recordId,
-        question: line.question,
-        references: line.references,
-        prediction: line.prediction,
-        latencyMs: line.latencyMs,
-        inputTokens: line.inputTokens,
-        outputTokens: line.outputTokens,
-        line: line.line,
-        imageUris: line.imageUris,
-      };
-      (line.model === 'base' ? base : fineTuned).push(record);
+      // With a shared baseline, only its base answers count.
+      if (baseline && line.model === 'base') continue;
+      add(line);
     }
   }
   // Before the report and the gate: scores of refused calls would measure the errors, not the models.
@@ -119,8 +132,9 @@ async function scoreEvaluation(event: ScoreEvaluationEvent): Promise<ScoreEvalua
     costs: {
       provisionedThroughputHours: pt ? (Date.now() - Date.parse(pt.createdAt)) / 3_600_000 : undefined,
       modelUnits: pt?.modelUnits,
-      baseInputTokens: sum(base, 'inputTokens'),
-      baseOutputTokens: sum(base, 'outputTokens'),
+      // With a shared baseline the run sent no base calls: the baseline's tokens are paid once, by the experiment.
+      baseInputTokens: baseline ? 0 : sum(base, 'inputTokens'),
+      baseOutputTokens: baseline ? 0 : sum(base, 'outputTokens'),
       fineTunedInputTokens: sum(fineTuned, 'inputTokens'),
       fineTunedOutputTokens: sum(fineTuned, 'outputTokens'),
     },
@@ -155,6 +169,7 @@ async function scoreEvaluation(event: ScoreEvaluationEvent): Promise<ScoreEvalua
       gate: report.gate,
       reportUri,
       reportHtmlUri,
+      ...(baseline ? { baselineUri: baseline.uri } : {}),
     },
   }));
   const runLog = log.child({ runId: run.runId });

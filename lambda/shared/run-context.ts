@@ -4,6 +4,7 @@
  */
 import { createHash } from 'crypto';
 import { CostBudget } from './cost-estimate';
+import type { BaselineReference } from './evaluation/baseline';
 import { RunRequest } from './run-request';
 
 /** A dataset file of a run, by what the run uses it for. */
@@ -57,7 +58,18 @@ export interface RunContext {
   readonly hyperParameters: Record<string, number>;
   /** Names of hyperparameters the request set itself (the rest are defaults or recommendations). */
   readonly hyperParametersOverridden: readonly string[];
-  readonly evaluation: { readonly enabled: boolean; readonly maxTokens: number; readonly maxRecords?: number };
+  readonly evaluation: {
+    readonly enabled: boolean;
+    readonly maxTokens: number;
+    readonly maxRecords?: number;
+    /**
+     * A stored baseline (the base model's answers on the same test records, computed once for
+     * an experiment): the evaluation then sends only fine-tuned calls and scores the base side
+     * from it. Set only by the experiment workflow for its variants, never by a request.
+     * @default - the evaluation asks the base model itself
+     */
+    readonly baseline?: BaselineReference;
+  };
   /**
    * The request's own budget (`budget` in the run request), checked with the environment's
    * before the job is created.

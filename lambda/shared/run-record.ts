@@ -99,6 +99,8 @@ export interface RunEvaluation {
   readonly gate: { readonly evaluated: boolean; readonly passed: boolean; readonly reasons: readonly string[] };
   readonly reportUri: string;
   readonly reportHtmlUri: string;
+  /** The shared baseline's manifest (s3://) whose base answers were scored, when the run reused one (an experiment's variant). */
+  readonly baselineUri?: string;
 }
 
 /** Key of a run's record. */

@@ -36,6 +36,11 @@ export interface RunRequestDocument {
   readonly evaluation?: EvaluationRequest;
   /** This run's budget; the environment's budget applies as well (a request may only tighten it). */
   readonly budget?: CostBudget;
+  /**
+   * Several variants of this request, trained and evaluated as an experiment (experiment-plan.ts).
+   * @default - a single run
+   */
+  readonly experiment?: unknown;
 }
 
 /** Evaluation settings a request may give. */
@@ -109,7 +114,7 @@ export class InvalidRunRequestError extends Error {
 
 /** Names that become part of Bedrock job and model names: letters, digits and hyphens. */
 const NAME_PATTERN = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,38}[a-zA-Z0-9])?$/;
-const KNOWN_FIELDS = new Set(['name', 'model', 'trainingData', 'validationData', 'testData', 'hyperParameters', 'evaluation', 'budget']);
+const KNOWN_FIELDS = new Set(['name', 'model', 'trainingData', 'validationData', 'testData', 'hyperParameters', 'evaluation', 'budget', 'experiment']);
 const KNOWN_EVALUATION_FIELDS = new Set(['enabled', 'maxTokens', 'maxRecords']);
 export const MAX_EVALUATION_TOKENS = 4096;
 /**
@@ -146,6 +151,31 @@ export function parseRunRequest(text: string, source: string, datasetBucket: str
     ]);
   }
   const d = doc as Record<string, unknown>;
+  const experimentProblems: RunRequestProblem[] = d.experiment === undefined ? [] : [
+    {
+      field: 'experiment',
+      rule: 'experiment-not-single-run',
+      // Single-run readers only; experiments are read with parseExperimentRequest (experiment-plan.ts).
+      message: 'makes this request an experiment (several variants, each its own run), which is not read as a single run here. To run one setting, remove "experiment" and set model and hyperParameters in the request',
+    },
+  ];
+  const { request, problems } = parseRunRequestDocument(d, text, datasetBucket, defaults);
+  if (experimentProblems.length > 0 || !request) throw new InvalidRunRequestError(source, [...experimentProblems, ...problems]);
+  return request;
+}
+
+/** The result of {@link parseRunRequestDocument}: the request when it has no problems, else every problem found. */
+export interface ParsedRunRequestDocument {
+  readonly request?: RunRequest;
+  readonly problems: RunRequestProblem[];
+}
+
+/**
+ * Checks a run request already parsed from JSON (an object), without throwing: every problem is
+ * returned. An `experiment` field is ignored here (experiment-plan.ts reads it); `text` is the
+ * request as written, used only to quote numbers JSON cannot carry.
+ */
+export function parseRunRequestDocument(d: Record<string, unknown>, text: string, datasetBucket: string, defaults: RunRequestDefaults = {}): ParsedRunRequestDocument {
   const problems: RunRequestProblem[] = [];
   const problem = (field: string, rule: string, message: string) => problems.push({ field, rule, message });
 
@@ -207,10 +237,8 @@ export function parseRunRequest(text: string, source: string, datasetBucket: str
   const budgetProblems = d.budget === undefined ? [] : costBudgetProblems(d.budget, 'budget');
   for (const p of budgetProblems) problem(p.field, 'budget', p.message);
 
-  if (problems.length > 0 || !model || !hyperParameters || !trainingDataKey || !evaluation) {
-    throw new InvalidRunRequestError(source, problems);
-  }
-  return {
+  if (problems.length > 0 || !model || !hyperParameters || !trainingDataKey || !evaluation) return { problems };
+  const request: RunRequest = {
     name: name as string,
     model,
     trainingDataKey,
@@ -222,6 +250,7 @@ export function parseRunRequest(text: string, source: string, datasetBucket: str
     evaluation,
     ...(d.budget !== undefined ? { budget: { ...(d.budget as CostBudget) } } : {}),
   };
+  return { request, problems };
 }
 
 function toDatasetKey(field: string, value: string, datasetBucket: string, problem: (f: string, r: string, m: string) => void): string | undefined {

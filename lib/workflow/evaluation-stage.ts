@@ -159,9 +159,15 @@ export class EvaluationStage extends Construct {
     const runObjects = (suffix: string) => props.artifactsBucket.arnForObjects(`${props.runsPrefix}*/${suffix}`);
     const runIdReason = 'Confined to the run\'s own folder under the runs prefix; run ids are made per request.';
 
-    const prepare = fn('PrepareEvaluation', 'prepare-evaluation', 'Cuts the test set into shards of evaluation items', { SHARD_SIZE: String(shardSize) });
+    const prepare = fn('PrepareEvaluation', 'prepare-evaluation', 'Cuts the test set into shards of evaluation items', {
+      SHARD_SIZE: String(shardSize),
+      // A shared baseline must have been made with the base model this stage asks (BaselineMismatch otherwise).
+      ...(props.baseModelId ? { BASE_MODEL_ID: props.baseModelId } : {}),
+    });
     // The run's copies of the validated test file and its sidecar (written by the validation step), never the user's keys.
     allow(prepare, 'ReadPinnedTestData', ['s3:GetObject'], [runObjects('data/*')], runIdReason);
+    // An experiment's variant checks the shared baseline it was given (lambda/shared/evaluation/baseline.ts) before anything bills.
+    allow(prepare, 'ReadSharedBaseline', ['s3:GetObject'], [runObjects('baseline/*/manifest.json')], 'The experiment\'s baseline lives under the experiment\'s run folder; run ids are made per request.');
     allow(prepare, 'TellMissingFromDenied', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
     allow(prepare, 'WriteShards', ['s3:PutObject'], [runObjects('evaluation/shards/*')], runIdReason);
     grantS3KeyUse(props.bucketEncryptionKey, prepare.role, 'read-write');
@@ -210,6 +216,8 @@ export class EvaluationStage extends Construct {
       ENVIRONMENT_NAME: props.environmentName,
     }, { timeout: Duration.minutes(5), memorySize: 1024 });
     allow(score, 'ReadPredictions', ['s3:GetObject'], [runObjects('evaluation/predictions/*'), runObjects('run.json')], runIdReason);
+    // A variant of an experiment scores the base side from the shared baseline's answers.
+    allow(score, 'ReadSharedBaseline', ['s3:GetObject'], [runObjects('baseline/*/manifest.json'), runObjects('baseline/*/predictions/*')], 'The experiment\'s baseline lives under the experiment\'s run folder; run ids are made per request.');
     allow(score, 'ListPredictions', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
     allow(score, 'WriteReport', ['s3:PutObject'], [runObjects('report.*'), runObjects('run.json')], runIdReason);
     // The report shows the images of its lowest-scoring examples (each read once, size-bounded).
@@ -326,7 +334,7 @@ export function grantCustomModelKey(key: kms.IKey | undefined, fn: WorkflowFunct
  * An S3 JSON ItemReader whose bucket comes from the state, granting exactly `statement`:
  * CDK's own grants either nothing (bucket from a path) or s3:GetObject on the whole bucket.
  */
-class ScopedS3JsonItemReader extends sfn.S3JsonItemReader {
+export class ScopedS3JsonItemReader extends sfn.S3JsonItemReader {
   constructor(props: sfn.S3FileItemReaderProps, private readonly statement: iam.PolicyStatement) {
     super(props);
   }
@@ -339,7 +347,7 @@ class ScopedS3JsonItemReader extends sfn.S3JsonItemReader {
  * A ResultWriter whose bucket comes from the state, granting exactly `statement`: CDK grants
  * the result actions on Resource '*' when the bucket is a path.
  */
-class ScopedResultWriter extends sfn.ResultWriterV2 {
+export class ScopedResultWriter extends sfn.ResultWriterV2 {
   constructor(props: sfn.ResultWriterV2Props, private readonly statement: iam.PolicyStatement) {
     super(props);
   }

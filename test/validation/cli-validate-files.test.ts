@@ -95,6 +95,22 @@ describe('--request: the files, model and hyperparameters a run request names', 
     expect(stderr).toContain('[data-extension]');
   });
 
+  it('checks an experiment: its variants\' problems by field path (exit 1); a valid one validates the common data once', async () => {
+    file('x-train.jsonl', toJsonl(textRecords(100)));
+    const common = { name: 'sweep', model: 'llama3.2-1b', trainingData: 'x-train.jsonl' };
+    const bad = file('bad-experiment.json', JSON.stringify({ ...common, experiment: { variants: [{ name: 'a' }, { name: 'b', hyperParameters: { learningRate: 2 } }] } }));
+    const refused = await run(['--request', bad]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('experiment.variants[1].hyperParameters.learningRate');
+    expect(refused.stderr).toContain('[hyperparameter-range]');
+    const tooMany = file('big-experiment.json', JSON.stringify({ ...common, experiment: { grid: { epochCount: [1, 2, 3], learningRate: [0.0001, 0.0002, 0.0003] } } }));
+    expect((await run(['--request', tooMany])).stderr).toContain('[experiment-too-many-variants]');
+    const good = file('good-experiment.json', JSON.stringify({ ...common, experiment: { grid: { epochCount: [1, 2] } } }));
+    const { code, stdout } = await run(['--request', good, '--json']);
+    expect(code).toBe(0);
+    expect((JSON.parse(stdout) as ValidationReport).files.map((f) => path.basename(f.name))).toEqual(['x-train.jsonl']);
+  });
+
   it('says to pass --bucket when a key is neither beside the request nor locatable in S3', async () => {
     const request = file('s3-request.json', JSON.stringify({ name: 'r', model: 'llama3.2-1b', trainingData: 'datasets/train.jsonl' }));
     const { code, stderr } = await run(['--request', request]);
