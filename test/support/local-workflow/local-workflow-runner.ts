@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { validatedStateMachine } from './asl-validation';
 import { LocalAws } from '../local-aws';
 import { AwsEvent, ExecutionStatus, executionStatusChangeEvent, s3ObjectCreatedEvent } from './aws-events';
 import { CfnTemplateJson, TemplateSource, resourcesOfType, templateJsonOf } from './cfn-template';
@@ -234,7 +235,7 @@ export class LocalWorkflowRunner {
           'Supported: Lambda invoke (also .waitForTaskToken), SNS publish, EventBridge putEvents; add the integration in test/support/local-workflow/task-integrations.ts.',
       );
     }
-    this.interpreter = new StateMachine(interpreterDefinitionOf(this.definition) as never, { validationOptions: { checkPaths: true, checkArn: true } });
+    this.interpreter = validatedStateMachine(interpreterDefinitionOf(this.definition));
 
     this.functions = templateFunctionsOf(this.json, this.resolver, this.physical, {
       handlerEntries: options.handlerEntries,
@@ -514,7 +515,7 @@ export class LocalWorkflowRunner {
     const childDefinition: StatesDefinition = { StartAt: processor.StartAt, States: processor.States };
     let childInterpreter = this.childInterpreters.get(stateName);
     if (!childInterpreter) {
-      childInterpreter = new StateMachine(interpreterDefinitionOf(childDefinition) as never, { validationOptions: { checkPaths: true, checkArn: true } });
+      childInterpreter = validatedStateMachine(interpreterDefinitionOf(childDefinition));
       this.childInterpreters.set(stateName, childInterpreter);
     }
     const interpreter = childInterpreter;
