@@ -6,9 +6,7 @@
  */
 const base = {
   testEnvironment: 'node',
-  // Types stripped by esbuild, each file alone (scripts/jest-esbuild-transform.js); `npm test`
-  // type-checks everything once with tsc before jest starts.
-  transform: { '^.+\\.tsx?$': '<rootDir>/scripts/jest-esbuild-transform.js' },
+  transform: { '^.+\\.tsx?$': 'ts-jest' },
 };
 
 /** @type {import('jest').Config} */
