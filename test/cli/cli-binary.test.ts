@@ -23,6 +23,7 @@ import { RunRecord, runRecordKey, updateRunRecord, withEvent } from '../../lambd
 import { logicalIdOf, testStack } from '../support/cdk';
 import { bucketResource, RolePolicy } from '../support/iam-policy';
 import { LocalAws, startLocalAws } from '../support/local-aws';
+import { waitFor } from '../support/wait-for';
 import { imageRecord, textRecords, toJsonl, writeImage } from '../validation/fixtures';
 
 const REPOSITORY = path.resolve(__dirname, '..', '..');
@@ -140,14 +141,6 @@ function cli(args: readonly string[], env?: NodeJS.ProcessEnv): Promise<CliResul
   return startCli(args, env).result;
 }
 
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 /** What no user should see: the SDK's Node.js banner, a stack trace. */
 function expectNoNoise(result: CliResult): void {
   expect(result.stderr).not.toMatch(/NodeVersionSupportWarning|AWS SDK for JavaScript/);
@@ -170,12 +163,14 @@ const VALID_TEST = toJsonl(textRecords(10, 1000));
 /**
  * Plays the workflow for one uploaded request, as its steps write run.json: read-request and
  * begin-run (the real handlers, so the run id is the workflow's own), then the later steps'
- * writes through the shared run-record code, `pauseMs` apart so a follower sees each state.
+ * writes through the shared run-record code. With a `follower` (the stderr of a running CLI),
+ * each write waits until the follower has shown the state before it, so it sees every state on
+ * any machine load (a condition, not a pause).
  */
 async function playWorkflow(
   buckets: { datasets: string; artifacts: string },
   requestKey: string,
-  options: { pauseMs: number; outcome: 'SUCCEEDED' | 'FAILED' | 'RUNNING' },
+  options: { outcome: 'SUCCEEDED' | 'FAILED' | 'RUNNING'; follower?: () => string },
 ): Promise<RunContext> {
   await waitFor(`the upload of ${requestKey}`, () => aws.s3.headObject(buckets.datasets, requestKey) !== undefined);
   const head = aws.s3.headObject(buckets.datasets, requestKey)!;
@@ -192,10 +187,19 @@ async function playWorkflow(
   });
   await beginRun({ run, executionArn, executionName });
   const key = runRecordKey(run);
-  const pause = () => new Promise((resolve) => setTimeout(resolve, options.pauseMs));
+  // The follower prints one plain line per state, starting `<run id>: <latest event>`.
+  let shownLast = 'run started';
   const step = async (change: (r: RunRecord) => RunRecord) => {
-    await pause();
-    await updateRunRecord(s3Client(), buckets.artifacts, key, executionArn, change);
+    const follower = options.follower;
+    if (follower) {
+      const line = `${run.runId}: ${shownLast}`;
+      await waitFor(`the follower to show "${line}"`, () => follower().split('\n').some((l) => l.startsWith(line)));
+    }
+    await updateRunRecord(s3Client(), buckets.artifacts, key, executionArn, (r) => {
+      const changed = change(r);
+      shownLast = changed.timeline[changed.timeline.length - 1].event;
+      return changed;
+    });
   };
   const jobArn = `arn:aws:bedrock:us-west-2:111122223333:model-customization-job/${run.runId}`;
   await step((r) => ({ ...withEvent(r, 'dataset valid', { errors: 0, warnings: 0 }), validation: { valid: true, errorCount: 0, warningCount: 0, reportUri: `s3://${buckets.artifacts}/${run.artifacts.prefix}validation/report.json` } }));
@@ -395,7 +399,7 @@ describe('run, follow, runs and report against the stand-ins', () => {
     );
     aws.s3.callLog.clear();
     const running = startCli(['run', file, '--interval', '0.05']);
-    const run = await playWorkflow({ datasets: DATASETS, artifacts: ARTIFACTS }, 'requests/chartqa-1b.json', { pauseMs: 300, outcome: 'SUCCEEDED' });
+    const run = await playWorkflow({ datasets: DATASETS, artifacts: ARTIFACTS }, 'requests/chartqa-1b.json', { outcome: 'SUCCEEDED', follower: () => running.output().stderr });
     const result = await running.result;
     expect(result.code).toBe(0);
     expectNoNoise(result);
@@ -459,7 +463,7 @@ describe('run, follow, runs and report against the stand-ins', () => {
   test('a run that fails ends with its reason and exit 1', async () => {
     const file = writeRequest('fails-1b', { name: 'fails-1b', model: 'llama3.2-1b', trainingData: 'datasets/fails/train.jsonl' }, { 'train.jsonl': VALID_TRAINING });
     const running = startCli(['run', file, '--interval', '0.05']);
-    const run = await playWorkflow({ datasets: DATASETS, artifacts: ARTIFACTS }, 'requests/fails-1b.json', { pauseMs: 100, outcome: 'FAILED' });
+    const run = await playWorkflow({ datasets: DATASETS, artifacts: ARTIFACTS }, 'requests/fails-1b.json', { outcome: 'FAILED' });
     const result = await running.result;
     expect(result.code).toBe(1);
     expect(result.stdout).toContain(`Run ${run.runId} FAILED after`);
@@ -475,7 +479,7 @@ describe('run, follow, runs and report against the stand-ins', () => {
     expect(result.code).toBe(0);
     const printed = result.stdout.trim();
     expect(printed).toMatch(/^nowait-1b-[0-9a-f]{12}$/);
-    const run = await playWorkflow({ datasets: DATASETS, artifacts: ARTIFACTS }, 'requests/nowait-1b.json', { pauseMs: 50, outcome: 'SUCCEEDED' });
+    const run = await playWorkflow({ datasets: DATASETS, artifacts: ARTIFACTS }, 'requests/nowait-1b.json', { outcome: 'SUCCEEDED' });
     expect(run.runId).toBe(printed);
     const followed = await cli(['follow', printed, '--interval', '0.05']);
     expect(followed.code).toBe(0);
@@ -514,7 +518,7 @@ describe('run, follow, runs and report against the stand-ins', () => {
     const started = await cli(['run', file, '--no-wait', '--outputs', outputsFile], env);
     expectNoNoise(started);
     expect({ code: started.code, stderr: started.stderr }).toMatchObject({ code: 0 });
-    const run = await playWorkflow({ datasets: DATASETS, artifacts: ARTIFACTS }, 'requests/outputs-1b.json', { pauseMs: 20, outcome: 'SUCCEEDED' });
+    const run = await playWorkflow({ datasets: DATASETS, artifacts: ARTIFACTS }, 'requests/outputs-1b.json', { outcome: 'SUCCEEDED' });
     expect(started.stdout.trim()).toBe(run.runId);
 
     const listed = await cli(['runs', '--outputs', outputsFile], env);
@@ -538,13 +542,13 @@ describe('run, follow, runs and report against the stand-ins', () => {
     const file = writeRequest('plain-1b', { name: 'plain-1b', model: 'llama3.2-1b', trainingData: 'datasets/plain/train.jsonl' }, { 'train.jsonl': VALID_TRAINING });
     // An earlier run of the same request (same bytes, same ETag) must not be taken for the new one.
     const first = startCli(['run', file, '--interval', '0.05'], env);
-    const earlier = await playWorkflow({ datasets: PLAIN_DATASETS, artifacts: PLAIN_ARTIFACTS }, 'requests/plain-1b.json', { pauseMs: 20, outcome: 'FAILED' });
+    const earlier = await playWorkflow({ datasets: PLAIN_DATASETS, artifacts: PLAIN_ARTIFACTS }, 'requests/plain-1b.json', { outcome: 'FAILED' });
     expect((await first.result).stdout).toContain(`Run ${earlier.runId} FAILED`);
     const requestUploads = () => aws.s3.callLog.entries({ principal: CLI_USER, operation: 'PutObject', succeeded: true }).filter((c) => c.resources[0] === `arn:aws:s3:::${PLAIN_DATASETS}/requests/plain-1b.json`).length;
     const uploadsBefore = requestUploads();
     const second = startCli(['run', file, '--interval', '0.05'], env);
     await waitFor('the second upload', () => requestUploads() > uploadsBefore);
-    const later = await playWorkflow({ datasets: PLAIN_DATASETS, artifacts: PLAIN_ARTIFACTS }, 'requests/plain-1b.json', { pauseMs: 50, outcome: 'SUCCEEDED' });
+    const later = await playWorkflow({ datasets: PLAIN_DATASETS, artifacts: PLAIN_ARTIFACTS }, 'requests/plain-1b.json', { outcome: 'SUCCEEDED' });
     expect(later.runId).not.toBe(earlier.runId);
     const result = await second.result;
     expect(result.code).toBe(0);
@@ -554,7 +558,7 @@ describe('run, follow, runs and report against the stand-ins', () => {
   test('Ctrl-C stops following, never the run: exit 130, the record untouched, the way to follow again', async () => {
     const file = writeRequest('long-1b', { name: 'long-1b', model: 'llama3.2-1b', trainingData: 'datasets/long/train.jsonl' }, { 'train.jsonl': VALID_TRAINING });
     const running = startCli(['run', file, '--interval', '0.05']);
-    const run = await playWorkflow({ datasets: DATASETS, artifacts: ARTIFACTS }, 'requests/long-1b.json', { pauseMs: 50, outcome: 'RUNNING' });
+    const run = await playWorkflow({ datasets: DATASETS, artifacts: ARTIFACTS }, 'requests/long-1b.json', { outcome: 'RUNNING' });
     await waitFor('the job status on the progress line', () => running.output().stderr.includes('job InProgress'));
     const before = aws.s3.getObject(ARTIFACTS, runRecordKey(run))!.toString();
     running.child.kill('SIGINT');

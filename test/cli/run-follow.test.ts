@@ -12,6 +12,7 @@ import { createRunRecord, runRecordKey, updateRunRecord, withEvent } from '../..
 import { followRun, FollowIo } from '../../cli/run-follow';
 import { ARTIFACTS, RUNS_PREFIX, runContext, runningRecord } from '../lambda/handler-fixtures';
 import { LocalAws, startLocalAws } from '../support/local-aws';
+import { waitFor } from '../support/wait-for';
 
 let aws: LocalAws;
 let s3: S3Client;
@@ -56,13 +57,13 @@ test('on a terminal: one line rewritten in place (step, job status, elapsed), cl
   const io = captureIo(true);
   const following = followRun(s3, { runId: run.runId }, options, io);
   const key = runRecordKey(run);
-  const pause = () => new Promise((resolve) => setTimeout(resolve, 150));
-  await pause();
+  // Each write waits until the line shows the state before it (a condition, not a pause).
+  await waitFor('the run started line', () => io.err().includes(`${run.runId}: run started`));
   await updateRunRecord(s3, ARTIFACTS, key, run.executionArn, (r) => ({
     ...withEvent(r, 'job created'),
     job: { jobArn: 'arn:job', jobName: 'j', customModelName: 'm', status: 'InProgress', outputS3Uri: 's3://x/', hyperParameters: {} },
   }));
-  await pause();
+  await waitFor('the job created line', () => io.err().includes(`${run.runId}: job created`));
   await updateRunRecord(s3, ARTIFACTS, key, run.executionArn, (r) => ({
     ...withEvent(r, 'run failed'),
     status: 'FAILED',
@@ -90,7 +91,8 @@ test('Ctrl-C while waiting answers at once (not after the interval), exit 130', 
   const io = captureIo(false);
   const started = Date.now();
   const following = followRun(s3, { runId: 'slow-0123456789ab' }, { ...options, intervalMs: 60_000 }, io);
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  // Interrupted while it waits out its (one-minute) interval, once it has said it is waiting.
+  await waitFor('the waiting line', () => io.err().includes('slow-0123456789ab: waiting for the workflow to start the run'));
   io.interrupt();
   expect(await following).toBe(130);
   expect(Date.now() - started).toBeLessThan(10_000);

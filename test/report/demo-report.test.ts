@@ -17,7 +17,8 @@ describe('the offline demo\'s report', () => {
 
   beforeAll(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'demo-report-'));
-    run = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'demo', 'run-demo.ts')], {
+    // As `npm run demo` runs it (package.json).
+    run = spawnSync(process.execPath, ['-r', path.join(ROOT, 'scripts', 'esbuild-register.js'), path.join(ROOT, 'demo', 'run-demo.ts')], {
       cwd: ROOT,
       env: { ...process.env, DEMO_OUTPUT_DIR: dir },
       encoding: 'utf8',

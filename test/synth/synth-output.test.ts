@@ -14,8 +14,12 @@ let scratch: string;
 beforeAll(() => (scratch = mkdtempSync(path.join(tmpdir(), 'synth-output-'))));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
+/** cdk.json's app command, run as the CDK CLI runs it (through a shell, in the repository). */
+const APP_COMMAND = (JSON.parse(readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')) as { app: string }).app;
+
 function synth(context: unknown, env: Record<string, string> = {}) {
-  return spawnSync('npx', ['ts-node', '--transpile-only', 'bin/synth.ts'], {
+  return spawnSync(APP_COMMAND, {
+    shell: true,
     cwd: ROOT,
     encoding: 'utf8',
     env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: mkdtempSync(path.join(scratch, 'out-')), ...env },

@@ -182,13 +182,22 @@ describe('evaluation stage (offline, as synthesized)', () => {
   });
 
   test('aborted during inference: the cleanup rule deletes the Provisioned Throughput', async () => {
-    h.aws.runtime.setLatency(100);
+    // Model calls are held (received, unanswered) until the run is aborted: the abort lands
+    // during inference on any machine load, where a fixed latency raced the inference.
+    const release = h.aws.runtime.hold();
+    let outcome: Awaited<typeof execution.result>;
     const { executions } = await h.upload('requests/eval-aborted.json', request('eval-aborted'));
     const execution = executions[0];
-    await waitFor('inference to start', () => execution.events.some((e) => e.type === 'StateEntered' && e.state === 'InferShard'));
-    expect(h.aws.bedrock.provisionedThroughputs()).toHaveLength(1);
-    execution.abort();
-    const outcome = await execution.result;
+    try {
+      await waitFor('a model call in flight', () => h.aws.runtime.heldCalls() > 0);
+      expect(execution.events.filter((e) => e.type === 'StateEntered').map((e) => e.state)).toContain('InferShard');
+      expect(h.aws.bedrock.provisionedThroughputs()).toHaveLength(1);
+      execution.abort();
+      outcome = await execution.result;
+    } finally {
+      // The aborted shard's handler still waits for its answers; let it finish, as Lambda would.
+      release();
+    }
     expect(outcome.status).toBe('ABORTED');
     await h.runner.idle();
     const cleanup = outcome.ruleDeliveries.find((d) => (d.event.detail as { status: string }).status === 'ABORTED')!;

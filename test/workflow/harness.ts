@@ -97,14 +97,4 @@ export function arithmeticRecords(count: number, offset = 0): string {
   }).join('\n');
 }
 
-/**
- * Waits until `condition` holds, polling every 10 ms; fails after `timeoutMs` with `what`.
- * Generous by default: a loaded CI machine is slow, and a wait that ends early is no cost.
- */
-export async function waitFor(what: string, condition: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+export { waitFor } from '../support/wait-for';

@@ -58,7 +58,8 @@ export function synthesizeIntegApp(file: string, options: IntegSynthOptions): In
     if (value === undefined) delete env[name];
     else env[name] = value;
   }
-  const run = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', file], { cwd: INTEG_DIRECTORY, env, encoding: 'utf8' });
+  // TypeScript loaded as integ.config.json's app loads it (scripts/esbuild-register.js).
+  const run = spawnSync(process.execPath, ['-r', path.resolve(INTEG_DIRECTORY, '..', '..', 'scripts', 'esbuild-register.js'), file], { cwd: INTEG_DIRECTORY, env, encoding: 'utf8' });
   if (run.error) throw run.error;
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }

@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { validatedStateMachine } from './asl-validation';
 import { LocalAws } from '../local-aws';
 import { AwsEvent, ExecutionStatus, executionStatusChangeEvent, s3ObjectCreatedEvent } from './aws-events';
 import { CfnTemplateJson, TemplateSource, resourcesOfType, templateJsonOf } from './cfn-template';
@@ -234,7 +235,7 @@ export class LocalWorkflowRunner {
           'Supported: Lambda invoke (also .waitForTaskToken), SNS publish, EventBridge putEvents; add the integration in test/support/local-workflow/task-integrations.ts.',
       );
     }
-    this.interpreter = new StateMachine(interpreterDefinitionOf(this.definition) as never, { validationOptions: { checkPaths: true, checkArn: true } });
+    this.interpreter = validatedStateMachine(interpreterDefinitionOf(this.definition));
 
     this.functions = templateFunctionsOf(this.json, this.resolver, this.physical, {
       handlerEntries: options.handlerEntries,
@@ -406,24 +407,31 @@ export class LocalWorkflowRunner {
       if (isDistributedMap(state)) handlers[name] = (taskInput) => this.runMapRun(name, state, taskInput, execution, parentEndListeners);
     }
     const enforcedHandlers: Record<string, (taskInput: unknown) => Promise<unknown>> = {};
-    const never = new Promise<never>(() => undefined);
+    // A task of an execution that has ended settles at once, with an error nothing records (the
+    // interpreter was aborted and its events after the end are dropped): a task left pending kept
+    // the interpreter's timer for the state's TimeoutSeconds alive, and with it the test process.
+    const ended = (stateName: string) => {
+      const error = new Error(`The execution ended while its state '${stateName}' ran; the task's outcome is not recorded.`);
+      error.name = 'LocalRunner.ExecutionEnded';
+      return error;
+    };
     for (const [stateName, handler] of Object.entries(handlers)) {
       const state = states.find((s) => s.name === stateName)!.state;
       const handling = { explicitRetry: namesDataLimitExceeded(state.Retry), explicitCatch: namesDataLimitExceeded(state.Catch) };
       enforcedHandlers[stateName] = async (taskInput) => {
         // Let the event consumer see what came before (a state output over the limit ends the execution first).
         await new Promise((resolve) => setImmediate(resolve));
-        if (ending) return never;
+        if (ending) throw ended(stateName);
         const inputBytes = payloadBytes(taskInput);
         if (inputBytes > MAX_PAYLOAD_BYTES) throw new DataLimitExceeded(stateName, 'input', inputBytes, handling);
         let taskResult: unknown;
         try {
           taskResult = await handler(taskInput);
         } catch (err) {
-          if (ending) return never;
+          if (ending) throw ended(stateName);
           throw withRecordedLengths(err as Error);
         }
-        if (ending) return never;
+        if (ending) throw ended(stateName);
         const resultBytes = payloadBytes(taskResult);
         if (resultBytes > MAX_PAYLOAD_BYTES) throw new DataLimitExceeded(stateName, 'result', resultBytes, handling);
         return taskResult;
@@ -514,7 +522,7 @@ export class LocalWorkflowRunner {
     const childDefinition: StatesDefinition = { StartAt: processor.StartAt, States: processor.States };
     let childInterpreter = this.childInterpreters.get(stateName);
     if (!childInterpreter) {
-      childInterpreter = new StateMachine(interpreterDefinitionOf(childDefinition) as never, { validationOptions: { checkPaths: true, checkArn: true } });
+      childInterpreter = validatedStateMachine(interpreterDefinitionOf(childDefinition));
       this.childInterpreters.set(stateName, childInterpreter);
     }
     const interpreter = childInterpreter;
