@@ -141,3 +141,36 @@ describe('FinetuningWorkflow takes any iam.IRole as the customization role', () 
     expect(() => Template.fromStack(stack)).not.toThrow();
   });
 });
+
+describe('LlamaFinetuning takes your own customization role', () => {
+  test('the workflow passes your role to Bedrock and no BedrockCustomizationRole is created; grantPassRole scopes to it', () => {
+    const stack = testStack(testApp(), 'OwnRoleAllInOne');
+    const own = new iam.Role(stack, 'Own', { assumedBy: new iam.ServicePrincipal('bedrock.amazonaws.com') });
+    const finetuning = new LlamaFinetuning(stack, 'Finetuning', { customizationRole: own });
+    const launcher = new iam.Role(stack, 'Launcher', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    finetuning.grantPassRole(launcher);
+    expect(finetuning.customizationRole).toBeUndefined();
+    expect(finetuning.customizationServiceRole).toBe(own);
+    const template = Template.fromStack(stack).toJSON();
+    const roles = Object.keys(template.Resources).filter((id) => template.Resources[id].Type === 'AWS::IAM::Role' && id.includes('CustomizationRole'));
+    expect(roles).toEqual([]);
+    const ownId = stack.getLogicalId(own.node.defaultChild as never);
+    const passes = Object.values(template.Resources as Record<string, { Type: string; Properties: { PolicyDocument?: { Statement: { Action: unknown; Resource: unknown; Condition?: unknown }[] } } }>)
+      .filter((r) => r.Type === 'AWS::IAM::Policy')
+      .flatMap((r) => r.Properties.PolicyDocument!.Statement)
+      .filter((st) => st.Action === 'iam:PassRole');
+    expect(passes.length).toBe(2); // the launch function and the launcher
+    for (const st of passes) {
+      expect(st.Resource).toEqual({ 'Fn::GetAtt': [ownId, 'Arn'] });
+      expect(st.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'bedrock.amazonaws.com' } });
+    }
+  });
+
+  test('your role together with customizationVpc is refused, naming both props', () => {
+    const stack = testStack(testApp(), 'OwnRoleVpc');
+    const own = iam.Role.fromRoleArn(stack, 'Own', 'arn:aws:iam::111122223333:role/own');
+    expect(() => new LlamaFinetuning(stack, 'Finetuning', { customizationRole: own, customizationVpc: { vpc: {} as never, securityGroups: [] } }))
+      .toThrow(/LlamaFinetuning: invalid prop 'customizationRole': both 'customizationRole' and 'customizationVpc' were given.*\(at OwnRoleVpc\/Finetuning\)/);
+  });
+});
+
