@@ -3,6 +3,7 @@
  * LlamaModel, on* rules, metric* methods, the public replacements of internal properties, the
  * construct path on synth-time errors, and FinetuningWorkflow taking any iam.IRole.
  */
+import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -106,6 +107,18 @@ describe('synth-time errors carry the construct path', () => {
     expect(isInvalidPropsError(caught)).toBe(true);
     expect((caught as Error).message).toBe("FinetuningStorage: invalid prop 'encryptionKey': a key was given with S3-managed encryption. Set encryption to StorageEncryption.KMS or drop encryptionKey. (at Paths/Storage)");
     expect((caught as { constructPath?: string }).constructPath).toBe('Paths/Storage');
+  });
+});
+
+describe('synth-time errors raised in helper functions carry the construct path too', () => {
+  test.each([
+    ['quotaWaitTimeout (workflow duration check)', { quotaRetryInterval: Duration.minutes(10), quotaWaitTimeout: Duration.minutes(5) }, /invalid prop 'quotaWaitTimeout': is shorter than quotaRetryInterval.*\(at Helpers\/Finetuning\/Workflow\)$/],
+    ['alarmPeriod (operations check)', { operations: { alarmPeriod: Duration.seconds(90) } }, /invalid prop 'alarmPeriod'.*\(at Helpers\/Finetuning\/Operations\)$/],
+    ['defaultModel (catalogue check)', { defaultModel: 'llama3.1-8b' }, /invalid prop 'defaultModel'.*\(at Helpers\/Finetuning\/Workflow\)$/],
+    ['modelPrices (cost check)', { modelPrices: { 'llama9': { trainingPer1kTokens: 1, source: 'x' } } }, /invalid prop 'modelPrices.llama9'.*\(at Helpers\/Finetuning\/Workflow\)$/],
+  ])('%s', (_what, props, expected) => {
+    const stack = testStack(testApp(), 'Helpers');
+    expect(() => new LlamaFinetuning(stack, 'Finetuning', props as never)).toThrow(expected);
   });
 });
 
