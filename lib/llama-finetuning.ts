@@ -1,25 +1,27 @@
 import { Annotations, ArnFormat, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { normalizePrefix } from './core/props-validation';
+import { normalizePrefix, requireAtMostOne } from './core/props-validation';
 import { grantOnPrincipalOrResource } from './core/resource-grants';
-import { BedrockCustomizationRole, CustomizationVpcConfig } from './iam/bedrock-customization-role';
-import { CUSTOMIZATION_REGIONS, isCustomizationRegion } from './models/llama-models';
+import { BedrockCustomizationRole, CustomizationVpcConfig, grantPassToBedrock } from './iam/bedrock-customization-role';
+import { CUSTOMIZATION_REGIONS, isCustomizationRegion } from '../lambda/shared/models/llama-models';
 import { RunNotifications } from './notifications/run-notifications';
 import { FinetuningStorage, FinetuningStorageProps } from './storage/finetuning-storage';
 import { RunRequestTrigger } from './trigger/run-request-trigger';
-import { FinetuningRunSettings, FinetuningWorkflow } from './workflow/finetuning-workflow';
+import { FinetuningRunOptions, FinetuningWorkflow } from './workflow/finetuning-workflow';
 import { allowCloudWatchAlarmsToPublish } from './operations/alarm-topic-access';
-import { FinetuningOperations, FinetuningOperationsProps } from './operations/finetuning-operations';
+import { FinetuningOperations, FinetuningOperationsOptions } from './operations/finetuning-operations';
 import { FinetuningOutputs, FinetuningOutputsOptions } from './outputs/finetuning-outputs';
 import { CustomModelRetention, CustomModelRetentionPolicy } from './operations/custom-model-retention';
 
 /** Props of {@link LlamaFinetuning}. */
-export interface LlamaFinetuningProps extends FinetuningRunSettings {
+export interface LlamaFinetuningProps extends FinetuningRunOptions {
   /**
    * Buckets and their encryption: pass existing buckets, or props for the ones created.
    * @default - secure buckets are created with SSE-S3
@@ -36,6 +38,15 @@ export interface LlamaFinetuningProps extends FinetuningRunSettings {
    */
   readonly customizationVpc?: CustomizationVpcConfig;
   /**
+   * Your own service role for Bedrock's customization jobs, instead of the one created here. It
+   * must trust `bedrock.amazonaws.com` and allow what FinetuningWorkflowProps.customizationRole
+   * lists (run data read, `bedrock-output/` written, the buckets' key); a role created in your
+   * app is checked at synth to trust Bedrock, an imported one cannot be. Not with
+   * `customizationVpc` (compose FinetuningWorkflow with `customizationJobNetwork` for that).
+   * @default - a BedrockCustomizationRole scoped to this deployment's buckets and prefixes
+   */
+  readonly customizationRole?: iam.IRole;
+  /**
    * What happens to buckets, keys and logs created here when the stack is deleted.
    * @default RemovalPolicy.RETAIN
    */
@@ -46,7 +57,7 @@ export interface LlamaFinetuningProps extends FinetuningRunSettings {
    * CloudWatch alarms publish (they cannot use the AWS managed key alias/aws/sns).
    * @default - alarms notify the outcome topic; a dashboard is created
    */
-  readonly operations?: FinetuningOperationsProps;
+  readonly operations?: FinetuningOperationsOptions;
   /**
    * Retention of the custom models runs create (each bills monthly storage): a daily sweep that
    * deletes this deployment's rejected models after 30 days and promoted ones beyond the 3 most
@@ -70,8 +81,10 @@ export class LlamaFinetuning extends Construct {
   public readonly datasetBucket: s3.IBucket;
   /** Run records, reports and Bedrock output. */
   public readonly artifactsBucket: s3.IBucket;
-  /** The role Bedrock assumes to run customization jobs. */
-  public readonly customizationRole: BedrockCustomizationRole;
+  /** The role construct created here for Bedrock's customization jobs (undefined when you passed `customizationRole`). */
+  public readonly customizationRole?: BedrockCustomizationRole;
+  /** The role Bedrock assumes to run customization jobs: yours, or the one created here. */
+  public readonly customizationServiceRole: iam.IRole;
   /** The workflow. */
   public readonly workflow: FinetuningWorkflow;
   /** The state machine of one run. */
@@ -107,26 +120,33 @@ export class LlamaFinetuning extends Construct {
     }).topic;
     if (alarmsNotifyOwnTopic) allowCloudWatchAlarmsToPublish(this.notificationTopic, topicKey);
 
-    const runsPrefix = normalizePrefix('LlamaFinetuning', 'runsPrefix', props.runsPrefix ?? 'runs/');
-    const dataPrefix = props.dataPrefix === undefined ? undefined : normalizePrefix('LlamaFinetuning', 'dataPrefix', props.dataPrefix);
-    this.customizationRole = new BedrockCustomizationRole(this, 'CustomizationRole', {
-      dataLocations: [
-        // The images the records reference stay where they are, under the data prefix when there is one.
-        { bucket: this.datasetBucket, prefix: dataPrefix },
-        // The run's copies of the validated training and validation files (see the workflow's validation step).
-        { bucket: this.artifactsBucket, prefix: runsPrefix, keyPattern: `${runsPrefix}*/data/*` },
-      ],
-      // Bedrock writes only into each run's bedrock-output/ folder, never over run records or reports.
-      outputLocation: { bucket: this.artifactsBucket, prefix: runsPrefix, keyPattern: `${runsPrefix}*/bedrock-output/*` },
-      encryptionKeys: this.storage.encryptionKey ? [this.storage.encryptionKey] : [],
-      vpc: props.customizationVpc,
-    });
+    const runsPrefix = normalizePrefix('LlamaFinetuning', 'runsPrefix', props.runsPrefix ?? 'runs/', this);
+    const dataPrefix = props.dataPrefix === undefined ? undefined : normalizePrefix('LlamaFinetuning', 'dataPrefix', props.dataPrefix, this);
+    requireAtMostOne('LlamaFinetuning', 'customizationRole', props.customizationRole, 'customizationVpc', props.customizationVpc, this);
+    if (!props.customizationRole) {
+      this.customizationRole = new BedrockCustomizationRole(this, 'CustomizationRole', {
+        dataLocations: [
+          // The images the records reference stay where they are, under the data prefix when there is one.
+          { bucket: this.datasetBucket, prefix: dataPrefix },
+          // The run's copies of the validated training and validation files (see the workflow's validation step).
+          { bucket: this.artifactsBucket, prefix: runsPrefix, keyPattern: `${runsPrefix}*/data/*` },
+        ],
+        // Bedrock writes only into each run's bedrock-output/ folder, never over run records or reports.
+        outputLocation: { bucket: this.artifactsBucket, prefix: runsPrefix, keyPattern: `${runsPrefix}*/bedrock-output/*` },
+        encryptionKeys: this.storage.encryptionKey ? [this.storage.encryptionKey] : [],
+        vpc: props.customizationVpc,
+      });
+    }
+    this.customizationServiceRole = props.customizationRole ?? this.customizationRole!.role;
 
     this.workflow = new FinetuningWorkflow(this, 'Workflow', {
       datasetBucket: this.datasetBucket,
       artifactsBucket: this.artifactsBucket,
       notificationTopic: this.notificationTopic,
-      customizationRole: this.customizationRole,
+      customizationRole: this.customizationServiceRole,
+      customizationJobNetwork: this.customizationRole?.subnetIds && this.customizationRole.securityGroupIds
+        ? { subnetIds: this.customizationRole.subnetIds, securityGroupIds: this.customizationRole.securityGroupIds }
+        : undefined,
       environmentName: props.environmentName,
       requestPrefix: props.requestPrefix,
       runsPrefix,
@@ -158,7 +178,7 @@ export class LlamaFinetuning extends Construct {
       requestPrefix: this.workflow.requestPrefix,
     });
 
-    const promotion = this.workflow.promotion;
+    const promotion = this.workflow._promotion;
     if (promotion && props.modelRetention?.enabled !== false) {
       this.modelRetention = new CustomModelRetention(this, 'ModelRetention', {
         ...props.modelRetention,
@@ -204,9 +224,58 @@ export class LlamaFinetuning extends Construct {
       stateMachine: this.stateMachine,
       notificationTopic: this.notificationTopic,
       dashboard: this.operations.dashboard,
-      modelRegistryPrefix: this.workflow.promotion?.registryPrefix,
-      promoteFunction: this.workflow.promotion?.function.function,
+      modelRegistryPrefix: this.workflow._promotion?.registryPrefix,
+      promoteFunction: this.workflow._promotion?.function.function,
     });
+  }
+
+  /**
+   * Lets `grantee` pass the customization service role to Amazon Bedrock, and to no other
+   * service (iam:PassRole on that role only, with iam:PassedToService = bedrock.amazonaws.com).
+   */
+  public grantPassRole(grantee: iam.IGrantable): iam.Grant {
+    return grantPassToBedrock(this.customizationServiceRole, grantee);
+  }
+
+  /**
+   * A rule that matches the outcome event of every run of this deployment
+   * (`Fine-tuning Run Finished`, sent when a run succeeds or fails). See FinetuningWorkflow.onRunFinished.
+   */
+  public onRunFinished(id: string, options: events.OnEventOptions = {}): events.Rule {
+    return this.workflow.onRunFinished(id, options);
+  }
+
+  /**
+   * A rule that matches the event sent when a run's model becomes the current model of its
+   * request name (`Fine-tuned Model Promoted`). Throws when promotion (or evaluation) is disabled.
+   */
+  public onModelPromoted(id: string, options: events.OnEventOptions = {}): events.Rule {
+    return this.workflow.onModelPromoted(id, options);
+  }
+
+  /** SQuAD F1 (0-100) of the fine-tuned model, one data point per evaluated run (average over 1 hour by default). */
+  public metricFineTunedF1(options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.operations.metricFineTunedF1(options);
+  }
+
+  /** SQuAD F1 (0-100) of the base model, one data point per evaluated run (average over 1 hour by default). */
+  public metricBaseF1(options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.operations.metricBaseF1(options);
+  }
+
+  /** Relative F1 improvement of the fine-tuned over the base model, in percent (average over 1 hour by default). */
+  public metricRelativeImprovement(options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.operations.metricRelativeImprovement(options);
+  }
+
+  /** Seconds a customization job took, from creation to end (average over 1 hour by default). */
+  public metricJobDuration(options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.operations.metricJobDuration(options);
+  }
+
+  /** Run outcomes recorded but not announced because SNS or EventBridge refused them (sum over 5 minutes by default). */
+  public metricNotificationFailures(options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.operations.metricNotificationFailures(options);
   }
 
   /**
@@ -215,7 +284,7 @@ export class LlamaFinetuning extends Construct {
    * it without a cross-stack export. Throws when promotion is off.
    */
   public get modelRegistryPrefix(): string {
-    const promotion = this.workflow.promotion;
+    const promotion = this.workflow._promotion;
     if (!promotion) throw new Error('This LlamaFinetuning has no model registry: promotion (or evaluation) is disabled.');
     return promotion.registryPrefix;
   }
@@ -251,7 +320,7 @@ export class LlamaFinetuning extends Construct {
    * `lambda:InvokeFunction` on the promotion function only. Throws when promotion is off.
    */
   public grantPromoteRuns(grantee: iam.IGrantable): iam.Grant {
-    const promotion = this.workflow.promotion;
+    const promotion = this.workflow._promotion;
     if (!promotion) throw new Error('This LlamaFinetuning has no promotion: promotion (or evaluation) is disabled.');
     return promotion.function.function.grantInvoke(grantee);
   }

@@ -16,7 +16,7 @@
  *   records themselves) before anything is paid for; a different one fails with BaselineMismatch.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { findModel } from '../../lib/models/llama-models';
+import { findModel } from '../shared/models/llama-models';
 import { s3Client } from '../shared/aws-clients';
 import { ConversationRecord } from '../shared/bedrock-record';
 import { intEnv } from '../shared/env';

@@ -12,7 +12,7 @@
  * (keys in the order written, the last one changing fastest; names derived, e.g. "lr1e-4-e2").
  */
 import { createHash } from 'crypto';
-import { LLAMA_MODELS, findModel } from '../../lib/models/llama-models';
+import { LLAMA_MODELS, findModel } from './models/llama-models';
 import { BudgetSource, BudgetVerdict, CostEstimate, DataTokens, ModelPrices, estimateRunCost, formatDollars } from './cost-estimate';
 import { describeValue, quoted, safeText } from './display-text';
 import { exceedsJsonDepth, isStackOverflow, MAX_RUN_REQUEST_DEPTH } from './json-depth';

@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { acknowledgeWildcardResource } from '../core/nag';
 import { InvalidPropsError, normalizePrefix } from '../core/props-validation';
 
@@ -85,7 +85,7 @@ export class BedrockCustomizationRole extends Construct {
   constructor(scope: Construct, id: string, props: BedrockCustomizationRoleProps) {
     super(scope, id);
     if (props.dataLocations.length === 0) {
-      throw new InvalidPropsError(CONSTRUCT, 'dataLocations', 'no data location was given', 'Name at least the bucket that holds the training data and images.');
+      throw new InvalidPropsError(CONSTRUCT, 'dataLocations', 'no data location was given', 'Name at least the bucket that holds the training data and images.', this);
     }
     const stack = Stack.of(this);
     const jobArnPattern = stack.formatArn({ service: 'bedrock', resource: 'model-customization-job', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
@@ -103,7 +103,7 @@ export class BedrockCustomizationRole extends Construct {
     this.roleArn = this.role.roleArn;
 
     props.dataLocations.forEach((location, i) => {
-      const prefix = objectPattern(location, `dataLocations[${i}].prefix`);
+      const prefix = objectPattern(location, `dataLocations[${i}].prefix`, this);
       this.role.addToPrincipalPolicy(
         new iam.PolicyStatement({
           sid: `ReadTrainingData${i}`,
@@ -117,7 +117,7 @@ export class BedrockCustomizationRole extends Construct {
         'Bedrock reads every training, validation and image object under this data location; their keys are chosen by the user. Read-only.',
       );
     });
-    const outputPrefix = objectPattern(props.outputLocation, 'outputLocation.prefix');
+    const outputPrefix = objectPattern(props.outputLocation, 'outputLocation.prefix', this);
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'WriteJobOutput',
@@ -160,7 +160,7 @@ export class BedrockCustomizationRole extends Construct {
     if (props.vpc) {
       const subnets = props.vpc.vpc.selectSubnets(props.vpc.subnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS });
       if (props.vpc.securityGroups.length === 0) {
-        throw new InvalidPropsError(CONSTRUCT, 'vpc.securityGroups', 'no security group was given', 'Pass at least one security group for the job\'s network interfaces.');
+        throw new InvalidPropsError(CONSTRUCT, 'vpc.securityGroups', 'no security group was given', 'Pass at least one security group for the job\'s network interfaces.', this);
       }
       this.subnetIds = subnets.subnetIds;
       this.securityGroupIds = props.vpc.securityGroups.map((sg) => sg.securityGroupId);
@@ -173,12 +173,7 @@ export class BedrockCustomizationRole extends Construct {
    * (iam:PassRole on this role only, with iam:PassedToService = bedrock.amazonaws.com).
    */
   public grantPassRole(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['iam:PassRole'],
-      resourceArns: [this.role.roleArn],
-      conditions: { StringEquals: { 'iam:PassedToService': BEDROCK } },
-    });
+    return grantPassToBedrock(this.role, grantee);
   }
 
   private addVpcPermissions(stack: Stack, subnetIds: string[], securityGroupIds: string[]): void {
@@ -242,15 +237,42 @@ export class BedrockCustomizationRole extends Construct {
 }
 
 /** `prefix*` for a location (or `*` for the whole bucket), checked. */
-function objectPattern(location: S3Prefix, prop: string): string {
+function objectPattern(location: S3Prefix, prop: string, scope: IConstruct): string {
   if (location.keyPattern !== undefined) {
-    const prefix = location.prefix === undefined ? '' : normalizePrefix(CONSTRUCT, prop, location.prefix);
+    const prefix = location.prefix === undefined ? '' : normalizePrefix(CONSTRUCT, prop, location.prefix, scope);
     if (!location.keyPattern.startsWith(prefix)) {
-      throw new InvalidPropsError(CONSTRUCT, prop.replace('.prefix', '.keyPattern'), `'${location.keyPattern}' is not inside the prefix '${prefix}'`, 'Start the pattern with the prefix.');
+      throw new InvalidPropsError(CONSTRUCT, prop.replace('.prefix', '.keyPattern'), `'${location.keyPattern}' is not inside the prefix '${prefix}'`, 'Start the pattern with the prefix.', scope);
     }
     return location.keyPattern;
   }
   if (location.prefix === undefined) return '*';
-  return `${normalizePrefix(CONSTRUCT, prop, location.prefix)}*`;
+  return `${normalizePrefix(CONSTRUCT, prop, location.prefix, scope)}*`;
 }
 
+
+/** Lets `grantee` pass `role` to Amazon Bedrock, and to no other service (iam:PassedToService). */
+export function grantPassToBedrock(role: iam.IRole, grantee: iam.IGrantable): iam.Grant {
+  return iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['iam:PassRole'],
+    resourceArns: [role.roleArn],
+    conditions: { StringEquals: { 'iam:PassedToService': BEDROCK } },
+  });
+}
+
+/**
+ * Adds a synth-time check that a customization role created in this app trusts Bedrock (an
+ * imported role's trust policy is not in the app, so it cannot be checked).
+ */
+export function checkTrustsBedrock(scope: Construct, role: iam.IRole): void {
+  if (!(role instanceof iam.Role)) return;
+  scope.node.addValidation({
+    validate: () => {
+      const trust = JSON.stringify(Stack.of(role).resolve(role.assumeRolePolicy?.toJSON() ?? {}));
+      return trust.includes(BEDROCK) ? [] : [
+        `${CONSTRUCT}: the customization role ${role.node.path} does not trust ${BEDROCK}, so Bedrock cannot assume it for the jobs. ` +
+        `Create it with assumedBy: new iam.ServicePrincipal('${BEDROCK}') (BedrockCustomizationRole does), or pass a role that trusts Bedrock.`,
+      ];
+    },
+  });
+}

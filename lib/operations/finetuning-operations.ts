@@ -6,17 +6,18 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { InvalidPropsError } from '../core/props-validation';
 import { FinetuningWorkflow } from '../workflow/finetuning-workflow';
 import { alarmsMayPublishTo, isAwsManagedSnsKey } from './alarm-topic-access';
 import { finetuneMetric } from './custom-metrics';
-import { FinetuneMetric } from './metric-names';
+import { ENVIRONMENT_DIMENSION, FinetuneMetric, METRICS_NAMESPACE } from '../../lambda/shared/metric-names';
+import { AlarmAccessResult, allowCloudWatchAlarmsToPublish } from './alarm-topic-access';
 import { operationsDashboardRows } from './operations-dashboard';
 import { ProvisionedThroughputWatch } from './provisioned-throughput-watch';
 
 /** How a fine-tuning deployment is operated: alarms, their thresholds, and the dashboard. */
-export interface FinetuningOperationsProps {
+export interface FinetuningOperationsOptions {
   /**
    * Whether CloudWatch alarms are created (failed, timed-out and aborted runs; Lambda errors;
    * dead letters; outcomes that could not be announced; Provisioned Throughputs that outlive
@@ -86,7 +87,7 @@ export interface FinetuningOperationsProps {
 }
 
 /** Props of the {@link FinetuningOperations} construct: the options and what it watches. */
-export interface FinetuningOperationsConstructProps extends FinetuningOperationsProps {
+export interface FinetuningOperationsProps extends FinetuningOperationsOptions {
   /** The workflow whose state machine, functions and dead-letter queue are watched. */
   readonly workflow: FinetuningWorkflow;
   /** The run outcome topic: the alarms' topic unless `alarmTopic` is given. */
@@ -137,6 +138,22 @@ const CONSTRUCT = 'FinetuningOperations';
  * alarm per function names the failing step in the notification.
  */
 export class FinetuningOperations extends Construct {
+  /** CloudWatch namespace of the custom metrics the handlers emit. */
+  public static readonly METRICS_NAMESPACE: string = METRICS_NAMESPACE;
+  /** The one dimension of every custom metric: the environment name. */
+  public static readonly ENVIRONMENT_DIMENSION: string = ENVIRONMENT_DIMENSION;
+
+  /**
+   * Lets CloudWatch alarms of this account and region publish to `topic`, encrypted with
+   * `topicKey` (by default the topic's own key, when it has one). Both statements are confined
+   * to alarms of the stack's account and region (aws:SourceAccount and aws:SourceArn). Adds
+   * nothing to resources imported into the app (they report false): their owner grants it. May
+   * be called before or after the LlamaFinetuning whose alarms notify the topic is created.
+   */
+  public static allowCloudWatchAlarmsToPublish(topic: sns.ITopic, topicKey?: kms.IKey): AlarmAccessResult {
+    return allowCloudWatchAlarmsToPublish(topic, topicKey);
+  }
+
   /** The topic alarms notify (undefined when alarms are disabled). */
   public readonly alarmTopic?: sns.ITopic;
   /**
@@ -152,20 +169,20 @@ export class FinetuningOperations extends Construct {
   /** The environment name: the dimension of the custom metrics. */
   public readonly environmentName: string;
 
-  constructor(scope: Construct, id: string, props: FinetuningOperationsConstructProps) {
+  constructor(scope: Construct, id: string, props: FinetuningOperationsProps) {
     super(scope, id);
     this.environmentName = props.environmentName ?? 'default';
     const alarmsEnabled = props.alarmsEnabled ?? true;
     const dashboardEnabled = props.dashboardEnabled ?? true;
     const period = props.alarmPeriod ?? Duration.minutes(5);
-    checkPeriod(period);
-    const threshold = (prop: keyof FinetuningOperationsProps, value: number | undefined) => checkThreshold(prop, value ?? 1);
+    checkPeriod(period, this);
+    const threshold = (prop: keyof FinetuningOperationsOptions, value: number | undefined) => checkThreshold(prop, value ?? 1, this);
     const workflow = props.workflow;
     const sm = workflow.stateMachine;
 
     // With evaluation the watch always exists: besides measuring, it deletes the Provisioned
     // Throughputs of ended runs, which bill by the hour whether or not anyone watches.
-    if (workflow.evaluation) {
+    if (workflow._evaluation) {
       this.provisionedThroughputWatch = new ProvisionedThroughputWatch(this, 'ProvisionedThroughputWatch', {
         environmentName: this.environmentName,
         runRequests: { bucket: props.workflow.datasetBucket, prefix: props.workflow.requestPrefix },
@@ -272,7 +289,7 @@ export class FinetuningOperations extends Construct {
           stateMachine: sm,
           functions,
           deadLetterQueues,
-          evaluationLogGroup: workflow.evaluation?.functions['score-evaluation']?.logGroup,
+          evaluationLogGroup: workflow._evaluation?.functions['score-evaluation']?.logGroup,
           outcomeLogGroup: outcome instanceof lambda.Function ? outcome.logGroup : undefined,
           watch: this.provisionedThroughputWatch,
           alarms: Object.values(alarms),
@@ -310,15 +327,15 @@ export class FinetuningOperations extends Construct {
   }
 }
 
-function checkPeriod(period: Duration): void {
+function checkPeriod(period: Duration, scope: IConstruct): void {
   const seconds = period.toSeconds({ integral: false });
   if (!Number.isInteger(seconds) || seconds < 60 || seconds % 60 !== 0) {
-    throw new InvalidPropsError(CONSTRUCT, 'alarmPeriod', `${period.toHumanString()} is not a whole number of minutes`, 'CloudWatch alarms on these metrics need periods of whole minutes, e.g. Duration.minutes(5).');
+    throw new InvalidPropsError(CONSTRUCT, 'alarmPeriod', `${period.toHumanString()} is not a whole number of minutes`, 'CloudWatch alarms on these metrics need periods of whole minutes, e.g. Duration.minutes(5).', scope);
   }
 }
 
-function checkThreshold(prop: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) throw new InvalidPropsError(CONSTRUCT, prop, `${value} is not a positive number`, 'Use 1 to be told of every occurrence, more to be told of bursts only.');
+function checkThreshold(prop: string, value: number, scope: IConstruct): number {
+  if (!Number.isFinite(value) || value <= 0) throw new InvalidPropsError(CONSTRUCT, prop, `${value} is not a positive number`, 'Use 1 to be told of every occurrence, more to be told of bursts only.', scope);
   return value;
 }
 

@@ -11,26 +11,27 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Validations } from 'aws-cdk-lib';
-import { Construct } from 'constructs';
-import { BedrockCustomizationRole } from '../iam/bedrock-customization-role';
+import { Construct, IConstruct } from 'constructs';
+import { checkTrustsBedrock, grantPassToBedrock } from '../iam/bedrock-customization-role';
 import { grantPublishExactly, grantS3KeyUse } from '../core/kms-grants';
 import { acknowledgeWildcardResource } from '../core/nag';
 import { InvalidPropsError, normalizePrefix } from '../core/props-validation';
-import { LLAMA_MODELS, ResolvedHyperParameters, resolveHyperParameters, resolveModel } from '../models/llama-models';
-import { EvaluationProps, EvaluationStage } from './evaluation-stage';
+import { LLAMA_MODELS, ResolvedHyperParameters, resolveHyperParameters, resolveModel } from '../../lambda/shared/models/llama-models';
+import { EvaluationOptions, EvaluationStage } from './evaluation-stage';
 import { checkCostSettings, CostBudgetSettings, ModelPriceSettings } from './cost-settings';
 import { allow, bedrockArn } from './grants';
-import { JOB_STATE_CHANGE_DETAIL_TYPE, JOB_STATE_CHANGE_SOURCE, JOB_WAITS_PREFIX } from './job-wait-location';
-import { ModelPromotionProps, PromotionStage } from './promotion-stage';
+import { JOB_STATE_CHANGE_DETAIL_TYPE, JOB_STATE_CHANGE_SOURCE, JOB_WAITS_PREFIX } from '../../lambda/shared/job-wait-location';
+import { ModelPromotionOptions, PromotionStage } from './promotion-stage';
 import { BudgetDefinition, HISTORY_EVENT_BUDGET, HistoryEstimate, childHistoryEvents, historyBudgetProblem, historyDesignOf, worstCaseHistoryEvents } from './history-budget';
 import { WorkflowFunction, WorkflowFunctionProps } from './workflow-function';
 import { DEFAULT_RUN_HISTORY_LENGTH, MAX_RUN_HISTORY_LENGTH } from './run-history-settings';
+import { EVENT_SOURCE, OUTCOME_DETAIL_TYPE, PROMOTED_DETAIL_TYPE } from '../../lambda/shared/event-names';
 
 /**
  * Settings of the runs: names, defaults, timing, evaluation. Shared by {@link FinetuningWorkflow}
  * and LlamaFinetuning, so each is declared and documented once.
  */
-export interface FinetuningRunSettings {
+export interface FinetuningRunOptions {
   /**
    * Name of the environment (dev, prod, ...), in job tags, messages and events.
    * @default 'default'
@@ -126,7 +127,7 @@ export interface FinetuningRunSettings {
    * How runs evaluate the fine-tuned model against the base model.
    * @default - evaluate runs that have test data, on a Provisioned Throughput created per run
    */
-  readonly evaluation?: EvaluationProps;
+  readonly evaluation?: EvaluationOptions;
   /**
    * Prices per model (catalogue name, e.g. `llama3.2-11b`) in US dollars, for the cost estimate
    * every run gets before its job is created. Dollar estimates appear only where prices are set.
@@ -145,7 +146,7 @@ export interface FinetuningRunSettings {
    * optional serving swap. Needs evaluation.
    * @default - runs whose quality gate passed are promoted; no serving swap
    */
-  readonly promotion?: ModelPromotionProps;
+  readonly promotion?: ModelPromotionOptions;
   /**
    * How many of a request name's latest runs (by start) the name's history leaderboard shows:
    * `<runs prefix>history/<name>/leaderboard.json`, `.md` and `.html`, rewritten whenever a run
@@ -155,16 +156,40 @@ export interface FinetuningRunSettings {
   readonly runHistoryLength?: number;
 }
 
+/** Where customization jobs run in a VPC: the ids CreateModelCustomizationJob's vpcConfig takes. */
+export interface CustomizationJobNetwork {
+  /** Subnet ids (BedrockCustomizationRole.subnetIds when it configured the VPC). */
+  readonly subnetIds: string[];
+  /** Security group ids (BedrockCustomizationRole.securityGroupIds). */
+  readonly securityGroupIds: string[];
+}
+
 /** Props of {@link FinetuningWorkflow}. */
-export interface FinetuningWorkflowProps extends FinetuningRunSettings {
+export interface FinetuningWorkflowProps extends FinetuningRunOptions {
   /** Bucket with datasets, images and run requests (read only). */
   readonly datasetBucket: s3.IBucket;
   /** Bucket for run records, reports and Bedrock output. */
   readonly artifactsBucket: s3.IBucket;
   /** Topic that receives run outcomes. */
   readonly notificationTopic: sns.ITopic;
-  /** The role Bedrock assumes to run the jobs; the launch function may pass it to Bedrock only. */
-  readonly customizationRole: BedrockCustomizationRole;
+  /**
+   * The service role Bedrock assumes to run the customization jobs; the launch function may pass
+   * it to Bedrock only. `BedrockCustomizationRole` makes one (pass its `role`). A role of your
+   * own must trust `bedrock.amazonaws.com` (sts:AssumeRole, best confined with aws:SourceAccount
+   * and aws:SourceArn to this account's model-customization-job ARNs) and allow reading the run
+   * data (the dataset bucket under the data prefix, and each run's `data/` folder under the runs
+   * prefix of the artifacts bucket), writing each run's `bedrock-output/` folder, the buckets'
+   * key, and, with a VPC, the
+   * EC2 network-interface permissions. A role created in this app is checked at synth to trust
+   * Bedrock; an imported role cannot be checked (a job then fails at CreateModelCustomizationJob).
+   */
+  readonly customizationRole: iam.IRole;
+  /**
+   * The VPC subnets and security groups the customization jobs run in.
+   *
+   * @default - the jobs run without a VPC configuration
+   */
+  readonly customizationJobNetwork?: CustomizationJobNetwork;
   /**
    * Images read at once while validating a dataset.
    * @default 32
@@ -216,10 +241,20 @@ export class FinetuningWorkflow extends Construct {
   public readonly cleanupRule: events.Rule;
   /** Where cleanup events that could not be handled are kept. */
   public readonly cleanupDeadLetterQueue: sqs.Queue;
-  /** The evaluation stage, unless evaluation is disabled. */
-  public readonly evaluation?: EvaluationStage;
-  /** The promotion stage, unless evaluation or promotion is disabled. */
-  public readonly promotion?: PromotionStage;
+  /** @internal The evaluation stage, unless evaluation is disabled (an internal construct). */
+  public readonly _evaluation?: EvaluationStage;
+  /** @internal The promotion stage, unless evaluation or promotion is disabled (an internal construct). */
+  public readonly _promotion?: PromotionStage;
+  /**
+   * The function that promotes a run's model (the manual promotion described in README
+   * "Promotion"), unless evaluation or promotion is disabled.
+   */
+  public readonly promoteFunction?: lambda.IFunction;
+  /**
+   * The model registry's SSM parameter prefix (ends in '/'), unless evaluation or promotion is
+   * disabled.
+   */
+  public readonly modelRegistryPrefix?: string;
   /**
    * Identifies this deployment (unique in the app, stable across deployments): the
    * `llama-finetune:deployment` tag of its jobs and custom models, and part of the default
@@ -242,7 +277,14 @@ export class FinetuningWorkflow extends Construct {
    * The most history events one execution can record with these settings (checked at synth
    * against Step Functions' 25,000, less a margin); Distributed Map children count apart.
    */
-  public readonly historyEstimate: HistoryEstimate;
+  public readonly worstCaseHistoryEvents: number;
+  /** @internal The estimate behind worstCaseHistoryEvents, loop by loop. */
+  public readonly _historyEstimate: HistoryEstimate;
+
+  /** The environment name runs report in their events and metrics. */
+  public readonly environmentName: string;
+  /** The event bus the run outcome and promotion events are sent to. */
+  public readonly eventBus: events.IEventBus;
 
   private readonly functionDefaults: Pick<WorkflowFunctionProps, 'logRetention' | 'logEncryptionKey' | 'logRemovalPolicy'>;
 
@@ -251,30 +293,32 @@ export class FinetuningWorkflow extends Construct {
     this.datasetBucket = props.datasetBucket;
     this.artifactsBucket = props.artifactsBucket;
     this.bucketEncryptionKey = props.bucketEncryptionKey;
-    this.requestPrefix = normalizePrefix(CONSTRUCT, 'requestPrefix', props.requestPrefix ?? 'requests/');
-    this.runsPrefix = normalizePrefix(CONSTRUCT, 'runsPrefix', props.runsPrefix ?? 'runs/');
-    this.dataPrefix = props.dataPrefix === undefined ? undefined : normalizePrefix(CONSTRUCT, 'dataPrefix', props.dataPrefix);
+    this.requestPrefix = normalizePrefix(CONSTRUCT, 'requestPrefix', props.requestPrefix ?? 'requests/', this);
+    this.runsPrefix = normalizePrefix(CONSTRUCT, 'runsPrefix', props.runsPrefix ?? 'runs/', this);
+    this.dataPrefix = props.dataPrefix === undefined ? undefined : normalizePrefix(CONSTRUCT, 'dataPrefix', props.dataPrefix, this);
     this.deploymentId = Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
     // Dataset objects the functions may read: the data prefix, or the whole bucket.
     const datasetObjects = props.datasetBucket.arnForObjects(`${this.dataPrefix ?? ''}*`);
     const dataScope = this.dataPrefix ? `under the data prefix ${this.dataPrefix}` : 'inside the dedicated dataset bucket';
-    const defaults = checkDefaults(props.defaultModel, props.defaultHyperParameters);
+    const defaults = checkDefaults(props.defaultModel, props.defaultHyperParameters, this);
     const pollInterval = props.pollInterval ?? Duration.hours(1);
     const quotaRetryInterval = props.quotaRetryInterval ?? Duration.minutes(15);
     const quotaWaitTimeout = props.quotaWaitTimeout ?? Duration.hours(6);
-    checkDurations(pollInterval, quotaRetryInterval, quotaWaitTimeout);
+    checkDurations(pollInterval, quotaRetryInterval, quotaWaitTimeout, this);
     const executionTimeout = props.executionTimeout ?? Duration.days(7);
     if (quotaWaitTimeout.toSeconds() >= executionTimeout.toSeconds()) {
-      throw new InvalidPropsError(CONSTRUCT, 'quotaWaitTimeout', `${quotaWaitTimeout.toHumanString()} is not shorter than executionTimeout (${executionTimeout.toHumanString()})`, 'Let runs wait for quota for less time than a run may take.');
+      throw new InvalidPropsError(CONSTRUCT, 'quotaWaitTimeout', `${quotaWaitTimeout.toHumanString()} is not shorter than executionTimeout (${executionTimeout.toHumanString()})`, 'Let runs wait for quota for less time than a run may take.', this);
     }
-    if (props.jobWatchErrorBudget) checkJobWatchErrorBudget(props.jobWatchErrorBudget, pollInterval, executionTimeout);
+    if (props.jobWatchErrorBudget) checkJobWatchErrorBudget(props.jobWatchErrorBudget, pollInterval, executionTimeout, this);
     const jobWatchErrorBudget = props.jobWatchErrorBudget ?? Duration.seconds(Math.min(6 * 3600, Math.floor(executionTimeout.toSeconds() / 2)));
     const environmentName = props.environmentName ?? 'default';
+    this.environmentName = environmentName;
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     allowLogsToUseKey(this, props.logEncryptionKey);
     this.functionDefaults = { logRetention, logEncryptionKey: props.logEncryptionKey, logRemovalPolicy: removalPolicy };
     const eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
+    this.eventBus = eventBus;
     const runHistoryLength = props.runHistoryLength ?? DEFAULT_RUN_HISTORY_LENGTH;
     if (!Number.isInteger(runHistoryLength) || runHistoryLength < 1 || runHistoryLength > MAX_RUN_HISTORY_LENGTH) {
       throw new InvalidPropsError(CONSTRUCT, 'runHistoryLength', `${runHistoryLength} is not a whole number of runs from 1 to ${MAX_RUN_HISTORY_LENGTH}`, 'Set how many of a request name\'s latest runs its history shows, e.g. 20.');
@@ -315,7 +359,7 @@ export class FinetuningWorkflow extends Construct {
         IMAGE_CONCURRENCY: String(props.imageConcurrency ?? 32),
         ALLOWED_IMAGE_LOCATIONS: `s3://${props.datasetBucket.bucketName}/${this.dataPrefix ?? ''}`,
         ENVIRONMENT_NAME: environmentName,
-        ...costEnvironment(props),
+        ...costEnvironment(props, this),
       },
       { timeout: Duration.minutes(15), memorySize: 1024 },
     );
@@ -333,8 +377,8 @@ export class FinetuningWorkflow extends Construct {
       ENVIRONMENT_NAME: environmentName,
       DEPLOYMENT_ID: this.deploymentId,
       ...(props.customModelEncryptionKey ? { CUSTOM_MODEL_KMS_KEY_ARN: props.customModelEncryptionKey.keyArn } : {}),
-      ...(props.customizationRole.subnetIds
-        ? { VPC_CONFIG: JSON.stringify({ subnetIds: props.customizationRole.subnetIds, securityGroupIds: props.customizationRole.securityGroupIds }) }
+      ...(props.customizationJobNetwork
+        ? { VPC_CONFIG: JSON.stringify({ subnetIds: props.customizationJobNetwork.subnetIds, securityGroupIds: props.customizationJobNetwork.securityGroupIds }) }
         : {}),
     });
     const stack = Stack.of(this);
@@ -347,7 +391,8 @@ export class FinetuningWorkflow extends Construct {
     );
     // A launch that finds its run already ended (aborted meanwhile) stops the job it just created.
     allow(launch, 'StopOwnJobAfterRunEnded', ['bedrock:StopModelCustomizationJob'], [bedrockArn(stack, 'model-customization-job', '*')], 'Job ARNs carry ids Bedrock assigns at creation.');
-    props.customizationRole.grantPassRole(launch.role);
+    grantPassToBedrock(props.customizationRole, launch.role);
+    checkTrustsBedrock(this, props.customizationRole);
     allow(launch, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runRecords], 'Updates the run\'s own record; run ids are made per request.');
     grantS3KeyUse(props.bucketEncryptionKey, launch.role, 'read-write');
     if (props.customModelEncryptionKey) {
@@ -550,7 +595,7 @@ export class FinetuningWorkflow extends Construct {
     // Evaluation: only for runs with test data that did not opt out, unless disabled here.
     let afterTraining: sfn.IChainable = recordSuccess;
     if (props.evaluation?.enabled !== false) {
-      this.evaluation = new EvaluationStage(this, 'Evaluation', {
+      this._evaluation = new EvaluationStage(this, 'Evaluation', {
         ...props.evaluation,
         datasetBucket: props.datasetBucket,
         dataPrefix: this.dataPrefix ?? '',
@@ -565,7 +610,7 @@ export class FinetuningWorkflow extends Construct {
         addTransientRetry: (task) => void withTransientRetry(withLambdaServiceRetry(task)),
       });
       if (props.promotion?.enabled !== false) {
-        this.promotion = new PromotionStage(this, 'Promotion', {
+        this._promotion = new PromotionStage(this, 'Promotion', {
           ...props.promotion,
           environmentName,
           deploymentId: this.deploymentId,
@@ -580,14 +625,14 @@ export class FinetuningWorkflow extends Construct {
           next: recordSuccess,
           addTransientRetry: (task) => void withTransientRetry(withLambdaServiceRetry(task)),
         });
-        this.evaluation.endState.next(this.promotion.startState);
+        this._evaluation.endState.next(this._promotion.startState);
       } else {
-        this.evaluation.endState.next(recordSuccess);
+        this._evaluation.endState.next(recordSuccess);
       }
       afterTraining = new sfn.Choice(states, 'ShouldEvaluate')
         .when(
           sfn.Condition.and(sfn.Condition.isPresent('$.run.data.testKey'), sfn.Condition.booleanEquals('$.run.evaluation.enabled', true)),
-          this.evaluation.startState,
+          this._evaluation.startState,
         )
         .otherwise(recordSuccess);
     }
@@ -613,8 +658,10 @@ export class FinetuningWorkflow extends Construct {
         .otherwise(waitForJobEndStep),
     );
 
-    for (const [name, f] of Object.entries(this.evaluation?.functions ?? {})) functions[name] = f.function;
-    if (this.promotion) functions['promote-model'] = this.promotion.function.function;
+    for (const [name, f] of Object.entries(this._evaluation?.functions ?? {})) functions[name] = f.function;
+    if (this._promotion) functions['promote-model'] = this._promotion.function.function;
+    this.promoteFunction = this._promotion?.function.function;
+    this.modelRegistryPrefix = this._promotion?.registryPrefix;
     this.functions = functions;
 
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logRetention, encryptionKey: props.logEncryptionKey, removalPolicy });
@@ -627,11 +674,12 @@ export class FinetuningWorkflow extends Construct {
       comment: 'Fine-tunes a Llama 3.2 model on Amazon Bedrock for one uploaded run request',
     });
     acknowledgeStateMachineRole(this.stateMachine, Object.values(this.functions).filter((f) => f !== cleanup.function));
-    this.historyEstimate = checkHistoryBudget(this.stateMachine, executionTimeout, props.evaluation, this.promotion?.loopBounds);
-    if (this.evaluation) {
+    this._historyEstimate = checkHistoryBudget(this, this.stateMachine, executionTimeout, props.evaluation, this._promotion?.loopBounds);
+    this.worstCaseHistoryEvents = this._historyEstimate.total;
+    if (this._evaluation) {
       // The Distributed Map reads the shard manifest and writes its Map Run results as the state machine's role.
       grantS3KeyUse(props.bucketEncryptionKey, this.stateMachine.role, 'read-write');
-      for (const resource of this.evaluation.stateMachineResources) {
+      for (const resource of this._evaluation.stateMachineResources) {
         acknowledgeWildcardResource(this.stateMachine, resource, 'The shard manifest and Map Run results of a run live under its own folder; run ids are made per request.');
       }
       // The policy CDK gives a state machine with a Distributed Map: its child executions, whose names Step Functions makes.
@@ -686,6 +734,47 @@ export class FinetuningWorkflow extends Construct {
   private fn(id: string, handler: string, description: string, environment: Record<string, string> = {}, extra: Partial<WorkflowFunctionProps> = {}): WorkflowFunction {
     return new WorkflowFunction(this, id, { ...this.functionDefaults, handler, description, environment, ...extra });
   }
+
+  /**
+   * A rule on this workflow's event bus that matches the outcome event of every run of this
+   * deployment (`Fine-tuning Run Finished`, sent when a run succeeds or fails; README "Run
+   * outcome" shows the detail). Add targets with `options.target` or `rule.addTarget()`.
+   */
+  public onRunFinished(id: string, options: events.OnEventOptions = {}): events.Rule {
+    const rule = new events.Rule(this, id, { ...options, eventBus: this.eventBus });
+    rule.addEventPattern({
+      source: [EVENT_SOURCE],
+      detailType: [OUTCOME_DETAIL_TYPE],
+      detail: {
+        environment: [this.environmentName],
+        runRecord: events.Match.prefix(`s3://${this.artifactsBucket.bucketName}/${this.runsPrefix}`),
+      },
+    });
+    rule.addEventPattern(options.eventPattern);
+    if (options.target) rule.addTarget(options.target);
+    return rule;
+  }
+
+  /**
+   * A rule on this workflow's event bus that matches the event sent when a run's model becomes
+   * the current model of its request name (`Fine-tuned Model Promoted`).
+   *
+   * @throws when promotion (or evaluation) is disabled: no such event is ever sent.
+   */
+  public onModelPromoted(id: string, options: events.OnEventOptions = {}): events.Rule {
+    if (!this.modelRegistryPrefix) {
+      throw new InvalidPropsError(CONSTRUCT, 'promotion', 'promotion (or evaluation) is disabled, so no model is ever promoted', 'Enable evaluation and promotion before calling onModelPromoted.', this);
+    }
+    const rule = new events.Rule(this, id, { ...options, eventBus: this.eventBus });
+    rule.addEventPattern({
+      source: [EVENT_SOURCE],
+      detailType: [PROMOTED_DETAIL_TYPE],
+      detail: { parameterName: events.Match.prefix(this.modelRegistryPrefix) },
+    });
+    rule.addEventPattern(options.eventPattern);
+    if (options.target) rule.addTarget(options.target);
+    return rule;
+  }
 }
 
 /**
@@ -708,13 +797,13 @@ function allowLogsToUseKey(scope: Construct, key: kms.IKey | undefined): void {
 }
 
 /** Checks the default model and hyperparameters at synth time. */
-function checkDefaults(model?: string, hyperParameters?: Record<string, number>): { model?: string; hyperParameters?: ResolvedHyperParameters } {
+function checkDefaults(model: string | undefined, hyperParameters: Record<string, number> | undefined, scope: IConstruct): { model?: string; hyperParameters?: ResolvedHyperParameters } {
   let resolvedModel;
   if (model !== undefined) {
     try {
       resolvedModel = resolveModel(model);
     } catch (err) {
-      throw new InvalidPropsError(CONSTRUCT, 'defaultModel', (err as Error).message.replace(/\.$/, ''), 'Fix the model name in your props or cdk.json.');
+      throw new InvalidPropsError(CONSTRUCT, 'defaultModel', (err as Error).message.replace(/\.$/, ''), 'Fix the model name in your props or cdk.json.', scope);
     }
   }
   if (hyperParameters === undefined) return { model: resolvedModel?.name };
@@ -722,25 +811,25 @@ function checkDefaults(model?: string, hyperParameters?: Record<string, number>)
     // Without a default model every model may be requested; all Llama 3.2 models share ranges.
     return { model: resolvedModel?.name, hyperParameters: resolveHyperParameters(resolvedModel ?? resolveModel('llama3.2-11b'), hyperParameters) };
   } catch (err) {
-    throw new InvalidPropsError(CONSTRUCT, 'defaultHyperParameters', (err as Error).message.replace(/\.$/, ''), 'Fix the values in your props or cdk.json.');
+    throw new InvalidPropsError(CONSTRUCT, 'defaultHyperParameters', (err as Error).message.replace(/\.$/, ''), 'Fix the values in your props or cdk.json.', scope);
   }
 }
 
-function checkDurations(pollInterval: Duration, quotaRetryInterval: Duration, quotaWaitTimeout: Duration): void {
-  if (pollInterval.toSeconds() < 1) throw new InvalidPropsError(CONSTRUCT, 'pollInterval', 'is shorter than a second', 'Use at least Duration.seconds(1); minutes suit jobs that train for hours.');
-  if (quotaRetryInterval.toSeconds() < 1) throw new InvalidPropsError(CONSTRUCT, 'quotaRetryInterval', 'is shorter than a second', 'Use e.g. Duration.minutes(15).');
+function checkDurations(pollInterval: Duration, quotaRetryInterval: Duration, quotaWaitTimeout: Duration, scope: IConstruct): void {
+  if (pollInterval.toSeconds() < 1) throw new InvalidPropsError(CONSTRUCT, 'pollInterval', 'is shorter than a second', 'Use at least Duration.seconds(1); minutes suit jobs that train for hours.', scope);
+  if (quotaRetryInterval.toSeconds() < 1) throw new InvalidPropsError(CONSTRUCT, 'quotaRetryInterval', 'is shorter than a second', 'Use e.g. Duration.minutes(15).', scope);
   if (quotaWaitTimeout.toSeconds() < quotaRetryInterval.toSeconds()) {
-    throw new InvalidPropsError(CONSTRUCT, 'quotaWaitTimeout', 'is shorter than quotaRetryInterval', 'Make it at least one retry interval long.');
+    throw new InvalidPropsError(CONSTRUCT, 'quotaWaitTimeout', 'is shorter than quotaRetryInterval', 'Make it at least one retry interval long.', scope);
   }
 }
 
-function checkJobWatchErrorBudget(budget: Duration, pollInterval: Duration, executionTimeout: Duration): void {
+function checkJobWatchErrorBudget(budget: Duration, pollInterval: Duration, executionTimeout: Duration, scope: IConstruct): void {
   const seconds = budget.toSeconds({ integral: false });
   if (!Number.isInteger(seconds) || seconds < pollInterval.toSeconds()) {
-    throw new InvalidPropsError(CONSTRUCT, 'jobWatchErrorBudget', `${budget.toHumanString()} is not a whole number of seconds of at least one pollInterval (${pollInterval.toHumanString()})`, 'Allow at least one failed check to be retried, e.g. Duration.hours(6).');
+    throw new InvalidPropsError(CONSTRUCT, 'jobWatchErrorBudget', `${budget.toHumanString()} is not a whole number of seconds of at least one pollInterval (${pollInterval.toHumanString()})`, 'Allow at least one failed check to be retried, e.g. Duration.hours(6).', scope);
   }
   if (seconds >= executionTimeout.toSeconds()) {
-    throw new InvalidPropsError(CONSTRUCT, 'jobWatchErrorBudget', `${budget.toHumanString()} is not shorter than executionTimeout (${executionTimeout.toHumanString()})`, 'Make it shorter than a run may take, e.g. Duration.hours(6).');
+    throw new InvalidPropsError(CONSTRUCT, 'jobWatchErrorBudget', `${budget.toHumanString()} is not shorter than executionTimeout (${executionTimeout.toHumanString()})`, 'Make it shorter than a run may take, e.g. Duration.hours(6).', scope);
   }
 }
 
@@ -749,7 +838,7 @@ function checkJobWatchErrorBudget(budget: Duration, pollInterval: Duration, exec
  * (25,000, less a margin): the synthesized definition's states, each with all its retries, plus
  * its poll loops for as long as the execution may run (history-budget.ts).
  */
-function checkHistoryBudget(stateMachine: sfn.StateMachine, executionTimeout: Duration, evaluation: EvaluationProps | undefined, extraLoops: PromotionStage['loopBounds'] = {}): HistoryEstimate {
+function checkHistoryBudget(scope: IConstruct, stateMachine: sfn.StateMachine, executionTimeout: Duration, evaluation: EvaluationOptions | undefined, extraLoops: PromotionStage['loopBounds'] = {}): HistoryEstimate {
   const definition = synthesizedDefinition(stateMachine);
   const provisioningPoll = evaluation?.provisioningPollInterval ?? Duration.minutes(1);
   const provisioningTimeout = evaluation?.provisioningTimeout ?? Duration.hours(2);
@@ -768,9 +857,9 @@ function checkHistoryBudget(stateMachine: sfn.StateMachine, executionTimeout: Du
   );
   const estimate = worstCaseHistoryEvents(design);
   const problem = historyBudgetProblem(estimate, executionTimeout.toSeconds());
-  if (problem) throw new InvalidPropsError(CONSTRUCT, problem.prop, problem.problem, problem.fix);
+  if (problem) throw new InvalidPropsError(CONSTRUCT, problem.prop, problem.problem, problem.fix, scope);
   for (const [state, events] of Object.entries(childHistoryEvents(definition))) {
-    if (events > HISTORY_EVENT_BUDGET) throw new InvalidPropsError(CONSTRUCT, 'evaluation', `a child execution of ${state} could record ${events} history events`, 'Lower the retries of its states.');
+    if (events > HISTORY_EVENT_BUDGET) throw new InvalidPropsError(CONSTRUCT, 'evaluation', `a child execution of ${state} could record ${events} history events`, 'Lower the retries of its states.', scope);
   }
   return estimate;
 }
@@ -802,8 +891,8 @@ function acknowledgeStateMachineRole(stateMachine: sfn.StateMachine, functions: 
 }
 
 /** The validation step's cost settings: prices, budget, and how evaluation is paid for. */
-function costEnvironment(props: FinetuningWorkflowProps): Record<string, string> {
-  const prices = checkCostSettings(CONSTRUCT, props.modelPrices, props.costBudget);
+function costEnvironment(props: FinetuningWorkflowProps, scope: IConstruct): Record<string, string> {
+  const prices = checkCostSettings(CONSTRUCT, props.modelPrices, props.costBudget, undefined, scope);
   const evaluation = props.evaluation;
   const mode = evaluation?.enabled === false ? 'off' : evaluation?.provisionedModelArn ? 'existing' : 'per-run';
   return {

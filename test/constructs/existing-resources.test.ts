@@ -5,7 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { FinetuningStorageProps, LlamaFinetuning, StorageEncryption, allowCloudWatchAlarmsToPublish } from '../../lib';
+import { FinetuningStorageProps, LlamaFinetuning, StorageEncryption, FinetuningOperations } from '../../lib';
 import { actionsOf, allStatements, logicalIdOf, resourcesOf, statementsOfRole, testApp, testStack } from '../support/cdk';
 
 /**
@@ -35,7 +35,7 @@ describe('a passed-in bucket with its own KMS key', () => {
     const { template, key, finetuning } = implicit;
     const usesKey = (statements: Array<{ Action: string | string[]; Resource: unknown }>) =>
       statements.some((s) => actionsOf(s as never).includes('kms:Decrypt') && resourcesOf(s as never).some((r) => JSON.stringify(r) === JSON.stringify(keyArn(key))));
-    expect(usesKey(statementsOfRole(template, logicalIdOf(finetuning.customizationRole.role)))).toBe(true);
+    expect(usesKey(statementsOfRole(template, logicalIdOf(finetuning.customizationRole!.role)))).toBe(true);
     for (const [step, fn] of Object.entries(finetuning.workflow.functions)) {
       expect({ step, usesKey: usesKey(statementsOfRole(template, logicalIdOf(fn.role!))) }).toEqual({ step, usesKey: true });
     }
@@ -92,7 +92,7 @@ describe('an imported bucket whose encryption cannot be known', () => {
     // KMS through S3 nowhere (the outcome topic's own key, used through SNS, is another matter).
     const throughS3 = allStatements(template).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')) && JSON.stringify(s.Condition ?? {}).includes('s3.us-west-2'));
     expect(throughS3).toEqual([]);
-    const customizationRoleKms = statementsOfRole(template, logicalIdOf(finetuning.customizationRole.role)).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
+    const customizationRoleKms = statementsOfRole(template, logicalIdOf(finetuning.customizationRole!.role)).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
     expect(customizationRoleKms).toEqual([]);
   });
 
@@ -107,7 +107,7 @@ describe('an imported bucket whose encryption cannot be known', () => {
     const template = Template.fromStack(stack);
     for (const finetuning of [viaProp, viaBucket]) {
       expect(finetuning.storage.encryptionKey).toBe(key);
-      const kmsStatement = statementsOfRole(template, logicalIdOf(finetuning.customizationRole.role)).find((s) => actionsOf(s).includes('kms:Decrypt'));
+      const kmsStatement = statementsOfRole(template, logicalIdOf(finetuning.customizationRole!.role)).find((s) => actionsOf(s).includes('kms:Decrypt'));
       expect(kmsStatement?.Resource).toBe(keyArn);
     }
   });
@@ -133,9 +133,9 @@ describe('allowCloudWatchAlarmsToPublish on a topic the alarms notify', () => {
     const stack = testStack(testApp(), 'UserStack');
     const key = new kms.Key(stack, 'OpsKey', { enableKeyRotation: true });
     const topic = new sns.Topic(stack, 'Outcomes', { masterKey: key, enforceSSL: true });
-    if (before) allowCloudWatchAlarmsToPublish(topic, key);
+    if (before) FinetuningOperations.allowCloudWatchAlarmsToPublish(topic, key);
     new LlamaFinetuning(stack, 'Finetuning', { notificationTopic: topic });
-    if (!before) allowCloudWatchAlarmsToPublish(topic, key);
+    if (!before) FinetuningOperations.allowCloudWatchAlarmsToPublish(topic, key);
     const template = Template.fromStack(stack);
     expect(cloudwatchStatements(template, logicalIdOf(topic), 'AWS::SNS::TopicPolicy')).toHaveLength(1);
     expect(cloudwatchStatements(template, logicalIdOf(topic), 'AWS::KMS::Key')).toHaveLength(1);
@@ -149,7 +149,7 @@ describe('allowCloudWatchAlarmsToPublish on a topic the alarms notify', () => {
     const key = new kms.Key(stack, 'OpsKey', { enableKeyRotation: true });
     const topic = new sns.Topic(stack, 'Outcomes', { masterKey: key, enforceSSL: true });
     new LlamaFinetuning(stack, 'Finetuning', { notificationTopic: topic });
-    expect(allowCloudWatchAlarmsToPublish(topic)).toEqual({ topicPolicyAdded: true, keyPolicyAdded: true });
+    expect(FinetuningOperations.allowCloudWatchAlarmsToPublish(topic)).toEqual({ topicPolicyAdded: true, keyPolicyAdded: true });
     expect(cloudwatchStatements(Template.fromStack(stack), logicalIdOf(topic), 'AWS::KMS::Key')).toHaveLength(1);
     expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
   });
@@ -177,7 +177,7 @@ describe("the README's composition example", () => {
       requestPrefix: 'team-a/requests/',
       defaultModel: 'llama3.2-11b',
     });
-    allowCloudWatchAlarmsToPublish(topic, key);
+    FinetuningOperations.allowCloudWatchAlarmsToPublish(topic, key);
     finetuning.addOutputs({ keyPrefix: 'TeamA' });
 
     const template = Template.fromStack(stack);

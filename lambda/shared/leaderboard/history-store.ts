@@ -16,7 +16,7 @@
  * GETs, however many runs the name has had.
  */
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { FinetuneMetric, REQUEST_NAME_DIMENSION } from '../../../lib/operations/metric-names';
+import { FinetuneMetric, REQUEST_NAME_DIMENSION } from '../metric-names';
 import { Logger } from '../logger';
 import { emitMetrics } from '../metrics-emf';
 import { isNotFound } from '../s3';
