@@ -5,9 +5,9 @@
  * @packageDocumentation
  */
 
-// The all-in-one construct, and the stack the repository's own app deploys per environment.
+// The all-in-one construct. (The repository's own per-environment stack and cdk.json parsing
+// are its app, in app/, not part of the library.)
 export * from './llama-finetuning';
-export * from './llama-finetuning-stack';
 
 // The building blocks LlamaFinetuning composes, for apps that wire their own.
 export * from './storage/finetuning-storage';
@@ -32,10 +32,6 @@ export type { HistoryEstimate, PollLoop } from './workflow/history-budget';
 
 // The Llama 3.2 model catalogue: ids, hyperparameter ranges, dataset limits, regions.
 export * from './models';
-
-// Per-environment settings as the repository's cdk.json holds them.
-export { ENVIRONMENTS_CONTEXT_KEY, InvalidEnvironmentSettingsError, parseEnvironments, parseEnvironmentSettings } from './environment-settings';
-export type { EnvironmentEvaluationSettings, EnvironmentModelRetentionSettings, EnvironmentOperationsSettings, EnvironmentPromotionSettings, EnvironmentSettings } from './environment-settings';
 
 // Thrown at synth time when props contradict each other or break a Bedrock limit.
 export { InvalidPropsError } from './core/props-validation';

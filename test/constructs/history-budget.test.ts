@@ -1,6 +1,7 @@
 import { App, Duration } from 'aws-cdk-lib';
-import { HISTORY_EVENT_BUDGET, LlamaFinetuning, LlamaFinetuningProps, LlamaFinetuningStack, parseEnvironmentSettings } from '../../lib';
-import { ENVIRONMENTS_CONTEXT_KEY } from '../../lib/environment-settings';
+import { HISTORY_EVENT_BUDGET, LlamaFinetuning, LlamaFinetuningProps } from '../../lib';
+import { LlamaFinetuningStack } from '../../app/llama-finetuning-stack';
+import { ENVIRONMENTS_CONTEXT_KEY, parseEnvironmentSettings } from '../../app/environment-settings';
 import { historyBudgetProblem, historyDesignOf, worstCaseHistoryEvents } from '../../lib/workflow/history-budget';
 import { testStack } from '../support/cdk';
 import { readCdkJsonContext } from '../support/cdk-json';

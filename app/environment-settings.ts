@@ -4,9 +4,9 @@
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { InvalidPropsError } from './core/props-validation';
-import { checkCostSettings, CostBudgetSettings, ModelPriceSettings } from './workflow/cost-settings';
-import { LLAMA_MODELS, LlamaModel, ModelCatalogueError, findModel, resolveHyperParameters } from './models/llama-models';
+import { InvalidPropsError } from '../lib/core/props-validation';
+import { checkCostSettings, CostBudgetSettings, ModelPriceSettings } from '../lib/workflow/cost-settings';
+import { LLAMA_MODELS, LlamaModel, ModelCatalogueError, findModel, resolveHyperParameters } from '../lib/models/llama-models';
 
 /** The context key in cdk.json that holds the environments. */
 export const ENVIRONMENTS_CONTEXT_KEY = 'llama-finetune:environments';
