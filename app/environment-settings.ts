@@ -6,7 +6,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { InvalidPropsError } from '../lib/core/props-validation';
 import { checkCostSettings, CostBudgetSettings, ModelPriceSettings } from '../lib/workflow/cost-settings';
-import { LLAMA_MODELS, LlamaModel, ModelCatalogueError, findModel, resolveHyperParameters } from '../lib/models/llama-models';
+import { LLAMA_MODELS, LlamaModelSpec, ModelCatalogueError, findModel, resolveHyperParameters } from '../lambda/shared/models/llama-models';
 
 /** The context key in cdk.json that holds the environments. */
 export const ENVIRONMENTS_CONTEXT_KEY = 'llama-finetune:environments';
@@ -234,7 +234,7 @@ function checkEnvironmentSettings(name: string, raw: unknown, problems: Problems
 
 /** defaultModel must be a model of the catalogue, and defaultHyperParameters within its ranges. */
 function checkDefaults(where: string, s: Record<string, unknown>, problems: Problems): void {
-  let model: LlamaModel | undefined;
+  let model: LlamaModelSpec | undefined;
   if (s.defaultModel !== undefined) {
     model = typeof s.defaultModel === 'string' ? findModel(s.defaultModel) : undefined;
     if (!model) problems.add(`${where}.defaultModel`, `${JSON.stringify(s.defaultModel)} is not a Llama 3.2 model Bedrock fine-tunes`, `Use one of: ${LLAMA_MODELS.map((m) => m.name).join(', ')}.`);

@@ -22,7 +22,7 @@ import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { createInterface } from 'readline';
-import { resolveModel } from '../lib/models/llama-models';
+import { resolveModel } from '../lambda/shared/models/llama-models';
 import { createS3ClientForImageReads, localDatasetSource, S3ImageByteSource, validateDataset } from '../lambda/shared/validation';
 import { imageBytes } from '../test/support/images';
 import { LocalS3 } from '../test/support/local-s3';

@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { normalizePrefix } from './core/props-validation';
 import { grantOnPrincipalOrResource } from './core/resource-grants';
 import { BedrockCustomizationRole, CustomizationVpcConfig } from './iam/bedrock-customization-role';
-import { CUSTOMIZATION_REGIONS, isCustomizationRegion } from './models/llama-models';
+import { CUSTOMIZATION_REGIONS, isCustomizationRegion } from '../lambda/shared/models/llama-models';
 import { RunNotifications } from './notifications/run-notifications';
 import { FinetuningStorage, FinetuningStorageProps } from './storage/finetuning-storage';
 import { RunRequestTrigger } from './trigger/run-request-trigger';
@@ -157,7 +157,7 @@ export class LlamaFinetuning extends Construct {
       requestPrefix: this.workflow.requestPrefix,
     });
 
-    const promotion = this.workflow.promotion;
+    const promotion = this.workflow._promotion;
     if (promotion && props.modelRetention?.enabled !== false) {
       this.modelRetention = new CustomModelRetention(this, 'ModelRetention', {
         ...props.modelRetention,
@@ -203,8 +203,8 @@ export class LlamaFinetuning extends Construct {
       stateMachine: this.stateMachine,
       notificationTopic: this.notificationTopic,
       dashboard: this.operations.dashboard,
-      modelRegistryPrefix: this.workflow.promotion?.registryPrefix,
-      promoteFunction: this.workflow.promotion?.function.function,
+      modelRegistryPrefix: this.workflow._promotion?.registryPrefix,
+      promoteFunction: this.workflow._promotion?.function.function,
     });
   }
 
@@ -214,7 +214,7 @@ export class LlamaFinetuning extends Construct {
    * it without a cross-stack export. Throws when promotion is off.
    */
   public get modelRegistryPrefix(): string {
-    const promotion = this.workflow.promotion;
+    const promotion = this.workflow._promotion;
     if (!promotion) throw new Error('This LlamaFinetuning has no model registry: promotion (or evaluation) is disabled.');
     return promotion.registryPrefix;
   }
@@ -250,7 +250,7 @@ export class LlamaFinetuning extends Construct {
    * `lambda:InvokeFunction` on the promotion function only. Throws when promotion is off.
    */
   public grantPromoteRuns(grantee: iam.IGrantable): iam.Grant {
-    const promotion = this.workflow.promotion;
+    const promotion = this.workflow._promotion;
     if (!promotion) throw new Error('This LlamaFinetuning has no promotion: promotion (or evaluation) is disabled.');
     return promotion.function.function.grantInvoke(grantee);
   }

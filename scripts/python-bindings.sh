@@ -5,10 +5,11 @@
 # are checked against the assembly and byte-compiled (scripts/check-python-bindings.py), and
 # setuptools builds the source distribution. Neither a wheel (no `wheel` module) nor an import of
 # the module (needs jsii, aws-cdk-lib and constructs from PyPI) is possible offline. Nothing is
-# published. Output: dist/bindings/python (sources) and dist/bindings/python-sdist (the .tar.gz).
+# published. Output: dist-jsii/python (sources) and dist-jsii/python-sdist (the .tar.gz), not under
+# dist/, which the package build that pacmak's npm pack runs cleans.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=dist/bindings
+out=dist-jsii
 if [ ! -f .jsii ]; then
   echo "python bindings: .jsii is missing; compile the assembly first (npx jsii)" >&2
   exit 1

@@ -9,7 +9,7 @@
 import { createReadStream, readFileSync, statSync } from 'fs';
 import * as path from 'path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { LlamaHyperParameterName } from '../../lib/models/llama-models';
+import { LlamaHyperParameterName } from '../../lambda/shared/models/llama-models';
 import { dataPrefixProblems } from '../../lambda/shared/data-prefix';
 import { safeText } from '../../lambda/shared/display-text';
 import { referencesSidecarKey } from '../../lambda/shared/evaluation/test-records';

@@ -6,7 +6,7 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'fs';
 import * as path from 'path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { findModel, LLAMA_MODELS, LlamaHyperParameterName, LlamaModel } from '../../lib/models/llama-models';
+import { findModel, LLAMA_MODELS, LlamaHyperParameterName, LlamaModelSpec } from '../../lambda/shared/models/llama-models';
 import { safeText } from '../../lambda/shared/display-text';
 import { InvalidRunRequestError, MAX_RUN_REQUEST_BYTES, parseRunRequest, requestTooLarge, RunRequest } from '../../lambda/shared/run-request';
 import { headObject, parseS3Uri } from '../../lambda/shared/s3';
@@ -87,7 +87,7 @@ interface ValidateArgs {
   readonly request?: string;
   readonly bucket?: string;
   /** The model: required without --request, the default model with it. */
-  readonly model?: LlamaModel;
+  readonly model?: LlamaModelSpec;
   readonly imageRoot?: string;
   readonly skipImages: boolean;
   readonly allowImages: string[];
@@ -205,7 +205,7 @@ class Stop extends Error {
 
 /** What to validate, resolved from the command line or the run request. */
 interface ValidationPlan {
-  readonly model: LlamaModel;
+  readonly model: LlamaModelSpec;
   readonly sources: RunDataSources;
   /** Every data file, with a way to read its first bytes (to tell a file prepare converts before validating). */
   readonly heads: readonly NamedHead[];

@@ -9,7 +9,7 @@ import * as path from 'path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ConversationRecord, ImageFormat } from '../../lambda/shared/bedrock-record';
 import { isEmptyAnswer } from '../../lambda/shared/validation/empty-answer';
-import { LLAMA_MODELS, LlamaModel, findModel } from '../../lib/models/llama-models';
+import { LLAMA_MODELS, LlamaModelSpec, findModel } from '../../lambda/shared/models/llama-models';
 import { mapWithConcurrency } from './bounded-concurrency';
 import { ImageInspection, inspectImageFile } from './image-inspector';
 import { imageObjectName, resolveImagePath } from './image-naming';
@@ -38,7 +38,7 @@ export interface PrepareReport {
   readonly format: LoadedExamples['format'];
   readonly csvDelimiter?: LoadedExamples['csvDelimiter'];
   /** The model the data is for: --model, else the smallest model that takes it. */
-  readonly model: LlamaModel;
+  readonly model: LlamaModelSpec;
   /** The bucket owner written into image records (--account). */
   readonly account?: string;
   readonly input: string;
@@ -161,7 +161,7 @@ export const DEFAULT_IMAGE_MODEL = 'llama3.2-11b';
  * Checks what image examples need before anything is written: a bucketOwner (--account, or
  * --no-bucket-owner on purpose) and a model that reads images. Returns the model the data is for.
  */
-function modelFor(loaded: LoadedExamples, options: PrepareOptions): LlamaModel {
+function modelFor(loaded: LoadedExamples, options: PrepareOptions): LlamaModelSpec {
   const withImage = loaded.examples.filter((e) => e.image !== undefined).length;
   if (withImage > 0 && options.account === undefined && !options.withoutBucketOwner) {
     throw new PrepareUsageError(

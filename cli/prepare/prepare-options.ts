@@ -2,7 +2,7 @@
  * The options of `llama-finetune prepare`: usage text and the pure parsing and checking of
  * arguments into {@link PrepareOptions}. Every rejection names the flag and the fix.
  */
-import { LLAMA_MODELS, LlamaModel, findModel } from '../../lib/models/llama-models';
+import { LLAMA_MODELS, LlamaModelSpec, findModel } from '../../lambda/shared/models/llama-models';
 import { parseCommandLine } from './command-line';
 import { CsvColumns, DEFAULT_CSV_COLUMNS } from './converters/csv-table';
 import { DEFAULT_VQAV2_IMAGE_PATTERN, ImageNamePattern, parseImageNamePattern } from './image-name-pattern';
@@ -42,7 +42,7 @@ export interface PrepareOptions {
   /** --no-bucket-owner: image records are written without bucketOwner, on purpose. */
   readonly withoutBucketOwner: boolean;
   /** The model the data is for (the validate command prepare prints names it). @default - the smallest model that takes the data */
-  readonly model?: LlamaModel;
+  readonly model?: LlamaModelSpec;
   readonly out: string;
   readonly onMissingImage: MissingImagePolicy;
   readonly upload: boolean;
@@ -235,7 +235,7 @@ function withoutBucketOwner(optedOut: boolean, account: string | undefined): boo
   return optedOut;
 }
 
-function modelOf(v: string | undefined): LlamaModel | undefined {
+function modelOf(v: string | undefined): LlamaModelSpec | undefined {
   if (v === undefined) return undefined;
   const model = findModel(v.trim());
   if (!model) throw new PrepareUsageError(`--model ${v} is not a Llama 3.2 model Bedrock fine-tunes; use one of ${LLAMA_MODELS.map((m) => m.name).join(', ')}`);

@@ -6,7 +6,7 @@
 import * as path from 'path';
 import { ImageFormat } from '../../lambda/shared/bedrock-record';
 import { EMPTY_ANSWER_ADVICE, EMPTY_ANSWER_RULE } from '../../lambda/shared/validation/empty-answer';
-import { DATASET_LIMITS } from '../../lib/models/llama-models';
+import { DATASET_LIMITS } from '../../lambda/shared/models/llama-models';
 
 /** What the warnings look at for each distinct image. */
 export interface PreparedImageFacts {

@@ -20,7 +20,7 @@ import { logFailures, runIdOf } from '../shared/log-failures';
 import { RunContext } from '../shared/run-context';
 import { RunJob, updateOwnRunRecord, withEvent } from '../shared/run-record';
 import { getText, isNotFound, parseS3Uri } from '../shared/s3';
-import { FinetuneMetric } from '../../lib/operations/metric-names';
+import { FinetuneMetric } from '../shared/metric-names';
 import { emitMetrics } from '../shared/metrics-emf';
 import { JobWatchErrorBudgetExceededError, JobWatchErrors, budgetExceeded, isTransientServiceError, withFailedCheck } from '../shared/job-watch';
 import { TrainingMetricsSummary, metricsKeys, summarizeLossCsv } from '../shared/training-metrics';

@@ -16,7 +16,7 @@
  * job is stopped at once and the step fails with RunEnded: nobody is left to watch it train.
  */
 import { CreateModelCustomizationJobCommand, CreateModelCustomizationJobCommandInput, StopModelCustomizationJobCommand } from '@aws-sdk/client-bedrock';
-import { resolveHyperParameters, resolveModel, toBedrockHyperParameters } from '../../lib/models/llama-models';
+import { resolveHyperParameters, resolveModel, toBedrockHyperParameters } from '../shared/models/llama-models';
 import { bedrockClient, s3Client } from '../shared/aws-clients';
 import { jsonEnv, requireEnv } from '../shared/env';
 import { clientRequestTokenFor, customModelNameFor, jobNameFor, jobTagsFor } from '../shared/job-names';

@@ -23,7 +23,7 @@
 import { GetProvisionedModelThroughputCommand, GetProvisionedModelThroughputCommandOutput, UpdateProvisionedModelThroughputCommand } from '@aws-sdk/client-bedrock';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetParameterCommand, ParameterNotFound, PutParameterCommand } from '@aws-sdk/client-ssm';
-import { FinetuneMetric } from '../../lib/operations/metric-names';
+import { FinetuneMetric } from '../shared/metric-names';
 import { bedrockClient, eventBridgeClient, s3Client, ssmClient } from '../shared/aws-clients';
 import { safeText } from '../shared/display-text';
 import { intEnv, requireEnv } from '../shared/env';

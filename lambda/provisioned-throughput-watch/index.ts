@@ -16,7 +16,7 @@
  * Output: { count, oldestAgeSeconds, overAge: [names], deleted: [names] }.
  */
 import { BedrockClient, ListProvisionedModelThroughputsCommand, ListTagsForResourceCommand, ProvisionedModelSummary, ResourceNotFoundException } from '@aws-sdk/client-bedrock';
-import { FinetuneMetric } from '../../lib/operations/metric-names';
+import { FinetuneMetric } from '../shared/metric-names';
 import { S3Client } from '@aws-sdk/client-s3';
 import { bedrockClient, s3Client } from '../shared/aws-clients';
 import { intEnv } from '../shared/env';

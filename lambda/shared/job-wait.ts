@@ -7,7 +7,7 @@
  * follows reads from Bedrock itself, so a duplicate, late or out-of-order event cannot change
  * a run's course. Pure.
  */
-import { JOB_STATE_CHANGE_DETAIL_TYPE, JOB_STATE_CHANGE_SOURCE, JOB_WAITS_PREFIX } from '../../lib/workflow/job-wait-location';
+import { JOB_STATE_CHANGE_DETAIL_TYPE, JOB_STATE_CHANGE_SOURCE, JOB_WAITS_PREFIX } from './job-wait-location';
 import { jobIdOf } from './job-names';
 import { JobWatchErrors } from './job-watch';
 

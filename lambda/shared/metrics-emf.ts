@@ -6,7 +6,7 @@
  *
  * Format: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  */
-import { ENVIRONMENT_DIMENSION, FinetuneMetricName, METRICS_NAMESPACE } from '../../lib/operations/metric-names';
+import { ENVIRONMENT_DIMENSION, FinetuneMetricName, METRICS_NAMESPACE } from './metric-names';
 import { Logger } from './logger';
 
 /** Units used by this project's metrics (a subset of CloudWatch's). */

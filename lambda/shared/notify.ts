@@ -6,7 +6,7 @@
  */
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PublishCommand } from '@aws-sdk/client-sns';
-import { FinetuneMetric } from '../../lib/operations/metric-names';
+import { FinetuneMetric } from './metric-names';
 import { eventBridgeClient, snsClient } from './aws-clients';
 import { Logger } from './logger';
 import { emitMetrics } from './metrics-emf';

@@ -14,13 +14,13 @@
  * }
  */
 import {
-  LlamaModel,
+  LlamaModelSpec,
   ModelCatalogueError,
   ResolvedHyperParameters,
   findModel,
   LLAMA_MODELS,
   resolveHyperParameters,
-} from '../../lib/models/llama-models';
+} from './models/llama-models';
 import { CostBudget, costBudgetProblems } from './cost-estimate';
 import { describeValue, quoted, safeText } from './display-text';
 import { exceedsJsonDepth, isStackOverflow, MAX_RUN_REQUEST_DEPTH } from './json-depth';
@@ -51,7 +51,7 @@ export interface EvaluationRequest {
 /** A checked run request with its model and hyperparameters resolved. */
 export interface RunRequest {
   readonly name: string;
-  readonly model: LlamaModel;
+  readonly model: LlamaModelSpec;
   /** Keys in the dataset bucket. */
   readonly trainingDataKey: string;
   readonly validationDataKey?: string;
@@ -160,7 +160,7 @@ export function parseRunRequest(text: string, source: string, datasetBucket: str
     problem('name', 'name-pattern', `${quoted(name, 60)} must be 1-40 letters, digits or hyphens, starting and ending with a letter or digit`);
   }
 
-  let model: LlamaModel | undefined;
+  let model: LlamaModelSpec | undefined;
   const requestedModel = d.model ?? defaults.defaultModel;
   if (requestedModel !== undefined && typeof requestedModel !== 'string') {
     problem('model', 'model-type', `must be a model name such as "llama3.2-11b", got ${describeValue(requestedModel)}`);
@@ -324,7 +324,7 @@ function reportUnknownFields(
  * The hyperparameters without the numbers JSON.parse turned into Infinity (e.g. 1e309): those
  * are reported here, with the number as written, instead of as "null" further on.
  */
-function withoutNonFiniteNumbers(model: LlamaModel, text: string, requested: Record<string, unknown>, problem: (f: string, r: string, m: string) => void): Record<string, unknown> {
+function withoutNonFiniteNumbers(model: LlamaModelSpec, text: string, requested: Record<string, unknown>, problem: (f: string, r: string, m: string) => void): Record<string, unknown> {
   const kept: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(requested)) {
     if (typeof value === 'number' && !Number.isFinite(value)) {

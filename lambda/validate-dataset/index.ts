@@ -28,7 +28,7 @@
  * with the refusal, and the state machine fails it before the job is created.
  */
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { findModel, LlamaHyperParameterName } from '../../lib/models/llama-models';
+import { findModel, LlamaHyperParameterName } from '../shared/models/llama-models';
 import { BudgetSource, BudgetVerdict, CostBudget, CostEstimate, DataTokens, estimateRunCost, checkBudget, ModelPrices, renderCostEstimateLines } from '../shared/cost-estimate';
 import { intEnv, jsonEnv } from '../shared/env';
 import { createLogger, Logger } from '../shared/logger';

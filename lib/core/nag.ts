@@ -59,3 +59,22 @@ function flattenReference(node: unknown): string {
   if (value.Ref) return `<${flattenReference(value.Ref)}>`;
   return JSON.stringify(node);
 }
+
+/**
+ * Acknowledging findings of rule packs such as cdk-nag on your own constructs, for finding ids
+ * that aws-cdk-lib's `Validations.of(scope).acknowledge()` refuses.
+ */
+export class NagFindings {
+  /**
+   * Acknowledges finding `id` on `scope` with a reason: `Validations.of(scope).acknowledge({ id, reason })`,
+   * also for ids with more than one `::` (every finding on an ARN built with `${AWS::Partition}`,
+   * e.g. `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:...]`), which aws-cdk-lib up to at
+   * least 2.257 refuses with InvalidValidationId. Such an id is recorded as the same metadata
+   * `acknowledge` writes and cdk-nag reads.
+   */
+  public static acknowledge(scope: IConstruct, id: string, reason: string): void {
+    acknowledgeFinding(scope, id, reason);
+  }
+
+  private constructor() {}
+}

@@ -12,7 +12,9 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 
 /** Where alarm access could be added: false for resources imported into the app. */
 export interface AlarmAccessResult {
+  /** Whether a statement was added to the topic's access policy (false for an imported topic). */
   readonly topicPolicyAdded: boolean;
+  /** Whether a statement was added to the key's policy (false for an imported key or no key). */
   readonly keyPolicyAdded: boolean;
 }
 

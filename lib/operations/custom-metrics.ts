@@ -4,7 +4,7 @@
  * log lines (lambda/shared/metrics-emf.ts) under the same names.
  */
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { ENVIRONMENT_DIMENSION, FinetuneMetricName, METRICS_NAMESPACE } from './metric-names';
+import { ENVIRONMENT_DIMENSION, FinetuneMetricName, METRICS_NAMESPACE } from '../../lambda/shared/metric-names';
 
 /** A custom metric of one environment. No unit is set: an alarm with a unit would miss data points sent without it. */
 export function finetuneMetric(metricName: FinetuneMetricName, environmentName: string, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {

@@ -11,7 +11,8 @@ import { InvalidPropsError } from '../core/props-validation';
 import { FinetuningWorkflow } from '../workflow/finetuning-workflow';
 import { alarmsMayPublishTo, isAwsManagedSnsKey } from './alarm-topic-access';
 import { finetuneMetric } from './custom-metrics';
-import { FinetuneMetric } from './metric-names';
+import { ENVIRONMENT_DIMENSION, FinetuneMetric, METRICS_NAMESPACE } from '../../lambda/shared/metric-names';
+import { AlarmAccessResult, allowCloudWatchAlarmsToPublish } from './alarm-topic-access';
 import { operationsDashboardRows } from './operations-dashboard';
 import { ProvisionedThroughputWatch } from './provisioned-throughput-watch';
 
@@ -137,6 +138,22 @@ const CONSTRUCT = 'FinetuningOperations';
  * alarm per function names the failing step in the notification.
  */
 export class FinetuningOperations extends Construct {
+  /** CloudWatch namespace of the custom metrics the handlers emit. */
+  public static readonly METRICS_NAMESPACE: string = METRICS_NAMESPACE;
+  /** The one dimension of every custom metric: the environment name. */
+  public static readonly ENVIRONMENT_DIMENSION: string = ENVIRONMENT_DIMENSION;
+
+  /**
+   * Lets CloudWatch alarms of this account and region publish to `topic`, encrypted with
+   * `topicKey` (by default the topic's own key, when it has one). Both statements are confined
+   * to alarms of the stack's account and region (aws:SourceAccount and aws:SourceArn). Adds
+   * nothing to resources imported into the app (they report false): their owner grants it. May
+   * be called before or after the LlamaFinetuning whose alarms notify the topic is created.
+   */
+  public static allowCloudWatchAlarmsToPublish(topic: sns.ITopic, topicKey?: kms.IKey): AlarmAccessResult {
+    return allowCloudWatchAlarmsToPublish(topic, topicKey);
+  }
+
   /** The topic alarms notify (undefined when alarms are disabled). */
   public readonly alarmTopic?: sns.ITopic;
   /**
@@ -165,7 +182,7 @@ export class FinetuningOperations extends Construct {
 
     // With evaluation the watch always exists: besides measuring, it deletes the Provisioned
     // Throughputs of ended runs, which bill by the hour whether or not anyone watches.
-    if (workflow.evaluation) {
+    if (workflow._evaluation) {
       this.provisionedThroughputWatch = new ProvisionedThroughputWatch(this, 'ProvisionedThroughputWatch', {
         environmentName: this.environmentName,
         runRequests: { bucket: props.workflow.datasetBucket, prefix: props.workflow.requestPrefix },
@@ -272,7 +289,7 @@ export class FinetuningOperations extends Construct {
           stateMachine: sm,
           functions,
           deadLetterQueues,
-          evaluationLogGroup: workflow.evaluation?.functions['score-evaluation']?.logGroup,
+          evaluationLogGroup: workflow._evaluation?.functions['score-evaluation']?.logGroup,
           outcomeLogGroup: outcome instanceof lambda.Function ? outcome.logGroup : undefined,
           watch: this.provisionedThroughputWatch,
           alarms: Object.values(alarms),

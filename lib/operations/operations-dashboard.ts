@@ -10,7 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { finetuneMetric } from './custom-metrics';
-import { FinetuneMetric, METRICS_NAMESPACE } from './metric-names';
+import { FinetuneMetric, METRICS_NAMESPACE } from '../../lambda/shared/metric-names';
 import { ProvisionedThroughputWatch } from './provisioned-throughput-watch';
 
 /** What the dashboard shows. */

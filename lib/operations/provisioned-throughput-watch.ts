@@ -13,7 +13,7 @@ import { acknowledgeWildcardResource } from '../core/nag';
 import { InvalidPropsError, normalizePrefix } from '../core/props-validation';
 import { WorkflowFunction } from '../workflow/workflow-function';
 import { finetuneMetric } from './custom-metrics';
-import { FinetuneMetric } from './metric-names';
+import { FinetuneMetric } from '../../lambda/shared/metric-names';
 
 /** Props of {@link ProvisionedThroughputWatch}. */
 export interface ProvisionedThroughputWatchProps {

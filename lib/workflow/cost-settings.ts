@@ -4,7 +4,7 @@
  * lambda/shared/cost-estimate.ts; these are the settings and their synth-time checks).
  */
 import { InvalidPropsError } from '../core/props-validation';
-import { findModel, LLAMA_MODELS } from '../models/llama-models';
+import { findModel, LLAMA_MODELS } from '../../lambda/shared/models/llama-models';
 
 /**
  * Prices of one model in US dollars, as published on https://aws.amazon.com/bedrock/pricing/

@@ -16,11 +16,11 @@ import { BedrockCustomizationRole } from '../iam/bedrock-customization-role';
 import { grantPublishExactly, grantS3KeyUse } from '../core/kms-grants';
 import { acknowledgeWildcardResource } from '../core/nag';
 import { InvalidPropsError, normalizePrefix } from '../core/props-validation';
-import { LLAMA_MODELS, ResolvedHyperParameters, resolveHyperParameters, resolveModel } from '../models/llama-models';
+import { LLAMA_MODELS, ResolvedHyperParameters, resolveHyperParameters, resolveModel } from '../../lambda/shared/models/llama-models';
 import { EvaluationProps, EvaluationStage } from './evaluation-stage';
 import { checkCostSettings, CostBudgetSettings, ModelPriceSettings } from './cost-settings';
 import { allow, bedrockArn } from './grants';
-import { JOB_STATE_CHANGE_DETAIL_TYPE, JOB_STATE_CHANGE_SOURCE, JOB_WAITS_PREFIX } from './job-wait-location';
+import { JOB_STATE_CHANGE_DETAIL_TYPE, JOB_STATE_CHANGE_SOURCE, JOB_WAITS_PREFIX } from '../../lambda/shared/job-wait-location';
 import { ModelPromotionProps, PromotionStage } from './promotion-stage';
 import { BudgetDefinition, HISTORY_EVENT_BUDGET, HistoryEstimate, childHistoryEvents, historyBudgetProblem, historyDesignOf, worstCaseHistoryEvents } from './history-budget';
 import { WorkflowFunction, WorkflowFunctionProps } from './workflow-function';
@@ -208,10 +208,20 @@ export class FinetuningWorkflow extends Construct {
   public readonly cleanupRule: events.Rule;
   /** Where cleanup events that could not be handled are kept. */
   public readonly cleanupDeadLetterQueue: sqs.Queue;
-  /** The evaluation stage, unless evaluation is disabled. */
-  public readonly evaluation?: EvaluationStage;
-  /** The promotion stage, unless evaluation or promotion is disabled. */
-  public readonly promotion?: PromotionStage;
+  /** @internal The evaluation stage, unless evaluation is disabled (an internal construct). */
+  public readonly _evaluation?: EvaluationStage;
+  /** @internal The promotion stage, unless evaluation or promotion is disabled (an internal construct). */
+  public readonly _promotion?: PromotionStage;
+  /**
+   * The function that promotes a run's model (the manual promotion described in README
+   * "Promotion"), unless evaluation or promotion is disabled.
+   */
+  public readonly promoteFunction?: lambda.IFunction;
+  /**
+   * The model registry's SSM parameter prefix (ends in '/'), unless evaluation or promotion is
+   * disabled.
+   */
+  public readonly modelRegistryPrefix?: string;
   /**
    * Identifies this deployment (unique in the app, stable across deployments): the
    * `llama-finetune:deployment` tag of its jobs and custom models, and part of the default
@@ -234,7 +244,9 @@ export class FinetuningWorkflow extends Construct {
    * The most history events one execution can record with these settings (checked at synth
    * against Step Functions' 25,000, less a margin); Distributed Map children count apart.
    */
-  public readonly historyEstimate: HistoryEstimate;
+  public readonly worstCaseHistoryEvents: number;
+  /** @internal The estimate behind worstCaseHistoryEvents, loop by loop. */
+  public readonly _historyEstimate: HistoryEstimate;
 
   private readonly functionDefaults: Pick<WorkflowFunctionProps, 'logRetention' | 'logEncryptionKey' | 'logRemovalPolicy'>;
 
@@ -534,7 +546,7 @@ export class FinetuningWorkflow extends Construct {
     // Evaluation: only for runs with test data that did not opt out, unless disabled here.
     let afterTraining: sfn.IChainable = recordSuccess;
     if (props.evaluation?.enabled !== false) {
-      this.evaluation = new EvaluationStage(this, 'Evaluation', {
+      this._evaluation = new EvaluationStage(this, 'Evaluation', {
         ...props.evaluation,
         datasetBucket: props.datasetBucket,
         dataPrefix: this.dataPrefix ?? '',
@@ -549,7 +561,7 @@ export class FinetuningWorkflow extends Construct {
         addTransientRetry: (task) => void withTransientRetry(withLambdaServiceRetry(task)),
       });
       if (props.promotion?.enabled !== false) {
-        this.promotion = new PromotionStage(this, 'Promotion', {
+        this._promotion = new PromotionStage(this, 'Promotion', {
           ...props.promotion,
           environmentName,
           deploymentId: this.deploymentId,
@@ -564,14 +576,14 @@ export class FinetuningWorkflow extends Construct {
           next: recordSuccess,
           addTransientRetry: (task) => void withTransientRetry(withLambdaServiceRetry(task)),
         });
-        this.evaluation.endState.next(this.promotion.startState);
+        this._evaluation.endState.next(this._promotion.startState);
       } else {
-        this.evaluation.endState.next(recordSuccess);
+        this._evaluation.endState.next(recordSuccess);
       }
       afterTraining = new sfn.Choice(states, 'ShouldEvaluate')
         .when(
           sfn.Condition.and(sfn.Condition.isPresent('$.run.data.testKey'), sfn.Condition.booleanEquals('$.run.evaluation.enabled', true)),
-          this.evaluation.startState,
+          this._evaluation.startState,
         )
         .otherwise(recordSuccess);
     }
@@ -597,8 +609,10 @@ export class FinetuningWorkflow extends Construct {
         .otherwise(waitForJobEndStep),
     );
 
-    for (const [name, f] of Object.entries(this.evaluation?.functions ?? {})) functions[name] = f.function;
-    if (this.promotion) functions['promote-model'] = this.promotion.function.function;
+    for (const [name, f] of Object.entries(this._evaluation?.functions ?? {})) functions[name] = f.function;
+    if (this._promotion) functions['promote-model'] = this._promotion.function.function;
+    this.promoteFunction = this._promotion?.function.function;
+    this.modelRegistryPrefix = this._promotion?.registryPrefix;
     this.functions = functions;
 
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logRetention, encryptionKey: props.logEncryptionKey, removalPolicy });
@@ -611,11 +625,12 @@ export class FinetuningWorkflow extends Construct {
       comment: 'Fine-tunes a Llama 3.2 model on Amazon Bedrock for one uploaded run request',
     });
     acknowledgeStateMachineRole(this.stateMachine, Object.values(this.functions).filter((f) => f !== cleanup.function));
-    this.historyEstimate = checkHistoryBudget(this.stateMachine, executionTimeout, props.evaluation, this.promotion?.loopBounds);
-    if (this.evaluation) {
+    this._historyEstimate = checkHistoryBudget(this.stateMachine, executionTimeout, props.evaluation, this._promotion?.loopBounds);
+    this.worstCaseHistoryEvents = this._historyEstimate.total;
+    if (this._evaluation) {
       // The Distributed Map reads the shard manifest and writes its Map Run results as the state machine's role.
       grantS3KeyUse(props.bucketEncryptionKey, this.stateMachine.role, 'read-write');
-      for (const resource of this.evaluation.stateMachineResources) {
+      for (const resource of this._evaluation.stateMachineResources) {
         acknowledgeWildcardResource(this.stateMachine, resource, 'The shard manifest and Map Run results of a run live under its own folder; run ids are made per request.');
       }
       // The policy CDK gives a state machine with a Distributed Map: its child executions, whose names Step Functions makes.

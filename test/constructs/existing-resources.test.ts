@@ -5,7 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { FinetuningStorageProps, LlamaFinetuning, StorageEncryption, allowCloudWatchAlarmsToPublish } from '../../lib';
+import { FinetuningStorageProps, LlamaFinetuning, StorageEncryption, FinetuningOperations } from '../../lib';
 import { actionsOf, allStatements, logicalIdOf, resourcesOf, statementsOfRole, testApp, testStack } from '../support/cdk';
 
 /**
@@ -133,9 +133,9 @@ describe('allowCloudWatchAlarmsToPublish on a topic the alarms notify', () => {
     const stack = testStack(testApp(), 'UserStack');
     const key = new kms.Key(stack, 'OpsKey', { enableKeyRotation: true });
     const topic = new sns.Topic(stack, 'Outcomes', { masterKey: key, enforceSSL: true });
-    if (before) allowCloudWatchAlarmsToPublish(topic, key);
+    if (before) FinetuningOperations.allowCloudWatchAlarmsToPublish(topic, key);
     new LlamaFinetuning(stack, 'Finetuning', { notificationTopic: topic });
-    if (!before) allowCloudWatchAlarmsToPublish(topic, key);
+    if (!before) FinetuningOperations.allowCloudWatchAlarmsToPublish(topic, key);
     const template = Template.fromStack(stack);
     expect(cloudwatchStatements(template, logicalIdOf(topic), 'AWS::SNS::TopicPolicy')).toHaveLength(1);
     expect(cloudwatchStatements(template, logicalIdOf(topic), 'AWS::KMS::Key')).toHaveLength(1);
@@ -149,7 +149,7 @@ describe('allowCloudWatchAlarmsToPublish on a topic the alarms notify', () => {
     const key = new kms.Key(stack, 'OpsKey', { enableKeyRotation: true });
     const topic = new sns.Topic(stack, 'Outcomes', { masterKey: key, enforceSSL: true });
     new LlamaFinetuning(stack, 'Finetuning', { notificationTopic: topic });
-    expect(allowCloudWatchAlarmsToPublish(topic)).toEqual({ topicPolicyAdded: true, keyPolicyAdded: true });
+    expect(FinetuningOperations.allowCloudWatchAlarmsToPublish(topic)).toEqual({ topicPolicyAdded: true, keyPolicyAdded: true });
     expect(cloudwatchStatements(Template.fromStack(stack), logicalIdOf(topic), 'AWS::KMS::Key')).toHaveLength(1);
     expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
   });
@@ -177,7 +177,7 @@ describe("the README's composition example", () => {
       requestPrefix: 'team-a/requests/',
       defaultModel: 'llama3.2-11b',
     });
-    allowCloudWatchAlarmsToPublish(topic, key);
+    FinetuningOperations.allowCloudWatchAlarmsToPublish(topic, key);
     finetuning.addOutputs({ keyPrefix: 'TeamA' });
 
     const template = Template.fromStack(stack);

@@ -1,5 +1,6 @@
 import { App, Duration } from 'aws-cdk-lib';
-import { HISTORY_EVENT_BUDGET, LlamaFinetuning, LlamaFinetuningProps } from '../../lib';
+import { LlamaFinetuning, LlamaFinetuningProps } from '../../lib';
+import { HISTORY_EVENT_BUDGET } from '../../lib/workflow/history-budget';
 import { LlamaFinetuningStack } from '../../app/llama-finetuning-stack';
 import { ENVIRONMENTS_CONTEXT_KEY, parseEnvironmentSettings } from '../../app/environment-settings';
 import { historyBudgetProblem, historyDesignOf, worstCaseHistoryEvents } from '../../lib/workflow/history-budget';
@@ -10,7 +11,7 @@ const build = (props: LlamaFinetuningProps = {}) => new LlamaFinetuning(testStac
 
 describe('execution history budget (Step Functions keeps at most 25,000 events per execution)', () => {
   test('the defaults fit, with the safety poll and the Provisioned Throughput checks counted for the whole execution timeout', () => {
-    const estimate = build().workflow.historyEstimate;
+    const estimate = build().workflow._historyEstimate;
     expect(estimate.total).toBeLessThanOrEqual(HISTORY_EVENT_BUDGET);
     const safetyPolls = estimate.loops.find((l) => l.what === 'safety polls of the job')!;
     // WaitForJobEnd timing out into itself (TaskStateEntered, TaskScheduled, TaskStarted, TaskSubmitted,
@@ -48,8 +49,8 @@ describe('execution history budget (Step Functions keeps at most 25,000 events p
     const settings = parseEnvironmentSettings(name, raw);
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     const stack = new LlamaFinetuningStack(app, `LlamaFinetuning-${name}`, { environmentName: name, settings, env: { account: '111111111111', region: 'us-west-2' } });
-    const workflow = stack.node.findAll().find((c) => (c as { historyEstimate?: unknown }).historyEstimate !== undefined) as unknown as { historyEstimate: { total: number } };
-    expect(workflow.historyEstimate.total).toBeLessThanOrEqual(HISTORY_EVENT_BUDGET);
+    const workflow = stack.node.findAll().find((c) => (c as { _historyEstimate?: unknown })._historyEstimate !== undefined) as unknown as { _historyEstimate: { total: number } };
+    expect(workflow._historyEstimate.total).toBeLessThanOrEqual(HISTORY_EVENT_BUDGET);
   });
 
   test('a safety-poll interval too short for the execution timeout fails synth, naming both settings and what would fit', () => {

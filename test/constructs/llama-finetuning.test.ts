@@ -249,7 +249,7 @@ describe('LlamaFinetuning with a data prefix', () => {
     expect(actionsOf(sid(roleOf('ValidateDataset'), 'ReadDataset')).sort()).toEqual(['s3:GetObject', 's3:GetObjectVersion']);
     expect(sid(roleOf('ValidateDataset'), 'PinValidatedData')).toMatchObject({ Action: 's3:PutObject', Resource: objects(artifactsId, '/runs/*/data/*') });
     // The evaluation reads the pinned test set, not the dataset bucket.
-    const prepareRole = logicalIdOf(construct.workflow.evaluation!.node.findChild('PrepareEvaluation').node.findChild('Role'));
+    const prepareRole = logicalIdOf(construct.workflow._evaluation!.node.findChild('PrepareEvaluation').node.findChild('Role'));
     expect(sid(prepareRole, 'ReadPinnedTestData')).toMatchObject({ Action: 's3:GetObject', Resource: objects(artifactsId, '/runs/*/data/*') });
     // The functions know the prefix: requests are checked against it, images are validated against it.
     const env = (description: string) => Object.values(template.findResources('AWS::Lambda::Function')).find((f) => f.Properties.Description?.startsWith(description))!.Properties.Environment.Variables;

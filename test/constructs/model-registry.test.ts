@@ -3,7 +3,8 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { InvalidPropsError, LlamaFinetuning, StorageEncryption } from '../../lib';
+import { LlamaFinetuning, StorageEncryption } from '../../lib';
+import { InvalidPropsError } from '../../lib/core/props-validation';
 import { LlamaFinetuningStack } from '../../app/llama-finetuning-stack';
 import { parseEnvironmentSettings } from '../../app/environment-settings';
 import { logicalIdOf, testApp, testStack } from '../support/cdk';
@@ -80,11 +81,11 @@ describe('model registry access and settings', () => {
 
   test('promotion off (or evaluation off) means no registry, no retention sweep, and the helpers say so', () => {
     const off = new LlamaFinetuning(testStack(), 'Finetuning', { promotion: { enabled: false } });
-    expect(off.workflow.promotion).toBeUndefined();
+    expect(off.workflow._promotion).toBeUndefined();
     expect(off.modelRetention).toBeUndefined();
     expect(() => off.modelRegistryParameterName('x')).toThrow('has no model registry');
     const noEvaluation = new LlamaFinetuning(testStack(), 'Finetuning', { evaluation: { enabled: false } });
-    expect(noEvaluation.workflow.promotion).toBeUndefined();
+    expect(noEvaluation.workflow._promotion).toBeUndefined();
   });
 
   test('cdk.json settings reach the stack: serving swap, rule switches and retention policy', () => {

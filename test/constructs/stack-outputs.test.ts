@@ -49,7 +49,7 @@ describe('stack outputs', () => {
       UploadCommand: `aws s3 cp request.json s3://<${logicalIdOf(f.datasetBucket)}>/requests/request.json`,
       // Promotion is on by default: where applications read the current model, and the rollback function.
       ModelRegistryPrefix: f.modelRegistryPrefix,
-      PromoteFunctionName: `<${logicalIdOf(f.workflow.promotion!.function.function)}>`,
+      PromoteFunctionName: `<${logicalIdOf(f.workflow._promotion!.function.function)}>`,
     });
     expect(f.modelRegistryPrefix).toMatch(/^\/llama-finetune\/prod\/[^/]+\/models\/$/);
     for (const [key, output] of Object.entries(outputs)) {

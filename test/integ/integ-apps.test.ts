@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { resolveModel } from '../../lib';
+import { resolveModel } from '../../lambda/shared/models/llama-models';
 import { callsOf, DeployAssertCall, deployAssertCalls, responseReference, TemplateResource } from './support/deploy-assert-calls';
 import { REAL_JOB_OPT_IN_VARIABLE, SNAPSHOT_ACCOUNT, INTEG_REGION } from './support/integ-environment';
 import { SNAPSHOT_SYNTH_VARIABLES, synthesizeIntegApp } from './support/synthesize-integ-app';

@@ -1,7 +1,7 @@
 /**
  * Where the integration test apps deploy, and the opt-in that guards the paid one.
  */
-import { CUSTOMIZATION_REGIONS } from '../../lib';
+import { CUSTOMIZATION_REGIONS } from '../../lambda/shared/models/llama-models';
 import { INTEG_REGION, REAL_JOB_OPT_IN_VARIABLE, SNAPSHOT_ACCOUNT, integEnvironment, isSnapshotSynthesis, requireRealJobOptIn } from './support/integ-environment';
 
 const snapshotVariables = { CDK_INTEG_ACCOUNT: '12345678', CDK_INTEG_REGION: 'test-region', CDK_DEFAULT_ACCOUNT: '999999999999' };

@@ -2,7 +2,7 @@
  * The data the integration tests upload, checked offline with the real validation engine and
  * run request parser, so that a deployed test fails (or passes) for the reason it claims.
  */
-import { DATASET_LIMITS, resolveModel } from '../../lib';
+import { DATASET_LIMITS, resolveModel } from '../../lambda/shared/models/llama-models';
 import { inMemoryDatasetSource, renderSummary, validateDataset, ValidationReport } from '../../lambda/shared/validation';
 import { parseRunRequest } from '../../lambda/shared/run-request';
 import { TOO_FEW_RECORDS_RULE, tinyRunRequest, tinyTextDataset } from './support/tiny-text-dataset';

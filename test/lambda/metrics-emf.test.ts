@@ -1,4 +1,4 @@
-import { FinetuneMetric, METRICS_NAMESPACE } from '../../lib/operations/metric-names';
+import { FinetuneMetric, METRICS_NAMESPACE } from '../../lambda/shared/metric-names';
 import { evaluationMetrics } from '../../lambda/shared/evaluation/evaluation-metrics';
 import { createLogger } from '../../lambda/shared/logger';
 import { METRICS_LOG_MESSAGE, embeddedMetricFields, emitMetrics } from '../../lambda/shared/metrics-emf';

@@ -5,7 +5,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { IConstruct } from 'constructs';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { InvalidPropsError, LlamaFinetuning, LlamaFinetuningProps, ProvisionedThroughputWatch, StorageEncryption, allowCloudWatchAlarmsToPublish } from '../../lib';
+import { LlamaFinetuning, LlamaFinetuningProps, ProvisionedThroughputWatch, StorageEncryption, FinetuningOperations } from '../../lib';
+import { InvalidPropsError } from '../../lib/core/props-validation';
 import { HANDLER_METADATA_KEY } from '../../lib/workflow/workflow-function';
 import { actionsOf, logicalIdOf, resourcesOf, statementsOfRole, testApp, testStack } from '../support/cdk';
 
@@ -161,7 +162,7 @@ describe('FinetuningOperations in LlamaFinetuning (defaults)', () => {
     const evaluations = byTitle(/Recent evaluations/);
     expect(evaluations.type).toBe('log');
     expect(evaluations.properties.query).toContain("filter message = 'evaluation scored'");
-    expect(evaluations.properties.query).toContain(s.ref(s.construct.workflow.evaluation!.functions['score-evaluation'].logGroup));
+    expect(evaluations.properties.query).toContain(s.ref(s.construct.workflow._evaluation!.functions['score-evaluation'].logGroup));
     expect(metricNames(byTitle(/Lambda errors/)).match(/"AWS\/Lambda","Errors"/g)).toHaveLength(s.ofType('AWS::Lambda::Function').length);
     expect(metricNames(byTitle(/dead-letter/)).match(/ApproximateNumberOfMessagesVisible/g)).toHaveLength(2);
     const throughputs = byTitle(/Provisioned Throughputs created by runs/);
@@ -282,7 +283,7 @@ describe('FinetuningOperations options', () => {
     const stack = testStack(testApp());
     const key = new kms.Key(stack, 'OpsKey', { enableKeyRotation: true });
     const opsTopic = new sns.Topic(stack, 'OpsTopic', { masterKey: key, enforceSSL: true });
-    const access = allowCloudWatchAlarmsToPublish(opsTopic, key);
+    const access = FinetuningOperations.allowCloudWatchAlarmsToPublish(opsTopic, key);
     expect(access).toEqual({ topicPolicyAdded: true, keyPolicyAdded: true });
     const construct = new LlamaFinetuning(stack, 'Finetuning', { operations: { alarmTopic: opsTopic } });
     const template = Template.fromStack(stack);

@@ -5,7 +5,7 @@
 import * as path from 'path';
 import { runValidate } from '../../cli/commands/validate';
 import { runPrepare } from '../../cli/commands/prepare';
-import { findModel } from '../../lib/models/llama-models';
+import { findModel } from '../../lambda/shared/models/llama-models';
 import { LocalImageByteSource, ValidationReport, localDatasetSource, validateDataset } from '../../lambda/shared/validation';
 import { FixtureImageFormat } from '../support/images';
 import { TempFolder, captureIo, imageOf, readRecords, tempFolder } from './prepare-fixtures';

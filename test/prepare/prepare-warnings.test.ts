@@ -1,5 +1,5 @@
 import { PreparedImageFacts, preparedDatasetWarnings } from '../../cli/prepare/prepare-warnings';
-import { DATASET_LIMITS } from '../../lib/models/llama-models';
+import { DATASET_LIMITS } from '../../lambda/shared/models/llama-models';
 
 const image = (overrides: Partial<PreparedImageFacts> = {}): PreparedImageFacts => ({ name: 'a.png', format: 'png', size: 1000, width: 100, height: 100, ...overrides });
 const healthy = { trainingAndValidationRecords: 500, images: [image()], hasBucketOwner: true };

@@ -5,7 +5,7 @@ import {
   resolveHyperParameters,
   resolveModel,
   toBedrockHyperParameters,
-} from '../../lib/models/llama-models';
+} from '../../lambda/shared/models/llama-models';
 
 describe('model catalogue', () => {
   test('every spelling of a model finds it: short name, customization id, foundation model id, inference profile', () => {

@@ -12,7 +12,7 @@
 import { AwsCallLog } from './aws-call-log';
 import { Authorizer } from './local-s3';
 import { LocalBedrock } from './local-bedrock';
-import { LlamaModel, LLAMA_MODELS, estimateImageTokens } from '../../lib/models/llama-models';
+import { LlamaModelSpec, LLAMA_MODELS, estimateImageTokens } from '../../lambda/shared/models/llama-models';
 import { AwsScope, foundationModelArn, inferenceProfileArn } from './stand-ins/bedrock-arns';
 import { FaultLength, FaultPlan } from './stand-ins/fault-plan';
 import { newRequestId, principalOf, readBody, RunningServer, sendJson, sleep, StandInRequest, StandInResponse, startServer } from './stand-ins/http-server';
@@ -22,8 +22,8 @@ const US_PROFILE_REGIONS = ['us-east-1', 'us-east-2', 'us-west-2'];
 
 /** What a Converse call was aimed at. */
 export type ConverseTarget =
-  | { readonly kind: 'inference-profile'; readonly model: LlamaModel; readonly profileId: string }
-  | { readonly kind: 'provisioned-model'; readonly model: LlamaModel; readonly provisionedModelArn: string; readonly customModelArn: string; readonly customModelName?: string };
+  | { readonly kind: 'inference-profile'; readonly model: LlamaModelSpec; readonly profileId: string }
+  | { readonly kind: 'provisioned-model'; readonly model: LlamaModelSpec; readonly provisionedModelArn: string; readonly customModelArn: string; readonly customModelName?: string };
 
 /** One content block as the responder sees it (image bytes decoded). */
 export type ConverseContent = { readonly text: string } | { readonly image: { readonly format: string; readonly bytes: Buffer } } | Record<string, unknown>;

@@ -16,7 +16,7 @@
  */
 import { AwsCallLog } from './aws-call-log';
 import { Authorizer, LocalS3 } from './local-s3';
-import { DATASET_LIMITS, LLAMA_MODELS } from '../../lib/models/llama-models';
+import { DATASET_LIMITS, LLAMA_MODELS } from '../../lambda/shared/models/llama-models';
 import {
   AwsScope,
   customizationJobArn,

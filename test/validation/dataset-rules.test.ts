@@ -2,7 +2,7 @@
  * Rules over whole files and the dataset: record counts across training and validation,
  * missing and empty files, duplicates, and the best-practice warnings.
  */
-import { resolveModel } from '../../lib/models/llama-models';
+import { resolveModel } from '../../lambda/shared/models/llama-models';
 import {
   DatasetFileInput,
   FEW_RECORDS_WARNING_BELOW,

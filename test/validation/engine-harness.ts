@@ -1,7 +1,7 @@
 /**
  * Runs the validation engine on in-memory JSONL for the rule tests.
  */
-import { resolveModel } from '../../lib/models/llama-models';
+import { resolveModel } from '../../lambda/shared/models/llama-models';
 import { inMemoryDatasetSource, ValidateDatasetOptions, validateDataset, ValidationProblem, ValidationReport } from '../../lambda/shared/validation';
 import { textRecords, toJsonl } from './fixtures';
 

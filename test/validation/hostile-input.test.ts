@@ -3,7 +3,7 @@
  * with its rule, file and line, the dataset is invalid, and nothing from the data reaches a
  * message unescaped or unbounded.
  */
-import { resolveModel } from '../../lib/models/llama-models';
+import { resolveModel } from '../../lambda/shared/models/llama-models';
 import { DatasetSource, renderReportText, renderSummary, validateDataset } from '../../lambda/shared/validation';
 import { MAX_RECORD_DEPTH } from '../../lambda/shared/json-depth';
 import { problemsOf, validateLines, withBadLineAt } from './engine-harness';

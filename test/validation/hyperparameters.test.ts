@@ -1,4 +1,4 @@
-import { LLAMA_MODELS, ModelCatalogueError, resolveModel } from '../../lib/models/llama-models';
+import { LLAMA_MODELS, ModelCatalogueError, resolveModel } from '../../lambda/shared/models/llama-models';
 import { EPOCHS_BY_TRAINING_RECORDS, recommendHyperParameters, recommendedEpochs } from '../../lambda/shared/validation';
 import { validateLines } from './engine-harness';
 import { textRecords } from './fixtures';

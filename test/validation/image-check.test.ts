@@ -2,7 +2,7 @@
  * Image reads: bounded concurrency, one read per distinct URI, retries with backoff on
  * throttling, and how S3 errors are classified. Uses a fake byte source (no sleeping).
  */
-import { resolveModel } from '../../lib/models/llama-models';
+import { resolveModel } from '../../lambda/shared/models/llama-models';
 import {
   backoffDelay,
   classifyS3Error,

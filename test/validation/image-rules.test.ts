@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'fs';
 import * as path from 'path';
-import { estimateImageTokens } from '../../lib/models/llama-models';
+import { estimateImageTokens } from '../../lambda/shared/models/llama-models';
 import { ImageByteSource, ImageReadError, LocalImageByteSource, MAX_IMAGE_TOKENS } from '../../lambda/shared/validation';
 import { imageBytes, pngImage } from '../support/images';
 import { DATA_BUCKET, imageBlock, imageRecord, tempDir, textRecord, textRecords, writeImage } from './fixtures';

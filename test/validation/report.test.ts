@@ -2,7 +2,7 @@
  * The report: capped problem lists with complete counts, statistics, the short summary and
  * the text rendering; plus the bounded-memory helpers behind them.
  */
-import { resolveModel } from '../../lib/models/llama-models';
+import { resolveModel } from '../../lambda/shared/models/llama-models';
 import {
   digestText,
   ProblemCollector,

@@ -7,7 +7,7 @@ import { TEST_PROPS, WorkflowHarness, arithmeticRecords, startHarness } from './
  * Issue 10 case 5: the synth-time worst case is never below what a run actually records. A job
  * that trains for 300 status checks at a 1-minute poll interval, within a 6-hour execution
  * timeout, is counted by the runner as Step Functions would (history-count.ts) and compared
- * with FinetuningWorkflow.historyEstimate for the same settings.
+ * with FinetuningWorkflow._historyEstimate for the same settings.
  */
 describe('history budget against a recorded run', () => {
   const props: LlamaFinetuningProps = { ...TEST_PROPS, pollInterval: Duration.minutes(1), executionTimeout: Duration.hours(6), evaluation: { enabled: false } };
@@ -31,7 +31,7 @@ describe('history budget against a recorded run', () => {
     // A round that times out and is caught records 6 events.
     expect(outcome.historyEventCount).toBeGreaterThanOrEqual((checks - 1) * 6);
 
-    const estimate = new LlamaFinetuning(testStack(), 'Finetuning', props).workflow.historyEstimate;
+    const estimate = new LlamaFinetuning(testStack(), 'Finetuning', props).workflow._historyEstimate;
     const jobChecks = estimate.loops.find((l) => l.what === 'safety polls of the job')!;
     expect(jobChecks.rounds).toBe(361); // 6 h / 1 min + the first check
     expect(estimate.total).toBeGreaterThanOrEqual(outcome.historyEventCount);

@@ -2,7 +2,7 @@
  * The custom metrics of one scored evaluation: base F1, fine-tuned F1 and the relative
  * improvement, which the dashboard graphs run after run. Pure.
  */
-import { FinetuneMetric } from '../../../lib/operations/metric-names';
+import { FinetuneMetric } from '../metric-names';
 import type { MetricDatum } from '../metrics-emf';
 import type { EvaluationReport } from '../report/report-model';
 

@@ -11,7 +11,7 @@
  *
  * The engine never writes anywhere: it only reads the data and the image headers.
  */
-import { DATASET_LIMITS, LlamaHyperParameterName, LlamaModel } from '../../../lib/models/llama-models';
+import { DATASET_LIMITS, LlamaHyperParameterName, LlamaModelSpec } from '../models/llama-models';
 import { safeText } from '../display-text';
 import { readJsonlLineBatches, JsonlFileFacts, JsonlLine } from '../jsonl';
 import { AnswerStyleTracker } from './answer-style';
@@ -46,7 +46,7 @@ export interface ValidationProgress {
 
 /** Options of {@link validateDataset}. */
 export interface ValidateDatasetOptions {
-  readonly model: LlamaModel;
+  readonly model: LlamaModelSpec;
   /** Files in report order; training and validation count toward Bedrock's 100..10,000 records. */
   readonly files: readonly DatasetFileInput[];
   /** Where image bytes come from; without one, images are not read (a warning says so). */
@@ -100,7 +100,7 @@ export async function validateDataset(options: ValidateDatasetOptions): Promise<
 }
 
 class DatasetValidation {
-  private readonly model: LlamaModel;
+  private readonly model: LlamaModelSpec;
   private readonly names: string[];
   private readonly problems: ProblemCollector;
   private readonly checker?: ImageChecker;

@@ -15,7 +15,7 @@
  * reason to change it, and the validation loss is the signal to lower it. Batch size is 1,
  * the only value Bedrock allows for Llama 3.2. Values the run request sets win.
  */
-import { LlamaHyperParameterName, LlamaModel, ResolvedHyperParameters, resolveHyperParameters } from '../../../lib/models/llama-models';
+import { LlamaHyperParameterName, LlamaModelSpec, ResolvedHyperParameters, resolveHyperParameters } from '../models/llama-models';
 
 /** The recommendation as the report shows it. */
 export interface HyperParameterRecommendation {
@@ -51,7 +51,7 @@ export function recommendedEpochs(trainingRecords: number): number {
  *   (throws ModelCatalogueError when out of range) and kept.
  */
 export function recommendHyperParameters(
-  model: LlamaModel,
+  model: LlamaModelSpec,
   trainingRecords: number,
   overrides: Partial<Record<LlamaHyperParameterName, number>> = {},
 ): HyperParameterRecommendation {

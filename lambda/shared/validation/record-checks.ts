@@ -4,7 +4,7 @@
  * Pure: one line of text in, problems and the facts later checks need out.
  */
 import { SCHEMA_VERSION } from '../bedrock-record';
-import { DATASET_LIMITS, LLAMA_MODELS, LlamaModel } from '../../../lib/models/llama-models';
+import { DATASET_LIMITS, LLAMA_MODELS, LlamaModelSpec } from '../models/llama-models';
 import { describeValue, quoted } from '../display-text';
 import { exceedsJsonDepth, isStackOverflow, MAX_RECORD_DEPTH } from '../json-depth';
 import { RuleId } from './rules';
@@ -50,7 +50,7 @@ export interface RecordInspection {
 
 /** What the record checks need to know besides the record. */
 export interface RecordCheckContext {
-  readonly model: LlamaModel;
+  readonly model: LlamaModelSpec;
   /** Account that must own image buckets; unchecked when undefined. */
   readonly expectedAccountId?: string;
   /** Where images may lie; unchecked when undefined. */

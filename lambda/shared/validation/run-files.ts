@@ -5,7 +5,7 @@
  * duplicates are found across all three files, and the request's own hyperparameters override
  * the recommendation. Pure.
  */
-import { LlamaHyperParameterName } from '../../../lib/models/llama-models';
+import { LlamaHyperParameterName } from '../models/llama-models';
 import { DatasetSource } from './dataset-source';
 import { DatasetFileInput } from './engine';
 

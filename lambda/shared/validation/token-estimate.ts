@@ -14,7 +14,7 @@
  *
  * Images: Bedrock's formula, `estimateImageTokens` in the model catalogue.
  */
-import { estimateImageTokens } from '../../../lib/models/llama-models';
+import { estimateImageTokens } from '../models/llama-models';
 
 /** Framing tokens per message: start header, role, end header, blank line, end of turn. */
 export const MESSAGE_OVERHEAD_TOKENS = 5;

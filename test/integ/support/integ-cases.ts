@@ -5,7 +5,8 @@
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { DATASET_LIMITS, LlamaFinetuningProps } from '../../../lib';
+import { LlamaFinetuningProps } from '../../../lib';
+import { DATASET_LIMITS } from '../../../lambda/shared/models/llama-models';
 import { RunUpload } from './run-assertions';
 import { tinyRunRequest, tinyTextDataset } from './tiny-text-dataset';
 

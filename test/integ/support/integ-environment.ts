@@ -6,7 +6,7 @@
  * variables, so they are unit-tested.
  */
 import { Environment } from 'aws-cdk-lib';
-import { CUSTOMIZATION_REGIONS } from '../../../lib';
+import { CUSTOMIZATION_REGIONS } from '../../../lambda/shared/models/llama-models';
 
 /** Environment variables the apps read. */
 export type IntegVariables = Readonly<Record<string, string | undefined>>;

@@ -8,7 +8,7 @@
  * base model must be a Llama 3.2 customization identifier, hyperparameters within the
  * catalogue's ranges) follow, each as its own ValidationException message.
  */
-import { LlamaModel, LLAMA_MODELS, ModelCatalogueError, resolveHyperParameters, toBedrockHyperParameters, DATASET_LIMITS } from '../../../lib/models/llama-models';
+import { LlamaModelSpec, LLAMA_MODELS, ModelCatalogueError, resolveHyperParameters, toBedrockHyperParameters, DATASET_LIMITS } from '../../../lambda/shared/models/llama-models';
 import { foundationModelIdOf } from './bedrock-arns';
 
 /** A parsed JSON request body. */
@@ -94,7 +94,7 @@ function objectAt(value: unknown): JsonObject {
 /** What a valid CreateModelCustomizationJob request resolves to. */
 export interface AcceptedCustomizationJob {
   /** The catalogue entry of the base model. */
-  readonly model: LlamaModel;
+  readonly model: LlamaModelSpec;
   /** Hyperparameters with defaults filled in, as Bedrock's string map. */
   readonly hyperParameters: Record<string, string>;
   /** Validation data locations (possibly empty). */

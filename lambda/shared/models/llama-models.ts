@@ -30,7 +30,7 @@ export interface HyperParameterSpec {
 }
 
 /** One fine-tunable Llama 3.2 model. */
-export interface LlamaModel {
+export interface LlamaModelSpec {
   /** Short name, e.g. `llama3.2-11b`. */
   readonly name: LlamaModelName;
   /** Human-readable name. */
@@ -55,7 +55,7 @@ const LLAMA_HYPERPARAMETERS: readonly HyperParameterSpec[] = [
   { name: 'learningRate', min: 0.000005, max: 0.1, defaultValue: 0.0001, integer: false, description: 'optimizer step size' },
 ];
 
-function llama(size: '1b' | '3b' | '11b' | '90b', supportsImages: boolean, maxTokensPerRecord: number): LlamaModel {
+function llama(size: '1b' | '3b' | '11b' | '90b', supportsImages: boolean, maxTokensPerRecord: number): LlamaModelSpec {
   const foundationModelId = `meta.llama3-2-${size}-instruct-v1:0`;
   return {
     name: `llama3.2-${size}` as LlamaModelName,
@@ -70,7 +70,7 @@ function llama(size: '1b' | '3b' | '11b' | '90b', supportsImages: boolean, maxTo
 }
 
 /** Every Llama 3.2 model that Bedrock can customize. */
-export const LLAMA_MODELS: readonly LlamaModel[] = [
+export const LLAMA_MODELS: readonly LlamaModelSpec[] = [
   llama('1b', false, 16_000),
   llama('3b', false, 16_000),
   llama('11b', true, 16_000),
@@ -107,18 +107,18 @@ export class ModelCatalogueError extends Error {
 }
 
 /** Every spelling a user may give for a model: short name, base model identifier, foundation model id, inference profile id. */
-function spellings(model: LlamaModel): string[] {
+function spellings(model: LlamaModelSpec): string[] {
   return [model.name, model.baseModelIdentifier, model.foundationModelId, model.inferenceProfileId].map((s) => s.toLowerCase());
 }
 
 /** Finds a model by short name or any of its Bedrock identifiers; undefined when unknown. */
-export function findModel(nameOrId: string): LlamaModel | undefined {
+export function findModel(nameOrId: string): LlamaModelSpec | undefined {
   const wanted = nameOrId.trim().toLowerCase();
   return LLAMA_MODELS.find((m) => spellings(m).includes(wanted));
 }
 
 /** Like {@link findModel}, but throws an error that lists the known models. */
-export function resolveModel(nameOrId: string): LlamaModel {
+export function resolveModel(nameOrId: string): LlamaModelSpec {
   const model = findModel(nameOrId);
   if (!model) {
     const known = LLAMA_MODELS.map((m) => `${m.name} (${m.baseModelIdentifier})`).join(', ');
@@ -138,7 +138,7 @@ export type ResolvedHyperParameters = Record<LlamaHyperParameterName, number>;
  *
  * @throws ModelCatalogueError naming each bad parameter, its allowed range and the fix.
  */
-export function resolveHyperParameters(model: LlamaModel, requested: Record<string, unknown> = {}): ResolvedHyperParameters {
+export function resolveHyperParameters(model: LlamaModelSpec, requested: Record<string, unknown> = {}): ResolvedHyperParameters {
   const problems: string[] = [];
   const known = new Map(model.hyperParameters.map((p) => [p.name as string, p]));
   const unknown = Object.keys(requested).filter((name) => !known.has(name));
