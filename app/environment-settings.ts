@@ -25,7 +25,7 @@ export interface EnvironmentSettings {
   readonly logRetentionDays?: number;
   /**
    * Key prefix in the dataset bucket that this environment's run requests may name data
-   * (training, validation, test files and images) under; see FinetuningRunSettings.dataPrefix.
+   * (training, validation, test files and images) under; see FinetuningRunOptions.dataPrefix.
    * @default - anywhere in the dataset bucket
    */
   readonly dataPrefix?: string;
@@ -44,7 +44,7 @@ export interface EnvironmentSettings {
    * run fails (the job trains on meanwhile); see jobWatchErrorBudget. @default 6
    */
   readonly jobWatchErrorBudgetHours?: number;
-  /** Evaluation settings of this environment. @default - evaluate runs with test data, with the defaults of EvaluationProps */
+  /** Evaluation settings of this environment. @default - evaluate runs with test data, with the defaults of EvaluationOptions */
   readonly evaluation?: EnvironmentEvaluationSettings;
   /**
    * E-mail addresses subscribed to the run outcome topic, which also carries the alarms. Each
@@ -52,7 +52,7 @@ export interface EnvironmentSettings {
    * @default - no subscription
    */
   readonly notificationEmails?: readonly string[];
-  /** Alarms and dashboard of this environment. @default - alarms and dashboard on, with the defaults of FinetuningOperationsProps */
+  /** Alarms and dashboard of this environment. @default - alarms and dashboard on, with the defaults of FinetuningOperationsOptions */
   readonly operations?: EnvironmentOperationsSettings;
   /**
    * Exports the stack's outputs as `<prefix><output key>` (e.g. `LlamaFinetuning-prod-DatasetBucketName`)
@@ -76,7 +76,7 @@ export interface EnvironmentSettings {
   readonly modelRetention?: EnvironmentModelRetentionSettings;
 }
 
-/** Per-environment promotion settings (see ModelPromotionProps). */
+/** Per-environment promotion settings (see ModelPromotionOptions). */
 export interface EnvironmentPromotionSettings {
   /** Whether evaluated runs are promoted. @default true */
   readonly enabled?: boolean;
@@ -100,7 +100,7 @@ export interface EnvironmentModelRetentionSettings {
   readonly keepPromotedPerName?: number;
 }
 
-/** Per-environment operations settings (a subset of FinetuningOperationsProps that fits in JSON). */
+/** Per-environment operations settings (a subset of FinetuningOperationsOptions that fits in JSON). */
 export interface EnvironmentOperationsSettings {
   /** Whether the CloudWatch alarms are created. @default true */
   readonly alarmsEnabled?: boolean;
@@ -110,7 +110,7 @@ export interface EnvironmentOperationsSettings {
   readonly provisionedThroughputMaxAgeHours?: number;
 }
 
-/** Per-environment evaluation settings (a subset of EvaluationProps that fits in JSON). */
+/** Per-environment evaluation settings (a subset of EvaluationOptions that fits in JSON). */
 export interface EnvironmentEvaluationSettings {
   /** Whether runs with test data evaluate. @default true */
   readonly enabled?: boolean;

@@ -18,10 +18,10 @@ export * from './notifications/run-notifications';
 export * from './trigger/run-request-trigger';
 export * from './outputs/finetuning-outputs';
 export { FinetuningWorkflow } from './workflow/finetuning-workflow';
-export type { FinetuningRunSettings, FinetuningWorkflowProps } from './workflow/finetuning-workflow';
-export type { EvaluationProps, QualityGate } from './workflow/evaluation-stage';
+export type { CustomizationJobNetwork, FinetuningRunOptions, FinetuningWorkflowProps } from './workflow/finetuning-workflow';
+export type { EvaluationOptions, QualityGate } from './workflow/evaluation-stage';
 export type { CostBudgetSettings, ModelPriceSettings } from './workflow/cost-settings';
-export type { ModelPromotionProps } from './workflow/promotion-stage';
+export type { ModelPromotionOptions } from './workflow/promotion-stage';
 
 // The Llama 3.2 model catalogue: ids, hyperparameter ranges, dataset limits, regions.
 export * from './models/llama-model';

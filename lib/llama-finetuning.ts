@@ -1,4 +1,6 @@
 import { Annotations, ArnFormat, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -12,14 +14,14 @@ import { CUSTOMIZATION_REGIONS, isCustomizationRegion } from '../lambda/shared/m
 import { RunNotifications } from './notifications/run-notifications';
 import { FinetuningStorage, FinetuningStorageProps } from './storage/finetuning-storage';
 import { RunRequestTrigger } from './trigger/run-request-trigger';
-import { FinetuningRunSettings, FinetuningWorkflow } from './workflow/finetuning-workflow';
+import { FinetuningRunOptions, FinetuningWorkflow } from './workflow/finetuning-workflow';
 import { allowCloudWatchAlarmsToPublish } from './operations/alarm-topic-access';
-import { FinetuningOperations, FinetuningOperationsProps } from './operations/finetuning-operations';
+import { FinetuningOperations, FinetuningOperationsOptions } from './operations/finetuning-operations';
 import { FinetuningOutputs, FinetuningOutputsOptions } from './outputs/finetuning-outputs';
 import { CustomModelRetention, CustomModelRetentionPolicy } from './operations/custom-model-retention';
 
 /** Props of {@link LlamaFinetuning}. */
-export interface LlamaFinetuningProps extends FinetuningRunSettings {
+export interface LlamaFinetuningProps extends FinetuningRunOptions {
   /**
    * Buckets and their encryption: pass existing buckets, or props for the ones created.
    * @default - secure buckets are created with SSE-S3
@@ -46,7 +48,7 @@ export interface LlamaFinetuningProps extends FinetuningRunSettings {
    * CloudWatch alarms publish (they cannot use the AWS managed key alias/aws/sns).
    * @default - alarms notify the outcome topic; a dashboard is created
    */
-  readonly operations?: FinetuningOperationsProps;
+  readonly operations?: FinetuningOperationsOptions;
   /**
    * Retention of the custom models runs create (each bills monthly storage): a daily sweep that
    * deletes this deployment's rejected models after 30 days and promoted ones beyond the 3 most
@@ -107,8 +109,8 @@ export class LlamaFinetuning extends Construct {
     }).topic;
     if (alarmsNotifyOwnTopic) allowCloudWatchAlarmsToPublish(this.notificationTopic, topicKey);
 
-    const runsPrefix = normalizePrefix('LlamaFinetuning', 'runsPrefix', props.runsPrefix ?? 'runs/');
-    const dataPrefix = props.dataPrefix === undefined ? undefined : normalizePrefix('LlamaFinetuning', 'dataPrefix', props.dataPrefix);
+    const runsPrefix = normalizePrefix('LlamaFinetuning', 'runsPrefix', props.runsPrefix ?? 'runs/', this);
+    const dataPrefix = props.dataPrefix === undefined ? undefined : normalizePrefix('LlamaFinetuning', 'dataPrefix', props.dataPrefix, this);
     this.customizationRole = new BedrockCustomizationRole(this, 'CustomizationRole', {
       dataLocations: [
         // The images the records reference stay where they are, under the data prefix when there is one.
@@ -126,7 +128,10 @@ export class LlamaFinetuning extends Construct {
       datasetBucket: this.datasetBucket,
       artifactsBucket: this.artifactsBucket,
       notificationTopic: this.notificationTopic,
-      customizationRole: this.customizationRole,
+      customizationRole: this.customizationRole.role,
+      customizationJobNetwork: this.customizationRole.subnetIds && this.customizationRole.securityGroupIds
+        ? { subnetIds: this.customizationRole.subnetIds, securityGroupIds: this.customizationRole.securityGroupIds }
+        : undefined,
       environmentName: props.environmentName,
       requestPrefix: props.requestPrefix,
       runsPrefix,
@@ -206,6 +211,47 @@ export class LlamaFinetuning extends Construct {
       modelRegistryPrefix: this.workflow._promotion?.registryPrefix,
       promoteFunction: this.workflow._promotion?.function.function,
     });
+  }
+
+  /**
+   * A rule that matches the outcome event of every run of this deployment
+   * (`Fine-tuning Run Finished`, sent when a run succeeds or fails). See FinetuningWorkflow.onRunFinished.
+   */
+  public onRunFinished(id: string, options: events.OnEventOptions = {}): events.Rule {
+    return this.workflow.onRunFinished(id, options);
+  }
+
+  /**
+   * A rule that matches the event sent when a run's model becomes the current model of its
+   * request name (`Fine-tuned Model Promoted`). Throws when promotion (or evaluation) is disabled.
+   */
+  public onModelPromoted(id: string, options: events.OnEventOptions = {}): events.Rule {
+    return this.workflow.onModelPromoted(id, options);
+  }
+
+  /** SQuAD F1 (0-100) of the fine-tuned model, one data point per evaluated run (average over 1 hour by default). */
+  public metricFineTunedF1(options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.operations.metricFineTunedF1(options);
+  }
+
+  /** SQuAD F1 (0-100) of the base model, one data point per evaluated run (average over 1 hour by default). */
+  public metricBaseF1(options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.operations.metricBaseF1(options);
+  }
+
+  /** Relative F1 improvement of the fine-tuned over the base model, in percent (average over 1 hour by default). */
+  public metricRelativeImprovement(options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.operations.metricRelativeImprovement(options);
+  }
+
+  /** Seconds a customization job took, from creation to end (average over 1 hour by default). */
+  public metricJobDuration(options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.operations.metricJobDuration(options);
+  }
+
+  /** Run outcomes recorded but not announced because SNS or EventBridge refused them (sum over 5 minutes by default). */
+  public metricNotificationFailures(options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.operations.metricNotificationFailures(options);
   }
 
   /**

@@ -7,8 +7,7 @@
  */
 import { RunRecord } from './run-record';
 
-/** EventBridge detail-type of the promotion event. */
-export const PROMOTED_DETAIL_TYPE = 'Fine-tuned Model Promoted';
+export { PROMOTED_DETAIL_TYPE } from './event-names';
 
 /** How a Provisioned Throughput that applications call was pointed at the current model. */
 export interface ServingState {

@@ -5,10 +5,7 @@
 import { safeText } from './display-text';
 import { RunOutcomeStatus, RunRecord } from './run-record';
 
-/** EventBridge source of this library's events. */
-export const EVENT_SOURCE = 'llama-finetune';
-/** EventBridge detail-type of the run outcome event. */
-export const OUTCOME_DETAIL_TYPE = 'Fine-tuning Run Finished';
+export { EVENT_SOURCE, OUTCOME_DETAIL_TYPE } from './event-names';
 
 /** Longest error message quoted in the SNS message (SNS takes 256 KB; a person reads far less). */
 const MAX_ERROR_MESSAGE_CHARS = 32_768;

@@ -85,7 +85,7 @@ export class BedrockCustomizationRole extends Construct {
   constructor(scope: Construct, id: string, props: BedrockCustomizationRoleProps) {
     super(scope, id);
     if (props.dataLocations.length === 0) {
-      throw new InvalidPropsError(CONSTRUCT, 'dataLocations', 'no data location was given', 'Name at least the bucket that holds the training data and images.');
+      throw new InvalidPropsError(CONSTRUCT, 'dataLocations', 'no data location was given', 'Name at least the bucket that holds the training data and images.', this);
     }
     const stack = Stack.of(this);
     const jobArnPattern = stack.formatArn({ service: 'bedrock', resource: 'model-customization-job', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
@@ -160,7 +160,7 @@ export class BedrockCustomizationRole extends Construct {
     if (props.vpc) {
       const subnets = props.vpc.vpc.selectSubnets(props.vpc.subnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS });
       if (props.vpc.securityGroups.length === 0) {
-        throw new InvalidPropsError(CONSTRUCT, 'vpc.securityGroups', 'no security group was given', 'Pass at least one security group for the job\'s network interfaces.');
+        throw new InvalidPropsError(CONSTRUCT, 'vpc.securityGroups', 'no security group was given', 'Pass at least one security group for the job\'s network interfaces.', this);
       }
       this.subnetIds = subnets.subnetIds;
       this.securityGroupIds = props.vpc.securityGroups.map((sg) => sg.securityGroupId);
@@ -173,12 +173,7 @@ export class BedrockCustomizationRole extends Construct {
    * (iam:PassRole on this role only, with iam:PassedToService = bedrock.amazonaws.com).
    */
   public grantPassRole(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['iam:PassRole'],
-      resourceArns: [this.role.roleArn],
-      conditions: { StringEquals: { 'iam:PassedToService': BEDROCK } },
-    });
+    return grantPassToBedrock(this.role, grantee);
   }
 
   private addVpcPermissions(stack: Stack, subnetIds: string[], securityGroupIds: string[]): void {
@@ -254,3 +249,30 @@ function objectPattern(location: S3Prefix, prop: string): string {
   return `${normalizePrefix(CONSTRUCT, prop, location.prefix)}*`;
 }
 
+
+/** Lets `grantee` pass `role` to Amazon Bedrock, and to no other service (iam:PassedToService). */
+export function grantPassToBedrock(role: iam.IRole, grantee: iam.IGrantable): iam.Grant {
+  return iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['iam:PassRole'],
+    resourceArns: [role.roleArn],
+    conditions: { StringEquals: { 'iam:PassedToService': BEDROCK } },
+  });
+}
+
+/**
+ * Adds a synth-time check that a customization role created in this app trusts Bedrock (an
+ * imported role's trust policy is not in the app, so it cannot be checked).
+ */
+export function checkTrustsBedrock(scope: Construct, role: iam.IRole): void {
+  if (!(role instanceof iam.Role)) return;
+  scope.node.addValidation({
+    validate: () => {
+      const trust = JSON.stringify(Stack.of(role).resolve(role.assumeRolePolicy?.toJSON() ?? {}));
+      return trust.includes(BEDROCK) ? [] : [
+        `${CONSTRUCT}: the customization role ${role.node.path} does not trust ${BEDROCK}, so Bedrock cannot assume it for the jobs. ` +
+        `Create it with assumedBy: new iam.ServicePrincipal('${BEDROCK}') (BedrockCustomizationRole does), or pass a role that trusts Bedrock.`,
+      ];
+    },
+  });
+}

@@ -32,7 +32,7 @@ export class RunNotifications extends Construct {
 
   constructor(scope: Construct, id: string, props: RunNotificationsProps = {}) {
     super(scope, id);
-    requireAtMostOne('RunNotifications', 'topic', props.topic, 'encryptionKey', props.encryptionKey);
+    requireAtMostOne('RunNotifications', 'topic', props.topic, 'encryptionKey', props.encryptionKey, this);
     this.topic =
       props.topic ??
       new sns.Topic(this, 'Topic', {

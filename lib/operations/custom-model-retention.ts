@@ -85,18 +85,18 @@ export class CustomModelRetention extends Construct {
     const stack = Stack.of(this);
     const days = (props.deleteRejectedAfter ?? Duration.days(30)).toDays({ integral: false });
     if (!Number.isInteger(days) || days < 1) {
-      throw new InvalidPropsError(CONSTRUCT, 'modelRetention.deleteRejectedAfter', `${props.deleteRejectedAfter?.toHumanString()} is not a whole number of days (at least 1)`, 'Use e.g. Duration.days(30).');
+      throw new InvalidPropsError(CONSTRUCT, 'modelRetention.deleteRejectedAfter', `${props.deleteRejectedAfter?.toHumanString()} is not a whole number of days (at least 1)`, 'Use e.g. Duration.days(30).', this);
     }
     const keep = props.keepPromotedPerName ?? 3;
     if (!Number.isInteger(keep) || keep < 1 || keep > 100) {
-      throw new InvalidPropsError(CONSTRUCT, 'modelRetention.keepPromotedPerName', `${keep} is out of range`, 'Keep 1 to 100 promoted models per name (the current one counts).');
+      throw new InvalidPropsError(CONSTRUCT, 'modelRetention.keepPromotedPerName', `${keep} is out of range`, 'Keep 1 to 100 promoted models per name (the current one counts).', this);
     }
     const interval = props.interval ?? Duration.days(1);
     const intervalMinutes = interval.toMinutes({ integral: false });
     if (!Number.isInteger(intervalMinutes) || intervalMinutes < 60) {
-      throw new InvalidPropsError(CONSTRUCT, 'modelRetention.interval', `${interval.toHumanString()} is not a whole number of minutes of at least an hour`, 'Use e.g. Duration.days(1).');
+      throw new InvalidPropsError(CONSTRUCT, 'modelRetention.interval', `${interval.toHumanString()} is not a whole number of minutes of at least an hour`, 'Use e.g. Duration.days(1).', this);
     }
-    const runsPrefix = normalizePrefix(CONSTRUCT, 'runRecords.prefix', props.runRecords.prefix);
+    const runsPrefix = normalizePrefix(CONSTRUCT, 'runRecords.prefix', props.runRecords.prefix, this);
     const registryPath = props.registryPrefix.replace(/\/$/, '');
 
     const fn = new WorkflowFunction(this, 'Function', {

@@ -17,7 +17,7 @@ import { operationsDashboardRows } from './operations-dashboard';
 import { ProvisionedThroughputWatch } from './provisioned-throughput-watch';
 
 /** How a fine-tuning deployment is operated: alarms, their thresholds, and the dashboard. */
-export interface FinetuningOperationsProps {
+export interface FinetuningOperationsOptions {
   /**
    * Whether CloudWatch alarms are created (failed, timed-out and aborted runs; Lambda errors;
    * dead letters; outcomes that could not be announced; Provisioned Throughputs that outlive
@@ -87,7 +87,7 @@ export interface FinetuningOperationsProps {
 }
 
 /** Props of the {@link FinetuningOperations} construct: the options and what it watches. */
-export interface FinetuningOperationsConstructProps extends FinetuningOperationsProps {
+export interface FinetuningOperationsProps extends FinetuningOperationsOptions {
   /** The workflow whose state machine, functions and dead-letter queue are watched. */
   readonly workflow: FinetuningWorkflow;
   /** The run outcome topic: the alarms' topic unless `alarmTopic` is given. */
@@ -169,14 +169,14 @@ export class FinetuningOperations extends Construct {
   /** The environment name: the dimension of the custom metrics. */
   public readonly environmentName: string;
 
-  constructor(scope: Construct, id: string, props: FinetuningOperationsConstructProps) {
+  constructor(scope: Construct, id: string, props: FinetuningOperationsProps) {
     super(scope, id);
     this.environmentName = props.environmentName ?? 'default';
     const alarmsEnabled = props.alarmsEnabled ?? true;
     const dashboardEnabled = props.dashboardEnabled ?? true;
     const period = props.alarmPeriod ?? Duration.minutes(5);
     checkPeriod(period);
-    const threshold = (prop: keyof FinetuningOperationsProps, value: number | undefined) => checkThreshold(prop, value ?? 1);
+    const threshold = (prop: keyof FinetuningOperationsOptions, value: number | undefined) => checkThreshold(prop, value ?? 1);
     const workflow = props.workflow;
     const sm = workflow.stateMachine;
 

@@ -112,10 +112,10 @@ export class ProvisionedThroughputWatch extends Construct {
     this.maxAge = props.maxAge ?? Duration.hours(6);
     const intervalMinutes = this.interval.toMinutes({ integral: false });
     if (!Number.isInteger(intervalMinutes) || intervalMinutes < 1 || intervalMinutes > 24 * 60) {
-      throw new InvalidPropsError(CONSTRUCT, 'interval', `${this.interval.toHumanString()} is not a whole number of minutes from 1 to 1440`, 'Use e.g. Duration.minutes(15).');
+      throw new InvalidPropsError(CONSTRUCT, 'interval', `${this.interval.toHumanString()} is not a whole number of minutes from 1 to 1440`, 'Use e.g. Duration.minutes(15).', this);
     }
     if (this.maxAge.toSeconds() < this.interval.toSeconds()) {
-      throw new InvalidPropsError(CONSTRUCT, 'maxAge', `${this.maxAge.toHumanString()} is shorter than the check interval (${this.interval.toHumanString()})`, 'Allow at least one interval; evaluations take hours, so hours suit.');
+      throw new InvalidPropsError(CONSTRUCT, 'maxAge', `${this.maxAge.toHumanString()} is shorter than the check interval (${this.interval.toHumanString()})`, 'Allow at least one interval; evaluations take hours, so hours suit.', this);
     }
 
     const stack = Stack.of(this);
@@ -127,7 +127,7 @@ export class ProvisionedThroughputWatch extends Construct {
         MAX_AGE_MINUTES: String(Math.ceil(this.maxAge.toMinutes({ integral: false }))),
         ...(props.runRequests && {
           RUN_REQUESTS_BUCKET: props.runRequests.bucket.bucketName,
-          RUN_REQUESTS_PREFIX: normalizePrefix(CONSTRUCT, 'runRequests.prefix', props.runRequests.prefix),
+          RUN_REQUESTS_PREFIX: normalizePrefix(CONSTRUCT, 'runRequests.prefix', props.runRequests.prefix, this),
         }),
       },
       memorySize: 256,
@@ -151,7 +151,7 @@ export class ProvisionedThroughputWatch extends Construct {
         'Reads the tags of (and, with run records, deletes) Provisioned Throughputs in this account and region only; their ids are random and assigned at creation, so no narrower ARN can name them in advance. The function deletes only eval-<run id> ones tagged with this deployment\'s requests whose run record has ended.',
       );
       if (props.runRecords) {
-        const runsPrefix = normalizePrefix(CONSTRUCT, 'runRecords.prefix', props.runRecords.prefix);
+        const runsPrefix = normalizePrefix(CONSTRUCT, 'runRecords.prefix', props.runRecords.prefix, this);
         watch.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'DeleteProvisionedThroughputsOfEndedRuns', actions: ['bedrock:DeleteProvisionedModelThroughput'], resources: [provisionedModels] }));
         const runRecords = props.runRecords.bucket.arnForObjects(`${runsPrefix}*/run.json`);
         watch.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ReadRunRecords', actions: ['s3:GetObject'], resources: [runRecords] }));

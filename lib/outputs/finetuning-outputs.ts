@@ -101,15 +101,15 @@ export class FinetuningOutputs extends Construct {
     const where = `${CONSTRUCT} ${this.node.path}`;
     const keyPrefix = props.keyPrefix ?? '';
     if (!/^[A-Za-z0-9]*$/.test(keyPrefix)) {
-      throw new InvalidPropsError(where, 'keyPrefix', `'${keyPrefix}' is not letters and digits`, 'Output keys are CloudFormation logical ids: use letters and digits only, e.g. TeamA.');
+      throw new InvalidPropsError(where, 'keyPrefix', `'${keyPrefix}' is not letters and digits`, 'Output keys are CloudFormation logical ids: use letters and digits only, e.g. TeamA.', this);
     }
     const exportPrefix = props.exportPrefix;
     if (exportPrefix !== undefined && !Token.isUnresolved(exportPrefix)) {
       if (!/^[A-Za-z0-9:-]+$/.test(exportPrefix)) {
-        throw new InvalidPropsError(where, 'exportPrefix', `'${exportPrefix}' is empty or has characters other than letters, digits, '-' and ':'`, 'Use e.g. LlamaFinetuning-prod-.');
+        throw new InvalidPropsError(where, 'exportPrefix', `'${exportPrefix}' is empty or has characters other than letters, digits, '-' and ':'`, 'Use e.g. LlamaFinetuning-prod-.', this);
       }
       if (exportPrefix.length + keyPrefix.length + LONGEST_KEY > MAX_EXPORT_NAME) {
-        throw new InvalidPropsError(where, 'exportPrefix', `'${exportPrefix}' makes export names longer than ${MAX_EXPORT_NAME} characters`, 'Shorten it.');
+        throw new InvalidPropsError(where, 'exportPrefix', `'${exportPrefix}' makes export names longer than ${MAX_EXPORT_NAME} characters`, 'Shorten it.', this);
       }
     }
     const stack = Stack.of(this);
@@ -122,6 +122,7 @@ export class FinetuningOutputs extends Construct {
         'keyPrefix',
         `the outputs of ${other} already use the key prefix '${keyPrefix}' in stack ${stack.stackName}`,
         'Give each LlamaFinetuning in one stack its own keyPrefix, e.g. addOutputs({ keyPrefix: \'TeamA\' }).',
+        this,
       );
     }
     used.set(keyPrefix, this.node.path);

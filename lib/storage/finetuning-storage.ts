@@ -114,18 +114,18 @@ export class FinetuningStorage extends Construct {
 
   constructor(scope: Construct, id: string, props: FinetuningStorageProps = {}) {
     super(scope, id);
-    requireAtMostOne(CONSTRUCT, 'datasetBucket', props.datasetBucket, 'datasetBucketProps', props.datasetBucketProps);
-    requireAtMostOne(CONSTRUCT, 'artifactsBucket', props.artifactsBucket, 'artifactsBucketProps', props.artifactsBucketProps);
+    requireAtMostOne(CONSTRUCT, 'datasetBucket', props.datasetBucket, 'datasetBucketProps', props.datasetBucketProps, this);
+    requireAtMostOne(CONSTRUCT, 'artifactsBucket', props.artifactsBucket, 'artifactsBucketProps', props.artifactsBucketProps, this);
     // A passed-in bucket that carries its key needs that key's grants: take it as the storage key.
     const bucketKey = this.keyOfPassedBuckets(props);
     const givenKey = props.encryptionKey ?? bucketKey;
     const encryption = props.encryption ?? (givenKey ? StorageEncryption.KMS : StorageEncryption.S3_MANAGED);
     if (props.encryptionKey && encryption !== StorageEncryption.KMS) {
-      throw new InvalidPropsError(CONSTRUCT, 'encryptionKey', 'a key was given with S3-managed encryption', 'Set encryption to StorageEncryption.KMS or drop encryptionKey.');
+      throw new InvalidPropsError(CONSTRUCT, 'encryptionKey', 'a key was given with S3-managed encryption', 'Set encryption to StorageEncryption.KMS or drop encryptionKey.', this);
     }
     for (const [name, bucketProps] of [['datasetBucketProps', props.datasetBucketProps], ['artifactsBucketProps', props.artifactsBucketProps]] as const) {
       if (bucketProps?.encryption !== undefined || bucketProps?.encryptionKey !== undefined) {
-        throw new InvalidPropsError(CONSTRUCT, `${name}.encryption`, 'bucket encryption is set per bucket', 'Use the construct-level encryption and encryptionKey props so every bucket and grant agree.');
+        throw new InvalidPropsError(CONSTRUCT, `${name}.encryption`, 'bucket encryption is set per bucket', 'Use the construct-level encryption and encryptionKey props so every bucket and grant agree.', this);
       }
     }
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
@@ -200,6 +200,7 @@ export class FinetuningStorage extends Construct {
             'encryptionKey',
             `${prop} ${bucket.node.path} is encrypted with the key ${key.node.path}, not with encryptionKey ${props.encryptionKey.node.path}, so runs would be denied its use`,
             `Drop encryptionKey (the bucket's own key is used) or pass the bucket's key.`,
+            this,
           );
         }
         if (known && !sameKey(known.key, key)) {
@@ -208,6 +209,7 @@ export class FinetuningStorage extends Construct {
             prop,
             `${known.prop} ${known.bucket.node.path} and ${prop} ${bucket.node.path} are encrypted with different keys (${known.key.node.path}, ${key.node.path}); the storage has one key`,
             'Encrypt both buckets with one key, or pass only the dataset bucket and let the artifacts bucket be created under its key.',
+            this,
           );
         }
         known = known ?? { prop, bucket, key };
@@ -218,6 +220,7 @@ export class FinetuningStorage extends Construct {
           prop,
           `the bucket ${bucket.node.path} was imported without its encryption key, so whether runs may read it cannot be known`,
           'If it uses a customer managed KMS key, pass that key as encryptionKey (or import the bucket with Bucket.fromBucketAttributes({ bucketName, encryptionKey })); if it uses SSE-S3 or the AWS managed key aws/s3, set importedBucketsUseS3ManagedKeys: true.',
+          this,
         );
       }
     }

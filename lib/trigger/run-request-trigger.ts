@@ -53,7 +53,7 @@ export class RunRequestTrigger extends Construct {
 
   constructor(scope: Construct, id: string, props: RunRequestTriggerProps) {
     super(scope, id);
-    this.requestPrefix = normalizePrefix('RunRequestTrigger', 'requestPrefix', props.requestPrefix ?? 'requests/');
+    this.requestPrefix = normalizePrefix('RunRequestTrigger', 'requestPrefix', props.requestPrefix ?? 'requests/', this);
 
     if (props.deadLetterQueue) {
       this.deadLetterQueue = props.deadLetterQueue;

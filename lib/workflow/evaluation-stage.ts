@@ -25,7 +25,7 @@ export interface QualityGate {
 }
 
 /** How a run evaluates its fine-tuned model against the base model. */
-export interface EvaluationProps {
+export interface EvaluationOptions {
   /**
    * Whether runs with test data evaluate. A request can still opt out with
    * `"evaluation": {"enabled": false}`.
@@ -88,7 +88,7 @@ export interface EvaluationProps {
 }
 
 /** What the evaluation stage needs from the workflow. */
-export interface EvaluationStageProps extends EvaluationProps {
+export interface EvaluationStageProps extends EvaluationOptions {
   readonly datasetBucket: s3.IBucket;
   /** Prefix of the dataset bucket the requests' data (images included) is confined to; '' for the whole bucket. */
   readonly dataPrefix: string;
@@ -140,18 +140,18 @@ export class EvaluationStage extends Construct {
     const recordConcurrency = props.recordConcurrency ?? 4;
     const minAnsweredShare = props.minAnsweredShare ?? 0.95;
     const provisioningTimeout = props.provisioningTimeout ?? Duration.hours(2);
-    if (!Number.isInteger(recordConcurrency) || recordConcurrency < 1 || recordConcurrency > 16) throw new InvalidPropsError(CONSTRUCT, 'evaluation.recordConcurrency', `${recordConcurrency} is out of range`, 'Use 1 to 16.');
-    if (!(minAnsweredShare > 0 && minAnsweredShare <= 1)) throw new InvalidPropsError(CONSTRUCT, 'evaluation.minAnsweredShare', `${minAnsweredShare} is not a share`, 'Use a number above 0 and at most 1, e.g. 0.95.');
-    if (provisioningTimeout.toSeconds() < 60 || provisioningTimeout.toSeconds() % 60 !== 0) throw new InvalidPropsError(CONSTRUCT, 'evaluation.provisioningTimeout', 'is not a whole number of minutes (at least one)', 'Use e.g. Duration.hours(2).');
-    if (!Number.isInteger(modelUnits) || modelUnits < 1) throw new InvalidPropsError(CONSTRUCT, 'evaluation.modelUnits', `${modelUnits} is not a positive whole number`, 'Use 1 or more model units.');
+    if (!Number.isInteger(recordConcurrency) || recordConcurrency < 1 || recordConcurrency > 16) throw new InvalidPropsError(CONSTRUCT, 'evaluation.recordConcurrency', `${recordConcurrency} is out of range`, 'Use 1 to 16.', this);
+    if (!(minAnsweredShare > 0 && minAnsweredShare <= 1)) throw new InvalidPropsError(CONSTRUCT, 'evaluation.minAnsweredShare', `${minAnsweredShare} is not a share`, 'Use a number above 0 and at most 1, e.g. 0.95.', this);
+    if (provisioningTimeout.toSeconds() < 60 || provisioningTimeout.toSeconds() % 60 !== 0) throw new InvalidPropsError(CONSTRUCT, 'evaluation.provisioningTimeout', 'is not a whole number of minutes (at least one)', 'Use e.g. Duration.hours(2).', this);
+    if (!Number.isInteger(modelUnits) || modelUnits < 1) throw new InvalidPropsError(CONSTRUCT, 'evaluation.modelUnits', `${modelUnits} is not a positive whole number`, 'Use 1 or more model units.', this);
     // A shard must finish well inside Lambda's 15 minutes even with slow, long answers:
     // 50 records at 4 at a time is ~13 rounds of two parallel calls.
-    if (!Number.isInteger(shardSize) || shardSize < 1 || shardSize > 50) throw new InvalidPropsError(CONSTRUCT, 'evaluation.shardSize', `${shardSize} is out of range`, 'Use 1 to 50 records; each shard must finish well inside 15 minutes.');
-    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > 40) throw new InvalidPropsError(CONSTRUCT, 'evaluation.maxConcurrency', `${maxConcurrency} is out of range`, 'Use 1 to 40.');
+    if (!Number.isInteger(shardSize) || shardSize < 1 || shardSize > 50) throw new InvalidPropsError(CONSTRUCT, 'evaluation.shardSize', `${shardSize} is out of range`, 'Use 1 to 50 records; each shard must finish well inside 15 minutes.', this);
+    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > 40) throw new InvalidPropsError(CONSTRUCT, 'evaluation.maxConcurrency', `${maxConcurrency} is out of range`, 'Use 1 to 40.', this);
     const gate = props.qualityGate ?? {};
-    if (gate.minF1 !== undefined && (gate.minF1 < 0 || gate.minF1 > 100)) throw new InvalidPropsError(CONSTRUCT, 'evaluation.qualityGate.minF1', `${gate.minF1} is outside 0..100`, 'F1 is reported from 0 to 100.');
+    if (gate.minF1 !== undefined && (gate.minF1 < 0 || gate.minF1 > 100)) throw new InvalidPropsError(CONSTRUCT, 'evaluation.qualityGate.minF1', `${gate.minF1} is outside 0..100`, 'F1 is reported from 0 to 100.', this);
     if (props.provisionedModelArn !== undefined && !/^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:provisioned-model\/[a-z0-9]+$/.test(props.provisionedModelArn)) {
-      throw new InvalidPropsError(CONSTRUCT, 'evaluation.provisionedModelArn', `'${props.provisionedModelArn}' is not a provisioned model ARN`, 'Copy the ARN from the Bedrock console (Provisioned Throughput).');
+      throw new InvalidPropsError(CONSTRUCT, 'evaluation.provisionedModelArn', `'${props.provisionedModelArn}' is not a provisioned model ARN`, 'Copy the ARN from the Bedrock console (Provisioned Throughput).', this);
     }
 
     const fn = (fid: string, handler: string, description: string, environment: Record<string, string>, extra: Partial<WorkflowFunctionProps> = {}) =>

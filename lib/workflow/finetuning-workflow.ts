@@ -12,24 +12,25 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { BedrockCustomizationRole } from '../iam/bedrock-customization-role';
+import { checkTrustsBedrock, grantPassToBedrock } from '../iam/bedrock-customization-role';
 import { grantPublishExactly, grantS3KeyUse } from '../core/kms-grants';
 import { acknowledgeWildcardResource } from '../core/nag';
 import { InvalidPropsError, normalizePrefix } from '../core/props-validation';
 import { LLAMA_MODELS, ResolvedHyperParameters, resolveHyperParameters, resolveModel } from '../../lambda/shared/models/llama-models';
-import { EvaluationProps, EvaluationStage } from './evaluation-stage';
+import { EvaluationOptions, EvaluationStage } from './evaluation-stage';
 import { checkCostSettings, CostBudgetSettings, ModelPriceSettings } from './cost-settings';
 import { allow, bedrockArn } from './grants';
 import { JOB_STATE_CHANGE_DETAIL_TYPE, JOB_STATE_CHANGE_SOURCE, JOB_WAITS_PREFIX } from '../../lambda/shared/job-wait-location';
-import { ModelPromotionProps, PromotionStage } from './promotion-stage';
+import { ModelPromotionOptions, PromotionStage } from './promotion-stage';
 import { BudgetDefinition, HISTORY_EVENT_BUDGET, HistoryEstimate, childHistoryEvents, historyBudgetProblem, historyDesignOf, worstCaseHistoryEvents } from './history-budget';
 import { WorkflowFunction, WorkflowFunctionProps } from './workflow-function';
+import { EVENT_SOURCE, OUTCOME_DETAIL_TYPE, PROMOTED_DETAIL_TYPE } from '../../lambda/shared/event-names';
 
 /**
  * Settings of the runs: names, defaults, timing, evaluation. Shared by {@link FinetuningWorkflow}
  * and LlamaFinetuning, so each is declared and documented once.
  */
-export interface FinetuningRunSettings {
+export interface FinetuningRunOptions {
   /**
    * Name of the environment (dev, prod, ...), in job tags, messages and events.
    * @default 'default'
@@ -125,7 +126,7 @@ export interface FinetuningRunSettings {
    * How runs evaluate the fine-tuned model against the base model.
    * @default - evaluate runs that have test data, on a Provisioned Throughput created per run
    */
-  readonly evaluation?: EvaluationProps;
+  readonly evaluation?: EvaluationOptions;
   /**
    * Prices per model (catalogue name, e.g. `llama3.2-11b`) in US dollars, for the cost estimate
    * every run gets before its job is created. Dollar estimates appear only where prices are set.
@@ -144,19 +145,43 @@ export interface FinetuningRunSettings {
    * optional serving swap. Needs evaluation.
    * @default - runs whose quality gate passed are promoted; no serving swap
    */
-  readonly promotion?: ModelPromotionProps;
+  readonly promotion?: ModelPromotionOptions;
+}
+
+/** Where customization jobs run in a VPC: the ids CreateModelCustomizationJob's vpcConfig takes. */
+export interface CustomizationJobNetwork {
+  /** Subnet ids (BedrockCustomizationRole.subnetIds when it configured the VPC). */
+  readonly subnetIds: string[];
+  /** Security group ids (BedrockCustomizationRole.securityGroupIds). */
+  readonly securityGroupIds: string[];
 }
 
 /** Props of {@link FinetuningWorkflow}. */
-export interface FinetuningWorkflowProps extends FinetuningRunSettings {
+export interface FinetuningWorkflowProps extends FinetuningRunOptions {
   /** Bucket with datasets, images and run requests (read only). */
   readonly datasetBucket: s3.IBucket;
   /** Bucket for run records, reports and Bedrock output. */
   readonly artifactsBucket: s3.IBucket;
   /** Topic that receives run outcomes. */
   readonly notificationTopic: sns.ITopic;
-  /** The role Bedrock assumes to run the jobs; the launch function may pass it to Bedrock only. */
-  readonly customizationRole: BedrockCustomizationRole;
+  /**
+   * The service role Bedrock assumes to run the customization jobs; the launch function may pass
+   * it to Bedrock only. `BedrockCustomizationRole` makes one (pass its `role`). A role of your
+   * own must trust `bedrock.amazonaws.com` (sts:AssumeRole, best confined with aws:SourceAccount
+   * and aws:SourceArn to this account's model-customization-job ARNs) and allow reading the run
+   * data (the dataset bucket under the data prefix, and each run's `data/` folder under the runs
+   * prefix of the artifacts bucket), writing each run's `bedrock-output/` folder, the buckets'
+   * key, and, with a VPC, the
+   * EC2 network-interface permissions. A role created in this app is checked at synth to trust
+   * Bedrock; an imported role cannot be checked (a job then fails at CreateModelCustomizationJob).
+   */
+  readonly customizationRole: iam.IRole;
+  /**
+   * The VPC subnets and security groups the customization jobs run in.
+   *
+   * @default - the jobs run without a VPC configuration
+   */
+  readonly customizationJobNetwork?: CustomizationJobNetwork;
   /**
    * Images read at once while validating a dataset.
    * @default 32
@@ -248,6 +273,11 @@ export class FinetuningWorkflow extends Construct {
   /** @internal The estimate behind worstCaseHistoryEvents, loop by loop. */
   public readonly _historyEstimate: HistoryEstimate;
 
+  /** The environment name runs report in their events and metrics. */
+  public readonly environmentName: string;
+  /** The event bus the run outcome and promotion events are sent to. */
+  public readonly eventBus: events.IEventBus;
+
   private readonly functionDefaults: Pick<WorkflowFunctionProps, 'logRetention' | 'logEncryptionKey' | 'logRemovalPolicy'>;
 
   constructor(scope: Construct, id: string, props: FinetuningWorkflowProps) {
@@ -255,9 +285,9 @@ export class FinetuningWorkflow extends Construct {
     this.datasetBucket = props.datasetBucket;
     this.artifactsBucket = props.artifactsBucket;
     this.bucketEncryptionKey = props.bucketEncryptionKey;
-    this.requestPrefix = normalizePrefix(CONSTRUCT, 'requestPrefix', props.requestPrefix ?? 'requests/');
-    this.runsPrefix = normalizePrefix(CONSTRUCT, 'runsPrefix', props.runsPrefix ?? 'runs/');
-    this.dataPrefix = props.dataPrefix === undefined ? undefined : normalizePrefix(CONSTRUCT, 'dataPrefix', props.dataPrefix);
+    this.requestPrefix = normalizePrefix(CONSTRUCT, 'requestPrefix', props.requestPrefix ?? 'requests/', this);
+    this.runsPrefix = normalizePrefix(CONSTRUCT, 'runsPrefix', props.runsPrefix ?? 'runs/', this);
+    this.dataPrefix = props.dataPrefix === undefined ? undefined : normalizePrefix(CONSTRUCT, 'dataPrefix', props.dataPrefix, this);
     this.deploymentId = Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
     // Dataset objects the functions may read: the data prefix, or the whole bucket.
     const datasetObjects = props.datasetBucket.arnForObjects(`${this.dataPrefix ?? ''}*`);
@@ -269,16 +299,18 @@ export class FinetuningWorkflow extends Construct {
     checkDurations(pollInterval, quotaRetryInterval, quotaWaitTimeout);
     const executionTimeout = props.executionTimeout ?? Duration.days(7);
     if (quotaWaitTimeout.toSeconds() >= executionTimeout.toSeconds()) {
-      throw new InvalidPropsError(CONSTRUCT, 'quotaWaitTimeout', `${quotaWaitTimeout.toHumanString()} is not shorter than executionTimeout (${executionTimeout.toHumanString()})`, 'Let runs wait for quota for less time than a run may take.');
+      throw new InvalidPropsError(CONSTRUCT, 'quotaWaitTimeout', `${quotaWaitTimeout.toHumanString()} is not shorter than executionTimeout (${executionTimeout.toHumanString()})`, 'Let runs wait for quota for less time than a run may take.', this);
     }
     if (props.jobWatchErrorBudget) checkJobWatchErrorBudget(props.jobWatchErrorBudget, pollInterval, executionTimeout);
     const jobWatchErrorBudget = props.jobWatchErrorBudget ?? Duration.seconds(Math.min(6 * 3600, Math.floor(executionTimeout.toSeconds() / 2)));
     const environmentName = props.environmentName ?? 'default';
+    this.environmentName = environmentName;
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     allowLogsToUseKey(this, props.logEncryptionKey);
     this.functionDefaults = { logRetention, logEncryptionKey: props.logEncryptionKey, logRemovalPolicy: removalPolicy };
     const eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
+    this.eventBus = eventBus;
     const outcomeEnvironment = { ENVIRONMENT_NAME: environmentName, TOPIC_ARN: props.notificationTopic.topicArn, EVENT_BUS_NAME: eventBus.eventBusName };
     const runRecords = props.artifactsBucket.arnForObjects(`${this.runsPrefix}*/run.json`);
 
@@ -331,8 +363,8 @@ export class FinetuningWorkflow extends Construct {
       ENVIRONMENT_NAME: environmentName,
       DEPLOYMENT_ID: this.deploymentId,
       ...(props.customModelEncryptionKey ? { CUSTOM_MODEL_KMS_KEY_ARN: props.customModelEncryptionKey.keyArn } : {}),
-      ...(props.customizationRole.subnetIds
-        ? { VPC_CONFIG: JSON.stringify({ subnetIds: props.customizationRole.subnetIds, securityGroupIds: props.customizationRole.securityGroupIds }) }
+      ...(props.customizationJobNetwork
+        ? { VPC_CONFIG: JSON.stringify({ subnetIds: props.customizationJobNetwork.subnetIds, securityGroupIds: props.customizationJobNetwork.securityGroupIds }) }
         : {}),
     });
     const stack = Stack.of(this);
@@ -345,7 +377,8 @@ export class FinetuningWorkflow extends Construct {
     );
     // A launch that finds its run already ended (aborted meanwhile) stops the job it just created.
     allow(launch, 'StopOwnJobAfterRunEnded', ['bedrock:StopModelCustomizationJob'], [bedrockArn(stack, 'model-customization-job', '*')], 'Job ARNs carry ids Bedrock assigns at creation.');
-    props.customizationRole.grantPassRole(launch.role);
+    grantPassToBedrock(props.customizationRole, launch.role);
+    checkTrustsBedrock(this, props.customizationRole);
     allow(launch, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runRecords], 'Updates the run\'s own record; run ids are made per request.');
     grantS3KeyUse(props.bucketEncryptionKey, launch.role, 'read-write');
     if (props.customModelEncryptionKey) {
@@ -685,6 +718,47 @@ export class FinetuningWorkflow extends Construct {
   private fn(id: string, handler: string, description: string, environment: Record<string, string> = {}, extra: Partial<WorkflowFunctionProps> = {}): WorkflowFunction {
     return new WorkflowFunction(this, id, { ...this.functionDefaults, handler, description, environment, ...extra });
   }
+
+  /**
+   * A rule on this workflow's event bus that matches the outcome event of every run of this
+   * deployment (`Fine-tuning Run Finished`, sent when a run succeeds or fails; README "Run
+   * outcome" shows the detail). Add targets with `options.target` or `rule.addTarget()`.
+   */
+  public onRunFinished(id: string, options: events.OnEventOptions = {}): events.Rule {
+    const rule = new events.Rule(this, id, { ...options, eventBus: this.eventBus });
+    rule.addEventPattern({
+      source: [EVENT_SOURCE],
+      detailType: [OUTCOME_DETAIL_TYPE],
+      detail: {
+        environment: [this.environmentName],
+        runRecord: events.Match.prefix(`s3://${this.artifactsBucket.bucketName}/${this.runsPrefix}`),
+      },
+    });
+    rule.addEventPattern(options.eventPattern);
+    if (options.target) rule.addTarget(options.target);
+    return rule;
+  }
+
+  /**
+   * A rule on this workflow's event bus that matches the event sent when a run's model becomes
+   * the current model of its request name (`Fine-tuned Model Promoted`).
+   *
+   * @throws when promotion (or evaluation) is disabled: no such event is ever sent.
+   */
+  public onModelPromoted(id: string, options: events.OnEventOptions = {}): events.Rule {
+    if (!this.modelRegistryPrefix) {
+      throw new InvalidPropsError(CONSTRUCT, 'promotion', 'promotion (or evaluation) is disabled, so no model is ever promoted', 'Enable evaluation and promotion before calling onModelPromoted.', this);
+    }
+    const rule = new events.Rule(this, id, { ...options, eventBus: this.eventBus });
+    rule.addEventPattern({
+      source: [EVENT_SOURCE],
+      detailType: [PROMOTED_DETAIL_TYPE],
+      detail: { parameterName: events.Match.prefix(this.modelRegistryPrefix) },
+    });
+    rule.addEventPattern(options.eventPattern);
+    if (options.target) rule.addTarget(options.target);
+    return rule;
+  }
 }
 
 /**
@@ -748,7 +822,7 @@ function checkJobWatchErrorBudget(budget: Duration, pollInterval: Duration, exec
  * (25,000, less a margin): the synthesized definition's states, each with all its retries, plus
  * its poll loops for as long as the execution may run (history-budget.ts).
  */
-function checkHistoryBudget(stateMachine: sfn.StateMachine, executionTimeout: Duration, evaluation: EvaluationProps | undefined, extraLoops: PromotionStage['loopBounds'] = {}): HistoryEstimate {
+function checkHistoryBudget(stateMachine: sfn.StateMachine, executionTimeout: Duration, evaluation: EvaluationOptions | undefined, extraLoops: PromotionStage['loopBounds'] = {}): HistoryEstimate {
   const definition = synthesizedDefinition(stateMachine);
   const provisioningPoll = evaluation?.provisioningPollInterval ?? Duration.minutes(1);
   const provisioningTimeout = evaluation?.provisioningTimeout ?? Duration.hours(2);

@@ -16,7 +16,7 @@ import { WorkflowFunction, WorkflowFunctionProps } from './workflow-function';
  * model* of its request name (the model registry), and a serving Provisioned Throughput may be
  * pointed at it.
  */
-export interface ModelPromotionProps {
+export interface ModelPromotionOptions {
   /**
    * Whether evaluated runs are promoted (needs evaluation).
    * @default true
@@ -64,7 +64,7 @@ export interface ModelPromotionProps {
 }
 
 /** What the promotion stage needs from the workflow. */
-export interface PromotionStageProps extends ModelPromotionProps {
+export interface PromotionStageProps extends ModelPromotionOptions {
   readonly environmentName: string;
   /** Identifies this deployment: in the default registry prefix. */
   readonly deploymentId: string;
@@ -91,7 +91,7 @@ export function defaultRegistryPrefix(environmentName: string, deploymentId: str
 }
 
 /** Checks and resolves the registry prefix. */
-export function resolveRegistryPrefix(props: Pick<ModelPromotionProps, 'registryPrefix'>, environmentName: string, deploymentId: string): string {
+export function resolveRegistryPrefix(props: Pick<ModelPromotionOptions, 'registryPrefix'>, environmentName: string, deploymentId: string): string {
   const prefix = props.registryPrefix ?? defaultRegistryPrefix(environmentName, deploymentId);
   if (!/^\/[a-zA-Z0-9_.\-/]*\/$/.test(prefix) || /^\/(aws|ssm)/i.test(prefix) || prefix.split('/').filter(Boolean).length > 14) {
     throw new InvalidPropsError(CONSTRUCT, 'promotion.registryPrefix', `'${prefix}' is not an SSM parameter path`, "Begin and end it with '/', use letters, digits and _.-/ only, at most 14 levels, not beginning with aws or ssm, e.g. '/my-team/models/'.");
@@ -119,12 +119,12 @@ export class PromotionStage extends Construct {
     const stack = Stack.of(this);
     this.registryPrefix = resolveRegistryPrefix(props, props.environmentName, props.deploymentId);
     if (props.servingProvisionedModelArn !== undefined && !PROVISIONED_MODEL_ARN.test(props.servingProvisionedModelArn)) {
-      throw new InvalidPropsError(CONSTRUCT, 'promotion.servingProvisionedModelArn', `'${props.servingProvisionedModelArn}' is not a provisioned model ARN`, 'Copy the ARN of a no-commitment Provisioned Throughput from the Bedrock console.');
+      throw new InvalidPropsError(CONSTRUCT, 'promotion.servingProvisionedModelArn', `'${props.servingProvisionedModelArn}' is not a provisioned model ARN`, 'Copy the ARN of a no-commitment Provisioned Throughput from the Bedrock console.', this);
     }
     const pollInterval = props.servingSwapPollInterval ?? Duration.minutes(1);
     const timeout = props.servingSwapTimeout ?? Duration.hours(1);
     if (pollInterval.toSeconds() < 1 || timeout.toSeconds() < pollInterval.toSeconds() || timeout.toSeconds() % 60 !== 0) {
-      throw new InvalidPropsError(CONSTRUCT, 'promotion.servingSwapTimeout', `${timeout.toHumanString()} is not a whole number of minutes of at least one servingSwapPollInterval (${pollInterval.toHumanString()})`, 'Use e.g. Duration.hours(1) with Duration.minutes(1).');
+      throw new InvalidPropsError(CONSTRUCT, 'promotion.servingSwapTimeout', `${timeout.toHumanString()} is not a whole number of minutes of at least one servingSwapPollInterval (${pollInterval.toHumanString()})`, 'Use e.g. Duration.hours(1) with Duration.minutes(1).', this);
     }
 
     const parameters = stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: `${this.registryPrefix.slice(1)}*` });

@@ -29,6 +29,7 @@ const MANIFEST = JSON.parse(fs.readFileSync(path.join(REPOSITORY, 'package.json'
   bin: Record<string, string>;
   dependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
+  bundledDependencies?: string[];
 };
 const CLI_NAME = Object.keys(MANIFEST.bin)[0];
 /** The handlers the build bundles: every lambda/<name>/index.ts. */
@@ -45,6 +46,8 @@ interface PackageRun {
   /** The consumer's second stack, whose role reads the model registry. */
   readonly applicationTemplate: CfnTemplateJson;
   readonly cliHelp: CommandResult;
+  /** The CLI's S3 client (a bundled dependency) loaded from the installed package. */
+  readonly s3ClientLoad: CommandResult;
   readonly timings: Record<string, number>;
 }
 
@@ -124,8 +127,11 @@ async function packInstallSynthesize(tempRoot: string): Promise<PackageRun> {
   const cliHelp = await runCommand('npx', ['--offline', CLI_NAME, '--help'], { cwd: consumerDir, env, allowFailure: true });
   timings[`npx ${CLI_NAME} --help`] = cliHelp.durationMs;
 
+  const installedPackageDir = path.join(consumerDir, 'node_modules', MANIFEST.name);
+  const s3ClientLoad = await runCommand(process.execPath, ['-e', "console.log(typeof require('@aws-sdk/client-s3').S3Client)"], { cwd: path.join(installedPackageDir, 'dist', 'cli'), env, allowFailure: true });
+
   const applicationTemplate = JSON.parse(fs.readFileSync(path.join(cloudAssemblyDir, `${CONSUMER_APPLICATION_STACK}.template.json`), 'utf8')) as CfnTemplateJson;
-  return { tarballEntries, consumerDir, installedPackageDir: path.join(consumerDir, 'node_modules', MANIFEST.name), esbuildLookup, cloudAssemblyDir, template, applicationTemplate, cliHelp, timings };
+  return { tarballEntries, consumerDir, installedPackageDir, esbuildLookup, cloudAssemblyDir, template, applicationTemplate, cliHelp, s3ClientLoad, timings };
 }
 
 describe('installable package [slow: build, npm pack, offline install into a consumer app, synth; about a minute]', () => {
@@ -150,8 +156,16 @@ describe('installable package [slow: build, npm pack, offline install into a con
       expect(entries).toContain(`dist/assets/${handler}/index.js`);
       expect(entries).toContain(`dist/assets/${handler}/index.js.map`);
     }
-    const unwanted = entries.filter((entry) => (entry.endsWith('.ts') && !entry.endsWith('.d.ts')) || /^(test|lib|lambda|cli|bin|scripts|bench|demo|cdk\.out|node_modules)\//.test(entry) || entry.includes('cdk.out/'));
+    // jsii needs every non-jsii runtime dependency bundled (package.json bundledDependencies: the CLI's S3 client).
+    const bundled = (MANIFEST.bundledDependencies ?? []).map((name) => `node_modules/${name}/`);
+    expect(bundled.length).toBeGreaterThan(0);
+    for (const dir of bundled) expect(entries.some((entry) => entry.startsWith(dir))).toBe(true);
+    const ours = entries.filter((entry) => !bundled.some((dir) => entry.startsWith(dir)));
+    expect(ours).toContain('.jsii');
+    const unwanted = ours.filter((entry) => (entry.endsWith('.ts') && !entry.endsWith('.d.ts')) || /^(test|lib|lambda|cli|bin|scripts|bench|demo|cdk\.out|node_modules)\//.test(entry) || entry.includes('cdk.out/'));
     expect(unwanted).toEqual([]);
+    // The bundled S3 client loads where the CLI runs, its own dependencies resolved in the consumer.
+    expect({ stdout: run.s3ClientLoad.stdout.trim(), stderr: run.s3ClientLoad.stderr }).toEqual({ stdout: 'function', stderr: '' });
   });
 
   it('installs with aws-cdk-lib and constructs as peer dependencies and without esbuild', () => {
