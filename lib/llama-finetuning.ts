@@ -7,9 +7,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { normalizePrefix } from './core/props-validation';
+import { normalizePrefix, requireAtMostOne } from './core/props-validation';
 import { grantOnPrincipalOrResource } from './core/resource-grants';
-import { BedrockCustomizationRole, CustomizationVpcConfig } from './iam/bedrock-customization-role';
+import { BedrockCustomizationRole, CustomizationVpcConfig, grantPassToBedrock } from './iam/bedrock-customization-role';
 import { CUSTOMIZATION_REGIONS, isCustomizationRegion } from '../lambda/shared/models/llama-models';
 import { RunNotifications } from './notifications/run-notifications';
 import { FinetuningStorage, FinetuningStorageProps } from './storage/finetuning-storage';
@@ -37,6 +37,15 @@ export interface LlamaFinetuningProps extends FinetuningRunOptions {
    * @default - jobs run without a VPC
    */
   readonly customizationVpc?: CustomizationVpcConfig;
+  /**
+   * Your own service role for Bedrock's customization jobs, instead of the one created here. It
+   * must trust `bedrock.amazonaws.com` and allow what FinetuningWorkflowProps.customizationRole
+   * lists (run data read, `bedrock-output/` written, the buckets' key); a role created in your
+   * app is checked at synth to trust Bedrock, an imported one cannot be. Not with
+   * `customizationVpc` (compose FinetuningWorkflow with `customizationJobNetwork` for that).
+   * @default - a BedrockCustomizationRole scoped to this deployment's buckets and prefixes
+   */
+  readonly customizationRole?: iam.IRole;
   /**
    * What happens to buckets, keys and logs created here when the stack is deleted.
    * @default RemovalPolicy.RETAIN
@@ -72,8 +81,10 @@ export class LlamaFinetuning extends Construct {
   public readonly datasetBucket: s3.IBucket;
   /** Run records, reports and Bedrock output. */
   public readonly artifactsBucket: s3.IBucket;
-  /** The role Bedrock assumes to run customization jobs. */
-  public readonly customizationRole: BedrockCustomizationRole;
+  /** The role construct created here for Bedrock's customization jobs (undefined when you passed `customizationRole`). */
+  public readonly customizationRole?: BedrockCustomizationRole;
+  /** The role Bedrock assumes to run customization jobs: yours, or the one created here. */
+  public readonly customizationServiceRole: iam.IRole;
   /** The workflow. */
   public readonly workflow: FinetuningWorkflow;
   /** The state machine of one run. */
@@ -111,25 +122,29 @@ export class LlamaFinetuning extends Construct {
 
     const runsPrefix = normalizePrefix('LlamaFinetuning', 'runsPrefix', props.runsPrefix ?? 'runs/', this);
     const dataPrefix = props.dataPrefix === undefined ? undefined : normalizePrefix('LlamaFinetuning', 'dataPrefix', props.dataPrefix, this);
-    this.customizationRole = new BedrockCustomizationRole(this, 'CustomizationRole', {
-      dataLocations: [
-        // The images the records reference stay where they are, under the data prefix when there is one.
-        { bucket: this.datasetBucket, prefix: dataPrefix },
-        // The run's copies of the validated training and validation files (see the workflow's validation step).
-        { bucket: this.artifactsBucket, prefix: runsPrefix, keyPattern: `${runsPrefix}*/data/*` },
-      ],
-      // Bedrock writes only into each run's bedrock-output/ folder, never over run records or reports.
-      outputLocation: { bucket: this.artifactsBucket, prefix: runsPrefix, keyPattern: `${runsPrefix}*/bedrock-output/*` },
-      encryptionKeys: this.storage.encryptionKey ? [this.storage.encryptionKey] : [],
-      vpc: props.customizationVpc,
-    });
+    requireAtMostOne('LlamaFinetuning', 'customizationRole', props.customizationRole, 'customizationVpc', props.customizationVpc, this);
+    if (!props.customizationRole) {
+      this.customizationRole = new BedrockCustomizationRole(this, 'CustomizationRole', {
+        dataLocations: [
+          // The images the records reference stay where they are, under the data prefix when there is one.
+          { bucket: this.datasetBucket, prefix: dataPrefix },
+          // The run's copies of the validated training and validation files (see the workflow's validation step).
+          { bucket: this.artifactsBucket, prefix: runsPrefix, keyPattern: `${runsPrefix}*/data/*` },
+        ],
+        // Bedrock writes only into each run's bedrock-output/ folder, never over run records or reports.
+        outputLocation: { bucket: this.artifactsBucket, prefix: runsPrefix, keyPattern: `${runsPrefix}*/bedrock-output/*` },
+        encryptionKeys: this.storage.encryptionKey ? [this.storage.encryptionKey] : [],
+        vpc: props.customizationVpc,
+      });
+    }
+    this.customizationServiceRole = props.customizationRole ?? this.customizationRole!.role;
 
     this.workflow = new FinetuningWorkflow(this, 'Workflow', {
       datasetBucket: this.datasetBucket,
       artifactsBucket: this.artifactsBucket,
       notificationTopic: this.notificationTopic,
-      customizationRole: this.customizationRole.role,
-      customizationJobNetwork: this.customizationRole.subnetIds && this.customizationRole.securityGroupIds
+      customizationRole: this.customizationServiceRole,
+      customizationJobNetwork: this.customizationRole?.subnetIds && this.customizationRole.securityGroupIds
         ? { subnetIds: this.customizationRole.subnetIds, securityGroupIds: this.customizationRole.securityGroupIds }
         : undefined,
       environmentName: props.environmentName,
@@ -211,6 +226,14 @@ export class LlamaFinetuning extends Construct {
       modelRegistryPrefix: this.workflow._promotion?.registryPrefix,
       promoteFunction: this.workflow._promotion?.function.function,
     });
+  }
+
+  /**
+   * Lets `grantee` pass the customization service role to Amazon Bedrock, and to no other
+   * service (iam:PassRole on that role only, with iam:PassedToService = bedrock.amazonaws.com).
+   */
+  public grantPassRole(grantee: iam.IGrantable): iam.Grant {
+    return grantPassToBedrock(this.customizationServiceRole, grantee);
   }
 
   /**

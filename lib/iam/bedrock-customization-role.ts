@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { acknowledgeWildcardResource } from '../core/nag';
 import { InvalidPropsError, normalizePrefix } from '../core/props-validation';
 
@@ -103,7 +103,7 @@ export class BedrockCustomizationRole extends Construct {
     this.roleArn = this.role.roleArn;
 
     props.dataLocations.forEach((location, i) => {
-      const prefix = objectPattern(location, `dataLocations[${i}].prefix`);
+      const prefix = objectPattern(location, `dataLocations[${i}].prefix`, this);
       this.role.addToPrincipalPolicy(
         new iam.PolicyStatement({
           sid: `ReadTrainingData${i}`,
@@ -117,7 +117,7 @@ export class BedrockCustomizationRole extends Construct {
         'Bedrock reads every training, validation and image object under this data location; their keys are chosen by the user. Read-only.',
       );
     });
-    const outputPrefix = objectPattern(props.outputLocation, 'outputLocation.prefix');
+    const outputPrefix = objectPattern(props.outputLocation, 'outputLocation.prefix', this);
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'WriteJobOutput',
@@ -237,16 +237,16 @@ export class BedrockCustomizationRole extends Construct {
 }
 
 /** `prefix*` for a location (or `*` for the whole bucket), checked. */
-function objectPattern(location: S3Prefix, prop: string): string {
+function objectPattern(location: S3Prefix, prop: string, scope: IConstruct): string {
   if (location.keyPattern !== undefined) {
-    const prefix = location.prefix === undefined ? '' : normalizePrefix(CONSTRUCT, prop, location.prefix);
+    const prefix = location.prefix === undefined ? '' : normalizePrefix(CONSTRUCT, prop, location.prefix, scope);
     if (!location.keyPattern.startsWith(prefix)) {
-      throw new InvalidPropsError(CONSTRUCT, prop.replace('.prefix', '.keyPattern'), `'${location.keyPattern}' is not inside the prefix '${prefix}'`, 'Start the pattern with the prefix.');
+      throw new InvalidPropsError(CONSTRUCT, prop.replace('.prefix', '.keyPattern'), `'${location.keyPattern}' is not inside the prefix '${prefix}'`, 'Start the pattern with the prefix.', scope);
     }
     return location.keyPattern;
   }
   if (location.prefix === undefined) return '*';
-  return `${normalizePrefix(CONSTRUCT, prop, location.prefix)}*`;
+  return `${normalizePrefix(CONSTRUCT, prop, location.prefix, scope)}*`;
 }
 
 

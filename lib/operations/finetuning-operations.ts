@@ -6,7 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { InvalidPropsError } from '../core/props-validation';
 import { FinetuningWorkflow } from '../workflow/finetuning-workflow';
 import { alarmsMayPublishTo, isAwsManagedSnsKey } from './alarm-topic-access';
@@ -175,8 +175,8 @@ export class FinetuningOperations extends Construct {
     const alarmsEnabled = props.alarmsEnabled ?? true;
     const dashboardEnabled = props.dashboardEnabled ?? true;
     const period = props.alarmPeriod ?? Duration.minutes(5);
-    checkPeriod(period);
-    const threshold = (prop: keyof FinetuningOperationsOptions, value: number | undefined) => checkThreshold(prop, value ?? 1);
+    checkPeriod(period, this);
+    const threshold = (prop: keyof FinetuningOperationsOptions, value: number | undefined) => checkThreshold(prop, value ?? 1, this);
     const workflow = props.workflow;
     const sm = workflow.stateMachine;
 
@@ -327,15 +327,15 @@ export class FinetuningOperations extends Construct {
   }
 }
 
-function checkPeriod(period: Duration): void {
+function checkPeriod(period: Duration, scope: IConstruct): void {
   const seconds = period.toSeconds({ integral: false });
   if (!Number.isInteger(seconds) || seconds < 60 || seconds % 60 !== 0) {
-    throw new InvalidPropsError(CONSTRUCT, 'alarmPeriod', `${period.toHumanString()} is not a whole number of minutes`, 'CloudWatch alarms on these metrics need periods of whole minutes, e.g. Duration.minutes(5).');
+    throw new InvalidPropsError(CONSTRUCT, 'alarmPeriod', `${period.toHumanString()} is not a whole number of minutes`, 'CloudWatch alarms on these metrics need periods of whole minutes, e.g. Duration.minutes(5).', scope);
   }
 }
 
-function checkThreshold(prop: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) throw new InvalidPropsError(CONSTRUCT, prop, `${value} is not a positive number`, 'Use 1 to be told of every occurrence, more to be told of bursts only.');
+function checkThreshold(prop: string, value: number, scope: IConstruct): number {
+  if (!Number.isFinite(value) || value <= 0) throw new InvalidPropsError(CONSTRUCT, prop, `${value} is not a positive number`, 'Use 1 to be told of every occurrence, more to be told of bursts only.', scope);
   return value;
 }
 

@@ -11,7 +11,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Validations } from 'aws-cdk-lib';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { checkTrustsBedrock, grantPassToBedrock } from '../iam/bedrock-customization-role';
 import { grantPublishExactly, grantS3KeyUse } from '../core/kms-grants';
 import { acknowledgeWildcardResource } from '../core/nag';
@@ -292,16 +292,16 @@ export class FinetuningWorkflow extends Construct {
     // Dataset objects the functions may read: the data prefix, or the whole bucket.
     const datasetObjects = props.datasetBucket.arnForObjects(`${this.dataPrefix ?? ''}*`);
     const dataScope = this.dataPrefix ? `under the data prefix ${this.dataPrefix}` : 'inside the dedicated dataset bucket';
-    const defaults = checkDefaults(props.defaultModel, props.defaultHyperParameters);
+    const defaults = checkDefaults(props.defaultModel, props.defaultHyperParameters, this);
     const pollInterval = props.pollInterval ?? Duration.hours(1);
     const quotaRetryInterval = props.quotaRetryInterval ?? Duration.minutes(15);
     const quotaWaitTimeout = props.quotaWaitTimeout ?? Duration.hours(6);
-    checkDurations(pollInterval, quotaRetryInterval, quotaWaitTimeout);
+    checkDurations(pollInterval, quotaRetryInterval, quotaWaitTimeout, this);
     const executionTimeout = props.executionTimeout ?? Duration.days(7);
     if (quotaWaitTimeout.toSeconds() >= executionTimeout.toSeconds()) {
       throw new InvalidPropsError(CONSTRUCT, 'quotaWaitTimeout', `${quotaWaitTimeout.toHumanString()} is not shorter than executionTimeout (${executionTimeout.toHumanString()})`, 'Let runs wait for quota for less time than a run may take.', this);
     }
-    if (props.jobWatchErrorBudget) checkJobWatchErrorBudget(props.jobWatchErrorBudget, pollInterval, executionTimeout);
+    if (props.jobWatchErrorBudget) checkJobWatchErrorBudget(props.jobWatchErrorBudget, pollInterval, executionTimeout, this);
     const jobWatchErrorBudget = props.jobWatchErrorBudget ?? Duration.seconds(Math.min(6 * 3600, Math.floor(executionTimeout.toSeconds() / 2)));
     const environmentName = props.environmentName ?? 'default';
     this.environmentName = environmentName;
@@ -345,7 +345,7 @@ export class FinetuningWorkflow extends Construct {
         IMAGE_CONCURRENCY: String(props.imageConcurrency ?? 32),
         ALLOWED_IMAGE_LOCATIONS: `s3://${props.datasetBucket.bucketName}/${this.dataPrefix ?? ''}`,
         ENVIRONMENT_NAME: environmentName,
-        ...costEnvironment(props),
+        ...costEnvironment(props, this),
       },
       { timeout: Duration.minutes(15), memorySize: 1024 },
     );
@@ -658,7 +658,7 @@ export class FinetuningWorkflow extends Construct {
       comment: 'Fine-tunes a Llama 3.2 model on Amazon Bedrock for one uploaded run request',
     });
     acknowledgeStateMachineRole(this.stateMachine, Object.values(this.functions).filter((f) => f !== cleanup.function));
-    this._historyEstimate = checkHistoryBudget(this.stateMachine, executionTimeout, props.evaluation, this._promotion?.loopBounds);
+    this._historyEstimate = checkHistoryBudget(this, this.stateMachine, executionTimeout, props.evaluation, this._promotion?.loopBounds);
     this.worstCaseHistoryEvents = this._historyEstimate.total;
     if (this._evaluation) {
       // The Distributed Map reads the shard manifest and writes its Map Run results as the state machine's role.
@@ -781,13 +781,13 @@ function allowLogsToUseKey(scope: Construct, key: kms.IKey | undefined): void {
 }
 
 /** Checks the default model and hyperparameters at synth time. */
-function checkDefaults(model?: string, hyperParameters?: Record<string, number>): { model?: string; hyperParameters?: ResolvedHyperParameters } {
+function checkDefaults(model: string | undefined, hyperParameters: Record<string, number> | undefined, scope: IConstruct): { model?: string; hyperParameters?: ResolvedHyperParameters } {
   let resolvedModel;
   if (model !== undefined) {
     try {
       resolvedModel = resolveModel(model);
     } catch (err) {
-      throw new InvalidPropsError(CONSTRUCT, 'defaultModel', (err as Error).message.replace(/\.$/, ''), 'Fix the model name in your props or cdk.json.');
+      throw new InvalidPropsError(CONSTRUCT, 'defaultModel', (err as Error).message.replace(/\.$/, ''), 'Fix the model name in your props or cdk.json.', scope);
     }
   }
   if (hyperParameters === undefined) return { model: resolvedModel?.name };
@@ -795,25 +795,25 @@ function checkDefaults(model?: string, hyperParameters?: Record<string, number>)
     // Without a default model every model may be requested; all Llama 3.2 models share ranges.
     return { model: resolvedModel?.name, hyperParameters: resolveHyperParameters(resolvedModel ?? resolveModel('llama3.2-11b'), hyperParameters) };
   } catch (err) {
-    throw new InvalidPropsError(CONSTRUCT, 'defaultHyperParameters', (err as Error).message.replace(/\.$/, ''), 'Fix the values in your props or cdk.json.');
+    throw new InvalidPropsError(CONSTRUCT, 'defaultHyperParameters', (err as Error).message.replace(/\.$/, ''), 'Fix the values in your props or cdk.json.', scope);
   }
 }
 
-function checkDurations(pollInterval: Duration, quotaRetryInterval: Duration, quotaWaitTimeout: Duration): void {
-  if (pollInterval.toSeconds() < 1) throw new InvalidPropsError(CONSTRUCT, 'pollInterval', 'is shorter than a second', 'Use at least Duration.seconds(1); minutes suit jobs that train for hours.');
-  if (quotaRetryInterval.toSeconds() < 1) throw new InvalidPropsError(CONSTRUCT, 'quotaRetryInterval', 'is shorter than a second', 'Use e.g. Duration.minutes(15).');
+function checkDurations(pollInterval: Duration, quotaRetryInterval: Duration, quotaWaitTimeout: Duration, scope: IConstruct): void {
+  if (pollInterval.toSeconds() < 1) throw new InvalidPropsError(CONSTRUCT, 'pollInterval', 'is shorter than a second', 'Use at least Duration.seconds(1); minutes suit jobs that train for hours.', scope);
+  if (quotaRetryInterval.toSeconds() < 1) throw new InvalidPropsError(CONSTRUCT, 'quotaRetryInterval', 'is shorter than a second', 'Use e.g. Duration.minutes(15).', scope);
   if (quotaWaitTimeout.toSeconds() < quotaRetryInterval.toSeconds()) {
-    throw new InvalidPropsError(CONSTRUCT, 'quotaWaitTimeout', 'is shorter than quotaRetryInterval', 'Make it at least one retry interval long.');
+    throw new InvalidPropsError(CONSTRUCT, 'quotaWaitTimeout', 'is shorter than quotaRetryInterval', 'Make it at least one retry interval long.', scope);
   }
 }
 
-function checkJobWatchErrorBudget(budget: Duration, pollInterval: Duration, executionTimeout: Duration): void {
+function checkJobWatchErrorBudget(budget: Duration, pollInterval: Duration, executionTimeout: Duration, scope: IConstruct): void {
   const seconds = budget.toSeconds({ integral: false });
   if (!Number.isInteger(seconds) || seconds < pollInterval.toSeconds()) {
-    throw new InvalidPropsError(CONSTRUCT, 'jobWatchErrorBudget', `${budget.toHumanString()} is not a whole number of seconds of at least one pollInterval (${pollInterval.toHumanString()})`, 'Allow at least one failed check to be retried, e.g. Duration.hours(6).');
+    throw new InvalidPropsError(CONSTRUCT, 'jobWatchErrorBudget', `${budget.toHumanString()} is not a whole number of seconds of at least one pollInterval (${pollInterval.toHumanString()})`, 'Allow at least one failed check to be retried, e.g. Duration.hours(6).', scope);
   }
   if (seconds >= executionTimeout.toSeconds()) {
-    throw new InvalidPropsError(CONSTRUCT, 'jobWatchErrorBudget', `${budget.toHumanString()} is not shorter than executionTimeout (${executionTimeout.toHumanString()})`, 'Make it shorter than a run may take, e.g. Duration.hours(6).');
+    throw new InvalidPropsError(CONSTRUCT, 'jobWatchErrorBudget', `${budget.toHumanString()} is not shorter than executionTimeout (${executionTimeout.toHumanString()})`, 'Make it shorter than a run may take, e.g. Duration.hours(6).', scope);
   }
 }
 
@@ -822,7 +822,7 @@ function checkJobWatchErrorBudget(budget: Duration, pollInterval: Duration, exec
  * (25,000, less a margin): the synthesized definition's states, each with all its retries, plus
  * its poll loops for as long as the execution may run (history-budget.ts).
  */
-function checkHistoryBudget(stateMachine: sfn.StateMachine, executionTimeout: Duration, evaluation: EvaluationOptions | undefined, extraLoops: PromotionStage['loopBounds'] = {}): HistoryEstimate {
+function checkHistoryBudget(scope: IConstruct, stateMachine: sfn.StateMachine, executionTimeout: Duration, evaluation: EvaluationOptions | undefined, extraLoops: PromotionStage['loopBounds'] = {}): HistoryEstimate {
   const definition = synthesizedDefinition(stateMachine);
   const provisioningPoll = evaluation?.provisioningPollInterval ?? Duration.minutes(1);
   const provisioningTimeout = evaluation?.provisioningTimeout ?? Duration.hours(2);
@@ -841,9 +841,9 @@ function checkHistoryBudget(stateMachine: sfn.StateMachine, executionTimeout: Du
   );
   const estimate = worstCaseHistoryEvents(design);
   const problem = historyBudgetProblem(estimate, executionTimeout.toSeconds());
-  if (problem) throw new InvalidPropsError(CONSTRUCT, problem.prop, problem.problem, problem.fix);
+  if (problem) throw new InvalidPropsError(CONSTRUCT, problem.prop, problem.problem, problem.fix, scope);
   for (const [state, events] of Object.entries(childHistoryEvents(definition))) {
-    if (events > HISTORY_EVENT_BUDGET) throw new InvalidPropsError(CONSTRUCT, 'evaluation', `a child execution of ${state} could record ${events} history events`, 'Lower the retries of its states.');
+    if (events > HISTORY_EVENT_BUDGET) throw new InvalidPropsError(CONSTRUCT, 'evaluation', `a child execution of ${state} could record ${events} history events`, 'Lower the retries of its states.', scope);
   }
   return estimate;
 }
@@ -875,8 +875,8 @@ function acknowledgeStateMachineRole(stateMachine: sfn.StateMachine, functions: 
 }
 
 /** The validation step's cost settings: prices, budget, and how evaluation is paid for. */
-function costEnvironment(props: FinetuningWorkflowProps): Record<string, string> {
-  const prices = checkCostSettings(CONSTRUCT, props.modelPrices, props.costBudget);
+function costEnvironment(props: FinetuningWorkflowProps, scope: IConstruct): Record<string, string> {
+  const prices = checkCostSettings(CONSTRUCT, props.modelPrices, props.costBudget, undefined, scope);
   const evaluation = props.evaluation;
   const mode = evaluation?.enabled === false ? 'off' : evaluation?.provisionedModelArn ? 'existing' : 'per-run';
   return {

@@ -4,7 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { grantS3KeyUse } from '../core/kms-grants';
 import { InvalidPropsError } from '../core/props-validation';
 import { grantCustomModelKey } from './evaluation-stage';
@@ -91,10 +91,10 @@ export function defaultRegistryPrefix(environmentName: string, deploymentId: str
 }
 
 /** Checks and resolves the registry prefix. */
-export function resolveRegistryPrefix(props: Pick<ModelPromotionOptions, 'registryPrefix'>, environmentName: string, deploymentId: string): string {
+export function resolveRegistryPrefix(props: Pick<ModelPromotionOptions, 'registryPrefix'>, environmentName: string, deploymentId: string, scope?: IConstruct): string {
   const prefix = props.registryPrefix ?? defaultRegistryPrefix(environmentName, deploymentId);
   if (!/^\/[a-zA-Z0-9_.\-/]*\/$/.test(prefix) || /^\/(aws|ssm)/i.test(prefix) || prefix.split('/').filter(Boolean).length > 14) {
-    throw new InvalidPropsError(CONSTRUCT, 'promotion.registryPrefix', `'${prefix}' is not an SSM parameter path`, "Begin and end it with '/', use letters, digits and _.-/ only, at most 14 levels, not beginning with aws or ssm, e.g. '/my-team/models/'.");
+    throw new InvalidPropsError(CONSTRUCT, 'promotion.registryPrefix', `'${prefix}' is not an SSM parameter path`, "Begin and end it with '/', use letters, digits and _.-/ only, at most 14 levels, not beginning with aws or ssm, e.g. '/my-team/models/'.", scope);
   }
   return prefix;
 }
@@ -117,7 +117,7 @@ export class PromotionStage extends Construct {
   constructor(scope: Construct, id: string, props: PromotionStageProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    this.registryPrefix = resolveRegistryPrefix(props, props.environmentName, props.deploymentId);
+    this.registryPrefix = resolveRegistryPrefix(props, props.environmentName, props.deploymentId, this);
     if (props.servingProvisionedModelArn !== undefined && !PROVISIONED_MODEL_ARN.test(props.servingProvisionedModelArn)) {
       throw new InvalidPropsError(CONSTRUCT, 'promotion.servingProvisionedModelArn', `'${props.servingProvisionedModelArn}' is not a provisioned model ARN`, 'Copy the ARN of a no-commitment Provisioned Throughput from the Bedrock console.', this);
     }

@@ -61,10 +61,10 @@ describe('composing into a user stack', () => {
       ]),
     );
     // Team A's service role may use the user's key, only through S3 and Bedrock.
-    const kmsStatement = statementsOfRole(template, logicalId(stack, teamA.customizationRole.role)).find((s) => actionsOf(s).includes('kms:Decrypt'))!;
+    const kmsStatement = statementsOfRole(template, logicalId(stack, teamA.customizationRole!.role)).find((s) => actionsOf(s).includes('kms:Decrypt'))!;
     expect(kmsStatement.Resource).toEqual({ 'Fn::GetAtt': [logicalId(stack, userKey), 'Arn'] });
     // Team B's own service role cannot read team A's data.
-    const teamBRead = statementsOfRole(template, logicalId(stack, teamB.customizationRole.role)).find((s) => s.Sid === 'ReadTrainingData0')!;
+    const teamBRead = statementsOfRole(template, logicalId(stack, teamB.customizationRole!.role)).find((s) => s.Sid === 'ReadTrainingData0')!;
     expect(JSON.stringify(teamBRead.Resource)).toContain(logicalId(stack, teamB.datasetBucket));
     expect(JSON.stringify(teamBRead.Resource)).not.toContain(logicalId(stack, userDatasets));
   });
@@ -78,12 +78,12 @@ describe('composing into a user stack', () => {
       customizationVpc: { vpc, securityGroups: [sg], subnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } },
     });
     const template = Template.fromStack(stack);
-    const statements = statementsOfRole(template, logicalId(stack, construct.customizationRole.role));
+    const statements = statementsOfRole(template, logicalId(stack, construct.customizationRole!.role));
     const manage = statements.find((s) => s.Sid === 'ManageBedrockNetworkInterfaces')!;
     expect(manage.Condition!.StringEquals).toEqual({ 'ec2:ResourceTag/BedrockManaged': 'true' });
     expect((manage.Condition!.ArnEquals['ec2:Subnet'] as unknown[]).length).toBe(2);
-    expect(construct.customizationRole.subnetIds).toHaveLength(2);
-    expect(construct.customizationRole.securityGroupIds).toHaveLength(1);
+    expect(construct.customizationRole!.subnetIds).toHaveLength(2);
+    expect(construct.customizationRole!.securityGroupIds).toHaveLength(1);
 
     // Only the finetuning construct's resources are checked; the test VPC is not ours.
     const report = new AwsSolutionsChecks(app).validateScope(construct);

@@ -35,7 +35,7 @@ describe('a passed-in bucket with its own KMS key', () => {
     const { template, key, finetuning } = implicit;
     const usesKey = (statements: Array<{ Action: string | string[]; Resource: unknown }>) =>
       statements.some((s) => actionsOf(s as never).includes('kms:Decrypt') && resourcesOf(s as never).some((r) => JSON.stringify(r) === JSON.stringify(keyArn(key))));
-    expect(usesKey(statementsOfRole(template, logicalIdOf(finetuning.customizationRole.role)))).toBe(true);
+    expect(usesKey(statementsOfRole(template, logicalIdOf(finetuning.customizationRole!.role)))).toBe(true);
     for (const [step, fn] of Object.entries(finetuning.workflow.functions)) {
       expect({ step, usesKey: usesKey(statementsOfRole(template, logicalIdOf(fn.role!))) }).toEqual({ step, usesKey: true });
     }
@@ -92,7 +92,7 @@ describe('an imported bucket whose encryption cannot be known', () => {
     // KMS through S3 nowhere (the outcome topic's own key, used through SNS, is another matter).
     const throughS3 = allStatements(template).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')) && JSON.stringify(s.Condition ?? {}).includes('s3.us-west-2'));
     expect(throughS3).toEqual([]);
-    const customizationRoleKms = statementsOfRole(template, logicalIdOf(finetuning.customizationRole.role)).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
+    const customizationRoleKms = statementsOfRole(template, logicalIdOf(finetuning.customizationRole!.role)).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
     expect(customizationRoleKms).toEqual([]);
   });
 
@@ -107,7 +107,7 @@ describe('an imported bucket whose encryption cannot be known', () => {
     const template = Template.fromStack(stack);
     for (const finetuning of [viaProp, viaBucket]) {
       expect(finetuning.storage.encryptionKey).toBe(key);
-      const kmsStatement = statementsOfRole(template, logicalIdOf(finetuning.customizationRole.role)).find((s) => actionsOf(s).includes('kms:Decrypt'));
+      const kmsStatement = statementsOfRole(template, logicalIdOf(finetuning.customizationRole!.role)).find((s) => actionsOf(s).includes('kms:Decrypt'));
       expect(kmsStatement?.Resource).toBe(keyArn);
     }
   });

@@ -3,6 +3,7 @@
  * LlamaModel, on* rules, metric* methods, the public replacements of internal properties, the
  * construct path on synth-time errors, and FinetuningWorkflow taking any iam.IRole.
  */
+import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -109,6 +110,18 @@ describe('synth-time errors carry the construct path', () => {
   });
 });
 
+describe('synth-time errors raised in helper functions carry the construct path too', () => {
+  test.each([
+    ['quotaWaitTimeout (workflow duration check)', { quotaRetryInterval: Duration.minutes(10), quotaWaitTimeout: Duration.minutes(5) }, /invalid prop 'quotaWaitTimeout': is shorter than quotaRetryInterval.*\(at Helpers\/Finetuning\/Workflow\)$/],
+    ['alarmPeriod (operations check)', { operations: { alarmPeriod: Duration.seconds(90) } }, /invalid prop 'alarmPeriod'.*\(at Helpers\/Finetuning\/Operations\)$/],
+    ['defaultModel (catalogue check)', { defaultModel: 'llama3.1-8b' }, /invalid prop 'defaultModel'.*\(at Helpers\/Finetuning\/Workflow\)$/],
+    ['modelPrices (cost check)', { modelPrices: { 'llama9': { trainingPer1kTokens: 1, source: 'x' } } }, /invalid prop 'modelPrices.llama9'.*\(at Helpers\/Finetuning\/Workflow\)$/],
+  ])('%s', (_what, props, expected) => {
+    const stack = testStack(testApp(), 'Helpers');
+    expect(() => new LlamaFinetuning(stack, 'Finetuning', props as never)).toThrow(expected);
+  });
+});
+
 describe('FinetuningWorkflow takes any iam.IRole as the customization role', () => {
   const workflowWith = (role: (stack: ReturnType<typeof testStack>) => iam.IRole) => {
     const stack = testStack(testApp(), 'OwnRole');
@@ -141,3 +154,36 @@ describe('FinetuningWorkflow takes any iam.IRole as the customization role', () 
     expect(() => Template.fromStack(stack)).not.toThrow();
   });
 });
+
+describe('LlamaFinetuning takes your own customization role', () => {
+  test('the workflow passes your role to Bedrock and no BedrockCustomizationRole is created; grantPassRole scopes to it', () => {
+    const stack = testStack(testApp(), 'OwnRoleAllInOne');
+    const own = new iam.Role(stack, 'Own', { assumedBy: new iam.ServicePrincipal('bedrock.amazonaws.com') });
+    const finetuning = new LlamaFinetuning(stack, 'Finetuning', { customizationRole: own });
+    const launcher = new iam.Role(stack, 'Launcher', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    finetuning.grantPassRole(launcher);
+    expect(finetuning.customizationRole).toBeUndefined();
+    expect(finetuning.customizationServiceRole).toBe(own);
+    const template = Template.fromStack(stack).toJSON();
+    const roles = Object.keys(template.Resources).filter((id) => template.Resources[id].Type === 'AWS::IAM::Role' && id.includes('CustomizationRole'));
+    expect(roles).toEqual([]);
+    const ownId = stack.getLogicalId(own.node.defaultChild as never);
+    const passes = Object.values(template.Resources as Record<string, { Type: string; Properties: { PolicyDocument?: { Statement: { Action: unknown; Resource: unknown; Condition?: unknown }[] } } }>)
+      .filter((r) => r.Type === 'AWS::IAM::Policy')
+      .flatMap((r) => r.Properties.PolicyDocument!.Statement)
+      .filter((st) => st.Action === 'iam:PassRole');
+    expect(passes.length).toBe(2); // the launch function and the launcher
+    for (const st of passes) {
+      expect(st.Resource).toEqual({ 'Fn::GetAtt': [ownId, 'Arn'] });
+      expect(st.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'bedrock.amazonaws.com' } });
+    }
+  });
+
+  test('your role together with customizationVpc is refused, naming both props', () => {
+    const stack = testStack(testApp(), 'OwnRoleVpc');
+    const own = iam.Role.fromRoleArn(stack, 'Own', 'arn:aws:iam::111122223333:role/own');
+    expect(() => new LlamaFinetuning(stack, 'Finetuning', { customizationRole: own, customizationVpc: { vpc: {} as never, securityGroups: [] } }))
+      .toThrow(/LlamaFinetuning: invalid prop 'customizationRole': both 'customizationRole' and 'customizationVpc' were given.*\(at OwnRoleVpc\/Finetuning\)/);
+  });
+});
+

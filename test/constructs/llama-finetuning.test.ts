@@ -16,13 +16,13 @@ describe('LlamaFinetuning (default props)', () => {
     construct = new LlamaFinetuning(stack, 'Finetuning');
     // A caller that launches jobs; issue-2 wiring of grantPassRole is checked through it.
     const launcher = new iam.Role(stack, 'Launcher', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
-    construct.customizationRole.grantPassRole(launcher);
+    construct.grantPassRole(launcher);
     template = Template.fromStack(stack);
     ref = (c) => stack.resolve((c.node.defaultChild as { logicalId: string }).logicalId);
   });
 
   test('Bedrock may assume the service role only for this account and its customization jobs in this region', () => {
-    const roleId = ref(construct.customizationRole.role as never);
+    const roleId = ref(construct.customizationRole!.role as never);
     const role = template.toJSON().Resources[roleId];
     expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
       {
@@ -42,7 +42,7 @@ describe('LlamaFinetuning (default props)', () => {
   test('the service role reads the dataset bucket (images) and the runs\' pinned data copies, writes only into runs/*/bedrock-output/ of the artifacts bucket, and has nothing else', () => {
     const datasetId = ref(construct.datasetBucket as never);
     const artifactsId = ref(construct.artifactsBucket as never);
-    const statements = statementsOfRole(template, ref(construct.customizationRole.role as never));
+    const statements = statementsOfRole(template, ref(construct.customizationRole!.role as never));
     const bySid = Object.fromEntries(statements.map((s) => [s.Sid, s]));
     expect(Object.keys(bySid).sort()).toEqual(['ListDataAndOutputBuckets', 'ReadTrainingData0', 'ReadTrainingData1', 'WriteJobOutput']);
     expect(bySid.ReadTrainingData0.Action).toBe('s3:GetObject');
@@ -65,7 +65,7 @@ describe('LlamaFinetuning (default props)', () => {
       {
         Effect: 'Allow',
         Action: 'iam:PassRole',
-        Resource: { 'Fn::GetAtt': [ref(construct.customizationRole.role as never), 'Arn'] },
+        Resource: { 'Fn::GetAtt': [ref(construct.customizationRole!.role as never), 'Arn'] },
         Condition: { StringEquals: { 'iam:PassedToService': 'bedrock.amazonaws.com' } },
       },
     ]);
@@ -205,7 +205,7 @@ describe('LlamaFinetuning with a KMS key', () => {
         BucketKeyEnabled: true,
       });
     }
-    const roleId = logicalIdOf(construct.customizationRole.role);
+    const roleId = logicalIdOf(construct.customizationRole!.role);
     const kmsStatement = statementsOfRole(template, roleId).find((s) => s.Sid === 'UseEncryptionKeysThroughS3AndBedrock')!;
     expect(actionsOf(kmsStatement).sort()).toEqual(['kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey']);
     expect(kmsStatement.Resource).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
@@ -243,7 +243,7 @@ describe('LlamaFinetuning with a data prefix', () => {
     }
     const roleOf = (id: string) => logicalIdOf(construct.workflow.node.findChild(id).node.findChild('Role'));
     const sid = (roleId: string, name: string) => statementsOfRole(template, roleId).find((s) => s.Sid === name)!;
-    expect(sid(logicalIdOf(construct.customizationRole.role), 'ReadTrainingData0').Resource).toEqual(objects(datasetId, '/teams/vision/*'));
+    expect(sid(logicalIdOf(construct.customizationRole!.role), 'ReadTrainingData0').Resource).toEqual(objects(datasetId, '/teams/vision/*'));
     expect(sid(roleOf('ReadRequest'), 'CheckDataFilesExist').Resource).toEqual(objects(datasetId, '/teams/vision/*'));
     // Validation reads exact versions and copies them under the run (CopyObject: Get(+Version) on the source, Put on the copy).
     expect(actionsOf(sid(roleOf('ValidateDataset'), 'ReadDataset')).sort()).toEqual(['s3:GetObject', 's3:GetObjectVersion']);
