@@ -6,8 +6,8 @@
  */
 import { App } from 'aws-cdk-lib';
 import { InvalidPropsError } from '../lib/core/props-validation';
-import { ENVIRONMENTS_CONTEXT_KEY, InvalidEnvironmentSettingsError, parseEnvironments } from '../lib/environment-settings';
-import { LlamaFinetuningStack } from '../lib/llama-finetuning-stack';
+import { ENVIRONMENTS_CONTEXT_KEY, InvalidEnvironmentSettingsError, parseEnvironments } from '../app/environment-settings';
+import { LlamaFinetuningStack } from '../app/llama-finetuning-stack';
 
 /**
  * Adds one stack per environment of cdk.json.

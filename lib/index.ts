@@ -7,7 +7,8 @@
  * @packageDocumentation
  */
 
-// The all-in-one construct.
+// The all-in-one construct. (The repository's own per-environment stack and cdk.json parsing
+// are its app, in app/, not part of the library.)
 export * from './llama-finetuning';
 
 // The building blocks LlamaFinetuning composes, for apps that wire their own.

@@ -1,7 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { LlamaFinetuningStack } from '../../lib/llama-finetuning-stack';
-import { parseEnvironmentSettings } from '../../lib/environment-settings';
+import { LlamaFinetuningStack } from '../../app/llama-finetuning-stack';
+import { parseEnvironmentSettings } from '../../app/environment-settings';
 
 /** cdk.json `prices` and `budget` (issue 13, cost before paying): checked at synth, and handed to the validation step. */
 describe('cdk.json prices and budget', () => {

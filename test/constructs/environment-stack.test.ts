@@ -1,7 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { LlamaFinetuningStack } from '../../lib/llama-finetuning-stack';
-import { parseEnvironmentSettings } from '../../lib/environment-settings';
+import { LlamaFinetuningStack } from '../../app/llama-finetuning-stack';
+import { parseEnvironmentSettings } from '../../app/environment-settings';
 
 /**
  * What one environment's cdk.json settings become in its stack: e-mail subscriptions on the

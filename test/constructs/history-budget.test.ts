@@ -1,9 +1,8 @@
 import { App, Duration } from 'aws-cdk-lib';
 import { LlamaFinetuning, LlamaFinetuningProps } from '../../lib';
 import { HISTORY_EVENT_BUDGET } from '../../lib/workflow/history-budget';
-import { LlamaFinetuningStack } from '../../lib/llama-finetuning-stack';
-import { parseEnvironmentSettings } from '../../lib/environment-settings';
-import { ENVIRONMENTS_CONTEXT_KEY } from '../../lib/environment-settings';
+import { LlamaFinetuningStack } from '../../app/llama-finetuning-stack';
+import { ENVIRONMENTS_CONTEXT_KEY, parseEnvironmentSettings } from '../../app/environment-settings';
 import { historyBudgetProblem, historyDesignOf, worstCaseHistoryEvents } from '../../lib/workflow/history-budget';
 import { testStack } from '../support/cdk';
 import { readCdkJsonContext } from '../support/cdk-json';

@@ -1,7 +1,7 @@
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { LlamaFinetuning, FinetuningStorage, RunNotifications, StorageEncryption } from '../../lib';
-import { parseEnvironmentSettings } from '../../lib/environment-settings';
+import { parseEnvironmentSettings } from '../../app/environment-settings';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { statementsOfRole, testApp, testStack } from '../support/cdk';

@@ -10,7 +10,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildApp } from '../../bin/app';
-import { ENVIRONMENTS_CONTEXT_KEY } from '../../lib/environment-settings';
+import { ENVIRONMENTS_CONTEXT_KEY } from '../../app/environment-settings';
 import { HANDLER_BUILD_RUNTIME, handlerRuntime } from '../../lib/workflow/handler-code';
 import { HANDLER_METADATA_KEY } from '../../lib/workflow/workflow-function';
 import { readCdkJsonContext } from '../support/cdk-json';

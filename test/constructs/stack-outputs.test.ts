@@ -1,8 +1,8 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { LlamaFinetuning } from '../../lib';
-import { LlamaFinetuningStack } from '../../lib/llama-finetuning-stack';
-import { parseEnvironmentSettings } from '../../lib/environment-settings';
+import { LlamaFinetuningStack } from '../../app/llama-finetuning-stack';
+import { parseEnvironmentSettings } from '../../app/environment-settings';
 import { logicalIdOf, testApp, testStack } from '../support/cdk';
 import { matchesEventPattern } from '../support/local-workflow/eventbridge-pattern';
 

@@ -1,7 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { LlamaFinetuningStack } from '../../lib/llama-finetuning-stack';
-import { parseEnvironmentSettings } from '../../lib/environment-settings';
+import { LlamaFinetuningStack } from '../../app/llama-finetuning-stack';
+import { parseEnvironmentSettings } from '../../app/environment-settings';
 import { RunRecord } from '../../lambda/shared/run-record';
 import { LocalAws, startLocalAws } from '../support/local-aws';
 import { LocalWorkflowRunner } from '../support/local-workflow';

@@ -3,9 +3,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { EnvironmentSettings, removalPolicyOf } from './environment-settings';
-import { LlamaFinetuning } from './llama-finetuning';
-import { FinetuningOutputs } from './outputs/finetuning-outputs';
-import { StorageEncryption } from './storage/finetuning-storage';
+// The library's public API only, as any app using the package would.
+import { FinetuningOutputs, LlamaFinetuning, StorageEncryption } from '../lib';
 
 /** Props of {@link LlamaFinetuningStack}. */
 export interface LlamaFinetuningStackProps extends StackProps {
@@ -18,7 +17,11 @@ export interface LlamaFinetuningStackProps extends StackProps {
   readonly settings?: EnvironmentSettings;
 }
 
-/** A stack with one {@link LlamaFinetuning}, configured from an environment's settings. */
+/**
+ * This repository's own per-environment stack: one {@link LlamaFinetuning}, configured from an
+ * environment's settings in cdk.json. Part of the repository's app (bin/app.ts), not of the
+ * library's API: an app of your own creates LlamaFinetuning in its own stack.
+ */
 export class LlamaFinetuningStack extends Stack {
   /** The fine-tuning construct. */
   public readonly finetuning: LlamaFinetuning;

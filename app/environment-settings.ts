@@ -4,8 +4,8 @@
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { InvalidPropsError } from './core/props-validation';
-import { checkCostSettings, CostBudgetSettings, ModelPriceSettings } from './workflow/cost-settings';
+import { InvalidPropsError } from '../lib/core/props-validation';
+import { checkCostSettings, CostBudgetSettings, ModelPriceSettings } from '../lib/workflow/cost-settings';
 import { LLAMA_MODELS, LlamaModelSpec, ModelCatalogueError, findModel, resolveHyperParameters } from '../lambda/shared/models/llama-models';
 
 /** The context key in cdk.json that holds the environments. */
