@@ -26,10 +26,10 @@ import { CommandResult, runCommand } from './run-command';
 const REPOSITORY = path.resolve(__dirname, '..', '..');
 const MANIFEST = JSON.parse(fs.readFileSync(path.join(REPOSITORY, 'package.json'), 'utf8')) as {
   name: string;
+  version: string;
   bin: Record<string, string>;
   dependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
-  bundledDependencies?: string[];
 };
 const CLI_NAME = Object.keys(MANIFEST.bin)[0];
 /** The handlers the build bundles: every lambda/<name>/index.ts. */
@@ -128,7 +128,10 @@ async function packInstallSynthesize(tempRoot: string): Promise<PackageRun> {
   timings[`npx ${CLI_NAME} --help`] = cliHelp.durationMs;
 
   const installedPackageDir = path.join(consumerDir, 'node_modules', MANIFEST.name);
-  const s3ClientLoad = await runCommand(process.execPath, ['-e', "console.log(typeof require('@aws-sdk/client-s3').S3Client)"], { cwd: path.join(installedPackageDir, 'dist', 'cli'), env, allowFailure: true });
+  // Every module the installed CLI requires at start-up, other than Node's own: none may come from node_modules.
+  const cliEntry = path.join(installedPackageDir, MANIFEST.bin[CLI_NAME]);
+  const probe = `const Module = require('module'); const seen = []; const load = Module._load; Module._load = function (request, ...rest) { if (!request.startsWith('node:') && !Module.isBuiltin(request) && !request.startsWith('.') && !require('path').isAbsolute(request)) seen.push(request); return load.call(this, request, ...rest); }; process.argv = [process.argv[0], ${JSON.stringify(cliEntry)}, '--version']; process.on('exit', () => { process.stdout.write(seen.length === 0 ? 'self-contained' : 'requires ' + seen.join(', ')); }); require(${JSON.stringify(cliEntry)});`;
+  const s3ClientLoad = await runCommand(process.execPath, ['-e', probe], { cwd: consumerDir, env, allowFailure: true });
 
   const applicationTemplate = JSON.parse(fs.readFileSync(path.join(cloudAssemblyDir, `${CONSUMER_APPLICATION_STACK}.template.json`), 'utf8')) as CfnTemplateJson;
   return { tarballEntries, consumerDir, installedPackageDir, esbuildLookup, cloudAssemblyDir, template, applicationTemplate, cliHelp, s3ClientLoad, timings };
@@ -156,16 +159,15 @@ describe('installable package [slow: build, npm pack, offline install into a con
       expect(entries).toContain(`dist/assets/${handler}/index.js`);
       expect(entries).toContain(`dist/assets/${handler}/index.js.map`);
     }
-    // jsii needs every non-jsii runtime dependency bundled (package.json bundledDependencies: the CLI's S3 client).
-    const bundled = (MANIFEST.bundledDependencies ?? []).map((name) => `node_modules/${name}/`);
-    expect(bundled.length).toBeGreaterThan(0);
-    for (const dir of bundled) expect(entries.some((entry) => entry.startsWith(dir))).toBe(true);
-    const ours = entries.filter((entry) => !bundled.some((dir) => entry.startsWith(dir)));
-    expect(ours).toContain('.jsii');
-    const unwanted = ours.filter((entry) => (entry.endsWith('.ts') && !entry.endsWith('.d.ts')) || /^(test|lib|lambda|cli|bin|scripts|bench|demo|cdk\.out|node_modules)\//.test(entry) || entry.includes('cdk.out/'));
+    // The package has no runtime dependency (jsii allows only jsii modules): the CLI is one esbuild bundle with its S3 client inside.
+    expect(entries.filter((entry) => entry.startsWith('node_modules/'))).toEqual([]);
+    expect(entries).toContain('.jsii');
+    expect(entries.filter((entry) => entry.startsWith('dist/cli/'))).toEqual([MANIFEST.bin[CLI_NAME]]);
+    const unwanted = entries.filter((entry) => (entry.endsWith('.ts') && !entry.endsWith('.d.ts')) || /^(test|lib|lambda|cli|bin|scripts|bench|demo|cdk\.out|node_modules)\//.test(entry) || entry.includes('cdk.out/'));
     expect(unwanted).toEqual([]);
-    // The bundled S3 client loads where the CLI runs, its own dependencies resolved in the consumer.
-    expect({ stdout: run.s3ClientLoad.stdout.trim(), stderr: run.s3ClientLoad.stderr }).toEqual({ stdout: 'function', stderr: '' });
+    // The installed CLI runs with nothing of the SDK in the consumer's node_modules being required: it needs no install of its own.
+    expect({ lastLine: run.s3ClientLoad.stdout.trim().split('\n').pop(), stderr: run.s3ClientLoad.stderr }).toEqual({ lastLine: 'self-contained', stderr: '' });
+    expect(run.s3ClientLoad.stdout).toContain(`llama-finetune ${MANIFEST.version}`);
   });
 
   it('installs with aws-cdk-lib and constructs as peer dependencies and without esbuild', () => {

@@ -47,7 +47,7 @@ describe('evaluation of the largest allowed test set (offline, as synthesized)',
     const largest = Math.max(...outcome.events.filter((e) => e.childExecution === undefined).map((e) => Buffer.byteLength(JSON.stringify(e.output ?? e.input ?? null))));
     expect(largest).toBeLessThan(MAX_PAYLOAD_BYTES / 8);
     const prepared = outcome.events.find((e) => e.type === 'StateExited' && e.state === 'PrepareEvaluation')!.output as { evaluation: Record<string, unknown> };
-    expect(prepared.evaluation).toEqual({ recordCount: LARGEST_TEST_SET, shardCount: 5_000, manifest: { bucket: h.artifacts, key: expect.stringMatching(/evaluation\/shards\/manifest\.json$/) }, resultsPrefix: expect.any(String) });
+    expect(prepared.evaluation).toEqual({ itemsDigest: expect.stringMatching(/^[0-9a-f]{64}$/), recordCount: LARGEST_TEST_SET, shardCount: 5_000, manifest: { bucket: h.artifacts, key: expect.stringMatching(/evaluation\/shards\/manifest\.json$/) }, resultsPrefix: expect.any(String) });
 
     // One child execution per shard, each with a short history of its own; the parent's stays small.
     expect(outcome.childExecutions).toHaveLength(5_000);
