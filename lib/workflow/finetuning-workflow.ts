@@ -361,19 +361,22 @@ export class FinetuningWorkflow extends Construct {
       );
     }
 
+    // Job waits' task tokens: job-waits/<job id>.json (WaitForJobEnd writes, JobEvent reads, CheckJob and CleanupRun delete).
+    const jobWaits = props.artifactsBucket.arnForObjects(`${JOB_WAITS_PREFIX}*`);
     const check = this.fn('CheckJob', 'check-job', 'Checks a customization job and, when it completed, reads its training metrics', {
       ENVIRONMENT_NAME: environmentName,
+      JOB_WAITS_BUCKET: props.artifactsBucket.bucketName,
       JOB_WATCH_ERROR_BUDGET_SECONDS: String(jobWatchErrorBudget.toSeconds()),
     });
     allow(check, 'GetCustomizationJob', ['bedrock:GetModelCustomizationJob'], [bedrockArn(stack, 'model-customization-job', '*')], 'Job ARNs carry ids Bedrock assigns at creation.');
     allow(check, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runRecords], 'Updates the run\'s own record; run ids are made per request.');
     allow(check, 'ReadTrainingMetrics', ['s3:GetObject'], [props.artifactsBucket.arnForObjects(`${this.runsPrefix}*/bedrock-output/*`)], 'Reads the metrics CSVs Bedrock writes under a folder named after the job id.');
+    allow(check, 'EndJobWait', ['s3:GetObject', 's3:DeleteObject'], [jobWaits], 'Deletes the task token of the job that ended (job-waits/<job id>.json); job ids are assigned by Bedrock at creation.');
     allow(check, 'TellMissingFromDenied', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
     grantS3KeyUse(props.bucketEncryptionKey, check.role, 'read-write');
 
     // Event-driven job tracking: WaitForJobEnd keeps the task token under job-waits/ (outside the
     // runs prefix that result readers may read) and JobEvent resumes the run from Bedrock's event.
-    const jobWaits = props.artifactsBucket.arnForObjects(`${JOB_WAITS_PREFIX}*`);
     const waitForJobEnd = this.fn('WaitForJobEnd', 'wait-for-job-end', 'Keeps the task token of a run waiting for its customization job, and resumes the run if the job already ended', {
       JOB_WAITS_BUCKET: props.artifactsBucket.bucketName,
       JOB_WATCH_ERROR_BUDGET_SECONDS: String(jobWatchErrorBudget.toSeconds()),
@@ -411,8 +414,10 @@ export class FinetuningWorkflow extends Construct {
     const cleanup = this.fn('CleanupRun', 'cleanup-run', 'Stops the job of an execution that failed, timed out or was aborted, and records the outcome', {
       ARTIFACTS_BUCKET: props.artifactsBucket.bucketName,
       RUNS_PREFIX: this.runsPrefix,
+      JOB_WAITS_BUCKET: props.artifactsBucket.bucketName,
       ...outcomeEnvironment,
     }, { deadLetterQueue: this.cleanupDeadLetterQueue });
+    allow(cleanup, 'EndJobWait', ['s3:GetObject', 's3:DeleteObject'], [jobWaits], 'Deletes the task token of the ended execution\'s job wait (job-waits/<job id>.json); job ids are assigned by Bedrock at creation.');
     allow(cleanup, 'ReadExecutionPointers', ['s3:GetObject'], [props.artifactsBucket.arnForObjects(`${this.runsPrefix}executions/*`)], 'Execution pointers are named after executions, which are created at run time.');
     allow(cleanup, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runRecords], 'Updates the run\'s own record; run ids are made per request.');
     allow(cleanup, 'TellMissingFromDenied', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
