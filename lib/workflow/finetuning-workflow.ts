@@ -650,19 +650,13 @@ export class FinetuningWorkflow extends Construct {
       }
     }
 
-    // Resuming a wait: Step Functions authorizes SendTaskSuccess on the state machine of the
-    // token's execution, so both functions may resume executions of this state machine only.
-    jobEvent.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ResumeWaitingRun', actions: ['states:SendTaskSuccess'], resources: [this.stateMachine.stateMachineArn] }));
-    // The state machine invokes WaitForJobEnd, so naming its ARN here would be a dependency
-    // cycle; its generated name starts with its logical id, which is as narrow as synth allows.
-    const machineLogicalId = Stack.of(this).getLogicalId(this.stateMachine.node.defaultChild as sfn.CfnStateMachine);
-    allow(
-      waitForJobEnd,
-      'ResumeOwnRunIfJobEnded',
-      ['states:SendTaskSuccess'],
-      [Stack.of(this).formatArn({ service: 'states', resource: 'stateMachine', resourceName: `${machineLogicalId}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
-      'This state machine, named <logical id>-<suffix> by CloudFormation; its exact ARN would make a dependency cycle (the state machine invokes this function).',
-    );
+    // Resuming a wait: SendTaskSuccess takes no resource type (Service Authorization Reference,
+    // "Actions defined by AWS Step Functions": its Resource types column is empty; the task token
+    // names the task), so AWS only honours "*": a statement naming the state machine would deny.
+    // Only these two functions hold the tokens (kept under job-waits/, which only they read).
+    const sendTaskSuccessReason = 'states:SendTaskSuccess supports no resource-level permissions (Service Authorization Reference for Step Functions: no resource type); the task token identifies the task, and only the workflow\'s functions can read the tokens.';
+    allow(jobEvent, 'ResumeWaitingRun', ['states:SendTaskSuccess'], ['*'], sendTaskSuccessReason);
+    allow(waitForJobEnd, 'ResumeOwnRunIfJobEnded', ['states:SendTaskSuccess'], ['*'], sendTaskSuccessReason);
     this.jobEventRule = new events.Rule(this, 'JobEventRule', {
       description: 'Resumes the fine-tuning run waiting for a Bedrock customization job when the job ends',
       eventPattern: {
