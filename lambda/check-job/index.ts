@@ -9,13 +9,16 @@
  * again. Only a streak of failed checks longer than JOB_WATCH_ERROR_BUDGET_SECONDS (the
  * jobWatchErrorBudget setting) fails the run, with JobWatchErrorBudgetExceeded.
  *
+ * When the job has ended, the run waits no more: its stored task token (job-waits/) is deleted.
+ *
  * Input: { run, job }. Output: the job with its current status (and a small metrics digest).
  */
 import { GetModelCustomizationJobCommand } from '@aws-sdk/client-bedrock';
 import { bedrockClient, s3Client } from '../shared/aws-clients';
 import { jobIdOf } from '../shared/job-names';
 import { createLogger } from '../shared/logger';
-import { intEnv } from '../shared/env';
+import { intEnv, requireEnv } from '../shared/env';
+import { endJobWait } from '../shared/job-wait-store';
 import { logFailures, runIdOf } from '../shared/log-failures';
 import { RunContext } from '../shared/run-context';
 import { RunJob, updateOwnRunRecord, withEvent } from '../shared/run-record';
@@ -98,6 +101,7 @@ async function checkJob(event: CheckJobEvent): Promise<CheckJobResult> {
     runLog.info('job status changed', { jobArn: job.jobArn, from: job.status, to: status });
     if (ENDED_JOB_STATES.has(status)) emitMetrics(runLog, [{ name: FinetuneMetric.JOB_DURATION, value: jobDurationSeconds(out.creationTime, out.endTime), unit: 'Seconds' }], process.env.ENVIRONMENT_NAME);
   }
+  if (ENDED_JOB_STATES.has(status)) await endJobWait(s3Client(), requireEnv('JOB_WAITS_BUCKET'), job.jobArn, run.executionArn);
   return { ...current, finalTrainingLoss: metrics?.training?.finalLoss, finalValidationLoss: metrics?.validation?.finalLoss };
 }
 

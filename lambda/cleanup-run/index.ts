@@ -9,6 +9,8 @@
 import { GetModelCustomizationJobCommand, ResourceNotFoundException, StopModelCustomizationJobCommand } from '@aws-sdk/client-bedrock';
 import { bedrockClient, s3Client } from '../shared/aws-clients';
 import { intEnv, requireEnv } from '../shared/env';
+import { isJobArn } from '../shared/job-wait';
+import { endJobWait } from '../shared/job-wait-store';
 import { deleteProvisionedThroughput, runProvisionedThroughputArns, withProvisionedThroughputDeleted } from '../shared/evaluation/provisioned-throughput-deletion';
 import { jobNameFor } from '../shared/job-names';
 import { keepRunHistory } from '../shared/leaderboard/history-store';
@@ -139,6 +141,10 @@ async function cleanUpRun(event: ExecutionStatusChangeEvent): Promise<CleanupRes
       requireEnv('TOPIC_ARN'),
       requireEnv('EVENT_BUS_NAME'),
     );
+  }
+  // The execution waits no more: delete its job wait's task token (the job's late event then finds none).
+  for (const jobArn of new Set([record.job?.jobArn, updated.job?.jobArn])) {
+    if (isJobArn(jobArn) && (await endJobWait(s3Client(), requireEnv('JOB_WAITS_BUCKET'), jobArn, detail.executionArn)) === 'deleted') runLog.info('deleted the task token of the job wait', { jobArn });
   }
   // Recorded and announced: now fail (so Lambda retries, then the dead-letter queue) if a deletion was refused.
   const refused = [...gone.refused, ...(latePt?.refused ?? [])];

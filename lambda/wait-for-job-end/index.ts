@@ -13,6 +13,11 @@
  * only), and past JOB_WATCH_ERROR_BUDGET_SECONDS (jobWatchErrorBudget) the step fails with
  * JobWatchErrorBudgetExceeded, as CheckJob does.
  *
+ * CheckJob deletes the token once it reads the job's end (and the cleanup when the execution
+ * ends abnormally). The rewrites after the check (the streak) are sent with If-Match on this
+ * invocation's own write: if the run was resumed meanwhile (by the event) and its wait ended,
+ * the token stays deleted.
+ *
  * Input: { runId, executionArn, jobArn, jobStatus, taskToken }. Output: { registered, jobStatus }
  * (what resumes the state is the token, not this).
  */
@@ -25,6 +30,7 @@ import { JobWatchErrorBudgetExceededError, JobWatchErrors, budgetExceeded, isTra
 import { ENDED_JOB_STATUSES, JobWaitRecord, JobWaitWakeUp, isStaleTokenError, jobWaitKey, parseJobWaitRecord } from '../shared/job-wait';
 import { createLogger } from '../shared/logger';
 import { logFailures } from '../shared/log-failures';
+import { isPreconditionFailed } from '../shared/run-record';
 import { isNotFound } from '../shared/s3';
 
 export interface WaitForJobEndEvent {
@@ -59,8 +65,18 @@ async function register(event: WaitForJobEndEvent): Promise<{ registered: true; 
     registeredAt: new Date().toISOString(),
     ...(watchErrors ? { watchErrors } : {}),
   });
-  const store = (value: JobWaitRecord) => s3Client().send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(value), ContentType: 'application/json' }));
-  await store(record(streak));
+  const put = (value: JobWaitRecord, ifMatch?: string) => s3Client().send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(value), ContentType: 'application/json', IfMatch: ifMatch }));
+  const etag = (await put(record(streak))).ETag;
+  /** Rewrites this invocation's own record; false when it is gone or replaced (the wait ended meanwhile). */
+  const rewrite = async (value: JobWaitRecord): Promise<boolean> => {
+    try {
+      await put(value, etag);
+      return true;
+    } catch (err) {
+      if (isNotFound(err) || isPreconditionFailed(err) || isConditionalConflict(err)) return false;
+      throw err;
+    }
+  };
 
   const runLog = log.child({ runId: event.runId, jobArn: event.jobArn });
   let status: string | undefined;
@@ -72,12 +88,18 @@ async function register(event: WaitForJobEndEvent): Promise<{ registered: true; 
     const watchErrors = withFailedCheck(streak, err, now);
     const budgetSeconds = intEnv('JOB_WATCH_ERROR_BUDGET_SECONDS', DEFAULT_WATCH_ERROR_BUDGET_SECONDS);
     if (budgetExceeded(watchErrors, budgetSeconds, now)) throw new JobWatchErrorBudgetExceededError(event.jobArn, watchErrors, budgetSeconds, event.jobStatus ?? 'unknown');
-    await store(record(watchErrors));
+    if (!(await rewrite(record(watchErrors)))) {
+      runLog.info('the wait ended while the job was being checked; its token stays deleted', { status: event.jobStatus });
+      return { registered: true };
+    }
     runLog.warn('could not check the job; waiting for its event or the next safety poll', { status: event.jobStatus, failedChecks: watchErrors.count, since: watchErrors.since, error: err });
     return { registered: true };
   }
   // A good check ends the streak.
-  if (streak) await store(record());
+  if (streak && !(await rewrite(record()))) {
+    runLog.info('the wait ended while the job was being checked; its token stays deleted', { jobStatus: status });
+    return { registered: true, jobStatus: status };
+  }
   if (status && ENDED_JOB_STATUSES.includes(status)) {
     const wakeUp: JobWaitWakeUp = { wokenBy: 'registration', jobArn: event.jobArn, jobStatus: status, at: new Date().toISOString() };
     try {
@@ -92,6 +114,11 @@ async function register(event: WaitForJobEndEvent): Promise<{ registered: true; 
     runLog.info('waiting for the job to end', { jobStatus: status });
   }
   return { registered: true, jobStatus: status };
+}
+
+/** S3's 409 ConditionalRequestConflict: a conditional write raced another operation on the key (here, the deletion). */
+function isConditionalConflict(err: unknown): boolean {
+  return (err as { name?: string } | null)?.name === 'ConditionalRequestConflict' || (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode === 409;
 }
 
 async function readPrevious(bucket: string, key: string): Promise<JobWaitRecord | undefined> {

@@ -406,19 +406,22 @@ export class FinetuningWorkflow extends Construct {
       );
     }
 
+    // Job waits' task tokens: job-waits/<job id>.json (WaitForJobEnd writes, JobEvent reads, CheckJob and CleanupRun delete).
+    const jobWaits = props.artifactsBucket.arnForObjects(`${JOB_WAITS_PREFIX}*`);
     const check = this.fn('CheckJob', 'check-job', 'Checks a customization job and, when it completed, reads its training metrics', {
       ENVIRONMENT_NAME: environmentName,
+      JOB_WAITS_BUCKET: props.artifactsBucket.bucketName,
       JOB_WATCH_ERROR_BUDGET_SECONDS: String(jobWatchErrorBudget.toSeconds()),
     });
     allow(check, 'GetCustomizationJob', ['bedrock:GetModelCustomizationJob'], [bedrockArn(stack, 'model-customization-job', '*')], 'Job ARNs carry ids Bedrock assigns at creation.');
     allow(check, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runRecords], 'Updates the run\'s own record; run ids are made per request.');
     allow(check, 'ReadTrainingMetrics', ['s3:GetObject'], [props.artifactsBucket.arnForObjects(`${this.runsPrefix}*/bedrock-output/*`)], 'Reads the metrics CSVs Bedrock writes under a folder named after the job id.');
+    allow(check, 'EndJobWait', ['s3:GetObject', 's3:DeleteObject'], [jobWaits], 'Deletes the task token of the job that ended (job-waits/<job id>.json); job ids are assigned by Bedrock at creation.');
     allow(check, 'TellMissingFromDenied', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
     grantS3KeyUse(props.bucketEncryptionKey, check.role, 'read-write');
 
     // Event-driven job tracking: WaitForJobEnd keeps the task token under job-waits/ (outside the
     // runs prefix that result readers may read) and JobEvent resumes the run from Bedrock's event.
-    const jobWaits = props.artifactsBucket.arnForObjects(`${JOB_WAITS_PREFIX}*`);
     const waitForJobEnd = this.fn('WaitForJobEnd', 'wait-for-job-end', 'Keeps the task token of a run waiting for its customization job, and resumes the run if the job already ended', {
       JOB_WAITS_BUCKET: props.artifactsBucket.bucketName,
       JOB_WATCH_ERROR_BUDGET_SECONDS: String(jobWatchErrorBudget.toSeconds()),
@@ -456,8 +459,10 @@ export class FinetuningWorkflow extends Construct {
     const cleanup = this.fn('CleanupRun', 'cleanup-run', 'Stops the job of an execution that failed, timed out or was aborted, and records the outcome', {
       ARTIFACTS_BUCKET: props.artifactsBucket.bucketName,
       RUNS_PREFIX: this.runsPrefix,
+      JOB_WAITS_BUCKET: props.artifactsBucket.bucketName,
       ...outcomeEnvironment,
     }, { deadLetterQueue: this.cleanupDeadLetterQueue });
+    allow(cleanup, 'EndJobWait', ['s3:GetObject', 's3:DeleteObject'], [jobWaits], 'Deletes the task token of the ended execution\'s job wait (job-waits/<job id>.json); job ids are assigned by Bedrock at creation.');
     allow(cleanup, 'ReadExecutionPointers', ['s3:GetObject'], [props.artifactsBucket.arnForObjects(`${this.runsPrefix}executions/*`)], 'Execution pointers are named after executions, which are created at run time.');
     allow(cleanup, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runRecords], 'Updates the run\'s own record; run ids are made per request.');
     allow(cleanup, 'TellMissingFromDenied', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
@@ -693,19 +698,13 @@ export class FinetuningWorkflow extends Construct {
       }
     }
 
-    // Resuming a wait: Step Functions authorizes SendTaskSuccess on the state machine of the
-    // token's execution, so both functions may resume executions of this state machine only.
-    jobEvent.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ResumeWaitingRun', actions: ['states:SendTaskSuccess'], resources: [this.stateMachine.stateMachineArn] }));
-    // The state machine invokes WaitForJobEnd, so naming its ARN here would be a dependency
-    // cycle; its generated name starts with its logical id, which is as narrow as synth allows.
-    const machineLogicalId = Stack.of(this).getLogicalId(this.stateMachine.node.defaultChild as sfn.CfnStateMachine);
-    allow(
-      waitForJobEnd,
-      'ResumeOwnRunIfJobEnded',
-      ['states:SendTaskSuccess'],
-      [Stack.of(this).formatArn({ service: 'states', resource: 'stateMachine', resourceName: `${machineLogicalId}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
-      'This state machine, named <logical id>-<suffix> by CloudFormation; its exact ARN would make a dependency cycle (the state machine invokes this function).',
-    );
+    // Resuming a wait: SendTaskSuccess takes no resource type (Service Authorization Reference,
+    // "Actions defined by AWS Step Functions": its Resource types column is empty; the task token
+    // names the task), so AWS only honours "*": a statement naming the state machine would deny.
+    // Only these two functions hold the tokens (kept under job-waits/, which only they read).
+    const sendTaskSuccessReason = 'states:SendTaskSuccess supports no resource-level permissions (Service Authorization Reference for Step Functions: no resource type); the task token identifies the task, and only the workflow\'s functions can read the tokens.';
+    allow(jobEvent, 'ResumeWaitingRun', ['states:SendTaskSuccess'], ['*'], sendTaskSuccessReason);
+    allow(waitForJobEnd, 'ResumeOwnRunIfJobEnded', ['states:SendTaskSuccess'], ['*'], sendTaskSuccessReason);
     this.jobEventRule = new events.Rule(this, 'JobEventRule', {
       description: 'Resumes the fine-tuning run waiting for a Bedrock customization job when the job ends',
       eventPattern: {

@@ -5,14 +5,15 @@
  */
 import { handler } from '../../lambda/check-job';
 import { RunJob } from '../../lambda/shared/run-record';
+import { jobWaitKey } from '../../lambda/shared/job-wait';
 import { BedrockClient, StopModelCustomizationJobCommand } from '@aws-sdk/client-bedrock';
-import { HandlerAws, createJob, runContext, runningRecord, startHandlerAws, storeRecord, storedRecord } from './handler-fixtures';
+import { ARTIFACTS, HandlerAws, createJob, runContext, runningRecord, startHandlerAws, storeRecord, storedRecord } from './handler-fixtures';
 
 describe('check-job handler', () => {
   let aws: HandlerAws;
 
   beforeAll(async () => {
-    aws = await startHandlerAws();
+    aws = await startHandlerAws({ JOB_WAITS_BUCKET: ARTIFACTS });
     aws.bedrock.setJobScenario({ afterPolls: 'manual', stopAfterPolls: 0 });
   });
   afterAll(async () => aws?.stop());
@@ -33,6 +34,23 @@ describe('check-job handler', () => {
     const checked = await handler({ run, job });
     expect(checked).toMatchObject({ status: 'Stopped', failureMessage: 'the job was stopped' });
     expect(storedRecord(aws, run).job).toMatchObject({ status: 'Stopped', failureMessage: 'the job was stopped' });
+  });
+
+  test("the job's end ends its wait: the run's own task token is deleted; another execution's, or a running job's, is kept", async () => {
+    const { run, job } = await trainingRun('check-token');
+    const key = jobWaitKey(job.jobArn);
+    const token = (executionArn: string) => JSON.stringify({ jobArn: job.jobArn, taskToken: 't', executionArn, runId: run.runId, registeredAt: new Date().toISOString() });
+    aws.s3.putObject(ARTIFACTS, key, token(run.executionArn));
+    await handler({ run, job });
+    expect(aws.s3.getObject(ARTIFACTS, key)).toBeDefined(); // still training
+    aws.s3.putObject(ARTIFACTS, key, token('arn:aws:states:us-west-2:111122223333:execution:M:someone-else'));
+    aws.bedrock.completeJob(job.jobArn);
+    await handler({ run, job });
+    expect(aws.s3.getObject(ARTIFACTS, key)).toBeDefined(); // a duplicate execution's wait is not ours to end
+    aws.s3.putObject(ARTIFACTS, key, token(run.executionArn));
+    await handler({ run, job: { ...job, status: 'Completed' } });
+    expect(aws.s3.getObject(ARTIFACTS, key)).toBeUndefined();
+    await handler({ run, job: { ...job, status: 'Completed' } }); // again, with nothing stored: harmless
   });
 
   test('a job that failed without a message (or a blank one): the message says Bedrock gave none', async () => {

@@ -8,6 +8,7 @@ import { provisionedModelNameFor } from '../../lambda/shared/evaluation/provisio
 import { jobNameFor } from '../../lambda/shared/job-names';
 import { RunContext } from '../../lambda/shared/run-context';
 import { RunRecord, executionPointerKey, runRecordKey } from '../../lambda/shared/run-record';
+import { jobWaitKey } from '../../lambda/shared/job-wait';
 import { ARTIFACTS, HandlerAws, RUNS_PREFIX, createJob, createThroughput, runContext, runningRecord, startHandlerAws, storeRecord, storedRecord } from './handler-fixtures';
 
 const TOPIC_ARN = 'arn:aws:sns:us-west-2:111122223333:outcomes';
@@ -17,7 +18,7 @@ describe('cleanup-run handler', () => {
   let aws: HandlerAws;
 
   beforeAll(async () => {
-    aws = await startHandlerAws({ TOPIC_ARN, EVENT_BUS_NAME: 'default' });
+    aws = await startHandlerAws({ TOPIC_ARN, EVENT_BUS_NAME: 'default', JOB_WAITS_BUCKET: ARTIFACTS });
     // Jobs stay InProgress until stopped; completing one would check data these tests do not upload.
     aws.bedrock.setJobScenario({ afterPolls: 'manual' });
   });
@@ -136,6 +137,22 @@ describe('cleanup-run handler', () => {
     const lines = aws.logLines().filter((l) => l.runId === run.runId);
     expect(lines).toEqual(expect.arrayContaining([expect.objectContaining({ level: 'ERROR', channel: 'eventbridge', error: 'InternalFailure' })]));
     expect(lines.find((l) => l.message === 'metrics')).toMatchObject({ NotificationFailures: 1 });
+  });
+
+  test("an aborted execution's job wait ends: its task token is deleted; a token another execution stored is kept", async () => {
+    const run = runContext('aborted-token');
+    const jobArn = await createJob(jobNameFor(run), run);
+    const job = { jobArn, jobName: jobNameFor(run), customModelName: 'm', status: 'InProgress', outputS3Uri: `s3://${ARTIFACTS}/x/`, hyperParameters: {} };
+    const record = runningRecord(run, { validation: VALID, job });
+    const token = (executionArn: string) => JSON.stringify({ jobArn, taskToken: 't', executionArn, runId: run.runId, registeredAt: new Date().toISOString() });
+    aws.s3.putObject(ARTIFACTS, jobWaitKey(jobArn), token('arn:aws:states:us-west-2:111122223333:execution:M:another'));
+    await handler(endedExecution(record, 'ABORTED'));
+    expect(aws.s3.getObject(ARTIFACTS, jobWaitKey(jobArn))).toBeDefined();
+    const second = runContext('aborted-token-2');
+    const secondArn = await createJob(jobNameFor(second), second);
+    aws.s3.putObject(ARTIFACTS, jobWaitKey(secondArn), token(second.executionArn));
+    await handler(endedExecution(runningRecord(second, { validation: VALID, job: { ...job, jobArn: secondArn, jobName: jobNameFor(second) } }), 'ABORTED'));
+    expect(aws.s3.listKeys(ARTIFACTS, `job-waits/${secondArn.split('/').pop()}`)).toEqual([]);
   });
 
   test('an execution that does not own the run it points at stops, deletes and records nothing', async () => {

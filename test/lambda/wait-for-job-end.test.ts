@@ -65,6 +65,28 @@ describe('wait-for-job-end handler', () => {
     await expect(handler(event(issue().token))).rejects.toMatchObject({ name: 'JobWatchErrorBudgetExceeded', message: expect.stringContaining(`6 failed checks since ${since}`) });
   });
 
+  test('a wait ended while its round was checking the job (resumed by the event, token deleted) is not brought back by the round\'s rewrite', async () => {
+    const { jobArn, issue, event, stored } = await waitingRun('wait-ended-meanwhile');
+    aws.bedrock.throttleNext(3, { operation: 'GetModelCustomizationJob' });
+    await handler(event(issue().token));
+    expect(stored().watchErrors).toMatchObject({ count: 1 });
+    // Next round: its check is throttled, and slow; meanwhile CheckJob (woken by the event) deletes the token.
+    aws.bedrock.throttleNext(3, { operation: 'GetModelCustomizationJob' });
+    aws.bedrock.setLatency(400);
+    const round = issue();
+    const registration = handler(event(round.token));
+    try {
+      for (let i = 0; i < 100 && !(aws.s3.getObject(ARTIFACTS, jobWaitKey(jobArn))?.toString().includes(round.token) ?? false); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(stored().taskToken).toBe(round.token);
+      aws.s3.deleteObject(ARTIFACTS, jobWaitKey(jobArn));
+    } finally {
+      await registration.catch(() => undefined);
+      aws.bedrock.setLatency(0);
+    }
+    await expect(registration).resolves.toEqual({ registered: true });
+    expect(aws.s3.getObject(ARTIFACTS, jobWaitKey(jobArn))).toBeUndefined();
+  });
+
   test("an error that is the caller's (access denied) fails the step at once", async () => {
     const { issue, event } = await waitingRun('wait-denied');
     aws.bedrock.injectError(1, 'AccessDeniedException', { operation: 'GetModelCustomizationJob' });

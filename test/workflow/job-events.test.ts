@@ -44,6 +44,9 @@ function jobEventResults(h: WorkflowHarness, jobArn: string): JobEventResult[] {
     });
 }
 
+/** Task tokens still stored under job-waits/ for the job. */
+const tokenFiles = (h: WorkflowHarness, jobArn: string) => h.aws.s3.listKeys(h.artifacts, `job-waits/${jobArn.split('/').pop()}`);
+
 const count = (execution: { events: ReadonlyArray<{ type: string; state?: string }> }, type: string, state: string) => execution.events.filter((e) => e.type === type && e.state === state).length;
 
 describe('event-driven job tracking (offline, as synthesized)', () => {
@@ -71,6 +74,9 @@ describe('event-driven job tracking (offline, as synthesized)', () => {
     expect(count(outcome, 'StateEntered', 'CheckJob')).toBe(1);
     expect(jobEventResults(h, job.jobArn)).toEqual([{ resumed: execution.executionArn }]);
     expect(h.runRecord(job.jobName)!.job).toMatchObject({ status: 'Completed', outputModelArn: expect.stringContaining(':custom-model/') });
+    // The wait is over: CheckJob deleted the token (it existed while the run waited).
+    expect(h.aws.callLog.entries().some((c) => c.action === 's3:DeleteObject' && c.resources.some((r) => r.includes(`job-waits/${job.jobArn.split('/').pop()}`)))).toBe(true);
+    expect(tokenFiles(h, job.jobArn)).toEqual([]);
   });
 
   test('a duplicate event is ignored: one resume, no second transition, no error', async () => {
@@ -89,9 +95,9 @@ describe('event-driven job tracking (offline, as synthesized)', () => {
     const results = jobEventResults(h, job.jobArn);
     expect(results).toHaveLength(2);
     expect(results).toContainEqual({ resumed: execution.executionArn });
-    expect(results).toContainEqual({ ignored: expect.stringContaining('no longer waits') });
-    // Step Functions answered the second resume with TaskTimedOut, which the function expects.
-    expect(h.aws.callLog.entries().filter((c) => c.action === 'states:SendTaskSuccess' && c.errorCode === 'TaskTimedOut').length).toBeGreaterThan(0);
+    // The second finds the used token (TaskTimedOut), or none once CheckJob deleted it.
+    expect(results).toContainEqual({ ignored: expect.stringMatching(/no longer waits|no run of this deployment waits/) });
+    expect(tokenFiles(h, job.jobArn)).toEqual([]);
   });
 
   test('an event for a job this deployment did not start is logged and ignored; the waiting run waits on', async () => {
@@ -144,6 +150,8 @@ describe('event-driven job tracking (offline, as synthesized)', () => {
     expect(outcome.cause).toBe(`Bedrock customization job ${job.jobName} ended Failed: Training data has 3 malformed records.`);
     expect(count(outcome, 'StateFailed', 'WaitForJobEnd')).toBe(0);
     expect(jobEventResults(h, job.jobArn)).toEqual([{ resumed: execution.executionArn }]);
+    await h.runner.idle();
+    expect(tokenFiles(h, job.jobArn)).toEqual([]);
   });
 
   test('a job stopped outside the run ends the run as stopped once Bedrock announces Stopped', async () => {
@@ -163,6 +171,8 @@ describe('event-driven job tracking (offline, as synthesized)', () => {
     expect(outcome.error).toBe('JobFailed');
     expect(outcome.cause).toBe(`Bedrock customization job ${job.jobName} ended Stopped: the job was stopped`);
     expect(jobEventResults(h, job.jobArn)).toEqual([{ resumed: execution.executionArn }]);
+    await h.runner.idle();
+    expect(tokenFiles(h, job.jobArn)).toEqual([]);
   });
 
   test('aborted while waiting: the cleanup stops the job, and the late Stopped event is ignored', async () => {
@@ -171,6 +181,7 @@ describe('event-driven job tracking (offline, as synthesized)', () => {
     const execution = executions[0];
     const job = await jobOf(h, 'aborted-wait');
     const token = await waitingToken(h, execution);
+    expect(tokenFiles(h, job.jobArn)).toHaveLength(1);
     execution.abort();
     const outcome = await execution.result;
     expect(outcome.status).toBe('ABORTED');
@@ -184,8 +195,10 @@ describe('event-driven job tracking (offline, as synthesized)', () => {
     bedrock.destroy();
     expect(h.aws.bedrock.job(job.jobArn)!.status).toBe('Stopped');
     await waitFor('the Stopped event to be handled', () => jobEventResults(h, job.jobArn).length === 1);
-    expect(jobEventResults(h, job.jobArn)).toEqual([{ ignored: expect.stringContaining('no longer waits') }]);
+    // The cleanup deleted the token, so the late event finds none.
+    expect(jobEventResults(h, job.jobArn)).toEqual([{ ignored: 'no run of this deployment waits for this job' }]);
     expect(h.runRecord(job.jobName)!.status).toBe('ABORTED');
+    expect(tokenFiles(h, job.jobArn)).toEqual([]);
   });
 
   test('every call was allowed by the synthesized roles, the new functions and the state machine role included', async () => {
@@ -235,6 +248,8 @@ describe('event-driven job tracking when the event is missed (offline, safety po
       const movedOn = outcome.events.find((e) => e.type === 'StateEntered' && e.state === 'CheckJob' && e.timestamp >= endedAt)!;
       expect(movedOn.timestamp - endedAt).toBeLessThanOrEqual(SAFETY_POLL_MS + 1_000);
       expect(h.runRecord(job.jobName)!.status).toBe('SUCCEEDED');
+      // Every safety-poll round rewrote the token; none is left once the run moved on.
+      expect(tokenFiles(h, job.jobArn)).toEqual([]);
     } finally {
       unlose();
     }

@@ -58,6 +58,15 @@ export const PLATFORM_ACTIONS: readonly string[] = [
   'kms:*',
 ];
 
+/**
+ * Actions for which AWS defines no resource type: a statement allows them only with
+ * `Resource: "*"`; one naming an ARN does not match, and AWS denies the call. From the Service
+ * Authorization Reference for Step Functions (list_awsstepfunctions: SendTaskSuccess,
+ * SendTaskFailure and SendTaskHeartbeat have an empty "Resource types" column; the task token
+ * identifies the task).
+ */
+export const ACTIONS_WITHOUT_RESOURCE_TYPES: readonly string[] = ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'];
+
 /** What the check needs. */
 export interface IamCheckInput {
   readonly template: CfnTemplateJson;
@@ -93,7 +102,9 @@ export function checkIam(input: IamCheckInput): IamCheckResult {
     const policy = policyOf(role);
     const used = usedByRole.get(role) ?? new Set<string>();
     usedByRole.set(role, used.add(call.action));
-    for (const resource of call.resources) {
+    // AWS authorizes an action of no resource type against "*", whatever the call names.
+    const resources = ACTIONS_WITHOUT_RESOURCE_TYPES.includes(call.action) ? ['*'] : call.resources;
+    for (const resource of resources) {
       if (!policy.allows(call.action, resource)) {
         denied.push({ principal: call.principal, role, operation: call.operation, action: call.action, resource, sequence: call.sequence });
       }
