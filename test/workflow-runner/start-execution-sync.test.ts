@@ -7,6 +7,7 @@ import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { EXECUTION_EVENTS } from '../../lib/workflow/history-budget';
 import { testApp, testStack } from '../support/cdk';
 import { LocalAws, startLocalAws } from '../support/local-aws';
 import { LocalWorkflowRunner } from '../support/local-workflow';
@@ -71,6 +72,8 @@ describe('local workflow runner: states:startExecution.sync:2', () => {
     const childOutcome = await runner.executionNamed('child-ok')!.result;
     expect(childOutcome.transitions).toEqual(['IsChild', 'ShouldFail', 'ChildWaits', 'ChildDone']);
     expect(outcome.transitions).toEqual(['IsChild', 'StartChild']);
+    // The job wait records TaskStateEntered, TaskScheduled, TaskStarted, TaskSubmitted, TaskSucceeded, TaskStateExited.
+    expect(outcome.historyEventCount).toBe(EXECUTION_EVENTS.started + 2 + 6 + EXECUTION_EVENTS.ended);
     expect(aws.callLog.entries().map((c) => c.action)).toEqual(expect.arrayContaining(['states:StartExecution', 'states:DescribeExecution', 'events:PutRule', 'events:PutTargets', 'events:DescribeRule']));
     expect(runner.checkIam().denied).toEqual([]);
   });
