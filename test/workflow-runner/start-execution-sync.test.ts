@@ -114,4 +114,38 @@ describe('local workflow runner: states:startExecution.sync:2', () => {
       await slow.stop();
     }
   });
+
+  test('an inline Map with MaxConcurrency 2 over 4 child starts runs at most 2 children at once, starting them in item order', async () => {
+    const stack = testStack(testApp(), 'RunnerQueuedChildren');
+    const ownArn = Stack.of(stack).formatArn({ service: 'states', resource: 'stateMachine', resourceName: 'RunnerQueued', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const startChild = new tasks.StepFunctionsStartExecution(stack, 'StartChild', {
+      stateMachine: sfn.StateMachine.fromStateMachineArn(stack, 'Itself', ownArn),
+      integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+      name: sfn.JsonPath.stringAt('$.name'),
+      input: sfn.TaskInput.fromObject({ child: true }),
+    });
+    const eachChild = new sfn.Map(stack, 'EachChild', { itemsPath: '$.children', maxConcurrency: 2 });
+    eachChild.itemProcessor(startChild);
+    const definition = new sfn.Choice(stack, 'IsChild').when(sfn.Condition.isPresent('$.child'), new sfn.Wait(stack, 'ChildWaits', { time: sfn.WaitTime.duration(Duration.seconds(1)) })).otherwise(eachChild);
+    new sfn.StateMachine(stack, 'Machine', { stateMachineName: 'RunnerQueued', definitionBody: sfn.DefinitionBody.fromChainable(definition) });
+    // Own stand-ins, so the IAM check sees this stack's calls alone.
+    const ownAws = await startLocalAws();
+    const queued = await LocalWorkflowRunner.create({ template: Template.fromStack(stack), aws: ownAws, waitOverrides: { ChildWaits: 150 } });
+    try {
+      const names = ['c1', 'c2', 'c3', 'c4'];
+      const outcome = await queued.run({ children: names.map((name) => ({ name })) });
+      const children = await Promise.all(names.map((name) => queued.executionNamed(name)!.result));
+
+      expect(outcome.status).toBe('SUCCEEDED');
+      expect(children.map((c) => c.status)).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+      const byStart = [...children].sort((a, b) => a.startDate.getTime() - b.startDate.getTime());
+      expect(byStart.map((c) => c.name)).toEqual(names);
+      const mostAtOnce = Math.max(...children.map((c) => children.filter((o) => o.startDate <= c.startDate && o.stopDate > c.startDate).length));
+      expect(mostAtOnce).toBe(2);
+      expect(queued.checkIam().denied).toEqual([]);
+    } finally {
+      await queued.stop();
+      await ownAws.stop();
+    }
+  });
 });
