@@ -30,7 +30,8 @@ export type StateMoment = 'StateEntered' | 'StateExited' | 'StateFailed' | 'Stat
  * - task: TaskStateEntered + TaskScheduled + TaskStarted on entry; TaskSucceeded + TaskStateExited
  *   on exit; TaskFailed on failure; TaskScheduled + TaskStarted again on a retry; a caught failure
  *   exits with TaskStateExited only.
- * - token-task (a `.waitForTaskToken` Task): as task, plus TaskSubmitted once the call that
+ * - token-task (a `.waitForTaskToken` Task, or a `.sync` job wait such as
+ *   `states:startExecution.sync:2`, whose submitted job the service watches): as task, plus TaskSubmitted once the call that
  *   hands out the token returned (counted on entry, and with each retry); its end is TaskSucceeded
  *   + TaskStateExited when resumed, TaskTimedOut (or TaskFailed) otherwise.
  * - flow (Pass, Wait, Choice, Succeed): <Type>StateEntered, <Type>StateExited.
@@ -167,8 +168,13 @@ export function isTokenWait(state: { readonly Type: string; readonly Resource?: 
   return state.Type === 'Task' && typeof state.Resource === 'string' && state.Resource.endsWith('.waitForTaskToken');
 }
 
+/** Whether a Task state runs a job and waits for it (Run a Job: its Resource ends in `.sync` or `.sync:2`). */
+export function isJobWait(state: { readonly Type: string; readonly Resource?: unknown }): boolean {
+  return state.Type === 'Task' && typeof state.Resource === 'string' && /\.sync(:2)?$/.test(state.Resource);
+}
+
 function kindOf(state: BudgetState): HistoryStateKind {
-  if (isTokenWait(state)) return 'token-task';
+  if (isTokenWait(state) || isJobWait(state)) return 'token-task';
   if (state.Type === 'Task') return 'task';
   if (state.Type === 'Fail') return 'fail';
   if (state.Type === 'Parallel') return 'parallel';

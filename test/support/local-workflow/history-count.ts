@@ -3,7 +3,7 @@
  * events: the per-state costs are lib/workflow/history-budget.ts's, which the synth-time check
  * uses too. Child executions of a Distributed Map count in their own histories. Pure.
  */
-import { EXECUTION_EVENTS, HISTORY_EVENTS_AT, HistoryStateKind, StateMoment, isTokenWait } from '../../../lib/workflow/history-budget';
+import { EXECUTION_EVENTS, HISTORY_EVENTS_AT, HistoryStateKind, StateMoment, isJobWait, isTokenWait } from '../../../lib/workflow/history-budget';
 import { WorkflowEvent } from './execution-events';
 import { AslState, StatesDefinition } from './state-machine-definition';
 
@@ -13,7 +13,7 @@ export { MAX_HISTORY_EVENTS } from '../../../lib/workflow/history-budget';
 export function historyKindOf(state: AslState): HistoryStateKind {
   switch (state.Type) {
     case 'Task':
-      return isTokenWait(state) ? 'token-task' : 'task';
+      return isTokenWait(state) || isJobWait(state) ? 'token-task' : 'task';
     case 'Fail':
       return 'fail';
     case 'Parallel':

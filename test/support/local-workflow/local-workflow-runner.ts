@@ -232,7 +232,7 @@ export class LocalWorkflowRunner {
     if (unsupported.length > 0) {
       throw new Error(
         `The local workflow runner has no integration for ${unsupported.map((u) => `Task state '${u.state}' (Resource ${u.resource})`).join(', ')}. ` +
-          'Supported: Lambda invoke (also .waitForTaskToken), SNS publish, EventBridge putEvents; add the integration in test/support/local-workflow/task-integrations.ts.',
+          'Supported: Lambda invoke (also .waitForTaskToken), SNS publish, EventBridge putEvents, Step Functions startExecution.sync:2 (of this state machine); add the integration in test/support/local-workflow/task-integrations.ts.',
       );
     }
     this.interpreter = validatedStateMachine(interpreterDefinitionOf(this.definition));
@@ -401,6 +401,7 @@ export class LocalWorkflowRunner {
       issueTaskToken: (stateName) => this.aws.stepFunctions.issueTaskToken({ stateMachineArn: this.stateMachineArn, executionArn: execution.executionArn, stateName }),
       tokenWaitTimeoutMs: (stateName) => execution.tokenWaitOverrides?.[stateName] ?? this.options.tokenWaitOverrides?.[stateName] ?? this.options.tokenWaitMs ?? this.options.waitMs ?? 0,
       onExecutionEnd: (listener) => (ending ? listener() : parentEndListeners.push(listener)),
+      startExecutionSync: (stateName, parameters) => this.startExecutionSync(stateName, parameters),
     };
     const handlers: Record<string, (taskInput: unknown) => Promise<unknown>> = taskHandlersFor(states, integration);
     for (const { name, state } of states) {
@@ -564,6 +565,89 @@ export class LocalWorkflowRunner {
       },
       onParentEnd: (listener) => parentEndListeners.push(listener),
     });
+  }
+
+  /**
+   * A `states:startExecution.sync:2` Task state, as AWS documents it ("Start a new AWS Step
+   * Functions state machine from a running execution", "IAM policies for ... Step Functions"):
+   * - StartExecution of the state machine named by StateMachineArn with Input (an object, or a
+   *   JSON text) and Name (default: a UUID); the child is an execution of its own (own history,
+   *   own 25,000-event and payload limits, own status change events reaching the rules). A name
+   *   already used fails the state with StepFunctions.ExecutionAlreadyExistsException.
+   * - The role needs states:StartExecution on the state machine, states:DescribeExecution and
+   *   states:StopExecution on its executions, and events:PutTargets/PutRule/DescribeRule on the
+   *   managed rule StepFunctionsGetEventsForStepFunctionsExecutionRule (through which the
+   *   service learns the child ended); the calls are logged as the role's, for the IAM check.
+   * - The result is DescribeExecution's answer with Input and Output as JSON (`:2`); its size is
+   *   held to 256 KiB like every task result. A child that ends FAILED, ABORTED or TIMED_OUT
+   *   fails the state with States.TaskFailed, the cause being that answer (with Error and Cause)
+   *   as JSON.
+   * - Ending the parent (StopExecution, timeout, failure) does NOT stop the child here: the
+   *   documentation found says nothing of the parent's end reaching the child, so the runner
+   *   takes the reading a design must survive; a workflow stops its children itself.
+   * Only executions of this runner's own state machine can be started (a state machine that
+   * starts itself); another state machine fails the state with a message saying so.
+   */
+  private async startExecutionSync(stateName: string, parameters: Readonly<Record<string, unknown>>): Promise<unknown> {
+    const principal = this.machine.roleArn ?? 'states.amazonaws.com';
+    const { accountId, region, partition } = this.scope;
+    const log = (operation: string, action: string, resources: string[], failure?: { status: number; errorCode: string }) =>
+      this.aws.callLog.record({ requestId: randomUUID(), service: action.split(':')[0], operation, action, resources, status: failure?.status ?? 200, errorCode: failure?.errorCode, principal });
+    const stateMachineArn = typeof parameters.StateMachineArn === 'string' ? parameters.StateMachineArn : '';
+    if (stateMachineArn !== this.stateMachineArn) {
+      const inTemplate = resourcesOfType(this.json, 'AWS::StepFunctions::StateMachine').some(([id]) => this.physical[id].arn === stateMachineArn || this.physical[id].ref === stateMachineArn);
+      if (inTemplate) {
+        throw new TaskServiceFailure('LocalRunner.Unsupported', `Task state '${stateName}' starts ${stateMachineArn}; the local runner runs only its own state machine (${this.stateMachineArn}), so it can start executions of that one alone.`);
+      }
+      log('StartExecution', 'states:StartExecution', [stateMachineArn], { status: 400, errorCode: 'StateMachineDoesNotExist' });
+      throw new TaskServiceFailure('StepFunctions.StateMachineDoesNotExistException', `State Machine Does Not Exist: '${stateMachineArn}' (Service: Sfn, Status Code: 400)`);
+    }
+    let input: unknown = parameters.Input ?? {};
+    if (typeof input === 'string') {
+      try {
+        input = JSON.parse(input);
+      } catch {
+        log('StartExecution', 'states:StartExecution', [stateMachineArn], { status: 400, errorCode: 'InvalidExecutionInput' });
+        throw new TaskServiceFailure('StepFunctions.InvalidExecutionInputException', `Task state '${stateName}': Input is not valid JSON.`);
+      }
+    }
+    const name = parameters.Name === undefined ? randomUUID() : String(parameters.Name);
+    let child: WorkflowExecution;
+    try {
+      child = this.start(input, { executionName: name });
+    } catch (err) {
+      const error = err as Error;
+      const code = error.name === 'ExecutionAlreadyExists' ? 'ExecutionAlreadyExists' : 'InvalidName';
+      log('StartExecution', 'states:StartExecution', [stateMachineArn], { status: 400, errorCode: code });
+      throw new TaskServiceFailure(`StepFunctions.${code}Exception`, `${error.message} (Service: Sfn, Status Code: 400)`);
+    }
+    log('StartExecution', 'states:StartExecution', [stateMachineArn]);
+    const managedRule = `arn:${partition}:events:${region}:${accountId}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule`;
+    for (const operation of ['PutTargets', 'PutRule', 'DescribeRule']) log(operation, `events:${operation}`, [managedRule]);
+    const outcome = await child.result;
+    log('DescribeExecution', 'states:DescribeExecution', [outcome.executionArn]);
+    const description: Record<string, unknown> = {
+      ExecutionArn: outcome.executionArn,
+      Input: outcome.input,
+      InputDetails: { Included: true },
+      Name: outcome.name,
+      ...(outcome.status === 'SUCCEEDED' ? { Output: outcome.output, OutputDetails: { Included: true } } : {}),
+      RedriveCount: 0,
+      RedriveStatus: 'NOT_REDRIVABLE',
+      StartDate: outcome.startDate.getTime(),
+      StateMachineArn: stateMachineArn,
+      Status: outcome.status,
+      StopDate: outcome.stopDate.getTime(),
+      ...(outcome.error === undefined ? {} : { Error: outcome.error }),
+      ...(outcome.cause === undefined ? {} : { Cause: outcome.cause }),
+    };
+    if (outcome.status !== 'SUCCEEDED') throw new TaskServiceFailure('States.TaskFailed', JSON.stringify(description));
+    return description;
+  }
+
+  /** The execution of this state machine with this name (started by a test, a rule or a Task state), if any. */
+  executionNamed(name: string): WorkflowExecution | undefined {
+    return this.executions.get(name)?.execution;
   }
 
   /** Starts an execution and waits for its outcome. */

@@ -146,6 +146,8 @@ export type TaskIntegration =
     }
   | { readonly kind: 'sns-publish' }
   | { readonly kind: 'events-put-events' }
+  /** `states:startExecution.sync:2`: starts a state machine execution and waits for it (output as JSON). */
+  | { readonly kind: 'states-start-execution-sync' }
   | { readonly kind: 'unsupported'; readonly resource: string };
 
 const LAMBDA_INVOKE = /^arn:[^:]+:states:::lambda:invoke$/;
@@ -153,6 +155,7 @@ const LAMBDA_INVOKE_WAIT_FOR_TOKEN = /^arn:[^:]+:states:::lambda:invoke\.waitFor
 const LAMBDA_FUNCTION_ARN = /^arn:[^:]+:lambda:[^:]*:[^:]*:function:[^:]+(:[^:]+)?$/;
 const SNS_PUBLISH = /^arn:[^:]+:states:::sns:publish$/;
 const EVENTS_PUT = /^arn:[^:]+:states:::events:putEvents$/;
+const STATES_START_EXECUTION_SYNC_2 = /^arn:[^:]+:states:::states:startExecution\.sync:2$/;
 
 /** Classifies a Task state by its Resource. */
 export function taskIntegrationOf(state: AslState): TaskIntegration {
@@ -168,6 +171,7 @@ export function taskIntegrationOf(state: AslState): TaskIntegration {
   if (LAMBDA_FUNCTION_ARN.test(resource)) return { kind: 'lambda', functionName: resource, payloadResponseOnly: true };
   if (SNS_PUBLISH.test(resource)) return { kind: 'sns-publish' };
   if (EVENTS_PUT.test(resource)) return { kind: 'events-put-events' };
+  if (STATES_START_EXECUTION_SYNC_2.test(resource)) return { kind: 'states-start-execution-sync' };
   return { kind: 'unsupported', resource };
 }
 

@@ -15,6 +15,10 @@
  *   (scaled by the runner) has passed since it started: States.Timeout. A resume that came
  *   while the function still ran counts. The token is closed when the state ends either way
  *   or the execution ends, after which SendTaskSuccess answers TaskTimedOut.
+ * - Step Functions StartExecution, `.sync:2` (`states:startExecution.sync:2`): the runner starts
+ *   the execution (its own history, status change events and rules) and the state waits for it
+ *   to end; see LocalWorkflowRunner's startExecutionSync for what AWS documents and how it is
+ *   followed.
  * Every call is written to the shared call log as the state machine role's authorisation,
  * so the IAM check covers the state machine role too. Payload and error length limits are
  * the runner's (service-limits.ts), for every Task state alike.
@@ -60,6 +64,8 @@ export interface TaskIntegrationContext {
   tokenWaitTimeoutMs(stateName: string): number;
   /** Calls `listener` when the execution ends (at once when it has ended). */
   onExecutionEnd(listener: () => void): void;
+  /** Runs a `states:startExecution.sync:2` Task state: starts the execution its parameters name and waits for its end. */
+  startExecutionSync(stateName: string, parameters: Readonly<Record<string, unknown>>): Promise<unknown>;
 }
 
 /** What stands for `$$.Task.Token` in the definition the interpreter runs; replaced by a real token per attempt. */
@@ -94,6 +100,9 @@ export function taskHandlersFor(states: readonly StateEntry[], context: TaskInte
         break;
       case 'events-put-events':
         handlers[entry.name] = (input) => putEvents(input, context);
+        break;
+      case 'states-start-execution-sync':
+        handlers[entry.name] = (input) => context.startExecutionSync(entry.name, (input ?? {}) as Record<string, unknown>);
         break;
       case 'unsupported':
         break;
