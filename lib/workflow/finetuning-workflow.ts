@@ -24,7 +24,7 @@ import { JOB_STATE_CHANGE_DETAIL_TYPE, JOB_STATE_CHANGE_SOURCE, JOB_WAITS_PREFIX
 import { ModelPromotionOptions, PromotionStage } from './promotion-stage';
 import { BudgetDefinition, HISTORY_EVENT_BUDGET, HistoryEstimate, childHistoryEvents, historyBudgetProblem, historyDesignOf, worstCaseHistoryEvents } from './history-budget';
 import { WorkflowFunction, WorkflowFunctionProps } from './workflow-function';
-import { DEFAULT_RUN_HISTORY_LENGTH, MAX_RUN_HISTORY_LENGTH } from './run-history-settings';
+import { DEFAULT_RUN_HISTORY_LENGTH, MAX_RUN_HISTORY_LENGTH } from '../../lambda/shared/leaderboard/run-history-settings';
 import { EVENT_SOURCE, OUTCOME_DETAIL_TYPE, PROMOTED_DETAIL_TYPE } from '../../lambda/shared/event-names';
 
 /**

@@ -15,7 +15,7 @@
  *   variant failed its gate.
  */
 import { CostEstimate, formatDollars, provisionedThroughputDollars } from '../cost-estimate';
-import type { RunRecord } from '../run-record';
+import type { RunEvaluation, RunRecord } from '../run-record';
 
 /** Version of the {@link Leaderboard} shape; raised on incompatible changes. */
 export const LEADERBOARD_SCHEMA_VERSION = 1;
@@ -129,6 +129,12 @@ function shown(value: number): number {
   return Math.round(value * 100);
 }
 
+/** The scores a run's evaluation recorded, as the experiment and history leaderboards show them. */
+export function scoresOf(evaluation: Pick<RunEvaluation, keyof VariantScores>): VariantScores {
+  const { fineTunedF1, fineTunedExactMatch, baseF1, baseExactMatch, relativeImprovementPercent, records } = evaluation;
+  return { fineTunedF1, fineTunedExactMatch, baseF1, baseExactMatch, relativeImprovementPercent, records };
+}
+
 function compareScores(a: VariantScores, b: VariantScores): number {
   return shown(b.fineTunedF1) - shown(a.fineTunedF1) || shown(b.fineTunedExactMatch) - shown(a.fineTunedExactMatch);
 }
@@ -168,16 +174,7 @@ function entryOf(variant: LeaderboardVariantInput, index: number): Omit<Leaderbo
     status: record?.status ?? 'MISSING',
     model: record?.run.model.name ?? null,
     hyperParameters: { ...(record?.run.hyperParameters ?? {}) },
-    scores: evaluation
-      ? {
-          fineTunedF1: evaluation.fineTunedF1,
-          fineTunedExactMatch: evaluation.fineTunedExactMatch,
-          baseF1: evaluation.baseF1,
-          baseExactMatch: evaluation.baseExactMatch,
-          relativeImprovementPercent: evaluation.relativeImprovementPercent,
-          records: evaluation.records,
-        }
-      : null,
+    scores: evaluation ? scoresOf(evaluation) : null,
     gate: evaluation ? { evaluated: evaluation.gate.evaluated, passed: evaluation.gate.passed, reasons: [...evaluation.gate.reasons] } : null,
     finalTrainingLoss: record?.metrics?.training?.finalLoss ?? null,
     finalValidationLoss: record?.metrics?.validation?.finalLoss ?? null,

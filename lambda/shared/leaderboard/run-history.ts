@@ -18,8 +18,9 @@ import { escapeHtml } from '../report/html-escape';
 import { escapeMarkdown } from '../report/markdown-escape';
 import { formatPercent, formatPoints, formatScore, truncateText } from '../report/format-numbers';
 import { hyperParametersText } from './render-leaderboard';
+import { scoresOf, VariantScores } from './leaderboard-model';
 
-import { DEFAULT_RUN_HISTORY_LENGTH, MAX_RUN_HISTORY_LENGTH } from '../../../lib/workflow/run-history-settings';
+import { DEFAULT_RUN_HISTORY_LENGTH, MAX_RUN_HISTORY_LENGTH } from './run-history-settings';
 
 export { DEFAULT_RUN_HISTORY_LENGTH, MAX_RUN_HISTORY_LENGTH };
 export const RUN_HISTORY_SCHEMA_VERSION = 1;
@@ -35,14 +36,7 @@ export interface RunHistoryEntry {
   readonly status: RunRecord['status'];
   readonly model: string;
   readonly hyperParameters: Readonly<Record<string, number>>;
-  readonly scores: {
-    readonly fineTunedF1: number;
-    readonly fineTunedExactMatch: number;
-    readonly baseF1: number;
-    readonly baseExactMatch: number;
-    readonly relativeImprovementPercent: number | null;
-    readonly records: number;
-  } | null;
+  readonly scores: VariantScores | null;
   readonly gate: { readonly evaluated: boolean; readonly passed: boolean } | null;
   readonly error: string | null;
   /** The experiment the run was a variant of, when it was one. */
@@ -117,16 +111,7 @@ export function runHistoryEntryOf(record: RunRecord, now = new Date()): RunHisto
     status: record.status,
     model: record.run.model.name,
     hyperParameters: { ...record.run.hyperParameters },
-    scores: evaluation
-      ? {
-          fineTunedF1: evaluation.fineTunedF1,
-          fineTunedExactMatch: evaluation.fineTunedExactMatch,
-          baseF1: evaluation.baseF1,
-          baseExactMatch: evaluation.baseExactMatch,
-          relativeImprovementPercent: evaluation.relativeImprovementPercent,
-          records: evaluation.records,
-        }
-      : null,
+    scores: evaluation ? scoresOf(evaluation) : null,
     gate: evaluation ? { evaluated: evaluation.gate.evaluated, passed: evaluation.gate.passed } : null,
     error: outcome?.error ? truncateText(outcome.cause ? `${outcome.error}: ${outcome.cause}` : outcome.error, 1000) : null,
     ...(typeof experiment?.experimentRunId === 'string' && typeof experiment.variantName === 'string'
