@@ -208,6 +208,7 @@ describe('training workflow (offline, as synthesized)', () => {
       's3:ListBucket': 'turns a missing object into 404 instead of 403',
       'bedrock:DeleteProvisionedModelThroughput': 'training-only runs create no Provisioned Throughput',
       'bedrock:StopModelCustomizationJob': 'a launch stops its job only when the run ended meanwhile',
+      's3:DeleteObject': 'CleanupRun deletes a job-wait token only for a run that ends abnormally while waiting for its job (job-events.test.ts)',
       // The evaluation's Distributed Map, which training-only runs do not reach: reading the shard
       // manifest, starting child executions, writing Map Run results (multipart for large ones),
       // and what CDK grants for watching, stopping and redriving children inside the service.
