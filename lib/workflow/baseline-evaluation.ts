@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { grantS3KeyUse } from '../core/kms-grants';
 import { InvalidPropsError } from '../core/props-validation';
 import { ScopedResultWriter, ScopedS3JsonItemReader } from './evaluation-stage';
-import { allow, bedrockArn } from './grants';
+import { allow, baseModelInvokeResources } from './grants';
 import { WorkflowFunction, WorkflowFunctionProps } from './workflow-function';
 
 /** What the baseline piece needs from the state machine it is chained into. */
@@ -122,9 +122,7 @@ export class BaselineEvaluation extends Construct {
       memorySize: 1024,
     });
     // Only the base model: no Provisioned Throughput is involved.
-    const baseModelResources = props.baseModelId
-      ? [props.baseModelId.startsWith('arn:') ? props.baseModelId : bedrockArn(stack, 'inference-profile', props.baseModelId), `arn:${stack.partition}:bedrock:*::foundation-model/meta.llama3-2-*`]
-      : [bedrockArn(stack, 'inference-profile', 'us.meta.llama3-2-*'), ...['us-east-1', 'us-east-2', 'us-west-2'].map((r) => `arn:${stack.partition}:bedrock:${r}::foundation-model/meta.llama3-2-*`)];
+    const baseModelResources = baseModelInvokeResources(stack, props.baseModelId);
     allow(infer, 'InvokeBaseModel', ['bedrock:InvokeModel'], baseModelResources, 'The base model is a Llama 3.2 foundation model reached through an inference profile, which may route to several regions.');
     allow(infer, 'ReadShardsAndImages', ['s3:GetObject'], [runObjects('baseline/shards/*'), props.datasetBucket.arnForObjects(`${props.dataPrefix}*`)], 'Reads its shard and the images the test records name, wherever the user keeps them under the data prefix.');
     allow(infer, 'WritePredictions', ['s3:PutObject'], [runObjects('baseline/*/predictions/*')], reason);

@@ -7,7 +7,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { grantS3KeyUse } from '../core/kms-grants';
 import { InvalidPropsError } from '../core/props-validation';
-import { allow, bedrockArn } from './grants';
+import { allow, baseModelInvokeResources, bedrockArn } from './grants';
 import { WorkflowFunction, WorkflowFunctionProps } from './workflow-function';
 
 /** Quality thresholds a fine-tuned model must meet; the outcome says whether it did. */
@@ -193,11 +193,7 @@ export class EvaluationStage extends Construct {
       timeout: Duration.minutes(15),
       memorySize: 1024,
     });
-    // The baseline: the configured model id (an inference profile id or ARN), or the US profile
-    // of any Llama 3.2 size, which routes to the foundation model in these regions.
-    const baseModelResources = props.baseModelId
-      ? [props.baseModelId.startsWith('arn:') ? props.baseModelId : bedrockArn(stack, 'inference-profile', props.baseModelId), `arn:${stack.partition}:bedrock:*::foundation-model/meta.llama3-2-*`]
-      : [bedrockArn(stack, 'inference-profile', 'us.meta.llama3-2-*'), ...['us-east-1', 'us-east-2', 'us-west-2'].map((r) => `arn:${stack.partition}:bedrock:${r}::foundation-model/meta.llama3-2-*`)];
+    const baseModelResources = baseModelInvokeResources(stack, props.baseModelId);
     allow(
       infer,
       'InvokeModels',

@@ -21,3 +21,16 @@ export function allow(fn: WorkflowFunction, sid: string, actions: string[], reso
 export function bedrockArn(scope: Stack, resource: string, name: string, account: string = scope.account): string {
   return `arn:${scope.partition}:bedrock:${scope.region}:${account}:${resource}/${name}`;
 }
+
+/**
+ * What bedrock:InvokeModel needs to reach the base model: the configured model id (an inference
+ * profile id or ARN) with the Llama 3.2 foundation models it may route to, or, when none is
+ * configured, the US inference profile of any Llama 3.2 size and the foundation models in the
+ * regions that profile routes to.
+ */
+export function baseModelInvokeResources(scope: Stack, baseModelId?: string): string[] {
+  if (baseModelId) {
+    return [baseModelId.startsWith('arn:') ? baseModelId : bedrockArn(scope, 'inference-profile', baseModelId), `arn:${scope.partition}:bedrock:*::foundation-model/meta.llama3-2-*`];
+  }
+  return [bedrockArn(scope, 'inference-profile', 'us.meta.llama3-2-*'), ...['us-east-1', 'us-east-2', 'us-west-2'].map((r) => `arn:${scope.partition}:bedrock:${r}::foundation-model/meta.llama3-2-*`)];
+}
