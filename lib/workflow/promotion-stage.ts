@@ -38,7 +38,8 @@ export interface ModelPromotionOptions {
   readonly allowWorseModel?: boolean;
   /**
    * SSM parameter path under which each request name gets its entry
-   * (`<prefix><request name>`). Begins and ends with `/`.
+   * (`<prefix><request name>`). Begins and ends with `/`; at most 908 characters, so a
+   * 40-character request name fits Parameter Store's 1011-character names (ARN included).
    * @default `/llama-finetune/<environment name>/<deployment id>/models/`
    */
   readonly registryPrefix?: string;
