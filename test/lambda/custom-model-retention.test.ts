@@ -106,7 +106,7 @@ describe('custom-model-retention handler', () => {
   test('the registry is read to its last page: current models listed after a short first page are kept', async () => {
     // Twelve names, each current model a rejected one the policy would otherwise delete. GetParametersByPath
     // pages hold at most 10 and may be shorter (LocalSsm's first page is), in no name order.
-    const currents = [];
+    const currents: string[] = [];
     const ssm = new SSMClient({});
     for (let i = 0; i < 12; i++) {
       const name = `ret-page-${String(i).padStart(2, '0')}`;

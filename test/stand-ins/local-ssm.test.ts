@@ -76,7 +76,8 @@ describe('LocalSsm', () => {
   });
 
   test('what PutParameter refuses in a name: reserved prefixes, other characters, inner spaces, a hierarchy without a leading slash, 16 levels, 1011 characters with the ARN', async () => {
-    await expect(put({ Name: '/aws/reserved' })).rejects.toThrow(/can't be prefixed with "aws" or "ssm"/);
+    await expect(put({ Name: '/aws/reserved' })).rejects.toMatchObject({ name: 'AccessDeniedException', message: 'No access to reserved parameter name: /aws/reserved.' });
+    await expect(put({ Name: '/Ssm/reserved' })).rejects.toThrow(/can't be prefixed with "aws" or "ssm"/);
     await expect(put({ Name: 'SSM-thing' })).rejects.toThrow(/can't be prefixed with "aws" or "ssm"/);
     await expect(put({ Name: '/team/has space' })).rejects.toThrow(/can't contain spaces/);
     await expect(put({ Name: '/team/dollar$' })).rejects.toThrow(/only letters, digits/);

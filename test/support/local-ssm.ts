@@ -8,7 +8,8 @@
  * - Names: spaces around a name are removed, spaces inside it are refused; letters, digits and
  *   `_.-/` only; a hierarchy begins with `/` (to create or to reference); at most 15 levels
  *   (HierarchyLevelLimitExceededException); a new name may not begin with `aws` or `ssm`
- *   (case-insensitive; reading `/aws/service/...` public parameters is allowed), and counts
+ *   (case-insensitive; AccessDeniedException under `/aws/`, as moto records, ValidationException
+ *   otherwise; reading `/aws/service/...` public parameters is allowed), and counts
  *   against 1011 characters together with the ARN before it (`arn:aws:ssm:<region>:<account>:parameter/`).
  *   GetParameter also takes the parameter's ARN and a `name:version` selector
  *   (ParameterVersionNotFound for a version that does not, or no longer, exists).
@@ -211,6 +212,8 @@ export class LocalSsm {
   /** The rules of a name PutParameter creates or updates. */
   private checkNewName(raw: unknown): string {
     const name = this.checkReference(raw, 'name');
+    // The documentation names no error; a hierarchy under /aws is AWS's own namespace (AccessDeniedException, as moto records), others are invalid names.
+    if (/^\/aws/i.test(name) && name.split('/').length > 2) throw ssmError('AccessDeniedException', `No access to reserved parameter name: ${name}.`);
     if (/^\/?(aws|ssm)/i.test(name)) throw validation(`Parameter name '${name}': can't be prefixed with "aws" or "ssm" (case-insensitive).`);
     const arnPrefix = `arn:aws:ssm:${this.scope.region}:${this.scope.accountId}:parameter/`;
     if (arnPrefix.length + name.length > MAX_NAME_WITH_ARN_PREFIX) {
