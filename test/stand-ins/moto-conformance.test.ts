@@ -263,12 +263,6 @@ const KNOWN_DIFFERENCES = {
     documented: 'refused with ValidationException (400): "Hierarchies start with a forward slash (/)."',
     reference: 'Amazon Systems Manager API Reference, GetParametersByPath, Path',
   },
-  ssmPageSize: {
-    case: 'SSM GetParametersByPath first page of a listing longer than MaxResults',
-    moto: 'a full page (MaxResults items)',
-    documented: '"Request results are returned on a best-effort basis ... The number of items returned, however, can be between zero and the value of MaxResults"; the stand-in\'s first page holds half, so code that stops at a short page fails',
-    reference: 'Amazon Systems Manager API Reference, GetParametersByPath',
-  },
   s3CopyIfNoneMatch: {
     case: 'S3 CopyObject with If-None-Match: * onto an existing key',
     moto: 'copies (200)',
@@ -721,14 +715,6 @@ describeWithMoto(`stand-ins agree with moto ${MOTO.available ? MOTO.version : ''
 
     it(KNOWN_DIFFERENCES.ssmRelativePath.case, async () => {
       expect(await both((t) => outcomeOf(t.ssm.send(new GetParametersByPathCommand({ Path: 'difference' })), (r) => r.Parameters))).toEqual({ local: ssmRefused, moto: { ok: true, value: [] } });
-    });
-
-    it(KNOWN_DIFFERENCES.ssmPageSize.case, async () => {
-      const outcome = await both(async (t) => {
-        for (let i = 0; i < 12; i++) await t.ssm.send(new PutParameterCommand({ Name: `/difference/pages/p${i}`, Value: 'v', Type: 'String' }));
-        return outcomeOf(t.ssm.send(new GetParametersByPathCommand({ Path: '/difference/pages', MaxResults: 10 })), (r) => ({ listed: r.Parameters?.length, more: r.NextToken !== undefined }));
-      });
-      expect(outcome).toEqual({ local: { ok: true, value: { listed: 5, more: true } }, moto: { ok: true, value: { listed: 10, more: true } } });
     });
 
     it(KNOWN_DIFFERENCES.s3CopyIfNoneMatch.case, async () => {
