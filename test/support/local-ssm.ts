@@ -251,9 +251,10 @@ export class LocalSsm {
         if (!/^[a-zA-Z0-9_.-]{1,100}$/.test(selector)) throw validation(`Parameter label '${selector}' is not valid.`);
         this.notFound(`${String(name)}:${selector}`);
       }
-      found = versions.find((v) => v.version === Number(selector)) ?? (() => {
-        throw ssmError('ParameterVersionNotFound', `Systems Manager could not find version ${selector} of ${String(name)}. Verify the version and try again.`);
-      })();
+      const version = versions.find((v) => v.version === Number(selector));
+      // Also a version deleted because 100 newer ones exist.
+      if (!version) throw ssmError('ParameterVersionNotFound', `Systems Manager could not find version ${selector} of ${String(name)}. Verify the version and try again.`);
+      found = version;
     }
     return { Parameter: { ...this.describe(found, body.WithDecryption === true), ARN: parameterArn(this.scope, found.name), ...(selector !== undefined ? { Selector: `:${selector}` } : {}) } };
   }
