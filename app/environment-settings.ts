@@ -39,6 +39,8 @@ export interface EnvironmentSettings {
   readonly pollIntervalMinutes?: number;
   /** Hours a run waits for Bedrock's concurrent-job quota before failing. @default 6 */
   readonly quotaWaitHours?: number;
+  /** Variants of an experiment that train at once (within Bedrock's concurrent-job quota), 1 to 8. @default 2 */
+  readonly maxConcurrentJobs?: number;
   /**
    * Hours checks of a training job may keep failing with throttling or server errors before the
    * run fails (the job trains on meanwhile); see jobWatchErrorBudget. @default 6
@@ -126,7 +128,7 @@ export interface EnvironmentEvaluationSettings {
   readonly qualityGate?: { readonly minF1?: number; readonly minImprovementPercent?: number };
 }
 
-const KNOWN_KEYS = new Set(['account', 'region', 'kmsEncryption', 'removalPolicy', 'logRetentionDays', 'dataPrefix', 'defaultModel', 'defaultHyperParameters', 'executionTimeoutHours', 'pollIntervalMinutes', 'quotaWaitHours', 'jobWatchErrorBudgetHours', 'evaluation', 'notificationEmails', 'operations', 'outputsExportPrefix', 'prices', 'budget', 'promotion', 'modelRetention']);
+const KNOWN_KEYS = new Set(['account', 'region', 'kmsEncryption', 'removalPolicy', 'logRetentionDays', 'dataPrefix', 'defaultModel', 'defaultHyperParameters', 'executionTimeoutHours', 'pollIntervalMinutes', 'quotaWaitHours', 'maxConcurrentJobs', 'jobWatchErrorBudgetHours', 'evaluation', 'notificationEmails', 'operations', 'outputsExportPrefix', 'prices', 'budget', 'promotion', 'modelRetention']);
 
 /** Every problem found in cdk.json's environments, reported together. */
 export class InvalidEnvironmentSettingsError extends Error {
@@ -209,6 +211,9 @@ function checkEnvironmentSettings(name: string, raw: unknown, problems: Problems
     if (value !== undefined && (typeof value !== 'number' || value <= 0 || value > max)) {
       problems.add(`${where}.${key}`, `${String(value)} is out of range`, `Use a positive number up to ${max}.`);
     }
+  }
+  if (s.maxConcurrentJobs !== undefined && (typeof s.maxConcurrentJobs !== 'number' || !Number.isInteger(s.maxConcurrentJobs) || s.maxConcurrentJobs < 1 || s.maxConcurrentJobs > 8)) {
+    problems.add(`${where}.maxConcurrentJobs`, `${String(s.maxConcurrentJobs)} is not a whole number from 1 to 8`, 'Set how many variants of an experiment may train at once, within your Bedrock concurrent-job quota, e.g. 2.');
   }
   if (s.outputsExportPrefix !== undefined && (typeof s.outputsExportPrefix !== 'string' || !/^[A-Za-z0-9:-]{1,200}$/.test(s.outputsExportPrefix))) {
     problems.add(`${where}.outputsExportPrefix`, `${JSON.stringify(s.outputsExportPrefix)} is not an export name prefix`, 'Use 1 to 200 letters, digits, \'-\' and \':\', such as "LlamaFinetuning-prod-".');

@@ -43,6 +43,7 @@ export class LlamaFinetuningStack extends Stack {
       },
       pollInterval: settings.pollIntervalMinutes ? Duration.minutes(settings.pollIntervalMinutes) : undefined,
       quotaWaitTimeout: settings.quotaWaitHours ? Duration.hours(settings.quotaWaitHours) : undefined,
+      maxConcurrentJobs: settings.maxConcurrentJobs,
       jobWatchErrorBudget: settings.jobWatchErrorBudgetHours ? Duration.minutes(Math.round(settings.jobWatchErrorBudgetHours * 60)) : undefined,
       storage: { encryption: settings.kmsEncryption ? StorageEncryption.KMS : StorageEncryption.S3_MANAGED },
       removalPolicy: removalPolicyOf(settings),

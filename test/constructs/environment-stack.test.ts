@@ -62,6 +62,17 @@ describe('LlamaFinetuningStack from cdk.json settings', () => {
     expect(() => parseEnvironmentSettings('prod', { jobWatchErrorBudgetHours: -1 })).toThrow("jobWatchErrorBudgetHours': -1 is out of range");
   });
 
+  test('maxConcurrentJobs sets how many variants of an experiment train at once (the RunVariants Map), default 2', () => {
+    const concurrency = (template: Template) => {
+      const sm = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0];
+      const text = (sm.Properties.DefinitionString['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('');
+      return JSON.parse(text).States.RunVariants.MaxConcurrency as number;
+    };
+    expect(concurrency(synth({ maxConcurrentJobs: 5 }))).toBe(5);
+    expect(concurrency(synth({}))).toBe(2);
+    expect(() => parseEnvironmentSettings('prod', { maxConcurrentJobs: 9 })).toThrow("maxConcurrentJobs': 9 is not a whole number from 1 to 8");
+  });
+
   test('provisionedThroughputMaxAgeHours sets the Provisioned Throughput age alarm and the watch', () => {
     const template = synth({ operations: { provisionedThroughputMaxAgeHours: 2.5 } });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'OldestRunProvisionedThroughputAge', Threshold: 9000 });

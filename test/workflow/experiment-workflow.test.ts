@@ -165,4 +165,47 @@ describe('experiments (offline, as synthesized)', () => {
     await h.runner.idle();
     expect(h.runner.checkIam().denied).toEqual([]);
   });
+
+  test('aborting the experiment stops every variant: 0 jobs training, 0 Provisioned Throughputs left, the queued variant never starts', async () => {
+    h.aws.bedrock.setJobScenario({ afterPolls: 'manual' });
+    h.aws.bedrock.setProvisionedThroughputScenario({ afterPolls: 'manual' });
+    const { executions } = await h.upload('requests/abort.json', request('abort', { experiment: { grid: { learningRate: [0.0001, 0.00005, 0.00002] } } }));
+    await waitFor('two variants training', () => h.aws.bedrock.jobs().filter((j) => j.jobName.startsWith('abort-')).length === 2);
+    const id = experimentRecord('abort')!.runId;
+    const [first, second] = jobsOf(id);
+    // The first variant trains to the end and is being evaluated on its own Provisioned Throughput; the second still trains.
+    h.aws.bedrock.completeJob(first.jobName);
+    await waitFor('the first variant\'s Provisioned Throughput', () => h.aws.bedrock.provisionedThroughputs().some((p) => p.provisionedModelName.includes(first.jobName)));
+
+    executions[0].abort();
+    expect((await executions[0].result).status).toBe('ABORTED');
+    await waitFor('every variant execution ended', () => variantRecords(id).length === 2 && variantRecords(id).every((r) => r.status !== 'RUNNING'));
+    await h.runner.idle();
+
+    expect(h.aws.bedrock.jobs().filter((j) => j.jobName.startsWith(id) && j.status === 'InProgress')).toEqual([]);
+    expect(h.aws.bedrock.jobs().find((j) => j.jobArn === second.jobArn)!.status).toMatch(/^Stopp(ing|ed)$/);
+    expect(h.aws.bedrock.provisionedThroughputs()).toEqual([]);
+    expect(experimentRecord('abort')!.status).toBe('ABORTED');
+    expect(variantRecords(id).map((r) => r.status)).toEqual(['ABORTED', 'ABORTED']);
+    // The third variant was queued: no execution, no job, no record.
+    expect(jobsOf(id)).toHaveLength(2);
+    expect(h.runner.executionNamed(`${id}-lr2e-5`)).toBeUndefined();
+    // The experiment's cleanup stopped the variants' executions (through Step Functions' API), and each variant's own cleanup its job and throughput.
+    const stops = h.aws.callLog.entries().filter((c) => c.action === 'states:StopExecution');
+    expect(stops.map((c) => c.resources[0]).sort()).toEqual(variantRecords(id).map((r) => r.run.executionArn).sort());
+    expect(h.runner.checkIam().denied).toEqual([]);
+  });
+
+  test('an experiment over its budget is refused before any job, naming each variant\'s estimate and the total', async () => {
+    const jobsBefore = h.aws.bedrock.jobs().length;
+    const { executions } = await h.upload('requests/costly.json', request('costly', { budget: { maxTokens: 1000 } }));
+    const outcome = await executions[0].result;
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error).toBe('OverBudget');
+    expect(outcome.transitions).not.toContain('RunVariants');
+    expect(h.aws.bedrock.jobs()).toHaveLength(jobsBefore);
+    const record = experimentRecord('costly')!;
+    expect(record.outcome!.cause).toMatch(/The experiment of 4 variants is estimated at: variant a \(llama3\.2-11b\): [\d,]+ tokens; .*variant d .*baseline of llama3\.2-11b, computed once for a, b, c, d: 12 test records.*total: [\d,]+ tokens\. That is over the budget of 1,000 tokens set by the run request/);
+    expect(record.experiment?.costEstimate?.variants.map((v) => v.name)).toEqual(['a', 'b', 'c', 'd']);
+  });
 });

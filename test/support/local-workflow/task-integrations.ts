@@ -190,7 +190,9 @@ async function invokeLambdaWithToken(state: string, functionName: string | undef
   const first = resumed ? 'resumed' : await Promise.race([issued.outcome.then(() => 'resumed' as const), timedOut, ended]);
   clearTimeout(timer);
   issued.close();
-  if (first === 'ended') return new Promise<never>(() => undefined);
+  // The execution ended (aborted, timed out): settle, so the interpreter's timeout timer of this
+  // task is cleared (a task left pending kept it, and with it the test process, alive); nothing records the outcome.
+  if (first === 'ended') throw new TaskServiceFailure('LocalRunner.ExecutionEnded', `The execution ended while '${state}' waited for its task token.`);
   if (first === 'timeout') throw new TaskServiceFailure('States.Timeout', `Task '${state}' was not resumed within its TimeoutSeconds.`);
   const outcome = (await issued.outcome) as Awaited<IssuedTaskToken['outcome']>;
   if (outcome.kind === 'failure') throw new TaskServiceFailure(outcome.error ?? '', outcome.cause ?? '');
