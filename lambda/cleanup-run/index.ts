@@ -12,11 +12,14 @@ import { intEnv, requireEnv } from '../shared/env';
 import { isJobArn } from '../shared/job-wait';
 import { endJobWait } from '../shared/job-wait-store';
 import { deleteProvisionedThroughput, runProvisionedThroughputArns, withProvisionedThroughputDeleted } from '../shared/evaluation/provisioned-throughput-deletion';
+import { deleteProvisionedThroughputCommand } from '../shared/evaluation/undeleted-throughput';
 import { jobNameFor } from '../shared/job-names';
 import { keepRunHistory } from '../shared/leaderboard/history-store';
 import { DEFAULT_RUN_HISTORY_LENGTH } from '../shared/leaderboard/run-history';
 import { createLogger } from '../shared/logger';
 import { logFailures } from '../shared/log-failures';
+import { FinetuneMetric } from '../shared/metric-names';
+import { emitMetrics } from '../shared/metrics-emf';
 import { announceOutcome } from '../shared/notify';
 import { RunOutcomeStatus, RunRecord, executionPointerKey, readRunRecord, updateRunRecord, withEvent } from '../shared/run-record';
 import { getText, isNotFound } from '../shared/s3';
@@ -146,9 +149,13 @@ async function cleanUpRun(event: ExecutionStatusChangeEvent): Promise<CleanupRes
   for (const jobArn of new Set([record.job?.jobArn, updated.job?.jobArn])) {
     if (isJobArn(jobArn) && (await endJobWait(s3Client(), requireEnv('JOB_WAITS_BUCKET'), jobArn, detail.executionArn)) === 'deleted') runLog.info('deleted the task token of the job wait', { jobArn });
   }
-  // Recorded and announced: now fail (so Lambda retries, then the dead-letter queue) if a deletion was refused.
+  // Recorded and announced: now count (UndeletedProvisionedThroughputs, alarmed) and fail (so
+  // Lambda retries, then the dead-letter queue) if a deletion was refused.
   const refused = [...gone.refused, ...(latePt?.refused ?? [])];
-  if (refused.length > 0) throw new ProvisionedThroughputNotDeletedError(pointer.runId, refused);
+  if (refused.length > 0) {
+    emitMetrics(runLog, [{ name: FinetuneMetric.UNDELETED_PROVISIONED_THROUGHPUTS, value: refused.length, unit: 'Count' }], requireEnv('ENVIRONMENT_NAME'));
+    throw new ProvisionedThroughputNotDeletedError(pointer.runId, refused);
+  }
   return { runId: pointer.runId, jobStopped, provisionedThroughputsDeleted: gone.deleted, outcomeRecorded, announced };
 }
 
@@ -195,7 +202,7 @@ export class ProvisionedThroughputNotDeletedError extends Error {
   constructor(runId: string, refused: ReadonlyArray<{ arn: string; error: string }>) {
     super(
       `Bedrock refused to delete the Provisioned Throughput of run ${runId}: ${refused.map((r) => `${r.arn} (${r.error})`).join('; ')}. ` +
-        'The run\'s outcome is recorded; this cleanup is retried, and the Provisioned Throughput watch deletes it within its check interval.',
+        `The run's outcome is recorded; each bills per hour until deleted. This cleanup is retried, and the Provisioned Throughput watch deletes them within its check interval; to delete one now: ${deleteProvisionedThroughputCommand('<arn>')}.`,
     );
     this.name = 'ProvisionedThroughputNotDeleted';
   }
