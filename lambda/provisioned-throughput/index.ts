@@ -209,7 +209,8 @@ async function recordUndeleted(run: RunContext, provisioned: ProvisionedModel | 
   // The metric first: whatever fails after it, the alarm still fires.
   emitMetrics(runLog, [{ name: FinetuneMetric.UNDELETED_PROVISIONED_THROUGHPUTS, value: 1, unit: 'Count' }], requireEnv('ENVIRONMENT_NAME'));
   const watchMinutes = process.env.PROVISIONED_THROUGHPUT_WATCH_MINUTES ? intEnv('PROVISIONED_THROUGHPUT_WATCH_MINUTES', 15) : undefined;
-  const error = `${refusal.name}: ${refusal.message}`;
+  // Bedrock's message, bounded: it goes into the record, the report and the notification.
+  const error = `${refusal.name}: ${refusal.message}`.slice(0, 1000);
   const record = await updateOwnRunRecord(s3, run, (r) =>
     withEvent(withProvisionedThroughputDeletionRefused(r, arn, { at: new Date().toISOString(), error, ...(watchMinutes ? { watchIntervalMinutes: watchMinutes } : {}) }), 'provisioned throughput not deleted', { arn, error }),
   );

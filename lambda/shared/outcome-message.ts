@@ -107,7 +107,7 @@ export function outcomeText(facts: OutcomeFacts): string {
   if (pt?.hours !== undefined) lines.push(`Provisioned Throughput: ${pt.modelUnits} model unit(s) for ${pt.hours.toFixed(2)} h, deleted`);
   // A cleanup problem the run survived: told plainly, since it bills until someone deletes it.
   const undeleted = undeletedProvisionedThroughputNotice(pt);
-  if (undeleted) lines.push('', `ACTION NEEDED: ${undeleted}`);
+  if (undeleted) lines.push('', `ACTION NEEDED: ${safeText(undeleted, { maxChars: 2000 })}`);
   if (facts.error) {
     lines.push('', `Error: ${safeText(facts.error.name, { maxChars: 200 })}`, safeText(facts.error.message, { keepLineBreaks: true, maxChars: MAX_ERROR_MESSAGE_CHARS }));
   }

@@ -195,10 +195,12 @@ export class FinetuningOperations extends Construct {
         removalPolicy: props.removalPolicy,
       });
     }
-    // The release step tells people what deletes a throughput Bedrock refused to delete: this watch, at this interval.
-    const releaseFunction = workflow._evaluation?.functions['provisioned-throughput'];
-    if (this.provisionedThroughputWatch && releaseFunction) {
-      releaseFunction.function.addEnvironment('PROVISIONED_THROUGHPUT_WATCH_MINUTES', String(this.provisionedThroughputWatch.interval.toMinutes()));
+    // The release step and the cleanup tell people what deletes a throughput Bedrock refused to delete: this watch, at this interval.
+    if (this.provisionedThroughputWatch) {
+      const minutes = String(this.provisionedThroughputWatch.interval.toMinutes());
+      for (const fn of [workflow._evaluation?.functions['provisioned-throughput']?.function, workflow.functions['cleanup-run']]) {
+        if (fn instanceof lambda.Function) fn.addEnvironment('PROVISIONED_THROUGHPUT_WATCH_MINUTES', minutes);
+      }
     }
     const functions: Record<string, lambda.IFunction> = { ...workflow.functions, ...props.additionalFunctions };
     if (this.provisionedThroughputWatch) functions['provisioned-throughput-watch'] = this.provisionedThroughputWatch.function;
