@@ -187,6 +187,7 @@ describe('FinetuningOperations in LlamaFinetuning (defaults)', () => {
     expect(metricNames(byTitle(/dead-letter/)).match(/ApproximateNumberOfMessagesVisible/g)).toHaveLength(2);
     const throughputs = byTitle(/Provisioned Throughputs created by runs/);
     expect(metricNames(throughputs)).toContain('"LlamaFinetune","OldestRunProvisionedThroughputAge","Environment","prod"');
+    expect(metricNames(throughputs)).toContain('"LlamaFinetune","UndeletedProvisionedThroughputs","Environment","prod"');
     expect(throughputs.properties.annotations.horizontal[0].value).toBe(6);
     const alarmWidget = widgets.find((w) => w.type === 'alarm')!;
     expect(alarmWidget.properties.alarms).toHaveLength(alarms.length);
