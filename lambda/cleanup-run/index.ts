@@ -13,11 +13,14 @@ import { intEnv, requireEnv } from '../shared/env';
 import { isJobArn } from '../shared/job-wait';
 import { endJobWait } from '../shared/job-wait-store';
 import { deleteProvisionedThroughput, runProvisionedThroughputArns, withProvisionedThroughputDeleted } from '../shared/evaluation/provisioned-throughput-deletion';
+import { deleteProvisionedThroughputCommand, withProvisionedThroughputDeletionRefused } from '../shared/evaluation/undeleted-throughput';
 import { jobNameFor } from '../shared/job-names';
 import { keepRunHistory } from '../shared/leaderboard/history-store';
 import { DEFAULT_RUN_HISTORY_LENGTH } from '../shared/leaderboard/run-history';
 import { createLogger } from '../shared/logger';
 import { logFailures } from '../shared/log-failures';
+import { FinetuneMetric } from '../shared/metric-names';
+import { emitMetrics } from '../shared/metrics-emf';
 import { announceOutcome } from '../shared/notify';
 import { RunOutcomeStatus, RunRecord, executionPointerKey, readRunRecord, updateRunRecord, withEvent } from '../shared/run-record';
 import { getText, isNotFound } from '../shared/s3';
@@ -119,7 +122,9 @@ async function cleanUpRun(event: ExecutionStatusChangeEvent): Promise<CleanupRes
   // written (a launch or provisioning step that was still running) is in the record now: handle
   // it too. From here on such a step finds the run ended and undoes what it created itself.
   const lateJob = updated.job && !checkedJobs.has(updated.job.jobArn) && (await stopJobIfTraining(updated.job.jobArn)).stopped ? updated.job.jobArn : undefined;
-  const latePt = updated.provisionedThroughput && !updated.provisionedThroughput.deletedAt && !gone.handled.has(updated.provisionedThroughput.arn) ? await deleteProvisionedThroughputs([updated.provisionedThroughput.arn]) : undefined;
+  const lateArn = updated.provisionedThroughput && !updated.provisionedThroughput.deletedAt ? updated.provisionedThroughput.arn : undefined;
+  // One Bedrock refused above was tried already: it is not late, and is counted once.
+  const latePt = lateArn && !gone.handled.has(lateArn) && !gone.refused.some((r) => r.arn === lateArn) ? await deleteProvisionedThroughputs([lateArn]) : undefined;
   if (lateJob || latePt?.handled.size) {
     if (lateJob) stoppedJobs.push(lateJob);
     for (const arn of latePt?.deleted ?? []) gone.deleted.push(arn);
@@ -153,9 +158,13 @@ async function cleanUpRun(event: ExecutionStatusChangeEvent): Promise<CleanupRes
   for (const jobArn of new Set([record.job?.jobArn, updated.job?.jobArn])) {
     if (isJobArn(jobArn) && (await endJobWait(s3Client(), requireEnv('JOB_WAITS_BUCKET'), jobArn, detail.executionArn)) === 'deleted') runLog.info('deleted the task token of the job wait', { jobArn });
   }
-  // Recorded and announced: now fail (so Lambda retries, then the dead-letter queue) if a deletion was refused.
+  // Recorded and announced: now count (UndeletedProvisionedThroughputs, alarmed) and fail (so
+  // Lambda retries, then the dead-letter queue) if a deletion was refused.
   const refused = [...gone.refused, ...(latePt?.refused ?? [])];
-  if (refused.length > 0) throw new ProvisionedThroughputNotDeletedError(pointer.runId, refused);
+  if (refused.length > 0) {
+    emitMetrics(runLog, [{ name: FinetuneMetric.UNDELETED_PROVISIONED_THROUGHPUTS, value: refused.length, unit: 'Count' }], requireEnv('ENVIRONMENT_NAME'));
+    throw new ProvisionedThroughputNotDeletedError(pointer.runId, refused);
+  }
   return { runId: pointer.runId, jobStopped, provisionedThroughputsDeleted: gone.deleted, outcomeRecorded, announced, ...(variantsStopped.length > 0 ? { variantExecutionsStopped: variantsStopped } : {}) };
 }
 
@@ -226,14 +235,18 @@ export class ProvisionedThroughputNotDeletedError extends Error {
   constructor(runId: string, refused: ReadonlyArray<{ arn: string; error: string }>) {
     super(
       `Bedrock refused to delete the Provisioned Throughput of run ${runId}: ${refused.map((r) => `${r.arn} (${r.error})`).join('; ')}. ` +
-        'The run\'s outcome is recorded; this cleanup is retried, and the Provisioned Throughput watch deletes it within its check interval.',
+        `The run's outcome is recorded; each bills per hour until deleted. This cleanup is retried, and the Provisioned Throughput watch deletes them within its check interval; to delete one now: ${deleteProvisionedThroughputCommand('<arn>')}.`,
     );
     this.name = 'ProvisionedThroughputNotDeleted';
   }
 }
 
-/** The record with the cleanup's stops and deletions noted. Pure. */
-function withCleanupNoted(record: RunRecord, stoppedJobs: readonly string[], gone: { deleted: readonly string[]; handled: ReadonlySet<string> }): RunRecord {
+/** The record with the cleanup's stops, deletions and refused deletions noted. Pure. */
+function withCleanupNoted(
+  record: RunRecord,
+  stoppedJobs: readonly string[],
+  gone: { deleted: readonly string[]; handled: ReadonlySet<string>; refused: ReadonlyArray<{ arn: string; error: string }> },
+): RunRecord {
   let next = record;
   for (const jobArn of stoppedJobs) {
     next = withEvent(next, 'job stopped by cleanup', { jobArn });
@@ -242,6 +255,11 @@ function withCleanupNoted(record: RunRecord, stoppedJobs: readonly string[], gon
   if (gone.deleted.length > 0) next = withEvent(next, 'provisioned throughput deleted by cleanup', { arns: gone.deleted });
   const deletedAt = new Date();
   for (const arn of gone.handled) next = withProvisionedThroughputDeleted(next, arn, deletedAt);
+  // The outcome message is made from the record: a refusal noted here is told in it.
+  const watchIntervalMinutes = process.env.PROVISIONED_THROUGHPUT_WATCH_MINUTES ? intEnv('PROVISIONED_THROUGHPUT_WATCH_MINUTES', 15) : undefined;
+  for (const { arn, error } of gone.refused) {
+    next = withProvisionedThroughputDeletionRefused(next, arn, { at: deletedAt.toISOString(), error: error.slice(0, 1000), ...(watchIntervalMinutes ? { watchIntervalMinutes } : {}) });
+  }
   return next;
 }
 

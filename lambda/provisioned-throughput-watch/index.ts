@@ -3,7 +3,7 @@
  * bills by the hour while it exists, and a run deletes its own on every path; one that outlives
  * its run (a deletion Bedrock kept refusing, a cleanup that never ran) costs money until someone
  * deletes it. Run by a schedule (every 15 minutes), this first deletes those whose run has ended
- * (its run record says so), then publishes the age of the oldest one left as a custom metric (0
+ * (its run record says so, and is marked deleted there), then publishes the age of the oldest one left as a custom metric (0
  * when none exists), which an alarm compares with the allowed age, and logs each one past that
  * age with what to do.
  *
@@ -22,8 +22,8 @@ import { bedrockClient, s3Client } from '../shared/aws-clients';
 import { intEnv } from '../shared/env';
 import { requestLocation, taggedFromRequestsUnder } from '../shared/job-names';
 import { RUN_PROVISIONED_MODEL_NAME_PREFIX, isRunProvisionedModelName, runIdOfProvisionedModelName } from '../shared/evaluation/provisioned-names';
-import { deleteProvisionedThroughput } from '../shared/evaluation/provisioned-throughput-deletion';
-import { RunRecord, readRunRecord } from '../shared/run-record';
+import { deleteProvisionedThroughput, withProvisionedThroughputDeleted } from '../shared/evaluation/provisioned-throughput-deletion';
+import { RunRecord, readRunRecord, updateRunRecord, withEvent } from '../shared/run-record';
 import { runThroughputAges } from '../shared/evaluation/run-throughput-ages';
 import { logFailures } from '../shared/log-failures';
 import { createLogger, Logger } from '../shared/logger';
@@ -163,8 +163,25 @@ async function deleteThoseOfEndedRuns(bedrock: BedrockClient, s3: S3Client, summ
     }
     deleted.push(name);
     log.warn('deleted the Provisioned Throughput of a run that had ended', { runId, provisionedModelName: name, provisionedModelArn: summary.provisionedModelArn, runStatus: record.status });
+    await noteDeletion(s3, bucket, recordKey, record, summary.provisionedModelArn, log);
   }
   return deleted;
+}
+
+/**
+ * Marks the Provisioned Throughput deleted in the run record that names it (one whose deletion
+ * Bedrock refused says so until then, and the outcome message told people to act). The
+ * deletion is done whatever happens here: a write that fails is logged, not thrown.
+ */
+async function noteDeletion(s3: S3Client, bucket: string, recordKey: string, record: RunRecord, arn: string, log: Logger): Promise<void> {
+  if (record.provisionedThroughput?.arn !== arn || record.provisionedThroughput.deletedAt) return;
+  try {
+    await updateRunRecord(s3, bucket, recordKey, record.executionArn, (r) =>
+      withEvent(withProvisionedThroughputDeleted(r, arn, new Date()), 'provisioned throughput deleted by the watch', { arn }),
+    );
+  } catch (error) {
+    log.warn('deleted the Provisioned Throughput but could not mark it deleted in the run record', { runId: record.runId, provisionedModelArn: arn, recordUri: `s3://${bucket}/${recordKey}`, error });
+  }
 }
 
 /** The Lambda entry point. */

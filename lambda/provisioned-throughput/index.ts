@@ -8,20 +8,31 @@
  * An existing one the deployment names must serve the run's custom model
  * (ProvisionedModelMismatch otherwise); it is never deleted.
  *
- * Input: { action: 'create' | 'describe' | 'delete', run, job?, provisioned? }.
+ * `record-undeleted` runs when `delete` failed past the workflow's retries: it tries once more,
+ * and when Bedrock still refuses, the run goes on (its scores are good) but nothing is silent:
+ * an UndeletedProvisionedThroughputs metric line, a warning with the CLI command, the refusal in
+ * the run record (which the notification and the watch read) and a notice in the report.
+ *
+ * Input: { action: 'create' | 'describe' | 'delete' | 'record-undeleted', run, job?, provisioned? }.
  */
 import { CreateProvisionedModelThroughputCommand, GetProvisionedModelThroughputCommand } from '@aws-sdk/client-bedrock';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { createHash } from 'crypto';
 import { bedrockClient, s3Client } from '../shared/aws-clients';
 import { intEnv, requireEnv } from '../shared/env';
 import { provisionedModelNameFor } from '../shared/evaluation/provisioned-names';
 import { deleteProvisionedThroughput, provisionedThroughputHours, withProvisionedThroughputDeleted } from '../shared/evaluation/provisioned-throughput-deletion';
+import { deleteProvisionedThroughputCommand, undeletedProvisionedThroughputNotice, withProvisionedThroughputDeletionRefused } from '../shared/evaluation/undeleted-throughput';
 import { jobTagsFor } from '../shared/job-names';
 import { createLogger } from '../shared/logger';
 import { logFailures, runIdOf } from '../shared/log-failures';
+import { FinetuneMetric } from '../shared/metric-names';
+import { emitMetrics } from '../shared/metrics-emf';
+import { withHtmlNotice, withMarkdownNotice } from '../shared/report/cleanup-notice';
 import { RunContext } from '../shared/run-context';
 import { RunEndedError } from '../shared/run-ended-error';
 import { RunJob, readOwnRunRecord, updateOwnRunRecord, withEvent } from '../shared/run-record';
+import { getText, isNotFound } from '../shared/s3';
 
 /** The model serving the evaluation. */
 export interface ProvisionedModel {
@@ -34,7 +45,7 @@ export interface ProvisionedModel {
 }
 
 export interface ProvisionedThroughputEvent {
-  readonly action: 'create' | 'describe' | 'delete';
+  readonly action: 'create' | 'describe' | 'delete' | 'record-undeleted';
   readonly run: RunContext;
   readonly job?: RunJob;
   readonly provisioned?: ProvisionedModel;
@@ -45,7 +56,15 @@ const log = createLogger({ step: 'provisioned-throughput' });
 /** The entry point: serveModel, with its errors logged with the run id. */
 export const handler = logFailures(log, runIdOf, serveModel);
 
-async function serveModel(event: ProvisionedThroughputEvent): Promise<ProvisionedModel & { deleted?: boolean; hours?: number }> {
+/** What `delete` and `record-undeleted` return. */
+export interface ReleasedModel extends ProvisionedModel {
+  readonly deleted: boolean;
+  readonly hours?: number;
+  /** What people are told when Bedrock refused the deletion (record-undeleted only). */
+  readonly notice?: string;
+}
+
+async function serveModel(event: ProvisionedThroughputEvent): Promise<ProvisionedModel | ReleasedModel> {
   switch (event.action) {
     case 'create':
       return create(event.run, event.job);
@@ -53,6 +72,8 @@ async function serveModel(event: ProvisionedThroughputEvent): Promise<Provisione
       return describe(need(event.provisioned));
     case 'delete':
       return remove(event.run, event.provisioned);
+    case 'record-undeleted':
+      return recordUndeleted(event.run, event.provisioned);
     default:
       throw new Error(`Unknown action '${(event as { action: string }).action}'`);
   }
@@ -145,20 +166,84 @@ export class ProvisioningTimedOutError extends Error {
   }
 }
 
-async function remove(run: RunContext, provisioned: ProvisionedModel | undefined): Promise<ProvisionedModel & { deleted: boolean; hours?: number }> {
-  if (!provisioned?.created) {
-    // Never delete a Provisioned Throughput the run did not create.
-    return { provisionedModelArn: provisioned?.provisionedModelArn ?? '', created: false, status: provisioned?.status ?? 'none', deleted: false };
-  }
-  const arn = provisioned.provisionedModelArn;
+async function remove(run: RunContext, provisioned: ProvisionedModel | undefined): Promise<ReleasedModel> {
+  if (!provisioned?.created) return notCreated(provisioned);
   // Only the execution that owns the run deletes what it created (a duplicate never does).
   await readOwnRunRecord(s3Client(), run);
-  await deleteProvisionedThroughput(bedrockClient(), arn);
+  await deleteProvisionedThroughput(bedrockClient(), provisioned.provisionedModelArn);
+  return recordDeleted(run, provisioned);
+}
+
+/** Never delete a Provisioned Throughput the run did not create. */
+function notCreated(provisioned: ProvisionedModel | undefined): ReleasedModel {
+  return { provisionedModelArn: provisioned?.provisionedModelArn ?? '', created: false, status: provisioned?.status ?? 'none', deleted: false };
+}
+
+async function recordDeleted(run: RunContext, provisioned: ProvisionedModel): Promise<ReleasedModel> {
+  const arn = provisioned.provisionedModelArn;
   const deletedAt = new Date();
   const hours = provisionedThroughputHours(provisioned.createdAt, deletedAt);
   await updateOwnRunRecord(s3Client(), run, (r) => withEvent(withProvisionedThroughputDeleted(r, arn, deletedAt), 'provisioned throughput deleted', { arn }));
   log.info('provisioned throughput deleted', { runId: run.runId, arn, hours });
   return { ...provisioned, status: 'Deleted', deleted: true, hours };
+}
+
+/**
+ * After `delete` failed past the workflow's retries: one more attempt (a deletion that went
+ * through, or a throughput already gone, is the ordinary success), then, when Bedrock still
+ * refuses, the refusal is made loud (metric, warning, run record, report) and the step returns,
+ * so the run keeps its results. The watch deletes the throughput once the run has ended.
+ */
+async function recordUndeleted(run: RunContext, provisioned: ProvisionedModel | undefined): Promise<ReleasedModel> {
+  if (!provisioned?.created) return notCreated(provisioned);
+  const s3 = s3Client();
+  await readOwnRunRecord(s3, run);
+  const arn = provisioned.provisionedModelArn;
+  // Only the deletion's failure is a refusal; a failure to record a deletion fails the step.
+  const refusal = await deleteProvisionedThroughput(bedrockClient(), arn).then(
+    () => undefined,
+    (err: Error) => err,
+  );
+  if (!refusal) return recordDeleted(run, provisioned);
+  const runLog = log.child({ runId: run.runId });
+  // The metric first: whatever fails after it, the alarm still fires.
+  emitMetrics(runLog, [{ name: FinetuneMetric.UNDELETED_PROVISIONED_THROUGHPUTS, value: 1, unit: 'Count' }], requireEnv('ENVIRONMENT_NAME'));
+  const watchMinutes = process.env.PROVISIONED_THROUGHPUT_WATCH_MINUTES ? intEnv('PROVISIONED_THROUGHPUT_WATCH_MINUTES', 15) : undefined;
+  // Bedrock's message, bounded: it goes into the record, the report and the notification.
+  const error = `${refusal.name}: ${refusal.message}`.slice(0, 1000);
+  const record = await updateOwnRunRecord(s3, run, (r) =>
+    withEvent(withProvisionedThroughputDeletionRefused(r, arn, { at: new Date().toISOString(), error, ...(watchMinutes ? { watchIntervalMinutes: watchMinutes } : {}) }), 'provisioned throughput not deleted', { arn, error }),
+  );
+  const notice = undeletedProvisionedThroughputNotice(record.provisionedThroughput) ?? `Provisioned Throughput ${arn} could not be deleted (${error}); it bills per hour. Delete it: ${deleteProvisionedThroughputCommand(arn)}`;
+  runLog.warn('Bedrock refused to delete the Provisioned Throughput after every retry; the run goes on, and it bills per hour until deleted', {
+    provisionedModelArn: arn,
+    error,
+    watchIntervalMinutes: watchMinutes,
+    fix: deleteProvisionedThroughputCommand(arn),
+  });
+  await addReportNotice(run, notice);
+  return { ...provisioned, status: 'DeleteRefused', deleted: false, notice };
+}
+
+/** Puts `notice` at the top of report.md and report.html, when the run wrote them. */
+async function addReportNotice(run: RunContext, notice: string): Promise<void> {
+  const s3 = s3Client();
+  const bucket = run.artifacts.bucket;
+  const edits: Array<[string, string, (text: string, notice: string) => string]> = [
+    ['md', 'text/markdown; charset=utf-8', withMarkdownNotice],
+    ['html', 'text/html; charset=utf-8', withHtmlNotice],
+  ];
+  for (const [ext, contentType, edit] of edits) {
+    const key = `${run.artifacts.prefix}report.${ext}`;
+    let text: string;
+    try {
+      text = await getText(s3, { bucket, key });
+    } catch (err) {
+      if (isNotFound(err)) continue;
+      throw err;
+    }
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: edit(text, notice), ContentType: contentType }));
+  }
 }
 
 function need(provisioned: ProvisionedModel | undefined): ProvisionedModel {

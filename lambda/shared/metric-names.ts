@@ -33,6 +33,12 @@ export const FinetuneMetric = {
   /** Number of Provisioned Throughputs created by runs that exist now. */
   RUN_PROVISIONED_THROUGHPUTS: 'RunProvisionedThroughputs',
   /**
+   * Provisioned Throughputs a run could not delete: Bedrock still refused after every retry
+   * (provisioned-throughput's release, cleanup-run). They bill by the hour until the watch or a
+   * person deletes them. One per refused throughput.
+   */
+  UNDELETED_PROVISIONED_THROUGHPUTS: 'UndeletedProvisionedThroughputs',
+  /**
    * Run outcomes that were recorded but not announced: SNS or EventBridge refused (or throttled
    * past retries) the message or event (record-outcome, cleanup-run). One per refused channel.
    */

@@ -3,6 +3,7 @@
  * the EventBridge event detail. Pure formatting.
  */
 import { safeText } from './display-text';
+import { undeletedProvisionedThroughputNotice } from './evaluation/undeleted-throughput';
 import { RunOutcomeStatus, RunRecord } from './run-record';
 
 export { EVENT_SOURCE, OUTCOME_DETAIL_TYPE } from './event-names';
@@ -113,6 +114,9 @@ export function outcomeText(facts: OutcomeFacts): string {
   }
   const pt = facts.record?.provisionedThroughput;
   if (pt?.hours !== undefined) lines.push(`Provisioned Throughput: ${pt.modelUnits} model unit(s) for ${pt.hours.toFixed(2)} h, deleted`);
+  // A cleanup problem the run survived: told plainly, since it bills until someone deletes it.
+  const undeleted = undeletedProvisionedThroughputNotice(pt);
+  if (undeleted) lines.push('', `ACTION NEEDED: ${safeText(undeleted, { maxChars: 2000 })}`);
   if (facts.error) {
     lines.push('', `Error: ${safeText(facts.error.name, { maxChars: 200 })}`, safeText(facts.error.message, { keepLineBreaks: true, maxChars: MAX_ERROR_MESSAGE_CHARS }));
   }
@@ -150,6 +154,7 @@ export function outcomeDetail(facts: OutcomeFacts): Record<string, unknown> {
           },
         }
       : {}),
+    undeletedProvisionedThroughput: undeletedProvisionedThroughputNotice(facts.record?.provisionedThroughput) ? facts.record?.provisionedThroughput?.arn : undefined,
     error: facts.error?.name,
     errorMessage: facts.error ? safeText(facts.error.message, { keepLineBreaks: true, maxChars: 1000 }) : undefined,
     runRecord: facts.recordUri,

@@ -67,7 +67,7 @@ export interface RunRecord {
   readonly metrics?: TrainingMetricsSummary;
   readonly outcome?: RunOutcome;
   /** The Provisioned Throughput this run created to evaluate the model (deleted when evaluation ends). */
-  readonly provisionedThroughput?: { readonly arn: string; readonly name: string; readonly modelUnits: number; readonly createdAt: string; readonly deletedAt?: string; readonly hours?: number };
+  readonly provisionedThroughput?: RunProvisionedThroughput;
   /** Scores and report of the evaluation. */
   readonly evaluation?: RunEvaluation;
   /** Whether the run became the current model of its name (model registry), and the serving swap. */
@@ -108,6 +108,32 @@ export interface ExperimentVariantRun {
   /** How the variant's execution ended, once it has (SUCCEEDED, FAILED, TIMED_OUT, ABORTED). */
   readonly status?: string;
   readonly error?: string;
+}
+
+/** The Provisioned Throughput a run created to evaluate its model. */
+export interface RunProvisionedThroughput {
+  readonly arn: string;
+  readonly name: string;
+  readonly modelUnits: number;
+  readonly createdAt: string;
+  readonly deletedAt?: string;
+  /** Hours it existed (what it billed), once deleted. */
+  readonly hours?: number;
+  /**
+   * Set when Bedrock still refused to delete it after every retry and the run went on without
+   * it deleted: it bills by the hour until the watch (or a person) deletes it; `deletedAt` is
+   * set then.
+   */
+  readonly deletionRefused?: ProvisionedThroughputDeletionRefusal;
+}
+
+/** Why and when a run's own deletion of its Provisioned Throughput was given up, and what deletes it. */
+export interface ProvisionedThroughputDeletionRefusal {
+  readonly at: string;
+  /** Bedrock's last answer, e.g. `ConflictException: ...`. */
+  readonly error: string;
+  /** How often the Provisioned Throughput watch runs and deletes those of ended runs; absent when no watch is deployed. */
+  readonly watchIntervalMinutes?: number;
 }
 
 /** What the promotion step decided and did. */

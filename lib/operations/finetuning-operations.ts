@@ -20,8 +20,8 @@ import { ProvisionedThroughputWatch } from './provisioned-throughput-watch';
 export interface FinetuningOperationsOptions {
   /**
    * Whether CloudWatch alarms are created (failed, timed-out and aborted runs; Lambda errors;
-   * dead letters; outcomes that could not be announced; Provisioned Throughputs that outlive
-   * their run).
+   * dead letters; outcomes that could not be announced; Provisioned Throughputs a run could not
+   * delete or that outlive their run).
    * @default true
    */
   readonly alarmsEnabled?: boolean;
@@ -159,7 +159,8 @@ export class FinetuningOperations extends Construct {
   /**
    * The alarms by purpose: `executions-failed`, `executions-timed-out`, `executions-aborted`,
    * `errors-<step>` per function, `trigger-dead-letters`, `cleanup-dead-letters`,
-   * `notification-failures`, `provisioned-throughput-age`. Empty when alarms are disabled.
+   * `notification-failures`, `undeleted-provisioned-throughputs`, `provisioned-throughput-age`.
+   * Empty when alarms are disabled.
    */
   public readonly alarms: Readonly<Record<string, cloudwatch.Alarm>>;
   /** The dashboard, unless disabled. */
@@ -193,6 +194,13 @@ export class FinetuningOperations extends Construct {
         logEncryptionKey: props.logEncryptionKey,
         removalPolicy: props.removalPolicy,
       });
+    }
+    // The release step and the cleanup tell people what deletes a throughput Bedrock refused to delete: this watch, at this interval.
+    if (this.provisionedThroughputWatch) {
+      const minutes = String(this.provisionedThroughputWatch.interval.toMinutes());
+      for (const fn of [workflow._evaluation?.functions['provisioned-throughput']?.function, workflow.functions['cleanup-run']]) {
+        if (fn instanceof lambda.Function) fn.addEnvironment('PROVISIONED_THROUGHPUT_WATCH_MINUTES', minutes);
+      }
     }
     const functions: Record<string, lambda.IFunction> = { ...workflow.functions, ...props.additionalFunctions };
     if (this.provisionedThroughputWatch) functions['provisioned-throughput-watch'] = this.provisionedThroughputWatch.function;
@@ -264,6 +272,19 @@ export class FinetuningOperations extends Construct {
       });
 
       const watch = this.provisionedThroughputWatch;
+      if (workflow._evaluation) {
+        const deletedBy = watch
+          ? `The Provisioned Throughput watch deletes it within ${watch.interval.toHumanString()} once Bedrock accepts (the run has ended)`
+          : 'Nothing deletes it automatically';
+        add('undeleted-provisioned-throughputs', 'UndeletedProvisionedThroughputsAlarm', {
+          metric: this.metricUndeletedProvisionedThroughputs({ period }),
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          alarmDescription: `Llama fine-tuning (${env}): Bedrock refused, after every retry, to delete a Provisioned Throughput a run created (named eval-<run id>); it bills per hour until deleted. The run kept its result; its record (runs/<run id>/run.json, provisionedThroughput.deletionRefused), its report and its outcome message name the throughput. ${deletedBy}; to delete it now: aws bedrock delete-provisioned-model-throughput --provisioned-model-id <arn> (the provisioned-throughput or cleanup-run log names the ARN).`,
+        });
+      }
       if (watch) {
         add('provisioned-throughput-age', 'ProvisionedThroughputAgeAlarm', {
           metric: watch.metricOldestAge(),
@@ -319,6 +340,11 @@ export class FinetuningOperations extends Construct {
   /** Run outcomes recorded but not announced (SNS or EventBridge refused), one per refused channel. */
   public metricNotificationFailures(options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
     return finetuneMetric(FinetuneMetric.NOTIFICATION_FAILURES, this.environmentName, { statistic: cloudwatch.Stats.SUM, period: Duration.minutes(5), ...options });
+  }
+
+  /** Provisioned Throughputs runs could not delete (Bedrock refused past every retry), one per refusal. */
+  public metricUndeletedProvisionedThroughputs(options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return finetuneMetric(FinetuneMetric.UNDELETED_PROVISIONED_THROUGHPUTS, this.environmentName, { statistic: cloudwatch.Stats.SUM, period: Duration.minutes(5), ...options });
   }
 
   /** Seconds each customization job took, one data point per job that ended. */

@@ -183,7 +183,11 @@ function healthRow(input: OperationsDashboardInput): cloudwatch.IWidget[] {
         title: 'Provisioned Throughputs created by runs (bill by the hour)',
         width: 8,
         left: [hours],
-        right: [input.watch.metricCount({ label: 'how many exist' })],
+        right: [
+          input.watch.metricCount({ label: 'how many exist' }),
+          // Deletions Bedrock refused past every retry (the release step, the cleanup): left for the watch.
+          finetuneMetric(FinetuneMetric.UNDELETED_PROVISIONED_THROUGHPUTS, input.environmentName, { statistic: cloudwatch.Stats.SUM, period: input.watch.interval, label: 'runs could not delete' }),
+        ],
         leftAnnotations: [{ value: input.watch.maxAge.toHours({ integral: false }), label: 'allowed age', color: cloudwatch.Color.RED }],
         leftYAxis: { min: 0, label: 'hours', showUnits: false },
         rightYAxis: { min: 0, label: 'count', showUnits: false },

@@ -29,7 +29,8 @@ export interface ProvisionedThroughputWatchProps {
   /**
    * Where the runs keep their records (`<prefix><run id>/run.json`). With `runRequests`, the
    * watch deletes the Provisioned Throughputs of this deployment whose run has ended (a deletion
-   * Bedrock kept refusing, a cleanup that gave up), so none bills on without a person acting.
+   * Bedrock kept refusing, a cleanup that gave up), so none bills on without a person acting,
+   * and marks them deleted in the run record.
    * @default - the watch only measures and reports; it deletes nothing
    */
   readonly runRecords?: RunRecordsLocation;
@@ -154,11 +155,12 @@ export class ProvisionedThroughputWatch extends Construct {
         const runsPrefix = normalizePrefix(CONSTRUCT, 'runRecords.prefix', props.runRecords.prefix, this);
         watch.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'DeleteProvisionedThroughputsOfEndedRuns', actions: ['bedrock:DeleteProvisionedModelThroughput'], resources: [provisionedModels] }));
         const runRecords = props.runRecords.bucket.arnForObjects(`${runsPrefix}*/run.json`);
-        watch.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ReadRunRecords', actions: ['s3:GetObject'], resources: [runRecords] }));
+        // Read to see whether the run ended; written to mark what the watch deleted.
+        watch.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ReadAndMarkRunRecords', actions: ['s3:GetObject', 's3:PutObject'], resources: [runRecords] }));
         // Without ListBucket, S3 answers 403 instead of 404 for a run without a record.
         watch.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'TellMissingRecordFromDenied', actions: ['s3:ListBucket'], resources: [props.runRecords.bucket.bucketArn] }));
-        acknowledgeWildcardResource(watch.role, runRecords, 'Reads only run records (<runs prefix><run id>/run.json); run ids are made per request.');
-        grantS3KeyUse(props.runRecords.encryptionKey, watch.role, 'read');
+        acknowledgeWildcardResource(watch.role, runRecords, 'Reads and updates only run records (<runs prefix><run id>/run.json); run ids are made per request.');
+        grantS3KeyUse(props.runRecords.encryptionKey, watch.role, 'read-write');
         watch.function.addEnvironment('RUN_RECORDS_BUCKET', props.runRecords.bucket.bucketName);
         watch.function.addEnvironment('RUNS_PREFIX', runsPrefix);
       }

@@ -116,15 +116,20 @@ const INFERENCE_RETRY_ERRORS = ['ThrottlingException', 'ServiceUnavailableExcept
  * The evaluation stage: serve the fine-tuned model (a no-commitment Provisioned Throughput,
  * created and always deleted, or an existing one), run the held-out test records through it
  * and through the base model with a bounded Distributed Map fan-out, score both with SQuAD F1, and write
- * the report. Every error inside releases the Provisioned Throughput before the run fails.
+ * the report. Every error inside releases the Provisioned Throughput before the run fails. A
+ * release Bedrock keeps refusing after a good evaluation does not fail the run: it is recorded,
+ * reported and alarmed (UndeletedProvisionedThroughputs), and the watch deletes the throughput.
  */
 export class EvaluationStage extends Construct {
   /** First state of the stage. */
   public readonly startState: sfn.State;
   /** The stage's functions by step name. */
   public readonly functions: Readonly<Record<string, WorkflowFunction>>;
-  /** Last state of the success path; chain the next state onto it. */
-  public readonly endState: tasks.LambdaInvoke;
+  /**
+   * Last state of the success path (the model released, or its refused deletion recorded);
+   * chain the next state onto it.
+   */
+  public readonly endState: sfn.Pass;
   /**
    * Objects the state machine's role reads and writes for the Distributed Map (the shard
    * manifest, the Map Run results), for the acknowledgement of their wildcards.
@@ -186,6 +191,9 @@ export class EvaluationStage extends Construct {
       'Custom model and Provisioned Throughput ARNs carry ids Bedrock assigns at creation; the function only touches the ones of its run.',
     );
     allow(provisioned, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runObjects('run.json')], runIdReason);
+    // A deletion Bedrock kept refusing is told at the top of the report already written.
+    allow(provisioned, 'AddReportNotice', ['s3:GetObject', 's3:PutObject'], [runObjects('report.md'), runObjects('report.html')], runIdReason);
+    allow(provisioned, 'TellMissingReportFromDenied', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
     grantCustomModelKey(props.customModelEncryptionKey, provisioned);
     grantS3KeyUse(props.bucketEncryptionKey, provisioned.role, 'read-write');
 
@@ -295,9 +303,17 @@ export class EvaluationStage extends Construct {
 
     const scoreStep = invoke('ScoreEvaluation', score, { run, provisioned: sfn.JsonPath.objectAt('$.provisioned') }, '$.scores');
     failAfterModel(scoreStep);
-    this.endState = invoke('ReleaseModel', provisioned, { action: 'delete', run, provisioned: sfn.JsonPath.objectAt('$.provisioned') }, '$.released');
-    this.endState.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(10), maxAttempts: 5, backoffRate: 2 });
-    this.endState.addCatch(props.recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
+    const releaseModel = invoke('ReleaseModel', provisioned, { action: 'delete', run, provisioned: sfn.JsonPath.objectAt('$.provisioned') }, '$.released');
+    releaseModel.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(10), maxAttempts: 5, backoffRate: 2 });
+    // Still refused after the retries: the run is trained and scored, so it goes on; the
+    // refusal is recorded and alarmed, and the watch deletes the throughput once the run ended.
+    const recordNotReleased = invoke('RecordModelNotReleased', provisioned, { action: 'record-undeleted', run, provisioned: sfn.JsonPath.objectAt('$.provisioned') }, '$.released');
+    releaseModel.addCatch(recordNotReleased, { errors: ['States.ALL'], resultPath: '$.releaseError' });
+    // Not even recorded: the run fails, and the cleanup of a failed run deletes (or alarms) as ever.
+    recordNotReleased.addCatch(props.recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
+    this.endState = new sfn.Pass(s, 'EvaluationEnded', { comment: 'The model released, or the deletion Bedrock refused recorded in the run record.' });
+    releaseModel.next(this.endState);
+    recordNotReleased.next(this.endState);
 
     prepareStep.next(createModel);
     const isInService = new sfn.Choice(s, 'IsModelInService')
@@ -308,7 +324,7 @@ export class EvaluationStage extends Construct {
     waitForModel.next(describeModel);
     describeModel.next(isInService);
     fanOut.next(scoreStep);
-    scoreStep.next(this.endState);
+    scoreStep.next(releaseModel);
     this.startState = prepareStep;
   }
 }

@@ -183,6 +183,12 @@ describe('cleanup-run handler', () => {
     const record = storedRecord(aws, run);
     expect(record.status).toBe('TIMED_OUT');
     expect(record.provisionedThroughput?.deletedAt).toBeUndefined();
+    // Not silent: the record (and so the outcome message) names it, and a metric line counts it for the alarm.
+    expect(record.provisionedThroughput?.deletionRefused).toEqual({ at: expect.any(String), error: expect.stringContaining('ConflictException') });
+    const message = aws.sns.messages(TOPIC_ARN).find((m) => m.message.includes(run.runId))!;
+    expect(message.message).toContain(`ACTION NEEDED: Provisioned Throughput ${pt} (${provisionedModelNameFor(run)}) could not be deleted`);
+    expect(message.message).toContain(`aws bedrock delete-provisioned-model-throughput --provisioned-model-id ${pt}`);
+    expect(aws.logLines().filter((l) => l.runId === run.runId && l._aws !== undefined)).toEqual([expect.objectContaining({ UndeletedProvisionedThroughputs: 1, Environment: 'test' })]);
     expect(aws.bedrock.provisionedThroughputs().map((p) => p.provisionedModelArn)).toContain(pt);
     // Each attempt of the deletion was retried before giving up.
     expect(aws.callLog.entries({ operation: 'DeleteProvisionedModelThroughput' }).filter((e) => e.resources.includes(pt)).length).toBeGreaterThanOrEqual(5);

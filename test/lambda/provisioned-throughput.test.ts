@@ -4,11 +4,11 @@
  * deployment names is used only when it serves the run's custom model (ProvisionedModelMismatch
  * otherwise) and never deleted; deleting one already gone is no error.
  */
-import { handler, ProvisionedModel } from '../../lambda/provisioned-throughput';
+import { handler, ProvisionedModel, ReleasedModel } from '../../lambda/provisioned-throughput';
 import { provisionedModelNameFor } from '../../lambda/shared/evaluation/provisioned-names';
 import { RunContext } from '../../lambda/shared/run-context';
 import { RunJob } from '../../lambda/shared/run-record';
-import { HandlerAws, createJob, createThroughput, runContext, runningRecord, startHandlerAws, storeRecord, storedRecord } from './handler-fixtures';
+import { ARTIFACTS, HandlerAws, createJob, createThroughput, runContext, runningRecord, startHandlerAws, storeRecord, storedRecord } from './handler-fixtures';
 
 describe('provisioned-throughput handler', () => {
   let aws: HandlerAws;
@@ -106,5 +106,82 @@ describe('provisioned-throughput handler', () => {
     expect([first, again]).toEqual([expect.objectContaining({ deleted: true, status: 'Deleted' }), expect.objectContaining({ deleted: true, status: 'Deleted' })]);
     expect(aws.callLog.entries({ operation: 'DeleteProvisionedModelThroughput' }).filter((e) => e.resources.includes(created.provisionedModelArn)).map((e) => e.errorCode)).toEqual([undefined, 'ResourceNotFoundException']);
     expect(storedRecord(aws, run).provisionedThroughput).toMatchObject({ arn: created.provisionedModelArn, deletedAt: expect.any(String), hours: expect.any(Number) });
+  });
+
+  describe('record-undeleted (after the release failed past its retries)', () => {
+    afterEach(() => {
+      aws.bedrock.clearFaults();
+      delete process.env.PROVISIONED_THROUGHPUT_WATCH_MINUTES;
+    });
+
+    async function createdFor(name: string) {
+      const { run, job } = await trainedRun(name);
+      storeRecord(aws, runningRecord(run, { job }));
+      const created = (await handler({ action: 'create', run, job })) as ProvisionedModel;
+      aws.s3.putObject(ARTIFACTS, `${run.artifacts.prefix}report.md`, '# Evaluation report: x\n\n- Run: `r`\n');
+      aws.s3.putObject(ARTIFACTS, `${run.artifacts.prefix}report.html`, '<body>\n<main>\n<header>\n<h1>Evaluation report: x</h1>\n</header>\n<section>scores</section>\n');
+      return { run, created };
+    }
+
+    test('Bedrock still refuses: the step returns, and the record, the report, a warning and a metric line say which throughput bills and what deletes it', async () => {
+      process.env.PROVISIONED_THROUGHPUT_WATCH_MINUTES = '15';
+      const { run, created } = await createdFor('pt-refused');
+      aws.bedrock.injectError('forever', 'ConflictException', { operation: 'DeleteProvisionedModelThroughput', message: 'busy' });
+      const out = (await handler({ action: 'record-undeleted', run, provisioned: created })) as ReleasedModel;
+      const arn = created.provisionedModelArn;
+      expect(out).toMatchObject({ provisionedModelArn: arn, deleted: false, status: 'DeleteRefused' });
+      expect(out.notice).toContain(`Provisioned Throughput ${arn} (${provisionedModelNameFor(run)}) could not be deleted: Bedrock still refused after every retry (ConflictException: busy). It bills per hour for its 1 model unit until it is deleted.`);
+      expect(out.notice).toContain(`checks every 15 minutes`);
+      expect(out.notice).toContain(`aws bedrock delete-provisioned-model-throughput --provisioned-model-id ${arn}`);
+      expect(aws.bedrock.provisionedThroughputs().map((p) => p.provisionedModelArn)).toContain(arn);
+
+      const record = storedRecord(aws, run);
+      expect(record.provisionedThroughput).toMatchObject({ arn, deletionRefused: { error: 'ConflictException: busy', watchIntervalMinutes: 15, at: expect.any(String) } });
+      expect(record.provisionedThroughput?.deletedAt).toBeUndefined();
+      expect(record.timeline.map((t) => t.event)).toContain('provisioned throughput not deleted');
+      const markdown = aws.s3.getObject(ARTIFACTS, `${run.artifacts.prefix}report.md`)!.toString();
+      expect(markdown.startsWith('# Evaluation report: x\n\n> **Provisioned Throughput not deleted: it bills per hour.** ')).toBe(true);
+      expect(markdown).toContain('- Run: `r`');
+      expect(aws.s3.getObject(ARTIFACTS, `${run.artifacts.prefix}report.html`)!.toString()).toContain('</header>\n<div class="cleanup-notice" role="alert">');
+
+      const lines = aws.logLines().filter((l) => l.runId === run.runId);
+      const metrics = lines.filter((l) => l._aws !== undefined);
+      expect(metrics).toEqual([expect.objectContaining({ UndeletedProvisionedThroughputs: 1, Environment: 'test' })]);
+      expect(lines).toContainEqual(expect.objectContaining({ level: 'WARN', provisionedModelArn: arn, fix: `aws bedrock delete-provisioned-model-throughput --provisioned-model-id ${arn}` }));
+
+      // A retried step (its first try timed out after writing) adds no second notice to the report.
+      await handler({ action: 'record-undeleted', run, provisioned: created });
+      expect(aws.s3.getObject(ARTIFACTS, `${run.artifacts.prefix}report.md`)!.toString().match(/Provisioned Throughput not deleted/g)).toHaveLength(1);
+    });
+
+    test('without a watch deployed, the notice says nothing deletes it and gives the command', async () => {
+      const { run, created } = await createdFor('pt-refused-nowatch');
+      aws.bedrock.injectError('forever', 'ValidationException', { operation: 'DeleteProvisionedModelThroughput', message: 'refused' });
+      const out = (await handler({ action: 'record-undeleted', run, provisioned: created })) as ReleasedModel;
+      expect(out.notice).toContain('No watch of this deployment deletes it: delete it yourself: aws bedrock delete-provisioned-model-throughput');
+      expect(storedRecord(aws, run).provisionedThroughput?.deletionRefused).toEqual({ at: expect.any(String), error: 'ValidationException: refused' });
+    });
+
+    test('Bedrock accepts the last try, or the throughput is already gone: an ordinary release, no notice and no metric', async () => {
+      const { run, created } = await createdFor('pt-late-accept');
+      const out = await handler({ action: 'record-undeleted', run, provisioned: created });
+      expect(out).toMatchObject({ deleted: true, status: 'Deleted' });
+      const again = await handler({ action: 'record-undeleted', run, provisioned: created });
+      expect(again).toMatchObject({ deleted: true, status: 'Deleted' });
+      const record = storedRecord(aws, run);
+      expect(record.provisionedThroughput).toMatchObject({ deletedAt: expect.any(String), hours: expect.any(Number) });
+      expect(record.provisionedThroughput?.deletionRefused).toBeUndefined();
+      expect(aws.s3.getObject(ARTIFACTS, `${run.artifacts.prefix}report.md`)!.toString()).not.toContain('not deleted');
+      expect(aws.logLines().filter((l) => l.runId === run.runId && l._aws !== undefined)).toEqual([]);
+    });
+
+    test('another execution\'s run (a duplicate): NotRunOwner, nothing recorded, nothing deleted', async () => {
+      const { run, created } = await createdFor('pt-not-owner');
+      const duplicate = { ...run, executionArn: `${run.executionArn}-duplicate` };
+      const error = await rejection(handler({ action: 'record-undeleted', run: duplicate, provisioned: created }));
+      expect(error.name).toBe('NotRunOwner');
+      expect(aws.bedrock.provisionedThroughputs().map((p) => p.provisionedModelArn)).toContain(created.provisionedModelArn);
+      expect(storedRecord(aws, run).provisionedThroughput?.deletionRefused).toBeUndefined();
+    });
   });
 });

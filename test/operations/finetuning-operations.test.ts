@@ -109,8 +109,8 @@ describe('FinetuningOperations in LlamaFinetuning (defaults)', () => {
       DatapointsToAlarm: 1,
       AlarmActions: [topicRef],
     });
-    // Nothing else: 3 run alarms + one per function + 2 dead-letter queues + 1 notification + 1 age alarm.
-    expect(alarms).toHaveLength(3 + s.ofType('AWS::Lambda::Function').length + 2 + 1 + 1);
+    // Nothing else: 3 run alarms + one per function + 2 dead-letter queues + 1 notification + 1 undeleted + 1 age alarm.
+    expect(alarms).toHaveLength(3 + s.ofType('AWS::Lambda::Function').length + 2 + 1 + 1 + 1);
     expect(Object.keys(s.construct.operations.alarms)).toHaveLength(alarms.length);
   });
 
@@ -125,6 +125,26 @@ describe('FinetuningOperations in LlamaFinetuning (defaults)', () => {
       AlarmActions: [topicRef],
     });
     expect(alarm.Properties.AlarmDescription).toContain('run outcome not announced');
+  });
+
+  test('a Provisioned Throughput a run could not delete (Bedrock refused past every retry) raises an alarm at once, which says what deletes it', () => {
+    const alarm = alarmOn(alarms, 'LlamaFinetune', 'UndeletedProvisionedThroughputs', { Name: 'Environment', Value: 'prod' });
+    expect(alarm.Properties).toMatchObject({
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topicRef],
+    });
+    expect(s.construct.operations.alarms['undeleted-provisioned-throughputs']).toBeDefined();
+    expect(alarm.Properties.AlarmDescription).toContain('bills per hour');
+    expect(alarm.Properties.AlarmDescription).toContain('The Provisioned Throughput watch deletes it within 15 minutes');
+    expect(alarm.Properties.AlarmDescription).toContain('aws bedrock delete-provisioned-model-throughput --provisioned-model-id <arn>');
+    // The release step names the watch's interval in the record and the message.
+    const release = s.resources[s.ref(s.construct.workflow._evaluation!.functions['provisioned-throughput'].function)];
+    expect(release.Properties.Environment.Variables.PROVISIONED_THROUGHPUT_WATCH_MINUTES).toBe('15');
   });
 
   test('the outcome topic alarms notify has a rotated customer managed key that CloudWatch alarms of this account may use', () => {
@@ -167,6 +187,7 @@ describe('FinetuningOperations in LlamaFinetuning (defaults)', () => {
     expect(metricNames(byTitle(/dead-letter/)).match(/ApproximateNumberOfMessagesVisible/g)).toHaveLength(2);
     const throughputs = byTitle(/Provisioned Throughputs created by runs/);
     expect(metricNames(throughputs)).toContain('"LlamaFinetune","OldestRunProvisionedThroughputAge","Environment","prod"');
+    expect(metricNames(throughputs)).toContain('"LlamaFinetune","UndeletedProvisionedThroughputs","Environment","prod"');
     expect(throughputs.properties.annotations.horizontal[0].value).toBe(6);
     const alarmWidget = widgets.find((w) => w.type === 'alarm')!;
     expect(alarmWidget.properties.alarms).toHaveLength(alarms.length);
@@ -223,7 +244,7 @@ describe('FinetuningOperations in LlamaFinetuning (defaults)', () => {
     expect(resourcesOf(statements[0])).toEqual([{ 'Fn::GetAtt': [fnId, 'Arn'] }, { 'Fn::Join': ['', [{ 'Fn::GetAtt': [fnId, 'Arn'] }, ':*']] }]);
   });
 
-  test('the watch may only list Provisioned Throughputs (Resource "*", the only form AWS offers), read their tags, delete them, and read run records, acknowledged precisely for cdk-nag', () => {
+  test('the watch may only list Provisioned Throughputs (Resource "*", the only form AWS offers), read their tags, delete them, and read and mark run records, acknowledged precisely for cdk-nag', () => {
     const watch = s.construct.operations.provisionedThroughputWatch!;
     const roleId = (s.resources[s.ref(watch.function)].Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
     const statements = statementsOfRole(s.template, roleId);
@@ -234,7 +255,7 @@ describe('FinetuningOperations in LlamaFinetuning (defaults)', () => {
       { Sid: 'ReadProvisionedThroughputTags', Effect: 'Allow', Action: 'bedrock:ListTagsForResource', Resource: provisionedModels },
       { Sid: 'DeleteProvisionedThroughputsOfEndedRuns', Effect: 'Allow', Action: 'bedrock:DeleteProvisionedModelThroughput', Resource: provisionedModels },
     ]);
-    // The one change it makes is a deletion; it reads run records (and may tell a missing one from a denied one), nothing else.
+    // The one change it makes is a deletion (marked in the run record); it reads run records (and may tell a missing one from a denied one), nothing else.
     expect(statements.flatMap(actionsOf).sort()).toEqual([
       'bedrock:DeleteProvisionedModelThroughput',
       'bedrock:ListProvisionedModelThroughputs',
@@ -243,13 +264,14 @@ describe('FinetuningOperations in LlamaFinetuning (defaults)', () => {
       'logs:PutLogEvents',
       's3:GetObject',
       's3:ListBucket',
+      's3:PutObject',
       'xray:PutTelemetryRecords',
       'xray:PutTraceSegments',
     ]);
     const artifacts = s.ref(s.construct.artifactsBucket);
     const s3Statements = statements.filter((st) => actionsOf(st).some((a) => a.startsWith('s3:')));
     expect(s3Statements).toEqual([
-      { Sid: 'ReadRunRecords', Effect: 'Allow', Action: 's3:GetObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [artifacts, 'Arn'] }, '/runs/*/run.json']] } },
+      { Sid: 'ReadAndMarkRunRecords', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [artifacts, 'Arn'] }, '/runs/*/run.json']] } },
       { Sid: 'TellMissingRecordFromDenied', Effect: 'Allow', Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [artifacts, 'Arn'] } },
     ]);
 
@@ -299,6 +321,10 @@ describe('FinetuningOperations options', () => {
     s.template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(30 minutes)' });
     const watchFn = s.resources[s.ref(s.construct.operations.provisionedThroughputWatch!.function)];
     expect(watchFn.Properties.Environment.Variables.MAX_AGE_MINUTES).toBe('180');
+    // A refused deletion is told with the interval the watch really runs at.
+    expect(s.resources[s.ref(s.construct.workflow._evaluation!.functions['provisioned-throughput'].function)].Properties.Environment.Variables.PROVISIONED_THROUGHPUT_WATCH_MINUTES).toBe('30');
+    expect(alarmOn(alarms, 'LlamaFinetune', 'UndeletedProvisionedThroughputs').Properties).toMatchObject({ Period: 600 });
+    expect(alarmOn(alarms, 'LlamaFinetune', 'UndeletedProvisionedThroughputs').Properties.AlarmDescription).toContain('within 30 minutes');
     s.template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'llama-prod' });
   });
 

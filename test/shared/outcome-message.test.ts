@@ -48,6 +48,24 @@ describe('outcome message', () => {
     });
   });
 
+  test('a Provisioned Throughput Bedrock would not delete is told plainly (which, that it bills, what deletes it) until it is deleted', () => {
+    const arn = 'arn:aws:bedrock:us-west-2:111122223333:provisioned-model/abc123';
+    const refused = {
+      ...record,
+      provisionedThroughput: { arn, name: 'eval-r-1', modelUnits: 2, createdAt: '2026-01-01T00:00:00Z', deletionRefused: { at: '2026-01-01T03:00:00Z', error: 'ConflictException: busy', watchIntervalMinutes: 30 } },
+    } as RunRecord;
+    const text = outcomeText({ status: 'SUCCEEDED', runId: 'r-1', record: refused, environmentName: 'dev' });
+    expect(text).toContain(
+      `ACTION NEEDED: Provisioned Throughput ${arn} (eval-r-1) could not be deleted: Bedrock still refused after every retry (ConflictException: busy). It bills per hour for its 2 model units until it is deleted. ` +
+        `The Provisioned Throughput watch deletes it: it checks every 30 minutes and deletes the Provisioned Throughputs of ended runs as soon as Bedrock accepts. To delete it now: aws bedrock delete-provisioned-model-throughput --provisioned-model-id ${arn}`,
+    );
+    expect(outcomeDetail({ status: 'SUCCEEDED', runId: 'r-1', record: refused, environmentName: 'dev' }).undeletedProvisionedThroughput).toBe(arn);
+    // Once the watch deleted it, nothing is asked of anyone.
+    const deleted = { ...refused, provisionedThroughput: { ...refused.provisionedThroughput!, deletedAt: '2026-01-01T03:20:00Z', hours: 3.33 } } as RunRecord;
+    expect(outcomeText({ status: 'SUCCEEDED', runId: 'r-1', record: deleted, environmentName: 'dev' })).not.toContain('ACTION NEEDED');
+    expect(outcomeDetail({ status: 'SUCCEEDED', runId: 'r-1', record: deleted, environmentName: 'dev' }).undeletedProvisionedThroughput).toBeUndefined();
+  });
+
   /** What SNS Publish accepts as a subject: fewer than 100 printable ASCII characters, starting with one that is not a space. */
   const SNS_SUBJECT = /^[!-~][ -~]{0,98}$/;
   const STATUSES: RunOutcomeStatus[] = ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'];

@@ -1,5 +1,6 @@
 import { BedrockClient, CreateProvisionedModelThroughputCommand } from '@aws-sdk/client-bedrock';
 import { Duration } from 'aws-cdk-lib';
+import { WatchResult } from '../../lambda/provisioned-throughput-watch';
 import { EvaluationReport } from '../../lambda/shared/report';
 import { ConverseInvocation } from '../support/local-bedrock-runtime';
 import { pngImage } from '../support/images';
@@ -207,6 +208,80 @@ describe('evaluation stage (offline, as synthesized)', () => {
     expect(record.status).toBe('ABORTED');
     expect(record.provisionedThroughput?.deletedAt).toBeDefined();
   });
+
+  test('Bedrock keeps refusing to delete the Provisioned Throughput: the run still succeeds with its scores, the record, report, message and a metric name the throughput, and the watch deletes it once Bedrock accepts', async () => {
+    const refusal = 'The Provisioned Throughput is being updated; try again later.';
+    h.aws.bedrock.injectError('forever', 'ConflictException', { operation: 'DeleteProvisionedModelThroughput', message: refusal });
+    const { executions } = await h.upload('requests/eval-undeleted.json', request('eval-undeleted'));
+    const outcome = await executions[0].result;
+    await h.runner.idle();
+
+    // A cleanup problem does not cost the user a trained, scored model.
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(outcome.transitions).toEqual(expect.arrayContaining(['ScoreEvaluation', 'ReleaseModel', 'RecordModelNotReleased', 'EvaluationEnded', 'RecordSuccess', 'RunSucceeded']));
+    expect(outcome.transitions).not.toContain('RecordFailure');
+    const record = runOf('eval-undeleted');
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.evaluation?.fineTunedF1).toBeCloseTo(expectedScores(TEST_RECORDS).fineTuned, 6);
+    // Every attempt was refused: the release step's 1 + 5 retries and the recording step's last try, each with its own 5 attempts on ConflictException.
+    const release = h.runner.functionLogicalId('provisioned-throughput');
+    const refusedDeletes = h.aws.callLog.entries({ principal: release, operation: 'DeleteProvisionedModelThroughput' }).filter((e) => e.errorCode === 'ConflictException');
+    expect(refusedDeletes).toHaveLength((1 + 5) * 5 + 5);
+
+    // Still there, and billing: the record says which, why, and what deletes it.
+    const [pt] = h.aws.bedrock.provisionedThroughputs().filter((p) => p.provisionedModelName === `eval-${record.runId}`);
+    expect(pt).toBeDefined();
+    const arn = pt.provisionedModelArn;
+    expect(record.provisionedThroughput).toMatchObject({ arn, deletionRefused: { at: expect.any(String), error: `ConflictException: ${refusal}`, watchIntervalMinutes: 15 } });
+    expect(record.provisionedThroughput?.deletedAt).toBeUndefined();
+    expect(record.timeline.map((t) => t.event)).toEqual(expect.arrayContaining(['evaluation scored', 'provisioned throughput not deleted', 'run succeeded']));
+    const fix = `aws bedrock delete-provisioned-model-throughput --provisioned-model-id ${arn}`;
+
+    // The message says it plainly; the event names it for programs.
+    const message = h.aws.sns.messages(h.topicArn).find((m) => m.message.includes(record.runId))!;
+    expect(message.subject).toBe(`[test] Llama fine-tuning run ${record.runId} succeeded`);
+    expect(message.message).toContain(`ACTION NEEDED: Provisioned Throughput ${arn} (eval-${record.runId}) could not be deleted`);
+    expect(message.message).toContain('It bills per hour for its 1 model unit until it is deleted.');
+    expect(message.message).toContain('checks every 15 minutes and deletes the Provisioned Throughputs of ended runs');
+    expect(message.message).toContain(fix);
+    expect(message.message).toContain('Quality gate: PASSED');
+    const event = h.aws.events.events({ source: 'llama-finetune', detailType: 'Fine-tuning Run Finished' }).find((e) => (e.detail as { runId: string }).runId === record.runId)!;
+    expect(event.detail).toMatchObject({ outcome: 'SUCCEEDED', undeletedProvisionedThroughput: arn });
+
+    // The report, written before the release, carries the notice at its top.
+    const markdown = h.aws.s3.getObject(h.artifacts, `runs/${record.runId}/report.md`)!.toString();
+    expect(markdown.split('\n').slice(0, 4).join('\n')).toMatch(/^# Evaluation report: eval-undeleted\n\n> \*\*Provisioned Throughput not deleted: it bills per hour\.\*\* /);
+    expect(markdown).toContain('| F1 |');
+    const html = h.aws.s3.getObject(h.artifacts, `runs/${record.runId}/report.html`)!.toString();
+    expect(html).toMatch(/<\/header>\n<div class="cleanup-notice" role="alert"><strong>Provisioned Throughput not deleted: it bills per hour\.<\/strong> Provisioned Throughput arn:aws:bedrock:[^<]*could not be deleted/);
+    expect(html).toContain(fix);
+
+    // One metric line, with the run id, that the UndeletedProvisionedThroughputs alarm counts; and a warning with the fix.
+    const releaseLines = () => h.runner.functionLogs('provisioned-throughput').filter((l) => l.stream === 'stdout').map((l) => l.line);
+    const emfOfRun = () => emfDocuments(releaseLines()).filter((d) => d.fields.runId === record.runId);
+    await waitFor('the release step\'s metrics line', () => emfOfRun().length > 0);
+    expect(metricValues(emfOfRun(), 'LlamaFinetune', 'UndeletedProvisionedThroughputs')).toEqual([1]);
+    expect(emfOfRun()[0].metrics[0]).toMatchObject({ unit: 'Count', dimensionSets: [{ Environment: 'test' }] });
+    const warning = releaseLines().map((l) => JSON.parse(l)).find((l) => l.runId === record.runId && l.level === 'WARN' && l.provisionedModelArn === arn);
+    expect(warning).toMatchObject({ fix, error: `ConflictException: ${refusal}` });
+
+    // The watch, run as its schedule runs it: while Bedrock refuses, the throughput stays; once it accepts, the watch deletes it and marks the record.
+    const schedule = Object.values(h.template.findResources('AWS::Scheduler::Schedule')).find((r) => JSON.stringify(r.Properties.Target.Input ?? '').includes('provisioned-throughput-watch'))!;
+    const runWatch = async () => {
+      const invocation = await h.runner.invoke('provisioned-throughput-watch', JSON.parse(schedule.Properties.Target.Input));
+      expect(invocation.error).toBeUndefined();
+      return invocation.payload as WatchResult;
+    };
+    expect((await runWatch()).deleted).toEqual([]);
+    expect(h.aws.bedrock.provisionedThroughputs().map((p) => p.provisionedModelArn)).toContain(arn);
+    h.aws.bedrock.clearFaults();
+    expect((await runWatch()).deleted).toEqual([`eval-${record.runId}`]);
+    expect(h.aws.bedrock.provisionedThroughputs().map((p) => p.provisionedModelArn)).not.toContain(arn);
+    const after = runOf('eval-undeleted');
+    expect(after.status).toBe('SUCCEEDED');
+    expect(after.provisionedThroughput).toMatchObject({ arn, deletedAt: expect.any(String), hours: expect.any(Number), deletionRefused: expect.anything() });
+    expect(after.timeline.map((t) => t.event)).toContain('provisioned throughput deleted by the watch');
+  }, 180_000);
 
   test('a request that opts out of evaluation skips the stage', async () => {
     const { executions } = await h.upload('requests/no-eval.json', request('no-eval', { evaluation: { enabled: false } }));

@@ -3,7 +3,7 @@
  * it (the workflow's release step, the provisioning step when the run has already ended, and the
  * cleanup after a failed, timed-out or aborted execution): the call that tolerates one already
  * gone, the search by the run's derived name, and how the run record notes the deletion and the
- * hours it billed.
+ * hours it billed (a refusal that left one billing: undeleted-throughput.ts).
  */
 import { BedrockClient, DeleteProvisionedModelThroughputCommand, ListProvisionedModelThroughputsCommand, ResourceNotFoundException } from '@aws-sdk/client-bedrock';
 import { RunRecord } from '../run-record';
@@ -78,3 +78,4 @@ export function withProvisionedThroughputDeleted(record: RunRecord, arn: string,
   if (!pt || pt.arn !== arn || pt.deletedAt) return record;
   return { ...record, provisionedThroughput: { ...pt, deletedAt: deletedAt.toISOString(), hours: provisionedThroughputHours(pt.createdAt, deletedAt) } };
 }
+

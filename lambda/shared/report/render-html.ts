@@ -69,6 +69,7 @@ footer { margin-top: 32px; color: var(--muted); font-size: 13px; }
 .images figcaption { color: var(--muted); font-size: 12px; overflow-wrap: anywhere; }
 .image-placeholder .box { width: 240px; max-width: 100%; min-height: 96px; display: flex; align-items: center; justify-content: center; text-align: center; padding: 8px; border: 2px dashed var(--line); border-radius: 4px; color: var(--muted); font-size: 13px; background: var(--soft); }
 .standin-banner { margin: 16px 0 0; padding: 12px 16px; border: 2px solid #bf8700; border-radius: 8px; background: #fff8c5; }
+.cleanup-notice { margin: 16px 0 0; padding: 12px 16px; border: 2px solid #cf222e; border-radius: 8px; background: #ffebe9; }
 .standin { display: inline-block; margin-left: 6px; padding: 0 6px; border-radius: 4px; font-size: 12px; font-weight: 600; color: #7d4e00; vertical-align: middle; background: repeating-linear-gradient(135deg, #fff8c5 0 6px, #ffe58f 6px 12px); border: 1px solid #bf8700; }
 @media (max-width: 640px) {
   main { margin: 0; padding: 16px; border: 0; border-radius: 0; }
