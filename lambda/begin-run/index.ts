@@ -5,13 +5,14 @@
  * duplicate; it never overwrites the first run's record. A retry of this step in the same
  * execution finds the record it wrote itself (same execution ARN) and carries on as the run.
  *
- * Input: { run, executionArn, executionName }. Output: { duplicate, runId, recordUri }.
+ * Input: { run, executionArn, executionName, seed? }. Output: { duplicate, runId, recordUri }.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { s3Client } from '../shared/aws-clients';
 import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 import { logFailures, runIdOf } from '../shared/log-failures';
+import { VariantRecordSeed } from '../shared/experiment-runs';
 import { RunContext } from '../shared/run-context';
 import { RunRecord, RunRecordExistsError, createRunRecord, executionPointerKey, readRunRecord, runRecordKey } from '../shared/run-record';
 
@@ -19,6 +20,8 @@ export interface BeginRunEvent {
   readonly run: RunContext;
   readonly executionArn: string;
   readonly executionName: string;
+  /** A variant of an experiment starts with its experiment's validation, pinned data and its share of the estimate (it is not validated again). */
+  readonly seed?: VariantRecordSeed;
 }
 
 export interface BeginRunResult {
@@ -46,7 +49,13 @@ async function beginRun(event: BeginRunEvent): Promise<BeginRunResult> {
     createdAt: now,
     status: 'RUNNING',
     run,
-    timeline: [{ at: now, event: 'run started', detail: { executionArn: event.executionArn } }],
+    ...(event.seed?.validation ? { validation: event.seed.validation } : {}),
+    ...(event.seed?.data ? { data: event.seed.data } : {}),
+    ...(event.seed?.costEstimate ? { costEstimate: event.seed.costEstimate } : {}),
+    timeline: [
+      { at: now, event: 'run started', detail: { executionArn: event.executionArn } },
+      ...(run.experiment?.kind === 'variant' ? [{ at: now, event: 'variant of experiment', detail: { experimentRunId: run.experiment.experimentRunId, variant: run.experiment.variantName, validation: 'the experiment\'s (validated once)' } }] : []),
+    ],
   };
   try {
     await createRunRecord(s3Client(), bucket, record);

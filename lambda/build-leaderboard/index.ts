@@ -5,7 +5,7 @@
  * variant has ended; running it again writes the same files from the records as they are then.
  *
  * Input: { bucket, experimentRunId, requestName, outputPrefix, variants: [{ name, runId, runRecordKey }] }.
- * Output: { leaderboardJsonKey, leaderboardMarkdownKey, leaderboardHtmlKey, best?: { name, runId }, summary }.
+ * Output: { leaderboardJsonKey, leaderboardMarkdownKey, leaderboardHtmlKey, best?: { name, runId, index }, summary }.
  */
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { s3Client } from '../shared/aws-clients';
@@ -29,8 +29,8 @@ export interface BuildLeaderboardResult {
   readonly leaderboardJsonKey: string;
   readonly leaderboardMarkdownKey: string;
   readonly leaderboardHtmlKey: string;
-  /** The best variant; absent when none was evaluated or none passed its quality gate. */
-  readonly best?: { readonly name: string; readonly runId: string };
+  /** The best variant, with its position in `variants` (the state machine picks its run from it); absent when none was evaluated or none passed its quality gate. */
+  readonly best?: { readonly name: string; readonly runId: string; readonly index: number };
   /** At most 1,000 characters, for the notification and the outcome event. */
   readonly summary: string;
 }
@@ -91,5 +91,6 @@ export async function buildLeaderboardFiles(s3: S3Client, event: BuildLeaderboar
   ]);
   const summary = renderLeaderboardSummary(leaderboard);
   log.info('leaderboard written', { runId: event.experimentRunId, best: leaderboard.best?.name ?? null, ranked: leaderboard.totals.ranked, failed: leaderboard.totals.failed });
-  return { ...keys, ...(leaderboard.best ? { best: leaderboard.best } : {}), summary, leaderboard };
+  const bestIndex = leaderboard.best ? event.variants.findIndex((v) => v.runId === leaderboard.best!.runId) : -1;
+  return { ...keys, ...(leaderboard.best && bestIndex >= 0 ? { best: { ...leaderboard.best, index: bestIndex } } : {}), summary, leaderboard };
 }

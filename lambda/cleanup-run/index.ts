@@ -7,7 +7,8 @@
  * workflow's state machine with status FAILED, TIMED_OUT or ABORTED.
  */
 import { GetModelCustomizationJobCommand, ResourceNotFoundException, StopModelCustomizationJobCommand } from '@aws-sdk/client-bedrock';
-import { bedrockClient, s3Client } from '../shared/aws-clients';
+import { DescribeExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { bedrockClient, s3Client, sfnClient } from '../shared/aws-clients';
 import { intEnv, requireEnv } from '../shared/env';
 import { isJobArn } from '../shared/job-wait';
 import { endJobWait } from '../shared/job-wait-store';
@@ -40,6 +41,8 @@ export interface CleanupResult {
   readonly outcomeRecorded: boolean;
   /** Whether the outcome this cleanup recorded was announced (undefined when it recorded none). */
   readonly announced?: boolean;
+  /** For an experiment: the variant executions it stopped. */
+  readonly variantExecutionsStopped?: readonly string[];
 }
 
 /** Job states in which Bedrock is still (or about to stop) training. */
@@ -77,6 +80,10 @@ async function cleanUpRun(event: ExecutionStatusChangeEvent): Promise<CleanupRes
   // The job the record names; or, when the run got as far as launching but the record names
   // none (the launch function was stopped between creating the job and recording it), the job
   // under the run's deterministic name.
+  // An experiment that ends abnormally stops its variants' executions; each variant's own
+  // cleanup then stops its job and deletes its Provisioned Throughput. (Whether Step Functions
+  // stops a .sync child when its parent stops is not documented, so this does not rely on it.)
+  const variantsStopped = await stopVariantExecutions(record, detail.status, runLog);
   const checkedJobs = new Set<string>();
   const stoppedJobs: string[] = [];
   const jobIdentifier = record.job?.jobArn ?? (record.validation?.valid ? jobNameFor(record) : undefined);
@@ -149,7 +156,31 @@ async function cleanUpRun(event: ExecutionStatusChangeEvent): Promise<CleanupRes
   // Recorded and announced: now fail (so Lambda retries, then the dead-letter queue) if a deletion was refused.
   const refused = [...gone.refused, ...(latePt?.refused ?? [])];
   if (refused.length > 0) throw new ProvisionedThroughputNotDeletedError(pointer.runId, refused);
-  return { runId: pointer.runId, jobStopped, provisionedThroughputsDeleted: gone.deleted, outcomeRecorded, announced };
+  return { runId: pointer.runId, jobStopped, provisionedThroughputsDeleted: gone.deleted, outcomeRecorded, announced, ...(variantsStopped.length > 0 ? { variantExecutionsStopped: variantsStopped } : {}) };
+}
+
+/**
+ * Stops every variant execution of an experiment that is still running. A variant that never
+ * started (queued) has no execution; one that already ended answers as such: both are fine.
+ */
+async function stopVariantExecutions(record: RunRecord, status: string, runLog: typeof log): Promise<string[]> {
+  const variants = record.experiment?.variants ?? [];
+  const stopped: string[] = [];
+  for (const variant of variants) {
+    try {
+      const { status: current } = await sfnClient().send(new DescribeExecutionCommand({ executionArn: variant.executionArn }));
+      if (current !== 'RUNNING') continue;
+      await sfnClient().send(
+        new StopExecutionCommand({ executionArn: variant.executionArn, error: 'ExperimentEnded', cause: `Experiment ${record.runId} ended ${status}; its variants stop with it.` }),
+      );
+      stopped.push(variant.executionArn);
+    } catch (err) {
+      if ((err as Error).name === 'ExecutionDoesNotExist') continue;
+      throw err;
+    }
+  }
+  if (stopped.length > 0) runLog.warn('stopped the variants of an experiment that ended', { executions: stopped, experimentStatus: status });
+  return stopped;
 }
 
 /**

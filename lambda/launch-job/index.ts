@@ -51,7 +51,7 @@ async function launchJob(event: LaunchJobEvent): Promise<RunJob> {
     jobName: jobNameFor(run),
     customModelName: customModelNameFor(run),
     roleArn: requireEnv('CUSTOMIZATION_ROLE_ARN'),
-    clientRequestToken: clientRequestTokenFor(run.request),
+    clientRequestToken: clientRequestTokenFor(run.request, run.experiment),
     baseModelIdentifier: model.baseModelIdentifier,
     customizationType: 'FINE_TUNING',
     // The run's copies of the validated files, never the user's keys, which may have changed since.

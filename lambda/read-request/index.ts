@@ -4,7 +4,8 @@
  *
  * Input: the S3 "Object Created" event detail that EventBridge passes to the execution, with the
  * execution's ARN (`executionArn`), which the run context carries.
- * Output: RunContext. Throws InvalidRunRequest (the state machine ends the run as failed with
+ * Output: RunContext (for a request with `experiment`, the experiment's own context, whose
+ * `experiment.variants` name each variant's run). Throws InvalidRunRequest (the state machine ends the run as failed with
  * the message) when the request cannot be run.
  */
 import { s3Client } from '../shared/aws-clients';
@@ -14,7 +15,9 @@ import { logFailures } from '../shared/log-failures';
 import { dataPrefixProblems } from '../shared/data-prefix';
 import { currentDataFileVersions, dataFileProblems, sourceDataKeys } from '../shared/pinned-data';
 import { RunContext, buildRunContext } from '../shared/run-context';
-import { InvalidRunRequestError, MAX_RUN_REQUEST_BYTES, parseRunRequest, requestTooLarge } from '../shared/run-request';
+import { parseExperimentRequest } from '../shared/experiment-plan';
+import { experimentOfPlan } from '../shared/experiment-runs';
+import { InvalidRunRequestError, MAX_RUN_REQUEST_BYTES, requestTooLarge } from '../shared/run-request';
 import { getTextAtMost, isNotFound } from '../shared/s3';
 
 /** The part of the S3 EventBridge event detail this step reads. */
@@ -60,7 +63,9 @@ async function readRunRequest(event: ReadRequestEvent): Promise<RunContext> {
   const versionId = event.object['version-id'] || undefined;
   const { key, text } = await readRequest(bucket, rawKey, versionId);
   const source = `s3://${bucket}/${key}`;
-  const request = parseRunRequest(text, source, datasetBucket, {
+  // A request with `experiment` is read with its variants (experiment-plan.ts); the rest of the
+  // request is common to them and is checked here like a single run's.
+  const { request, experiment: plan } = parseExperimentRequest(text, source, datasetBucket, {
     defaultModel: process.env.DEFAULT_MODEL || undefined,
     defaultHyperParameters: jsonEnv<Record<string, number>>('DEFAULT_HYPERPARAMETERS', {}),
   });
@@ -82,8 +87,9 @@ async function readRunRequest(event: ReadRequestEvent): Promise<RunContext> {
   if (problems.length > 0) throw new InvalidRunRequestError(source, problems);
 
   const requestSource = { bucket, key, versionId, sequencer: event.object.sequencer || undefined, etag: event.object.etag };
-  const run = buildRunContext(request, requestSource, datasetBucket, artifactsBucket, runsPrefix, event.executionArn, versions);
-  log.info('run request accepted', { runId: run.runId, request: source, model: run.model.name });
+  const single = buildRunContext(request, requestSource, datasetBucket, artifactsBucket, runsPrefix, event.executionArn, versions);
+  const run: RunContext = plan ? { ...single, experiment: experimentOfPlan(plan, single.runId) } : single;
+  log.info(plan ? 'experiment request accepted' : 'run request accepted', { runId: run.runId, request: source, model: run.model.name, ...(plan ? { variants: plan.variants.map((v) => v.name) } : {}) });
   return run;
 }
 

@@ -2,6 +2,7 @@
  * Names and tokens for Bedrock customization jobs, derived from the run so they are valid
  * (Bedrock's patterns), unique per request version and the same on every retry.
  */
+import { createHash } from 'crypto';
 import { RunContext, requestIdentityDigest } from './run-context';
 
 /** Bedrock: jobName 1-63, [a-zA-Z0-9](-*[a-zA-Z0-9+\-.])* */
@@ -33,10 +34,14 @@ export function customModelNameFor(run: Pick<RunContext, 'runId'>): string {
 /**
  * The idempotency token: the same request object version always yields the same token, so a
  * duplicated trigger (or a retried launch) never starts a second job, and a changed request
- * (new version or ETag) starts a new one.
+ * (new version or ETag) starts a new one. The variants of an experiment come from one upload,
+ * so each variant's token also digests its name: Bedrock refuses a token reused for a different
+ * job (ConflictException).
  */
-export function clientRequestTokenFor(request: RunContext['request']): string {
-  return requestIdentityDigest(request);
+export function clientRequestTokenFor(request: RunContext['request'], experiment?: RunContext['experiment']): string {
+  const identity = requestIdentityDigest(request);
+  if (experiment?.kind !== 'variant') return identity;
+  return createHash('sha256').update(`${identity}/variant/${experiment.variantName}`).digest('hex');
 }
 
 /** Tag that names the run request a job, custom model or Provisioned Throughput came from. */

@@ -39,7 +39,7 @@ export function outcomeSubject(facts: OutcomeFacts): string {
   const environment = subjectText(facts.environmentName);
   const runId = subjectText(facts.runId ?? '');
   const compose = (env: string, what: string, id: string) => `[${env}] ${what}${id ? ` ${id}` : ''} ${verb}`;
-  const full = compose(environment, 'Llama fine-tuning run', runId);
+  const full = compose(environment, facts.record?.run.experiment?.kind === 'experiment' ? 'Llama fine-tuning experiment' : 'Llama fine-tuning run', runId);
   if (full.length <= SNS_SUBJECT_MAX_LENGTH) return full;
   const env = shortenMiddle(environment, 24);
   const short = compose(env, 'Run', runId);
@@ -102,6 +102,15 @@ export function outcomeText(facts: OutcomeFacts): string {
       );
     }
   }
+  const experiment = facts.record?.experiment;
+  if (experiment?.variants) {
+    const count = (status: string) => experiment.variants!.filter((v) => v.status === status).length;
+    lines.push('', `Experiment: ${experiment.variants.length} variants, ${count('SUCCEEDED')} succeeded, ${experiment.variants.length - count('SUCCEEDED')} did not`);
+    if (experiment.best) lines.push(`Best variant: ${safeText(experiment.best.name, { maxChars: 40 })} (run ${experiment.best.runId})`);
+    if (experiment.summary) lines.push(safeText(experiment.summary, { keepLineBreaks: true, maxChars: 1000 }));
+    if (experiment.bestPromotion) lines.push(`Promotion of the best variant: ${experiment.bestPromotion.status ?? 'not run'}${experiment.bestPromotion.error ? ` (${safeText(experiment.bestPromotion.error, { maxChars: 200 })})` : ''}; its run record has the decision`);
+    if (experiment.leaderboard) lines.push(`Leaderboard: ${experiment.leaderboard.htmlUri}`);
+  }
   const pt = facts.record?.provisionedThroughput;
   if (pt?.hours !== undefined) lines.push(`Provisioned Throughput: ${pt.modelUnits} model unit(s) for ${pt.hours.toFixed(2)} h, deleted`);
   if (facts.error) {
@@ -130,6 +139,17 @@ export function outcomeDetail(facts: OutcomeFacts): Record<string, unknown> {
     report: facts.record?.evaluation?.reportHtmlUri,
     promotion: facts.record?.promotion ? (facts.record.promotion.promoted ? 'PROMOTED' : facts.record.promotion.reason) : undefined,
     servingSwap: facts.record?.promotion?.serving?.status,
+    ...(facts.record?.experiment?.variants
+      ? {
+          experiment: {
+            variants: facts.record.experiment.variants.length,
+            succeeded: facts.record.experiment.variants.filter((v) => v.status === 'SUCCEEDED').length,
+            bestVariant: facts.record.experiment.best?.name,
+            bestRunId: facts.record.experiment.best?.runId,
+            leaderboard: facts.record.experiment.leaderboard?.jsonUri,
+          },
+        }
+      : {}),
     error: facts.error?.name,
     errorMessage: facts.error ? safeText(facts.error.message, { keepLineBreaks: true, maxChars: 1000 }) : undefined,
     runRecord: facts.recordUri,

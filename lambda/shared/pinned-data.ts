@@ -28,12 +28,12 @@ const PINNED_FILE_NAMES: Record<DataFileRole, string> = {
 export const MAX_PINNED_FILE_BYTES = 5 * 1024 ** 3;
 
 /** Where the run's copy of a dataset file lives (artifacts bucket, under the run's prefix). */
-export function pinnedDataLocation(run: Pick<RunContext, 'artifacts'>, role: DataFileRole): S3Location {
-  return { bucket: run.artifacts.bucket, key: `${run.artifacts.prefix}data/${PINNED_FILE_NAMES[role]}` };
+export function pinnedDataLocation(run: Pick<RunContext, 'artifacts'> & { readonly data?: Pick<RunContext['data'], 'pinnedPrefix'> }, role: DataFileRole): S3Location {
+  return { bucket: run.artifacts.bucket, key: `${run.data?.pinnedPrefix ?? run.artifacts.prefix}data/${PINNED_FILE_NAMES[role]}` };
 }
 
 /** {@link pinnedDataLocation} as an s3:// URI (what Bedrock is given). */
-export function pinnedDataUri(run: Pick<RunContext, 'artifacts'>, role: DataFileRole): string {
+export function pinnedDataUri(run: Parameters<typeof pinnedDataLocation>[0], role: DataFileRole): string {
   return toS3Uri(pinnedDataLocation(run, role));
 }
 
@@ -120,7 +120,7 @@ export interface PinnedDataFile {
  */
 export async function copyPinnedDataFiles(
   s3: S3Client,
-  run: Pick<RunContext, 'artifacts'> & { readonly data: Pick<RunContext['data'], 'bucket'> },
+  run: Pick<RunContext, 'artifacts'> & { readonly data: Pick<RunContext['data'], 'bucket' | 'pinnedPrefix'> },
   versions: Partial<Record<DataFileRole, DataFileVersion>>,
 ): Promise<Partial<Record<DataFileRole, PinnedDataFile>>> {
   const pinned: Partial<Record<DataFileRole, PinnedDataFile>> = {};

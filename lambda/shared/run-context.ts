@@ -54,6 +54,12 @@ export interface RunContext {
      * @default - read when the data is validated
      */
     readonly versions?: Readonly<Partial<Record<DataFileRole, DataFileVersion>>>;
+    /**
+     * The artifacts prefix whose `data/` folder holds the validated copies training and
+     * evaluation read. An experiment's variants read their experiment's copies (validated once).
+     * @default - the run's own artifacts prefix
+     */
+    readonly pinnedPrefix?: string;
   };
   readonly hyperParameters: Record<string, number>;
   /** Names of hyperparameters the request set itself (the rest are defaults or recommendations). */
@@ -76,6 +82,12 @@ export interface RunContext {
    * @default - only the environment's budget applies
    */
   readonly budget?: CostBudget;
+  /**
+   * Set when the request is an experiment (the experiment's own context lists its variants) or
+   * when this run is one variant of an experiment (then it names the experiment).
+   * @default - a single run
+   */
+  readonly experiment?: RunExperiment;
   /** Where this run writes: `s3://<bucket>/<prefix>` with prefix `runs/<runId>/`. */
   readonly artifacts: { readonly bucket: string; readonly prefix: string };
   /**
@@ -85,6 +97,34 @@ export interface RunContext {
    */
   readonly executionArn: string;
 }
+
+/** One variant of an experiment as the experiment's context carries it (small: the variants' full contexts are built after validation). */
+export interface ExperimentVariantSpec {
+  readonly name: string;
+  /** 0-based, request order: the order variants start in. */
+  readonly index: number;
+  /** The variant's run id (`variantRunId`). */
+  readonly runId: string;
+  /** Catalogue name of the variant's model. */
+  readonly model: string;
+  readonly hyperParameters: Record<string, number>;
+  readonly hyperParametersOverridden: readonly string[];
+}
+
+/** The experiment a run context belongs to. */
+export type RunExperiment =
+  | {
+      /** This context is the experiment's own (one upload, several variants). */
+      readonly kind: 'experiment';
+      readonly variants: readonly ExperimentVariantSpec[];
+    }
+  | {
+      /** This context is one variant's run. */
+      readonly kind: 'variant';
+      readonly experimentRunId: string;
+      readonly variantName: string;
+      readonly variantIndex: number;
+    };
 
 /**
  * Derives the run id from the request object's identity, so the same upload delivered twice

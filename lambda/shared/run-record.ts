@@ -11,6 +11,7 @@
  */
 import { GetObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { CostEstimate } from './cost-estimate';
+import type { ExperimentCostEstimate } from './experiment-plan';
 import type { ServingState } from './model-registry';
 import { PinnedDataFile } from './pinned-data';
 import { DataFileRole, RunContext } from './run-context';
@@ -71,7 +72,42 @@ export interface RunRecord {
   readonly evaluation?: RunEvaluation;
   /** Whether the run became the current model of its name (model registry), and the serving swap. */
   readonly promotion?: RunPromotion;
+  /** The experiment, in the record of an experiment (not of its variants, whose run context names their experiment). */
+  readonly experiment?: ExperimentRecord;
   readonly timeline: readonly TimelineEntry[];
+}
+
+/** What an experiment's record keeps besides a run's: its estimate, its variants, the leaderboard. */
+export interface ExperimentRecord {
+  /** The whole experiment's estimate: every variant, plus one baseline per base model. */
+  readonly costEstimate?: ExperimentCostEstimate;
+  /** The variants' runs, in request order (the order they start in). */
+  readonly variants?: readonly ExperimentVariantRun[];
+  /** How many variants train at once; the rest wait in request order. */
+  readonly maxConcurrentJobs?: number;
+  /** The shared baseline's manifests (s3://), one per base model. */
+  readonly baselineUris?: readonly string[];
+  readonly leaderboard?: { readonly jsonUri: string; readonly markdownUri: string; readonly htmlUri: string };
+  /** The best variant by the leaderboard's rule; the one that may be promoted. */
+  readonly best?: { readonly name: string; readonly runId: string };
+  /** The leaderboard's summary (at most 1,000 characters), as the notification and the event carry it. */
+  readonly summary?: string;
+  /** How the promotion of the best variant ended (its own execution's status; the variant's record has the decision). */
+  readonly bestPromotion?: { readonly status?: string; readonly error?: string };
+}
+
+/** One variant's run as the experiment's record lists it. */
+export interface ExperimentVariantRun {
+  readonly name: string;
+  readonly index: number;
+  readonly runId: string;
+  /** The child execution that runs it. */
+  readonly executionArn: string;
+  /** s3:// URI of the variant's own run record. */
+  readonly recordUri: string;
+  /** How the variant's execution ended, once it has (SUCCEEDED, FAILED, TIMED_OUT, ABORTED). */
+  readonly status?: string;
+  readonly error?: string;
 }
 
 /** What the promotion step decided and did. */

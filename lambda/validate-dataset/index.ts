@@ -28,13 +28,17 @@
  * with the refusal, and the state machine fails it before the job is created.
  */
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { findModel, LlamaHyperParameterName } from '../shared/models/llama-models';
+import { findModel, LlamaHyperParameterName, LlamaModelSpec } from '../shared/models/llama-models';
+import { checkExperimentBudget, describeExperimentCost, estimateExperimentCost } from '../shared/experiment-plan';
+import { recommendHyperParameters } from '../shared/validation/hyperparameters';
 import { BudgetSource, BudgetVerdict, CostBudget, CostEstimate, DataTokens, estimateRunCost, checkBudget, ModelPrices, renderCostEstimateLines } from '../shared/cost-estimate';
 import { intEnv, jsonEnv } from '../shared/env';
 import { createLogger, Logger } from '../shared/logger';
 import { logFailures, runIdOf } from '../shared/log-failures';
 import { copyPinnedDataFiles, currentDataFileVersions, sourceDataKeys } from '../shared/pinned-data';
-import { RunContext } from '../shared/run-context';
+import { ExperimentVariantSpec, RunContext, RunExperiment } from '../shared/run-context';
+
+type ExperimentOfRun = Extract<RunExperiment, { kind: 'experiment' }>;
 import { readRunRecord, runRecordKey, updateOwnRunRecord, withEvent } from '../shared/run-record';
 import { putJson } from '../shared/s3';
 import {
@@ -70,6 +74,8 @@ export interface ValidateDatasetResult {
   readonly summary: string;
   /** Hyperparameters for the job: the recommendation from the data, with the run request's own values kept. */
   readonly recommendedHyperParameters: Record<LlamaHyperParameterName, number>;
+  /** An experiment's variants' hyperparameters (request order): each variant's own values, else the recommendation for its model. */
+  readonly variantHyperParameters?: ReadonlyArray<{ readonly name: string; readonly values: Record<LlamaHyperParameterName, number> }>;
   /** False when the cost estimate exceeds a budget: the run stops before any training is paid for. */
   readonly withinBudget: boolean;
   /** Why the run is over budget: the estimate, the budget and what to change. */
@@ -125,28 +131,50 @@ export function createValidateDatasetHandler(deps: Partial<ValidateDatasetDepend
     });
 
     const runLog = log.child({ runId: run.runId });
-    runLog.info('validating dataset', { files: files.map((f) => f.source.name), model: model.name, imageConcurrency: concurrency });
-    const report = await validateDataset({
-      model,
-      files,
-      imageSource: new S3ImageByteSource(s3),
-      imageConcurrency: concurrency,
-      allowedImageLocations: allowed.length > 0 ? allowed : defaultAllowedImageLocations(bucket),
-      expectedAccountId,
-      maxListedProblems: maxListed,
-      hyperParameterOverrides: hyperParameterOverridesOf(run),
-    });
+    const experiment = run.experiment?.kind === 'experiment' ? run.experiment : undefined;
+    const validateFor = (spec: LlamaModelSpec, overrides: Partial<Record<LlamaHyperParameterName, number>>) => {
+      runLog.info('validating dataset', { files: files.map((f) => f.source.name), model: spec.name, imageConcurrency: concurrency });
+      return validateDataset({
+        model: spec,
+        // Each pass reads the files afresh.
+        files: spec === model ? files : runDatasetFiles({
+          training: s3DatasetSource(s3, bucket, run.data.trainingKey, versions.training),
+          validation: run.data.validationKey ? s3DatasetSource(s3, bucket, run.data.validationKey, versions.validation) : undefined,
+          test: run.data.testKey ? s3DatasetSource(s3, bucket, run.data.testKey, versions.test) : undefined,
+        }),
+        imageSource: new S3ImageByteSource(s3),
+        imageConcurrency: concurrency,
+        allowedImageLocations: allowed.length > 0 ? allowed : defaultAllowedImageLocations(bucket),
+        expectedAccountId,
+        maxListedProblems: maxListed,
+        hyperParameterOverrides: overrides,
+      });
+    };
+    // An experiment's data is validated once per distinct model of its variants (the rules
+    // that depend on the model: images, tokens per record), usually once.
+    const reports = new Map<string, ValidationReport>();
+    for (const spec of experiment ? experimentModels(experiment, model) : [model]) {
+      reports.set(spec.name, await validateFor(spec, experiment ? {} : hyperParameterOverridesOf(run)));
+    }
+    const report = [...reports.values()].find((r) => !r.valid) ?? reports.values().next().value!;
+    const invalidFor = experiment && reports.size > 1 && !report.valid ? [...reports].find(([, r]) => r === report)![0] : undefined;
 
     const prefix = `${run.artifacts.prefix}validation/`;
     const reportKey = `${prefix}report.json`;
     const summaryKey = `${prefix}summary.txt`;
     const reportUri = `s3://${run.artifacts.bucket}/${reportKey}`;
     const summaryUri = `s3://${run.artifacts.bucket}/${summaryKey}`;
-    const costEstimate = report.valid ? estimateCost(run, report) : undefined;
-    const verdict: BudgetVerdict = costEstimate ? checkBudget(costEstimate, budgetsOf(run)) : { withinBudget: true };
-    const costText = costEstimate ? [...renderCostEstimateLines(costEstimate), ...(verdict.refusal ? [`OVER BUDGET: ${verdict.refusal}`] : [])].join('\n') : '';
-    const dataSummary = renderSummary(report, { reportUri, maxChars: MAX_SUMMARY_CHARS - (costText ? costText.length + 1 : 0) });
-    const summary = costText ? `${dataSummary}\n${costText}` : dataSummary;
+    const variantHyperParameters = experiment && report.valid ? experiment.variants.map((v) => ({ name: v.name, values: variantRecommendation(v, reports.get(v.model)!) })) : undefined;
+    const costEstimate = report.valid && !experiment ? estimateCost(run, report) : undefined;
+    const experimentCost = report.valid && experiment
+      ? estimateExperimentCost(experiment.variants.map((v) => ({ name: v.name, estimate: estimateCost({ ...run, model: { ...run.model, name: v.model } }, reports.get(v.model)!, variantHyperParameters!.find((h) => h.name === v.name)!.values.epochCount) })))
+      : undefined;
+    const verdict: BudgetVerdict = costEstimate ? checkBudget(costEstimate, budgetsOf(run)) : experimentCost ? checkExperimentBudget(experimentCost, budgetsOf(run)) : { withinBudget: true };
+    const estimateLines = costEstimate ? renderCostEstimateLines(costEstimate) : experimentCost ? ['Cost estimate of the experiment:', ...describeExperimentCost(experimentCost)] : [];
+    const costText = estimateLines.length > 0 ? [...estimateLines, ...(verdict.refusal ? [`OVER BUDGET: ${verdict.refusal}`] : [])].join('\n') : '';
+    const modelsLine = experiment ? `Validated for ${[...reports.keys()].join(', ')}${invalidFor ? `; the problems below are for ${invalidFor}` : ''}.` : '';
+    const dataSummary = renderSummary(report, { reportUri, maxChars: MAX_SUMMARY_CHARS - (costText ? costText.length + 1 : 0) - (modelsLine ? modelsLine.length + 1 : 0) });
+    const summary = [modelsLine, dataSummary, costText].filter((part) => part !== '').join('\n');
     await putJson(s3, { bucket: run.artifacts.bucket, key: reportKey }, report);
     await s3.send(new PutObjectCommand({ Bucket: run.artifacts.bucket, Key: summaryKey, Body: summary, ContentType: 'text/plain; charset=utf-8' }));
     // Valid data is copied under the run before anything is paid for: Bedrock and the
@@ -160,8 +188,12 @@ export function createValidateDatasetHandler(deps: Partial<ValidateDatasetDepend
         validation: { valid: report.valid, errorCount: report.totals.errors, warningCount: report.totals.warnings, reportUri },
         ...(pinned ? { data: pinned } : {}),
         ...(costEstimate ? { costEstimate } : {}),
+        ...(experimentCost ? { experiment: { ...r.experiment, costEstimate: experimentCost } } : {}),
       }));
-      if (!verdict.withinBudget) await updateOwnRunRecord(s3, run, (r) => withEvent(r, 'over budget', { totalTokens: costEstimate?.totalTokens, dollars: costEstimate?.dollars.total }));
+      if (!verdict.withinBudget) {
+        const total = costEstimate ? { totalTokens: costEstimate.totalTokens, dollars: costEstimate.dollars.total } : { totalTokens: experimentCost?.totalTokens, dollars: experimentCost?.totalDollars };
+        await updateOwnRunRecord(s3, run, (r) => withEvent(r, 'over budget', total));
+      }
     }
 
     runLog.info('dataset validated', {
@@ -180,7 +212,8 @@ export function createValidateDatasetHandler(deps: Partial<ValidateDatasetDepend
       reportUri,
       summaryUri,
       summary,
-      recommendedHyperParameters: { ...report.hyperParameters.values },
+      recommendedHyperParameters: { ...(variantHyperParameters?.[0]?.values ?? report.hyperParameters.values) },
+      ...(variantHyperParameters ? { variantHyperParameters } : {}),
       withinBudget: verdict.withinBudget,
       ...(verdict.refusal ? { budgetRefusal: verdict.refusal } : {}),
     };
@@ -194,8 +227,20 @@ function dataTokensOf(report: ValidationReport, role: 'training' | 'validation' 
   return { records: files.reduce((n, f) => n + f.records, 0), tokens: files.reduce((n, f) => n + f.estimatedTokens, 0) };
 }
 
+/** The distinct models of an experiment's variants, in request order. */
+function experimentModels(experiment: ExperimentOfRun, fallback: LlamaModelSpec): LlamaModelSpec[] {
+  const names = [...new Set(experiment.variants.map((v) => v.model))];
+  return names.map((name) => (name === fallback.name ? fallback : findModel(name))).filter((m): m is LlamaModelSpec => m !== undefined);
+}
+
+/** A variant's hyperparameters: its own values, else the recommendation from the data for its model. */
+function variantRecommendation(variant: ExperimentVariantSpec, report: ValidationReport): Record<LlamaHyperParameterName, number> {
+  const spec = findModel(variant.model)!;
+  return { ...recommendHyperParameters(spec, dataTokensOf(report, 'training')?.records ?? 0, hyperParameterOverridesOf(variant)).values };
+}
+
 /** The run's cost estimate from the validation report, the job's hyperparameters and the deployment's prices. */
-function estimateCost(run: RunContext, report: ValidationReport): CostEstimate {
+function estimateCost(run: RunContext, report: ValidationReport, epochCount = report.hyperParameters.values.epochCount): CostEstimate {
   const prices = jsonEnv<Record<string, ModelPrices>>('COST_PRICES', {})[run.model.name];
   const mode = process.env.EVALUATION_MODE ?? 'off';
   const test = dataTokensOf(report, 'test');
@@ -203,7 +248,7 @@ function estimateCost(run: RunContext, report: ValidationReport): CostEstimate {
   return estimateRunCost({
     model: run.model.name,
     // The epochs the job will train: the request's, else the recommendation launch-job uses.
-    epochCount: report.hyperParameters.values.epochCount,
+    epochCount,
     training: dataTokensOf(report, 'training') ?? { records: 0, tokens: 0 },
     validation: dataTokensOf(report, 'validation'),
     evaluation: evaluates

@@ -1,4 +1,4 @@
-import { Arn, ArnFormat, Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Aws, Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -25,6 +25,8 @@ import { ModelPromotionOptions, PromotionStage } from './promotion-stage';
 import { BudgetDefinition, HISTORY_EVENT_BUDGET, HistoryEstimate, childHistoryEvents, historyBudgetProblem, historyDesignOf, worstCaseHistoryEvents } from './history-budget';
 import { WorkflowFunction, WorkflowFunctionProps } from './workflow-function';
 import { DEFAULT_RUN_HISTORY_LENGTH, MAX_RUN_HISTORY_LENGTH } from '../../lambda/shared/leaderboard/run-history-settings';
+import { MAX_EXPERIMENT_VARIANTS } from '../../lambda/shared/experiment-plan';
+import { BaselineEvaluation } from './baseline-evaluation';
 import { EVENT_SOURCE, OUTCOME_DETAIL_TYPE, PROMOTED_DETAIL_TYPE } from '../../lambda/shared/event-names';
 
 /**
@@ -154,6 +156,15 @@ export interface FinetuningRunOptions {
    * @default 20
    */
   readonly runHistoryLength?: number;
+  /**
+   * How many variants of an experiment (a run request with `experiment`) train at once; the
+   * rest wait and start in request order as earlier ones end. Keep it within Bedrock's quota of
+   * concurrent model customization jobs in the account and region (Service Quotas > Amazon
+   * Bedrock), less what other runs use: a variant that still meets the quota waits in its
+   * LaunchJob step (quotaRetryInterval, quotaWaitTimeout) like any run. 1 to 8.
+   * @default 2
+   */
+  readonly maxConcurrentJobs?: number;
 }
 
 /** Where customization jobs run in a VPC: the ids CreateModelCustomizationJob's vpcConfig takes. */
@@ -323,6 +334,10 @@ export class FinetuningWorkflow extends Construct {
     if (!Number.isInteger(runHistoryLength) || runHistoryLength < 1 || runHistoryLength > MAX_RUN_HISTORY_LENGTH) {
       throw new InvalidPropsError(CONSTRUCT, 'runHistoryLength', `${runHistoryLength} is not a whole number of runs from 1 to ${MAX_RUN_HISTORY_LENGTH}`, 'Set how many of a request name\'s latest runs its history shows, e.g. 20.');
     }
+    const maxConcurrentJobs = props.maxConcurrentJobs ?? 2;
+    if (!Number.isInteger(maxConcurrentJobs) || maxConcurrentJobs < 1 || maxConcurrentJobs > MAX_EXPERIMENT_VARIANTS) {
+      throw new InvalidPropsError(CONSTRUCT, 'maxConcurrentJobs', `${maxConcurrentJobs} is not a whole number from 1 to ${MAX_EXPERIMENT_VARIANTS}`, 'Set how many variants of an experiment may train at once, within Bedrock\'s concurrent-job quota, e.g. 2.', this);
+    }
     const outcomeEnvironment = { ENVIRONMENT_NAME: environmentName, TOPIC_ARN: props.notificationTopic.topicArn, EVENT_BUS_NAME: eventBus.eventBusName, RUN_HISTORY_LENGTH: String(runHistoryLength) };
     // Each request name's history (an entry per ended run, and the leaderboard across its last runs), written by record-outcome and cleanup-run.
     const runHistory = props.artifactsBucket.arnForObjects(`${this.runsPrefix}history/*`);
@@ -447,6 +462,17 @@ export class FinetuningWorkflow extends Construct {
     eventBus.grantPutEventsTo(recordOutcome.role);
     grantS3KeyUse(props.bucketEncryptionKey, recordOutcome.role, 'read-write');
 
+    // Experiments: the variants' runs are planned once the data is validated, and ranked once they end.
+    const planVariants = this.fn('PlanVariants', 'plan-variants', 'Plans the variants of an experiment as runs of their own and lists them in its record', { MAX_CONCURRENT_JOBS: String(maxConcurrentJobs) });
+    allow(planVariants, 'UpdateRunRecord', ['s3:GetObject', 's3:PutObject'], [runRecords], 'Updates the experiment\'s own record; run ids are made per request.');
+    allow(planVariants, 'TellMissingFromDenied', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
+    grantS3KeyUse(props.bucketEncryptionKey, planVariants.role, 'read-write');
+    const buildLeaderboard = this.fn('BuildLeaderboard', 'build-leaderboard', 'Ranks the variants of an experiment and writes its leaderboard', {});
+    allow(buildLeaderboard, 'ReadVariantRecords', ['s3:GetObject'], [runRecords], 'Reads the run records of the experiment\'s variants; run ids are made per request.');
+    allow(buildLeaderboard, 'WriteLeaderboard', ['s3:PutObject'], [props.artifactsBucket.arnForObjects(`${this.runsPrefix}*/leaderboard.*`)], 'Writes leaderboard.json, .md and .html under the experiment\'s own folder; run ids are made per request.');
+    allow(buildLeaderboard, 'TellMissingFromDenied', ['s3:ListBucket'], [props.artifactsBucket.bucketArn]);
+    grantS3KeyUse(props.bucketEncryptionKey, buildLeaderboard.role, 'read-write');
+
     this.cleanupDeadLetterQueue = new sqs.Queue(this, 'CleanupDeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -489,6 +515,8 @@ export class FinetuningWorkflow extends Construct {
       'job-event': jobEvent.function,
       'record-outcome': recordOutcome.function,
       'cleanup-run': cleanup.function,
+      'plan-variants': planVariants.function,
+      'build-leaderboard': buildLeaderboard.function,
     };
 
     // ---- States (in their own scope: state names are construct ids, and may equal a function's) ----
@@ -524,7 +552,7 @@ export class FinetuningWorkflow extends Construct {
     );
     recordRequestFailure.addCatch(runFailed, { resultPath: '$.outcomeError' });
     recordRequestFailure.next(runFailed);
-    const failOn = (task: sfn.TaskStateBase, target: sfn.IChainable = recordFailure) => task.addCatch(target, { errors: ['States.ALL'], resultPath: '$.error' });
+    const failOn = (task: sfn.TaskStateBase | sfn.Map, target: sfn.IChainable = recordFailure) => task.addCatch(target, { errors: ['States.ALL'], resultPath: '$.error' });
 
     const readRequestStep = invoke('ReadRunRequest', readRequest, { 'bucket.$': '$.bucket', 'object.$': '$.object', executionArn: sfn.JsonPath.stringAt('$$.Execution.Id') }, '$.run');
     withTransientRetry(readRequestStep);
@@ -615,6 +643,14 @@ export class FinetuningWorkflow extends Construct {
         addTransientRetry: (task) => void withTransientRetry(withLambdaServiceRetry(task)),
       });
       if (props.promotion?.enabled !== false) {
+        // The promotion of an experiment's best variant runs these same states in an execution of
+        // its own ($.promoteOnly): it ends there, and a failure leaves the variant's record as is.
+        const afterPromotion = new sfn.Choice(states, 'AfterPromotion')
+          .when(sfn.Condition.isPresent('$.promoteOnly'), new sfn.Succeed(states, 'VariantPromotionDone'))
+          .otherwise(recordSuccess);
+        const promotionFailed = new sfn.Choice(states, 'PromotionFailed')
+          .when(sfn.Condition.isPresent('$.promoteOnly'), new sfn.Fail(states, 'VariantPromotionFailed', { errorPath: '$.error.Error', causePath: '$.error.Cause' }))
+          .otherwise(recordFailure);
         this._promotion = new PromotionStage(this, 'Promotion', {
           ...props.promotion,
           environmentName,
@@ -626,11 +662,14 @@ export class FinetuningWorkflow extends Construct {
           eventBus,
           functionDefaults: this.functionDefaults,
           statesScope: states,
-          recordFailure,
-          next: recordSuccess,
+          recordFailure: promotionFailed,
+          next: afterPromotion,
           addTransientRetry: (task) => void withTransientRetry(withLambdaServiceRetry(task)),
         });
-        this._evaluation.endState.next(this._promotion.startState);
+        // A variant of an experiment is not promoted by itself: the experiment promotes its best variant.
+        this._evaluation.endState.next(
+          new sfn.Choice(states, 'IsExperimentVariant').when(sfn.Condition.isPresent('$.run.experiment.experimentRunId'), recordSuccess).otherwise(this._promotion.startState),
+        );
       } else {
         this._evaluation.endState.next(recordSuccess);
       }
@@ -645,15 +684,53 @@ export class FinetuningWorkflow extends Construct {
     failOn(recordSuccess, runFailed);
     recordSuccess.next(new sfn.Succeed(states, 'RunSucceeded'));
 
-    const definition = readRequestStep
+    readRequestStep
       .next(beginRunStep)
       .next(new sfn.Choice(states, 'IsDuplicate').when(sfn.Condition.booleanEquals('$.begin.duplicate', true), duplicate).otherwise(validateStep));
+
+    // ---- Experiments: one upload, several variants, each its own run (an execution of this state machine) ----
+    const experiment = this.experimentStates(states, {
+      props,
+      maxConcurrentJobs,
+      invoke,
+      withTransientRetry,
+      withLambdaServiceRetry,
+      failOn,
+      runFailed,
+      recordFailure,
+      recordOutcome,
+      planVariants,
+      buildLeaderboard,
+    });
+    for (const [name, f] of Object.entries(experiment.baseline?.functions ?? {})) functions[`shared-${name}`] = f.function;
     validateStep.next(
       new sfn.Choice(states, 'IsDatasetValid')
         .when(sfn.Condition.booleanEquals('$.validation.valid', false), datasetInvalid)
         .when(sfn.Condition.booleanEquals('$.validation.withinBudget', false), overBudget)
+        .when(sfn.Condition.isPresent('$.run.experiment.variants'), experiment.start)
         .otherwise(launchStep),
     );
+
+    // A variant's execution starts from its experiment's validation: its record begins with it, and the job is launched.
+    const adoptVariant = new sfn.Pass(states, 'AdoptVariant', {
+      comment: 'A variant of an experiment: its run context, the validation it inherits and its record\'s seed come from the experiment.',
+      parameters: { 'run.$': '$.variant.run', 'validation.$': '$.variant.validation', 'seed.$': '$.variant.seed' },
+    });
+    const beginVariantStep = withTransientRetry(
+      invoke('BeginVariantRun', beginRun, { run, seed: sfn.JsonPath.objectAt('$.seed'), executionArn: sfn.JsonPath.stringAt('$$.Execution.Id'), executionName: sfn.JsonPath.stringAt('$$.Execution.Name') }, '$.begin'),
+    );
+    failOn(beginVariantStep);
+    adoptVariant.next(beginVariantStep).next(new sfn.Choice(states, 'IsVariantDuplicate').when(sfn.Condition.booleanEquals('$.begin.duplicate', true), duplicate).otherwise(launchStep));
+
+    const entry = new sfn.Choice(states, 'RunKind', { comment: 'An upload (S3 event), a variant of an experiment, or the promotion of an experiment\'s best variant.' })
+      .when(sfn.Condition.isPresent('$.variant'), adoptVariant);
+    if (this._promotion) {
+      entry.when(
+        sfn.Condition.isPresent('$.promoteVariant'),
+        new sfn.Pass(states, 'AdoptPromotedVariant', { parameters: { 'run.$': '$.promoteVariant.run', promoteOnly: true } }).next(this._promotion.startState),
+      );
+    }
+    const definition = entry.otherwise(readRequestStep);
     launchStep.next(waitForJobEndStep);
     waitForJobEndStep.next(checkStep);
     checkStep.next(
@@ -679,6 +756,7 @@ export class FinetuningWorkflow extends Construct {
       comment: 'Fine-tunes a Llama 3.2 model on Amazon Bedrock for one uploaded run request',
     });
     acknowledgeStateMachineRole(this.stateMachine, Object.values(this.functions).filter((f) => f !== cleanup.function));
+    this.grantVariantExecutions(experiment.baseline, cleanup);
     this._historyEstimate = checkHistoryBudget(this, this.stateMachine, executionTimeout, props.evaluation, this._promotion?.loopBounds);
     this.worstCaseHistoryEvents = this._historyEstimate.total;
     if (this._evaluation) {
@@ -730,6 +808,177 @@ export class FinetuningWorkflow extends Construct {
     );
   }
 
+  /**
+   * The states of an experiment, entered once its data is valid and within budget: the shared
+   * baseline (when the runs evaluate), the variants' plan, each variant as a child execution of
+   * this state machine (at most maxConcurrentJobs at once, the rest in request order; a failed
+   * variant does not stop the others), the leaderboard, the promotion of the best variant (its
+   * own child execution), then the experiment's outcome.
+   */
+  private experimentStates(states: Construct, deps: ExperimentStateDeps): { start: sfn.IChainable; baseline?: BaselineEvaluation } {
+    const { props, invoke, failOn } = deps;
+    const run = sfn.JsonPath.objectAt('$.run');
+    const lambdaRetry = (task: tasks.LambdaInvoke) => void deps.withTransientRetry(deps.withLambdaServiceRetry(task));
+
+    const planStep = deps.withTransientRetry(
+      invoke('PlanVariants', deps.planVariants, {
+        run,
+        validation: sfn.JsonPath.objectAt('$.validation'),
+        baseline: sfn.JsonPath.objectAt('$.baseline'),
+        stateMachineArn: sfn.JsonPath.stringAt('$$.StateMachine.Id'),
+      }, '$.plan'),
+    );
+    failOn(planStep);
+
+    let start: sfn.IChainable = planStep;
+    let baseline: BaselineEvaluation | undefined;
+    const noBaseline = new sfn.Pass(states, 'NoSharedBaseline', { comment: 'The variants do not evaluate: there is no baseline to share.', result: sfn.Result.fromObject({ baselines: [] }), resultPath: '$.baseline' }).next(planStep);
+    if (props.evaluation?.enabled !== false) {
+      const baselineFailed = new sfn.Pass(states, 'SharedBaselineFailed', {
+        parameters: { 'Error.$': '$.baselineError.Error', 'Cause.$': '$.baselineError.Cause' },
+        resultPath: '$.error',
+      }).next(deps.recordFailure);
+      baseline = new BaselineEvaluation(this, 'SharedBaseline', {
+        datasetBucket: props.datasetBucket,
+        dataPrefix: this.dataPrefix ?? '',
+        artifactsBucket: props.artifactsBucket,
+        runsPrefix: this.runsPrefix,
+        bucketEncryptionKey: props.bucketEncryptionKey,
+        functionDefaults: this.functionDefaults,
+        statesScope: states,
+        addTransientRetry: lambdaRetry,
+        failure: baselineFailed,
+        modelsPath: '$.run.experiment.variants[*].model',
+        baseModelId: props.evaluation?.baseModelId,
+        ...(props.evaluation?.shardSize !== undefined ? { shardSize: props.evaluation.shardSize } : {}),
+        ...(props.evaluation?.maxConcurrency !== undefined ? { maxConcurrency: props.evaluation.maxConcurrency } : {}),
+        ...(props.evaluation?.minAnsweredShare !== undefined ? { minAnsweredShare: props.evaluation.minAnsweredShare } : {}),
+      });
+      baseline.endState.next(planStep);
+      start = new sfn.Choice(states, 'ShouldShareBaseline')
+        .when(sfn.Condition.and(sfn.Condition.isPresent('$.run.data.testKey'), sfn.Condition.booleanEquals('$.run.evaluation.enabled', true)), baseline.startState)
+        .otherwise(noBaseline);
+    } else {
+      start = noBaseline;
+    }
+
+    // Each variant: a child execution of this state machine, waited for (.sync:2).
+    const startVariant = startOwnExecution(states, 'RunVariant', {
+      comment: 'Runs one variant as its own run: its own execution, record, job and cleanup.',
+      name: '$.variant.executionName',
+      input: '$.variant.input',
+    });
+    startVariant.addRetry({ errors: OWN_EXECUTION_START_ERRORS, interval: Duration.seconds(5), maxAttempts: 6, backoffRate: 2, maxDelay: Duration.minutes(2), jitterStrategy: sfn.JitterType.FULL });
+    const variantSucceeded = new sfn.Pass(states, 'VariantEnded', {
+      parameters: { 'name.$': '$.variant.name', 'runId.$': '$.variant.runId', 'status.$': '$.child.status' },
+    });
+    const variantFailed = new sfn.Pass(states, 'VariantDidNotSucceed', {
+      comment: 'A failed, timed-out or aborted variant does not stop the others; its own record says why.',
+      parameters: { 'name.$': '$.variant.name', 'runId.$': '$.variant.runId', status: 'FAILED', 'error.$': '$.failure.Error' },
+    });
+    startVariant.addCatch(variantFailed, { errors: ['States.ALL'], resultPath: '$.failure' });
+    startVariant.next(variantSucceeded);
+    const runVariants = new sfn.Map(states, 'RunVariants', {
+      comment: 'At most maxConcurrentJobs variants at once; the rest start in request order.',
+      itemsPath: '$.plan.variants',
+      maxConcurrency: deps.maxConcurrentJobs,
+      itemSelector: { 'variant.$': '$$.Map.Item.Value' },
+      resultPath: '$.variantOutcomes',
+    });
+    runVariants.itemProcessor(startVariant);
+    failOn(runVariants);
+    planStep.next(runVariants);
+
+    const leaderboardStep = deps.withTransientRetry(
+      invoke('BuildLeaderboard', deps.buildLeaderboard, {
+        bucket: props.artifactsBucket.bucketName,
+        experimentRunId: sfn.JsonPath.stringAt('$.run.runId'),
+        requestName: sfn.JsonPath.stringAt('$.run.requestName'),
+        outputPrefix: sfn.JsonPath.stringAt('$.run.artifacts.prefix'),
+        variants: sfn.JsonPath.listAt('$.plan.leaderboardVariants'),
+      }, '$.leaderboard'),
+    );
+    failOn(leaderboardStep);
+    runVariants.next(leaderboardStep);
+
+    const recordExperiment = deps.withTransientRetry(
+      invoke('RecordExperimentOutcome', deps.recordOutcome, {
+        status: 'SUCCEEDED',
+        run,
+        experiment: { leaderboard: sfn.JsonPath.objectAt('$.leaderboard'), variants: sfn.JsonPath.listAt('$.variantOutcomes'), promotion: sfn.JsonPath.objectAt('$.bestPromotion') },
+      }, '$.outcome'),
+    );
+    failOn(recordExperiment, deps.runFailed);
+    recordExperiment.next(
+      new sfn.Choice(states, 'DidAnyVariantSucceed')
+        .when(sfn.Condition.stringEquals('$.outcome.status', 'FAILED'), new sfn.Fail(states, 'ExperimentFailed', { error: 'AllVariantsFailed', cause: 'No variant of the experiment succeeded; the experiment\'s record and each variant\'s record say why.' }))
+        .otherwise(new sfn.Succeed(states, 'ExperimentSucceeded')),
+    );
+    const noPromotion = new sfn.Pass(states, 'BestVariantNotPromoted', { result: sfn.Result.fromObject({ status: 'NOT_RUN' }), resultPath: '$.bestPromotion' }).next(recordExperiment);
+    if (this._promotion) {
+      // Only the best variant may become the current model, through the same promotion states as a single run.
+      const pickBest = new sfn.Pass(states, 'PickBestVariant', {
+        parameters: { 'run.$': 'States.ArrayGetItem($.plan.variants, $.leaderboard.best.index)' },
+        resultPath: '$.bestVariant',
+      });
+      const promoteBest = startOwnExecution(states, 'PromoteBestVariant', {
+        comment: 'Promotes the best variant (the gate and the better-model rule apply) in an execution of its own.',
+        name: '$.plan.promotionExecutionName',
+        inputObject: { promoteVariant: { 'run.$': '$.bestVariant.run.input.variant.run' } },
+        resultSelector: { 'status.$': '$.Status' },
+        resultPath: '$.bestPromotion',
+      });
+      promoteBest.addRetry({ errors: OWN_EXECUTION_START_ERRORS, interval: Duration.seconds(5), maxAttempts: 6, backoffRate: 2, maxDelay: Duration.minutes(2), jitterStrategy: sfn.JitterType.FULL });
+      const promotionFailed = new sfn.Pass(states, 'BestVariantPromotionFailed', {
+        parameters: { status: 'FAILED', 'error.$': '$.bestPromotionFailure.Error' },
+        resultPath: '$.bestPromotion',
+      }).next(recordExperiment);
+      promoteBest.addCatch(promotionFailed, { errors: ['States.ALL'], resultPath: '$.bestPromotionFailure' });
+      pickBest.next(promoteBest).next(recordExperiment);
+      leaderboardStep.next(new sfn.Choice(states, 'HasBestVariant').when(sfn.Condition.isPresent('$.leaderboard.best'), pickBest).otherwise(noPromotion));
+    } else {
+      leaderboardStep.next(noPromotion);
+    }
+    return { start, baseline };
+  }
+
+  /**
+   * The state machine starts executions of itself (variants, the best variant's promotion) and
+   * waits for them; the cleanup of an experiment stops them. A policy of its own, attached after
+   * the state machine exists: in the role's default policy, the state machine's own ARN would be
+   * a dependency cycle.
+   */
+  private grantVariantExecutions(baseline: BaselineEvaluation | undefined, cleanup: WorkflowFunction): void {
+    const stack = Stack.of(this);
+    const machineName = Arn.split(this.stateMachine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName!;
+    const ownExecutions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${machineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const policy = new iam.Policy(this, 'VariantExecutionsPolicy', {
+      roles: [this.stateMachine.role],
+      statements: [
+        new iam.PolicyStatement({ sid: 'StartOwnExecutions', actions: ['states:StartExecution'], resources: [this.stateMachine.stateMachineArn] }),
+        new iam.PolicyStatement({ sid: 'WaitForOwnExecutions', actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [ownExecutions] }),
+        // The rule Step Functions manages for .sync waits on executions (Step Functions developer guide, IAM policies for nested executions).
+        new iam.PolicyStatement({
+          sid: 'ManagedRuleOfSyncWaits',
+          actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+          resources: [stack.formatArn({ service: 'events', resource: 'rule', resourceName: 'StepFunctionsGetEventsForStepFunctionsExecutionRule' })],
+        }),
+      ],
+    });
+    acknowledgeWildcardResource(policy, ownExecutions, 'Executions of this state machine only: the variants of an experiment, named after their run ids at run time.');
+    allow(cleanup, 'StopExperimentVariants', ['states:DescribeExecution', 'states:StopExecution'], [ownExecutions], 'Executions of this state machine only: the variants of an aborted experiment, named after their run ids at run time.');
+    if (baseline) {
+      for (const resource of baseline.stateMachineResources) {
+        acknowledgeWildcardResource(this.stateMachine, resource, 'The shared baseline\'s shard manifest and Map Run results live under the experiment\'s own folder; run ids are made per request.');
+      }
+      acknowledgeWildcardResource(
+        this.stateMachine,
+        stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${machineName}/RunBaselineInference:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+        'Executions of this state machine only (the shared baseline\'s Distributed Map child executions, named by Step Functions at run time).',
+      );
+    }
+  }
+
   private fn(id: string, handler: string, description: string, environment: Record<string, string> = {}, extra: Partial<WorkflowFunctionProps> = {}): WorkflowFunction {
     return new WorkflowFunction(this, id, { ...this.functionDefaults, handler, description, environment, ...extra });
   }
@@ -774,6 +1023,50 @@ export class FinetuningWorkflow extends Construct {
     if (options.target) rule.addTarget(options.target);
     return rule;
   }
+}
+
+/** What the experiment's states need from the constructor. */
+interface ExperimentStateDeps {
+  readonly props: FinetuningWorkflowProps;
+  readonly maxConcurrentJobs: number;
+  readonly invoke: (stateId: string, fn: WorkflowFunction, payload: Record<string, unknown>, resultPath: string) => tasks.LambdaInvoke;
+  readonly withTransientRetry: (task: tasks.LambdaInvoke) => tasks.LambdaInvoke;
+  readonly withLambdaServiceRetry: (task: tasks.LambdaInvoke) => tasks.LambdaInvoke;
+  readonly failOn: (task: sfn.TaskStateBase | sfn.Map, target?: sfn.IChainable) => unknown;
+  readonly runFailed: sfn.IChainable;
+  readonly recordFailure: sfn.IChainable;
+  readonly recordOutcome: WorkflowFunction;
+  readonly planVariants: WorkflowFunction;
+  readonly buildLeaderboard: WorkflowFunction;
+}
+
+/** Errors of starting an execution that a retry may clear (throttling, the open-executions limit, service errors). */
+const OWN_EXECUTION_START_ERRORS = ['StepFunctions.ExecutionLimitExceededException', 'StepFunctions.SdkClientException', 'StepFunctions.AWSStepFunctionsException', 'StepFunctions.ThrottlingException'];
+
+/**
+ * A `states:startExecution.sync:2` task that starts an execution of this very state machine
+ * (`$$.StateMachine.Id`, so the definition needs no reference to its own ARN) and waits for it.
+ * The result is the execution's description, trimmed to its status unless `resultSelector` says otherwise.
+ */
+function startOwnExecution(
+  scope: Construct,
+  id: string,
+  options: { readonly comment: string; readonly name: string; readonly input?: string; readonly inputObject?: Record<string, unknown>; readonly resultSelector?: Record<string, string>; readonly resultPath?: string },
+): sfn.CustomState {
+  return new sfn.CustomState(scope, id, {
+    stateJson: {
+      Type: 'Task',
+      Comment: options.comment,
+      Resource: `arn:${Aws.PARTITION}:states:::states:startExecution.sync:2`,
+      Parameters: {
+        'StateMachineArn.$': '$$.StateMachine.Id',
+        'Name.$': options.name,
+        ...(options.input ? { 'Input.$': options.input } : { Input: options.inputObject }),
+      },
+      ResultSelector: options.resultSelector ?? { 'status.$': '$.Status' },
+      ResultPath: options.resultPath ?? '$.child',
+    },
+  });
 }
 
 /**
@@ -853,6 +1146,8 @@ function checkHistoryBudget(scope: IConstruct, stateMachine: sfn.StateMachine, e
       ...extraLoops,
     },
     executionTimeout.toSeconds(),
+    // An experiment runs at most MAX_EXPERIMENT_VARIANTS variants, each a child execution with a history of its own.
+    { RunVariants: MAX_EXPERIMENT_VARIANTS },
   );
   const estimate = worstCaseHistoryEvents(design);
   const problem = historyBudgetProblem(estimate, executionTimeout.toSeconds());

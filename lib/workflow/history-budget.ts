@@ -192,16 +192,29 @@ function maxRetriesOf(state: BudgetState): number {
  * retries (an upper bound of any path through states that run once), plus one loop per Wait
  * state that leads back to itself, each round costing the states on that cycle. States inside
  * a Distributed Map run in child executions and are budgeted by {@link childHistoryEvents}.
- * Inline Maps and Parallel branches are not bounded here: a design with them must extend this.
+ * An inline Map is bounded by its most iterations (`inlineMapIterations`, by state name), each
+ * running its states once with their retries; Parallel branches are not bounded here.
  */
-export function historyDesignOf(definition: BudgetDefinition, bounds: Readonly<Record<string, LoopBound>>, executionTimeoutSeconds: number): HistoryDesign {
+export function historyDesignOf(
+  definition: BudgetDefinition,
+  bounds: Readonly<Record<string, LoopBound>>,
+  executionTimeoutSeconds: number,
+  inlineMapIterations: Readonly<Record<string, number>> = {},
+): HistoryDesign {
   const states = definition.States;
+  let iterations = 0;
   for (const [name, state] of Object.entries(states)) {
-    if (kindOf(state) === 'inline-map' || kindOf(state) === 'parallel') {
+    if (kindOf(state) === 'parallel' || (kindOf(state) === 'inline-map' && inlineMapIterations[name] === undefined)) {
       throw new Error(`The history budget cannot bound state '${name}' (${state.Type} with inline iterations); extend lib/workflow/history-budget.ts.`);
     }
+    if (kindOf(state) === 'inline-map') {
+      // Each iteration: its start and end, and every state of the iteration once with all its retries.
+      const inner = Object.values(state.ItemProcessor?.States ?? {});
+      if (inner.some((s) => s.Type === 'Wait' || s.Type === 'Map' || s.Type === 'Parallel')) throw new Error(`The history budget cannot bound the iterations of '${name}': they loop or nest; extend lib/workflow/history-budget.ts.`);
+      iterations += inlineMapIterations[name] * (MAP_ITERATION_EVENTS + onePassEvents(inner.map((s) => ({ kind: kindOf(s), maxRetries: maxRetriesOf(s) }))) - EXECUTION_EVENTS.started - EXECUTION_EVENTS.ended);
+    }
   }
-  const onePass = onePassEvents(Object.values(states).map((s) => ({ kind: kindOf(s), maxRetries: maxRetriesOf(s) })));
+  const onePass = onePassEvents(Object.values(states).map((s) => ({ kind: kindOf(s), maxRetries: maxRetriesOf(s) }))) + iterations;
   const loops: PollLoop[] = [];
   for (const [name, state] of Object.entries(states)) {
     if (state.Type === 'Wait') {

@@ -177,7 +177,14 @@ describe('LlamaFinetuning (default props)', () => {
       (sm.Properties.DefinitionString['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : 'TOKEN')).join(''),
     );
     expect(definition.TimeoutSeconds).toBe(7 * 24 * 3600);
-    expect(definition.StartAt).toBe('ReadRunRequest');
+    // An upload starts at ReadRunRequest; the state machine's own child executions (an experiment's
+    // variants, the promotion of its best variant) enter by their input's shape.
+    expect(definition.StartAt).toBe('RunKind');
+    expect(definition.States.RunKind).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.variant', IsPresent: true, Next: 'AdoptVariant' }, { Variable: '$.promoteVariant', IsPresent: true, Next: 'AdoptPromotedVariant' }],
+      Default: 'ReadRunRequest',
+    });
     // An invalid request ends in the Fail state with the step's error and cause, after a notification.
     expect(definition.States.ReadRunRequest.Catch[0]).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'RecordRequestFailure' });
     expect(definition.States.RunFailed).toEqual({ Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' });

@@ -42,7 +42,7 @@ describe('build-leaderboard handler', () => {
       leaderboardJsonKey: `runs/${EXPERIMENT}/leaderboard.json`,
       leaderboardMarkdownKey: `runs/${EXPERIMENT}/leaderboard.md`,
       leaderboardHtmlKey: `runs/${EXPERIMENT}/leaderboard.html`,
-      best: { name: 'lr-high', runId: variantRunId(EXPERIMENT, 'lr-high') },
+      best: { name: 'lr-high', runId: variantRunId(EXPERIMENT, 'lr-high'), index: 1 },
       summary: expect.stringMatching(/^Experiment sweep \(run sweep-00aa11bb22cc\): 4 variant\(s\), 2 ranked, 2 failed\. Best: lr-high, fine-tuned F1 82\.25/),
     });
     // Only the contract's fields go back into the state machine's payload.

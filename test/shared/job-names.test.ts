@@ -23,6 +23,13 @@ describe('Bedrock job names', () => {
     expect(clientRequestTokenFor({ bucket: 'b', key: 'k', versionId: '1' })).toBe(a);
     expect(clientRequestTokenFor({ bucket: 'b', key: 'k', versionId: '2' })).not.toBe(a);
     expect(clientRequestTokenFor({ bucket: 'b', key: 'k', etag: 'e' })).not.toBe(clientRequestTokenFor({ bucket: 'b', key: 'k', etag: 'f' }));
+    // The variants of one upload each get their own token (Bedrock refuses a token reused for another job), stable per variant.
+    const variant = (name: string) => ({ kind: 'variant' as const, experimentRunId: 'x-0123456789ab', variantName: name, variantIndex: 0 });
+    const source = { bucket: 'b', key: 'k', versionId: '1' };
+    expect(clientRequestTokenFor(source, variant('a'))).not.toBe(clientRequestTokenFor(source, variant('b')));
+    expect(clientRequestTokenFor(source, variant('a'))).not.toBe(a);
+    expect(clientRequestTokenFor(source, variant('a'))).toBe(clientRequestTokenFor(source, variant('a')));
+    expect(clientRequestTokenFor(source, variant('a'))).toMatch(/^[a-f0-9]{64}$/);
     expect(a).toMatch(/^[a-f0-9]{64}$/);
   });
 

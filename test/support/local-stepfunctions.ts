@@ -23,8 +23,26 @@ import { FaultLength, FaultPlan } from './stand-ins/fault-plan';
 import { newRequestId, principalOf, readBody, RunningServer, sendJson, StandInRequest, StandInResponse, startServer } from './stand-ins/http-server';
 
 /** The operations LocalStepFunctions answers. */
-export type StepFunctionsOperation = 'SendTaskSuccess' | 'SendTaskFailure' | 'SendTaskHeartbeat';
-const OPERATIONS: readonly string[] = ['SendTaskSuccess', 'SendTaskFailure', 'SendTaskHeartbeat'];
+export type StepFunctionsOperation = 'SendTaskSuccess' | 'SendTaskFailure' | 'SendTaskHeartbeat' | 'DescribeExecution' | 'StopExecution';
+const OPERATIONS: readonly string[] = ['SendTaskSuccess', 'SendTaskFailure', 'SendTaskHeartbeat', 'DescribeExecution', 'StopExecution'];
+const EXECUTION_OPERATIONS = new Set(['DescribeExecution', 'StopExecution']);
+
+/** An execution as DescribeExecution reports it. */
+export interface ExecutionView {
+  readonly executionArn: string;
+  readonly stateMachineArn: string;
+  readonly name: string;
+  readonly status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+  readonly startDate: Date;
+  readonly stopDate?: Date;
+}
+
+/** The executions behind DescribeExecution and StopExecution: the offline workflow runner's. */
+export interface ExecutionControl {
+  describe(executionArn: string): ExecutionView | undefined;
+  /** Aborts a running execution with the error and cause StopExecution was given. */
+  stop(executionArn: string, error?: string, cause?: string): void;
+}
 
 /** Step Functions' payload limit (SendTaskSuccess output). */
 export const MAX_TASK_OUTPUT_BYTES = 262_144;
@@ -86,6 +104,7 @@ export class LocalStepFunctions {
   private server!: RunningServer;
   private readonly tokens = new Map<string, TokenEntry>();
   private readonly faults: FaultPlan;
+  private executionControl?: ExecutionControl;
 
   private constructor(options: LocalStepFunctionsOptions) {
     this.callLog = options.callLog ?? new AwsCallLog();
@@ -110,6 +129,14 @@ export class LocalStepFunctions {
     const entry: TokenEntry = { owner, open: true, resolve };
     this.tokens.set(token, entry);
     return { token, owner, outcome, close: () => void (entry.open = false) };
+  }
+
+  /** Serves DescribeExecution and StopExecution from `control` (the workflow runner attaches itself); returns the detach function. */
+  attachExecutions(control: ExecutionControl): () => void {
+    this.executionControl = control;
+    return () => {
+      if (this.executionControl === control) this.executionControl = undefined;
+    };
   }
 
   /** Whether the task of `token` still waits. */
@@ -148,6 +175,12 @@ export class LocalStepFunctions {
       } catch {
         throw new StepFunctionsError('SerializationException', 'The request body is not valid JSON.');
       }
+      if (EXECUTION_OPERATIONS.has(operation)) {
+        const answer = this.executionCall(operation, body);
+        resources = answer.resources;
+        payload = answer.payload;
+        return;
+      }
       const token = body.taskToken;
       if (typeof token !== 'string' || token.length < 1 || token.length > 2048) {
         throw new StepFunctionsError('ValidationException', "1 validation error detected: Value at 'taskToken' failed to satisfy constraint: Member must have length between 1 and 2048");
@@ -182,8 +215,38 @@ export class LocalStepFunctions {
       status = err.status;
       errorType = err.type;
       payload = { __type: err.type, message: err.message };
+    } finally {
+      this.callLog.record({ requestId, service: 'states', operation: operation || 'Unknown', action: `states:${operation || 'Unknown'}`, resources, status, errorCode: errorType, principal });
+      sendJson(res, { status, payload, requestId, contentType: 'application/x-amz-json-1.0', errorType: errorType });
     }
-    this.callLog.record({ requestId, service: 'states', operation: operation || 'Unknown', action: `states:${operation || 'Unknown'}`, resources, status, errorCode: errorType, principal });
-    sendJson(res, { status, payload, requestId, contentType: 'application/x-amz-json-1.0', errorType: errorType });
+  }
+
+  /**
+   * DescribeExecution and StopExecution (API Reference): an ARN that is not an execution ARN is
+   * InvalidArn; one of no execution, ExecutionDoesNotExist. Stopping an execution that already
+   * ended changes nothing and answers its stop date.
+   */
+  private executionCall(operation: string, body: Record<string, unknown>): { resources: string[]; payload: unknown } {
+    const arn = body.executionArn;
+    if (typeof arn !== 'string' || arn.length < 1 || arn.length > 2048) {
+      throw new StepFunctionsError('ValidationException', "1 validation error detected: Value at 'executionArn' failed to satisfy constraint: Member must have length between 1 and 2048");
+    }
+    if (!/^arn:[^:]+:states:[^:]+:\d{12}:execution:[^:]+:[^:]+$/.test(arn)) throw new StepFunctionsError('InvalidArn', `Invalid Arn: 'Resource type not valid in this context: ${arn}'`);
+    const fault = this.faults.take(operation);
+    if (fault) throw new StepFunctionsError(fault.code, fault.message ?? fault.code, fault.status);
+    const seconds = (d: Date | undefined) => (d === undefined ? undefined : d.getTime() / 1000);
+    const execution = this.executionControl?.describe(arn);
+    if (!execution) throw new StepFunctionsError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
+    if (operation === 'DescribeExecution') {
+      return {
+        resources: [arn],
+        payload: { executionArn: execution.executionArn, stateMachineArn: execution.stateMachineArn, name: execution.name, status: execution.status, startDate: seconds(execution.startDate), stopDate: seconds(execution.stopDate) },
+      };
+    }
+    const error = body.error === undefined ? undefined : String(body.error);
+    const cause = body.cause === undefined ? undefined : String(body.cause);
+    if ((error?.length ?? 0) > 256 || (cause?.length ?? 0) > 32_768) throw new StepFunctionsError('ValidationException', 'error must be at most 256 and cause at most 32768 characters long.');
+    if (execution.status === 'RUNNING') this.executionControl!.stop(arn, error, cause);
+    return { resources: [arn], payload: { stopDate: seconds(execution.stopDate ?? new Date()) } };
   }
 }

@@ -199,7 +199,9 @@ export class LocalWorkflowRunner {
   private readonly pool: LambdaFunctionPool;
   private readonly rules: EventRule[];
   private readonly logs: FunctionLogLine[] = [];
-  private readonly executions = new Map<string, { execution: WorkflowExecution; settled: boolean }>();
+  private readonly executions = new Map<string, { execution: WorkflowExecution; settled: boolean; startDate: Date; ended?: { status: ExecutionOutcome['status']; stopDate: Date } }>();
+  /** Detaches DescribeExecution/StopExecution of LocalStepFunctions from these executions. */
+  private readonly detachExecutions: () => void;
   private readonly pending = new Set<Promise<unknown>>();
   private readonly eventDeliveries: EventDelivery[] = [];
   private readonly unsubscribe: () => void;
@@ -251,6 +253,18 @@ export class LocalWorkflowRunner {
       },
     );
     this.rules = eventRulesOf(this.json, this.resolver, this.physical);
+    // The functions' DescribeExecution and StopExecution calls (e.g. the cleanup of an aborted experiment) reach these executions.
+    this.detachExecutions = this.aws.stepFunctions.attachExecutions({
+      describe: (executionArn) => {
+        const entry = [...this.executions.values()].find((e) => e.execution.executionArn === executionArn);
+        if (!entry) return undefined;
+        return { executionArn, stateMachineArn: this.stateMachineArn, name: entry.execution.name, status: entry.ended?.status ?? 'RUNNING', startDate: entry.startDate, stopDate: entry.ended?.stopDate };
+      },
+      stop: (executionArn, error, cause) => {
+        const entry = [...this.executions.values()].find((e) => e.execution.executionArn === executionArn);
+        if (entry && !entry.settled) entry.execution.abort({ ...(error !== undefined ? { error } : {}), ...(cause !== undefined ? { cause } : {}) });
+      },
+    });
     // Events the functions put on LocalEventBridge reach the template's rules, as in AWS.
     this.unsubscribe = this.aws.events.onEvent((recorded) => {
       const event: AwsEvent = {
@@ -342,9 +356,11 @@ export class LocalWorkflowRunner {
       abort: (details = {}) => interpreterRun.end({ reason: 'abort', ...details }),
       timeOut: () => interpreterRun.end({ reason: 'timeout' }),
     };
-    const entry = { execution, settled: false };
+    const entry: { execution: WorkflowExecution; settled: boolean; startDate: Date; ended?: { status: ExecutionOutcome['status']; stopDate: Date } } = { execution, settled: false, startDate };
     this.executions.set(name, entry);
-    void this.track(result).finally(() => (entry.settled = true));
+    void this.track(result)
+      .then((outcome) => (entry.ended = { status: outcome.status, stopDate: outcome.stopDate }))
+      .finally(() => (entry.settled = true));
     return execution;
   }
 
@@ -824,6 +840,7 @@ export class LocalWorkflowRunner {
     if (this.stopped) return;
     this.stopped = true;
     this.unsubscribe();
+    this.detachExecutions();
     for (const { execution, settled } of this.executions.values()) if (!settled) execution.abort({ error: 'LocalRunner.Stopped', cause: 'The local workflow runner was stopped.' });
     await this.pool.stop();
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
