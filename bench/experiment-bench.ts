@@ -34,8 +34,7 @@ interface Measured {
 }
 
 function harnessProps(maxConcurrentJobs: number): LlamaFinetuningProps {
-  // NOT YET WIRED: maxConcurrentJobs lands with the experiment execution (Object.assign keeps this compiling until then).
-  return Object.assign({}, TEST_PROPS, { evaluation: { shardSize: 6, maxConcurrency: 2 }, maxConcurrentJobs });
+  return { ...TEST_PROPS, evaluation: { shardSize: 6, maxConcurrency: 2 }, maxConcurrentJobs };
 }
 
 async function startBenchHarness(maxConcurrentJobs: number, bedrockQuota?: number): Promise<WorkflowHarness> {

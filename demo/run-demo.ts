@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     evaluation: { shardSize: 5, maxConcurrency: 4, qualityGate: { minImprovementPercent: 20 } },
     promotion: { servingProvisionedModelArn: servingArn },
   };
-  const finetuning = new LlamaFinetuning(stack, 'Finetuning', EXPERIMENT ? Object.assign({}, props, { maxConcurrentJobs: EXPERIMENT_MAX_CONCURRENT_JOBS }) /* NOT YET WIRED: the prop lands with the experiment execution */ : props);
+  const finetuning = new LlamaFinetuning(stack, 'Finetuning', EXPERIMENT ? { ...props, maxConcurrentJobs: EXPERIMENT_MAX_CONCURRENT_JOBS } : props);
   aws.bedrock.scenario.modelUpdate = { afterPolls: 1 };
   const runner = await LocalWorkflowRunner.create({ template: Template.fromStack(stack), aws, waitMs: 20, retryMs: 20, functionEnvironment: DEMO_FUNCTION_ENVIRONMENT });
   try {
@@ -186,7 +186,7 @@ async function experimentDemo(setup: DemoSetup): Promise<boolean> {
   };
   const request = sampleExperimentRequest(sample);
   const variantNames = (request.experiment as { variants: Array<{ name: string }> }).variants.map((v) => v.name);
-  console.log(`${elapsed()}  experiment "${String(request.name)}": ${variantNames.join(', ')}; at most ${EXPERIMENT_MAX_CONCURRENT_JOBS} training jobs at once`);
+  console.log(`${elapsed()}  experiment "${String(request.name)}": ${variantNames.map((name, i) => `[${i}] ${name}`).join(', ')}; at most ${EXPERIMENT_MAX_CONCURRENT_JOBS} training jobs at once`);
   const execution = await uploadRequest(setup, 'requests/demo-charts-sweep.json', request);
 
   // The experiment's own states, and the variants' Bedrock jobs as they start and end (the queueing).
