@@ -31,6 +31,10 @@ interface Measured {
   readonly fineTunedCalls: number;
   /** Most Bedrock jobs training at once. */
   readonly mostJobsAtOnce: number;
+  /** From the upload to the first job created (reading, validation, the baseline, planning). */
+  readonly beforeTrainingMs: number;
+  /** From the last job's end to the execution's end (evaluation, leaderboard, outcome). */
+  readonly afterTrainingMs: number;
 }
 
 function harnessProps(maxConcurrentJobs: number): LlamaFinetuningProps {
@@ -66,11 +70,14 @@ async function measure(h: WorkflowHarness, key: string, request: Record<string, 
     const failed = h.runRecords().filter((r) => r.status !== 'SUCCEEDED' && r.status !== 'RUNNING');
     if (failed.length > 0) throw new Error(`${key}: runs not succeeded: ${failed.map((r) => `${r.runId} ${r.status}`).join(', ')}`);
     const calls = h.aws.runtime.invocations().slice(callsBefore);
+    const jobs = h.aws.bedrock.jobs().filter((j) => !jobsBefore.has(j.jobArn));
     return {
       wallMs,
       baseCalls: calls.filter((c) => c.targetKind === 'inference-profile').length,
       fineTunedCalls: calls.filter((c) => c.targetKind === 'provisioned-model').length,
-      mostJobsAtOnce: mostJobsAtOnce(h.aws.bedrock.jobs().filter((j) => !jobsBefore.has(j.jobArn))),
+      mostJobsAtOnce: mostJobsAtOnce(jobs),
+      beforeTrainingMs: Math.min(...jobs.map((j) => j.creationTime.getTime())) - started,
+      afterTrainingMs: outcome.stopDate.getTime() - Math.max(...jobs.map((j) => j.endTime!.getTime())),
     };
   } finally {
     clearInterval(clock);
@@ -82,12 +89,15 @@ function request(name: string, extra: Record<string, unknown> = {}): Record<stri
 }
 
 /**
- * One unmeasured run without training time first: the runner's first invocation of each
- * function loads its bundle in a new worker (about 10 s of cold starts in all here), which
- * would otherwise be charged to whichever run came first.
+ * Unmeasured runs without training time first, a single run and an experiment: the runner
+ * loads a function's bundle in a new worker for each environment it needs (the first
+ * invocation, and each one beyond those running at once), which costs about a second each on a
+ * shared 2-core machine (about 10 s for a first run) where Lambda's cold starts take a fraction
+ * of that. So both are measured warm, and the ratios compare the work, not the warm-up.
  */
-async function warmUp(h: WorkflowHarness): Promise<void> {
+async function warmUp(h: WorkflowHarness, experiment: boolean): Promise<void> {
   await measure(h, 'requests/warm-up.json', request('bench-warm-up'), 0);
+  if (experiment) await measure(h, 'requests/warm-up-sweep.json', request('bench-warm-up-sweep', { experiment: { grid: GRID } }), 0);
 }
 
 export async function runExperimentBench(): Promise<BenchResult[]> {
@@ -96,7 +106,7 @@ export async function runExperimentBench(): Promise<BenchResult[]> {
   let queued: Measured;
   const h = await startBenchHarness(VARIANTS);
   try {
-    await warmUp(h);
+    await warmUp(h, true);
     // The single run has the first variant's settings.
     single = await measure(h, 'requests/single.json', request('bench-single', { hyperParameters: { learningRate: GRID.learningRate[0], epochCount: GRID.epochCount[0] } }));
     allAtOnce = await measure(h, 'requests/sweep.json', request('bench-sweep', { experiment: { grid: GRID } }));
@@ -105,7 +115,7 @@ export async function runExperimentBench(): Promise<BenchResult[]> {
   }
   const q = await startBenchHarness(2, 2);
   try {
-    await warmUp(q);
+    await warmUp(q, true);
     queued = await measure(q, 'requests/sweep-queued.json', request('bench-queued', { experiment: { grid: GRID } }));
   } finally {
     await q.stop();
@@ -152,6 +162,14 @@ export async function runExperimentBench(): Promise<BenchResult[]> {
       baseline: seconds(single.wallMs - TRAINING_MS),
       ratio: ratio(allAtOnce.wallMs - TRAINING_MS, single.wallMs - TRAINING_MS),
     },
+    {
+      // (T + experiment's overhead) / (T + single run's overhead) <= 1.2 for every training time T from this one on.
+      name: 'shortest training time per job for which the experiment stays within 1.2 x a single run (from the overheads above)',
+      value: seconds(Math.max(0, (allAtOnce.wallMs - TRAINING_MS - 1.2 * (single.wallMs - TRAINING_MS)) / 0.2)),
+      unit: 's',
+    },
+    { name: 'before the first job: experiment vs single run', value: seconds(allAtOnce.beforeTrainingMs), unit: 's', baseline: seconds(single.beforeTrainingMs), ratio: ratio(allAtOnce.beforeTrainingMs, single.beforeTrainingMs) },
+    { name: 'after the last job: experiment vs single run', value: seconds(allAtOnce.afterTrainingMs), unit: 's', baseline: seconds(single.afterTrainingMs), ratio: ratio(allAtOnce.afterTrainingMs, single.afterTrainingMs) },
     {
       name: `wall time, ${VARIANTS} variants with maxConcurrentJobs 2 (Bedrock quota 2) vs one single run: two waves`,
       value: seconds(queued.wallMs),
