@@ -112,6 +112,8 @@ export class InvalidRunRequestError extends Error {
   }
 }
 
+/** Longest request name (NAME_PATTERN: 1 + 38 + 1 characters); it also ends the model registry's parameter names. */
+export const MAX_REQUEST_NAME_CHARS = 40;
 /** Names that become part of Bedrock job and model names: letters, digits and hyphens. */
 const NAME_PATTERN = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,38}[a-zA-Z0-9])?$/;
 const KNOWN_FIELDS = new Set(['name', 'model', 'trainingData', 'validationData', 'testData', 'hyperParameters', 'evaluation', 'budget', 'experiment']);

@@ -10,6 +10,7 @@ import { InvalidPropsError } from '../core/props-validation';
 import { grantCustomModelKey } from './evaluation-stage';
 import { allow, bedrockArn } from './grants';
 import { WorkflowFunction, WorkflowFunctionProps } from './workflow-function';
+import { MAX_REQUEST_NAME_CHARS } from '../../lambda/shared/run-request';
 
 /**
  * What happens to a run's model after a successful evaluation: it may become the *current
@@ -37,7 +38,8 @@ export interface ModelPromotionOptions {
   readonly allowWorseModel?: boolean;
   /**
    * SSM parameter path under which each request name gets its entry
-   * (`<prefix><request name>`). Begins and ends with `/`.
+   * (`<prefix><request name>`). Begins and ends with `/`; at most 908 characters, so a
+   * 40-character request name fits Parameter Store's 1011-character names (ARN included).
    * @default `/llama-finetune/<environment name>/<deployment id>/models/`
    */
   readonly registryPrefix?: string;
@@ -85,6 +87,15 @@ export interface PromotionStageProps extends ModelPromotionOptions {
 const CONSTRUCT = 'ModelPromotion';
 const PROVISIONED_MODEL_ARN = /^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:provisioned-model\/[a-z0-9]+$/;
 
+/**
+ * Parameter Store takes names of at most 1011 characters counting the ARN before them
+ * (`arn:<partition>:ssm:<region>:<account>:parameter/`, at most 63 characters with the longest
+ * partition and Region names, padded), so a prefix may take what a 40-character request name leaves.
+ */
+const MAX_PARAMETER_NAME_WITH_ARN = 1011;
+const LONGEST_PARAMETER_ARN_PREFIX = 'arn:'.length + 10 + ':ssm:'.length + 20 + ':'.length + 12 + ':parameter/'.length;
+export const MAX_REGISTRY_PREFIX_CHARS = MAX_PARAMETER_NAME_WITH_ARN - LONGEST_PARAMETER_ARN_PREFIX - MAX_REQUEST_NAME_CHARS;
+
 /** The registry prefix a deployment uses unless told otherwise. */
 export function defaultRegistryPrefix(environmentName: string, deploymentId: string): string {
   return `/llama-finetune/${environmentName.replace(/[^a-zA-Z0-9_.-]/g, '-')}/${deploymentId}/models/`;
@@ -95,6 +106,15 @@ export function resolveRegistryPrefix(props: Pick<ModelPromotionOptions, 'regist
   const prefix = props.registryPrefix ?? defaultRegistryPrefix(environmentName, deploymentId);
   if (!/^\/[a-zA-Z0-9_.\-/]*\/$/.test(prefix) || /^\/(aws|ssm)/i.test(prefix) || prefix.split('/').filter(Boolean).length > 14) {
     throw new InvalidPropsError(CONSTRUCT, 'promotion.registryPrefix', `'${prefix}' is not an SSM parameter path`, "Begin and end it with '/', use letters, digits and _.-/ only, at most 14 levels, not beginning with aws or ssm, e.g. '/my-team/models/'.", scope);
+  }
+  if (prefix.length > MAX_REGISTRY_PREFIX_CHARS) {
+    throw new InvalidPropsError(
+      CONSTRUCT,
+      'promotion.registryPrefix',
+      `'${prefix.slice(0, 40)}...' is too long (${prefix.length} characters): with a ${MAX_REQUEST_NAME_CHARS}-character request name and the parameter's ARN it passes Parameter Store's ${MAX_PARAMETER_NAME_WITH_ARN}-character name limit`,
+      `Use at most ${MAX_REGISTRY_PREFIX_CHARS} characters${props.registryPrefix === undefined ? ' (the default prefix holds the environment name: shorten it, or set promotion.registryPrefix)' : ''}.`,
+      scope,
+    );
   }
   return prefix;
 }

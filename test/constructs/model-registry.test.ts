@@ -10,6 +10,8 @@ import { parseEnvironmentSettings } from '../../app/environment-settings';
 import { logicalIdOf, testApp, testStack } from '../support/cdk';
 import { RolePolicy } from '../support/iam-policy';
 import { startLocalAws } from '../support/local-aws';
+import { LocalSsm } from '../support/local-ssm';
+import { MAX_REGISTRY_PREFIX_CHARS } from '../../lib/workflow/promotion-stage';
 
 const SERVING = 'arn:aws:bedrock:us-west-2:111122223333:provisioned-model/abcdef123456';
 
@@ -63,6 +65,25 @@ describe('model registry access and settings', () => {
       writer.destroy();
     } finally {
       await aws.stop();
+    }
+  });
+
+  test('a registry prefix that leaves no room for a 40-character request name in SSM\'s 1011 characters (ARN included) is refused at synth; the longest accepted one works', async () => {
+    const build = (registryPrefix: string) => new LlamaFinetuning(testStack(), 'Finetuning', { promotion: { registryPrefix } });
+    const prefixOf = (length: number) => `/${'p'.repeat(length - 2)}/`;
+    const longestRequestName = 'a'.repeat(40);
+    // 45 characters of arn:aws:ssm:us-west-2:111122223333:parameter/ + 927 + 40 = 1012: Parameter Store refuses the name.
+    const ssm = await LocalSsm.start({ region: 'us-west-2', accountId: '111122223333' });
+    const client = new SSMClient({ endpoint: ssm.endpoint, region: 'us-west-2', credentials: { accessKeyId: 'writer', secretAccessKey: 'x' }, maxAttempts: 1 });
+    try {
+      await expect(client.send(new PutParameterCommand({ Name: `${prefixOf(927)}${longestRequestName}`, Value: '{}', Type: 'String' }))).rejects.toThrow(/at most 1011/);
+      expect(() => build(prefixOf(927))).toThrow(/promotion.registryPrefix.*too long/);
+      expect(() => build(prefixOf(MAX_REGISTRY_PREFIX_CHARS + 1))).toThrow(InvalidPropsError);
+      const longest = build(prefixOf(MAX_REGISTRY_PREFIX_CHARS));
+      expect(await client.send(new PutParameterCommand({ Name: longest.modelRegistryParameterName(longestRequestName), Value: '{}', Type: 'String' }))).toMatchObject({ Version: 1 });
+    } finally {
+      client.destroy();
+      await ssm.stop();
     }
   });
 

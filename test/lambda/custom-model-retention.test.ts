@@ -103,6 +103,24 @@ describe('custom-model-retention handler', () => {
     expect(again.deleted).toEqual([]);
   });
 
+  test('the registry is read to its last page: current models listed after a short first page are kept', async () => {
+    // Twelve names, each current model a rejected one the policy would otherwise delete. GetParametersByPath
+    // pages hold at most 10 and may be shorter (LocalSsm's first page is), in no name order.
+    const currents: string[] = [];
+    const ssm = new SSMClient({});
+    for (let i = 0; i < 12; i++) {
+      const name = `ret-page-${String(i).padStart(2, '0')}`;
+      const current = await model(name, 'deployment-a', () => ({ ...ended('SUCCEEDED', 100), evaluation: gate(false) }));
+      const entry: Partial<RegistryEntry> = { schemaVersion: 1, requestName: name, customModelArn: current.modelArn, runId: current.run.runId, fineTunedF1: 41 };
+      await ssm.send(new PutParameterCommand({ Name: `${PREFIX}${name}`, Value: JSON.stringify(entry), Type: 'String' }));
+      currents.push(current.modelArn);
+    }
+    ssm.destroy();
+    const result = await createRetentionHandler()({ source: 'test' });
+    expect(result.deleted.map((d) => d.modelArn).filter((arn) => currents.includes(arn))).toEqual([]);
+    expect(aws.callLog.entries({ operation: 'GetParametersByPath' }).length).toBeGreaterThanOrEqual(2);
+  });
+
   test('when the registry cannot be read, nothing is deleted', async () => {
     const rejected = await model('ret-c', 'deployment-a', () => ({ ...ended('SUCCEEDED', 100), evaluation: gate(false) }));
     aws.ssm.injectError(1, 'AccessDeniedException', { operation: 'GetParametersByPath' });

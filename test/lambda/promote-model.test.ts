@@ -187,18 +187,23 @@ describe('promote-model handler', () => {
     expect(storedRecord(aws, second.run).timeline.map((t) => t.event)).toContain('serving swap failed');
   });
 
-  test("a very long failure message from Bedrock is cut, so the registry entry stays within SSM's 4,096-character Standard parameter", async () => {
-    const first = await evaluatedRun('promo-long-error', 60);
-    const serving = await createThroughput('team-serving-long', first.modelArn);
+  // SSM's Standard limit is 4 KB; the stand-in counts UTF-8 bytes, so 3-byte characters are the harder case.
+  test.each([
+    ['ASCII', 'x', 'ascii'],
+    ['3-byte', '界', 'cjk'],
+  ])("a very long failure message from Bedrock (%s characters) is cut, so the registry entry stays within SSM's 4 KB Standard parameter", async (_kind, char, suffix) => {
+    const name = `promo-long-error-${suffix}`;
+    const first = await evaluatedRun(name, 60);
+    const serving = await createThroughput(`team-serving-long-${suffix}`, first.modelArn);
     aws.bedrock.markInService(serving);
     process.env.SERVING_PROVISIONED_MODEL_ARN = serving;
-    aws.bedrock.scenario.modelUpdate = { afterPolls: 0, outcome: 'Failed', failureMessage: `Capacity: ${'x'.repeat(10_000)}` };
-    const second = await evaluatedRun('promo-long-error', 70);
+    aws.bedrock.scenario.modelUpdate = { afterPolls: 0, outcome: 'Failed', failureMessage: `Capacity: ${char.repeat(10_000)}` };
+    const second = await evaluatedRun(name, 70);
     const started = await promote(second.run);
     const out = (await handler({ action: 'check-serving', run: second.run, promotion: started })) as PromotionResult;
     expect(out.swap).toBe('FAILED');
-    // The stand-in refuses values over 4,096 characters as SSM does; the entry was written.
-    expect(entry('promo-long-error')).toMatchObject({ runId: second.run.runId, serving: { status: 'SwapFailed', error: expect.stringContaining('Capacity: xxx') } });
+    // The stand-in refuses values over 4,096 bytes as SSM does; the entry was written.
+    expect(entry(name)).toMatchObject({ runId: second.run.runId, serving: { status: 'SwapFailed', error: expect.stringContaining(`Capacity: ${char.repeat(3)}`) } });
     // 600 characters of the message, and the note of how much was cut.
     expect(out.serving!.error!.length).toBeLessThan(700);
   });

@@ -4,7 +4,7 @@
  */
 import { InvalidOutput, InvalidToken, SFNClient, SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { AwsCallLog } from '../support/aws-call-log';
-import { LocalStepFunctions, MAX_TASK_OUTPUT_BYTES } from '../support/local-stepfunctions';
+import { LocalStepFunctions, MAX_TASK_CAUSE_LENGTH, MAX_TASK_ERROR_LENGTH, MAX_TASK_OUTPUT_BYTES, MAX_TASK_TOKEN_LENGTH } from '../support/local-stepfunctions';
 
 describe('LocalStepFunctions with the AWS SDK', () => {
   let sfn: LocalStepFunctions;
@@ -59,5 +59,44 @@ describe('LocalStepFunctions with the AWS SDK', () => {
     await expect(client.send(new SendTaskSuccessCommand({ taskToken: issued.token, output: 'not json' }))).rejects.toBeInstanceOf(InvalidOutput);
     await expect(client.send(new SendTaskSuccessCommand({ taskToken: issued.token, output: JSON.stringify('x'.repeat(MAX_TASK_OUTPUT_BYTES)) }))).rejects.toBeInstanceOf(InvalidOutput);
     expect(sfn.isWaiting(issued.token)).toBe(true);
+  });
+
+  test('output is limited in UTF-8 bytes, not characters: 262,144 bytes go, one more does not', async () => {
+    const issued = sfn.issueTaskToken(owner);
+    // A JSON string of 2-byte characters: fewer characters than the limit, more bytes.
+    const accented = JSON.stringify('é'.repeat(MAX_TASK_OUTPUT_BYTES / 2));
+    expect(accented.length).toBeLessThan(MAX_TASK_OUTPUT_BYTES);
+    await expect(client.send(new SendTaskSuccessCommand({ taskToken: issued.token, output: accented }))).rejects.toBeInstanceOf(InvalidOutput);
+    const exact = JSON.stringify('x'.repeat(MAX_TASK_OUTPUT_BYTES - 2));
+    expect(Buffer.byteLength(exact)).toBe(MAX_TASK_OUTPUT_BYTES);
+    await client.send(new SendTaskSuccessCommand({ taskToken: issued.token, output: exact }));
+    expect(sfn.isWaiting(issued.token)).toBe(false);
+  });
+
+  test('SendTaskFailure: error at most 256 and cause at most 32,768 characters; longer answers ValidationException and leaves the task waiting', async () => {
+    const issued = sfn.issueTaskToken(owner);
+    await expect(client.send(new SendTaskFailureCommand({ taskToken: issued.token, error: 'e'.repeat(MAX_TASK_ERROR_LENGTH + 1) }))).rejects.toMatchObject({ name: 'ValidationException' });
+    await expect(client.send(new SendTaskFailureCommand({ taskToken: issued.token, error: 'JobFailed', cause: 'c'.repeat(MAX_TASK_CAUSE_LENGTH + 1) }))).rejects.toMatchObject({ name: 'ValidationException' });
+    expect(sfn.isWaiting(issued.token)).toBe(true);
+    await client.send(new SendTaskFailureCommand({ taskToken: issued.token, error: 'e'.repeat(MAX_TASK_ERROR_LENGTH), cause: 'c'.repeat(MAX_TASK_CAUSE_LENGTH) }));
+    await expect(issued.outcome).resolves.toMatchObject({ kind: 'failure' });
+  });
+
+  test('task tokens are 1 to 2048 characters (API Reference): longer answers ValidationException, a 2048-character unknown token InvalidToken', async () => {
+    await expect(client.send(new SendTaskHeartbeatCommand({ taskToken: 'A'.repeat(MAX_TASK_TOKEN_LENGTH + 1) }))).rejects.toMatchObject({ name: 'ValidationException' });
+    await expect(client.send(new SendTaskHeartbeatCommand({ taskToken: 'A'.repeat(MAX_TASK_TOKEN_LENGTH) }))).rejects.toBeInstanceOf(InvalidToken);
+    await expect(client.send(new SendTaskFailureCommand({ taskToken: 'AQforged' }))).rejects.toBeInstanceOf(InvalidToken);
+  });
+
+  test('a body that is not a JSON object, or an error that is not a string, answers SerializationException', async () => {
+    const issued = sfn.issueTaskToken(owner);
+    const post = (operation: string, body: string) => fetch(sfn.endpoint, { method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': `AWSStepFunctions.${operation}` }, body });
+    const array = await post('SendTaskHeartbeat', JSON.stringify([issued.token]));
+    expect([array.status, array.headers.get('x-amzn-errortype')]).toEqual([400, 'SerializationException']);
+    const numeric = await post('SendTaskFailure', JSON.stringify({ taskToken: issued.token, error: 42 }));
+    expect([numeric.status, numeric.headers.get('x-amzn-errortype')]).toEqual([400, 'SerializationException']);
+    expect(sfn.isWaiting(issued.token)).toBe(true);
+    const unknown = await post('StartExecution', '{}');
+    expect([unknown.status, ((await unknown.json()) as { message: string }).message]).toEqual([400, expect.stringContaining('test/support/local-stepfunctions.ts')]);
   });
 });

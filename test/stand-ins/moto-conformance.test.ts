@@ -38,6 +38,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, PublishCommand, PublishCommandInput, SNSClient } from '@aws-sdk/client-sns';
+import { GetParameterCommand, GetParameterHistoryCommand, GetParametersByPathCommand, PutParameterCommand, PutParameterCommandInput, SSMClient } from '@aws-sdk/client-ssm';
 import { LocalAws, startLocalAws } from '../support/local-aws';
 import { sleep } from '../support/stand-ins/http-server';
 
@@ -127,6 +128,7 @@ interface Target {
   readonly sns: SNSClient;
   readonly events: EventBridgeClient;
   readonly bedrock: BedrockClient;
+  readonly ssm: SSMClient;
   readonly topicArn: string;
 }
 
@@ -219,6 +221,48 @@ const KNOWN_DIFFERENCES = {
     documented: 'TooManyTagsException: "50 tags per resource. The maximum number of tags includes both existing tags and those included in your current request."',
     reference: 'Amazon Bedrock API Reference, TagResource, TooManyTagsException',
   },
+  ssmStandardValueSize: {
+    case: 'SSM PutParameter of a 4,097-byte value in the Standard tier',
+    moto: 'accepted',
+    documented: 'refused with ValidationException (400): "Standard parameters have a value limit of 4 KB. Advanced parameters have a value limit of 8 KB."',
+    reference: 'Amazon Systems Manager API Reference, PutParameter, Value (and Tier)',
+  },
+  ssmNestedValue: {
+    case: 'SSM PutParameter of a value holding {{ssm:...}}',
+    moto: 'accepted',
+    documented: 'refused with ValidationException (400): "You can\'t include values wrapped in double brackets {{}} or {{ssm:parameter-name}} in a parameter value."',
+    reference: 'Amazon Systems Manager API Reference, PutParameter, Value',
+  },
+  ssmHierarchyDepth: {
+    case: 'SSM PutParameter of a name 16 levels deep',
+    moto: 'accepted',
+    documented: 'refused with HierarchyLevelLimitExceededException (400): "Parameter hierarchies are limited to a maximum depth of fifteen levels."',
+    reference: 'Amazon Systems Manager API Reference, PutParameter, Name; HierarchyLevelLimitExceededException',
+  },
+  ssmNameWithArn: {
+    case: 'SSM PutParameter of a name that fits 1011 characters only without its ARN',
+    moto: 'accepted',
+    documented: 'refused with ValidationException (400): "The maximum length for a parameter name that you specify is 1011 characters. This count of 1011 characters includes the characters in the ARN that precede the name you specify."',
+    reference: 'Amazon Systems Manager API Reference, PutParameter, Name',
+  },
+  ssmAdvancedRevert: {
+    case: 'SSM PutParameter taking an Advanced parameter back to the Standard tier',
+    moto: 'accepted',
+    documented: 'refused with ValidationException (400): "You can change a standard parameter to an advanced parameter any time. But you can\'t revert an advanced parameter to a standard parameter."',
+    reference: 'Amazon Systems Manager API Reference, PutParameter, Tier',
+  },
+  ssmSpacesOnRead: {
+    case: 'SSM GetParameter of a name with a space inside it',
+    moto: 'ParameterNotFound (400)',
+    documented: 'ValidationException (400): "If the specified name for a parameter contains spaces between characters, the request fails with a ValidationException error."',
+    reference: 'Amazon Systems Manager API Reference, GetParameter (and GetParameterHistory, GetParametersByPath)',
+  },
+  ssmRelativePath: {
+    case: 'SSM GetParametersByPath of a path without a leading slash',
+    moto: 'an empty list',
+    documented: 'refused with ValidationException (400): "Hierarchies start with a forward slash (/)."',
+    reference: 'Amazon Systems Manager API Reference, GetParametersByPath, Path',
+  },
   s3CopyIfNoneMatch: {
     case: 'S3 CopyObject with If-None-Match: * onto an existing key',
     moto: 'copies (200)',
@@ -256,7 +300,7 @@ describeWithMoto(`stand-ins agree with moto ${MOTO.available ? MOTO.version : ''
     return outcomes.local;
   }
 
-  function clientsFor(name: Target['name'], endpoints: { s3: string; sns: string; events: string; bedrock: string }, topicArn: string): Target {
+  function clientsFor(name: Target['name'], endpoints: { s3: string; sns: string; events: string; bedrock: string; ssm: string }, topicArn: string): Target {
     const common = { region: REGION, credentials: { accessKeyId: 'AKIDCONFORMANCE', secretAccessKey: 'test' }, maxAttempts: 1 };
     return {
       name,
@@ -264,6 +308,7 @@ describeWithMoto(`stand-ins agree with moto ${MOTO.available ? MOTO.version : ''
       sns: new SNSClient({ ...common, endpoint: endpoints.sns }),
       events: new EventBridgeClient({ ...common, endpoint: endpoints.events }),
       bedrock: new BedrockClient({ ...common, endpoint: endpoints.bedrock }),
+      ssm: new SSMClient({ ...common, endpoint: endpoints.ssm }),
       topicArn,
     };
   }
@@ -275,8 +320,8 @@ describeWithMoto(`stand-ins agree with moto ${MOTO.available ? MOTO.version : ''
     // Jobs stay InProgress until stopped, as moto's do.
     aws.bedrock.scenario.job = { afterPolls: 'manual' };
     const topicArn = `arn:aws:sns:${REGION}:${ACCOUNT}:run-outcomes`;
-    local = clientsFor('stand-ins', { s3: aws.s3.endpoint, sns: aws.sns.endpoint, events: aws.events.endpoint, bedrock: aws.bedrock.endpoint }, topicArn);
-    remote = clientsFor('moto', { s3: motoEndpoint, sns: motoEndpoint, events: motoEndpoint, bedrock: motoEndpoint }, topicArn);
+    local = clientsFor('stand-ins', { s3: aws.s3.endpoint, sns: aws.sns.endpoint, events: aws.events.endpoint, bedrock: aws.bedrock.endpoint, ssm: aws.ssm.endpoint }, topicArn);
+    remote = clientsFor('moto', { s3: motoEndpoint, sns: motoEndpoint, events: motoEndpoint, bedrock: motoEndpoint, ssm: motoEndpoint }, topicArn);
     for (const t of [local, remote]) {
       await t.s3.send(new CreateBucketCommand({ Bucket: BUCKET, CreateBucketConfiguration: { LocationConstraint: REGION } }));
       await t.s3.send(new CreateBucketCommand({ Bucket: VERSIONED, CreateBucketConfiguration: { LocationConstraint: REGION } }));
@@ -287,7 +332,7 @@ describeWithMoto(`stand-ins agree with moto ${MOTO.available ? MOTO.version : ''
   }, 60_000);
 
   afterAll(async () => {
-    for (const t of [local, remote]) for (const c of [t?.s3, t?.sns, t?.events, t?.bedrock]) c?.destroy();
+    for (const t of [local, remote]) for (const c of [t?.s3, t?.sns, t?.events, t?.bedrock, t?.ssm]) c?.destroy();
     await aws?.stop();
     if (moto) await stopMoto(moto.child);
   });
@@ -414,6 +459,48 @@ describeWithMoto(`stand-ins agree with moto ${MOTO.available ? MOTO.version : ''
     it('fails bad entries one by one (InvalidArgument, MalformedDetail) and keeps the good ones', async () => {
       const outcome = await agree((t) => putEvents(t, [entry(), entry({ Source: undefined }), entry({ DetailType: undefined }), entry({ Detail: 'not json' })]));
       expect(outcome).toEqual({ ok: true, value: { failed: 3, entries: ['EventId', 'InvalidArgument', 'InvalidArgument', 'MalformedDetail'] } });
+    });
+  });
+
+  describe('SSM Parameter Store (the model registry)', () => {
+    const put = (t: Target, input: Partial<PutParameterCommandInput> & { Name: string }) =>
+      outcomeOf(t.ssm.send(new PutParameterCommand({ Value: '{"runId":"r-1"}', Type: 'String', ...input })), (r) => ({ version: r.Version, tier: r.Tier }));
+    const get = (t: Target, name: string) => outcomeOf(t.ssm.send(new GetParameterCommand({ Name: name })), (r) => ({ name: r.Parameter?.Name, value: r.Parameter?.Value, version: r.Parameter?.Version, type: r.Parameter?.Type }));
+
+    it('writes need Overwrite once a name exists, count versions, and a type to create; reads answer ParameterNotFound or ParameterVersionNotFound', async () => {
+      expect(await agree((t) => put(t, { Name: '/conformance/models/chart-qa', Description: 'current model' }))).toEqual({ ok: true, value: { version: 1, tier: 'Standard' } });
+      expect(await agree((t) => put(t, { Name: '/conformance/models/chart-qa' }))).toEqual({ ok: false, error: 'ParameterAlreadyExists', status: 400 });
+      expect(await agree((t) => put(t, { Name: '/conformance/models/chart-qa', Value: '{"runId":"r-2"}', Overwrite: true }))).toEqual({ ok: true, value: { version: 2, tier: 'Standard' } });
+      expect(await agree((t) => put(t, { Name: '/conformance/models/untyped', Type: undefined }))).toEqual({ ok: false, error: 'ValidationException', status: 400 });
+      expect(await agree((t) => put(t, { Name: '/aws/models/x' }))).toMatchObject({ ok: false, status: 400 });
+      expect(await agree((t) => get(t, '/conformance/models/chart-qa'))).toEqual({ ok: true, value: { name: '/conformance/models/chart-qa', value: '{"runId":"r-2"}', version: 2, type: 'String' } });
+      expect(await agree((t) => get(t, '/conformance/models/chart-qa:1'))).toEqual({ ok: true, value: { name: '/conformance/models/chart-qa', value: '{"runId":"r-1"}', version: 1, type: 'String' } });
+      expect(await agree((t) => get(t, '/conformance/models/chart-qa:7'))).toEqual({ ok: false, error: 'ParameterVersionNotFound', status: 400 });
+      expect(await agree((t) => get(t, '/conformance/models/missing'))).toEqual({ ok: false, error: 'ParameterNotFound', status: 400 });
+      expect(await agree((t) => outcomeOf(t.ssm.send(new GetParameterHistoryCommand({ Name: '/conformance/models/chart-qa', MaxResults: 51 })), () => 'listed'))).toEqual({ ok: false, error: 'ValidationException', status: 400 });
+    });
+
+    it('GetParametersByPath lists one level unless recursive, the same names over all pages, at most 10 a page', async () => {
+      for (const t of [local, remote]) {
+        for (let i = 0; i < 12; i++) await t.ssm.send(new PutParameterCommand({ Name: `/conformance/listing/m${i}`, Value: String(i), Type: 'String' }));
+        await t.ssm.send(new PutParameterCommand({ Name: '/conformance/listing/deeper/x', Value: 'deep', Type: 'String' }));
+      }
+      const listAll = (recursive: boolean) => async (t: Target) => {
+        const names: string[] = [];
+        let pageSizes = 0;
+        let NextToken: string | undefined;
+        do {
+          const page = await t.ssm.send(new GetParametersByPathCommand({ Path: '/conformance/listing', Recursive: recursive, MaxResults: 10, NextToken }));
+          names.push(...(page.Parameters ?? []).map((p) => p.Name!));
+          pageSizes = Math.max(pageSizes, page.Parameters?.length ?? 0);
+          NextToken = page.NextToken;
+        } while (NextToken);
+        return { ok: true, value: { names: names.sort(), withinTen: pageSizes <= 10 } } as const;
+      };
+      expect((await agree(listAll(false))) as { value: { names: string[] } }).toMatchObject({ value: { names: expect.not.arrayContaining(['/conformance/listing/deeper/x']), withinTen: true } });
+      expect(((await agree(listAll(true))) as { value: { names: string[] } }).value.names).toContain('/conformance/listing/deeper/x');
+      expect(await agree((t) => outcomeOf(t.ssm.send(new GetParametersByPathCommand({ Path: '/conformance', MaxResults: 11 })), () => 'listed'))).toEqual({ ok: false, error: 'ValidationException', status: 400 });
+      expect(await agree((t) => outcomeOf(t.ssm.send(new GetParametersByPathCommand({ Path: '/conformance', ParameterFilters: [{ Key: 'Name', Values: ['x'] }] })), () => 'listed'))).toEqual({ ok: false, error: 'InvalidFilterKey', status: 400 });
     });
   });
 
@@ -591,6 +678,43 @@ describeWithMoto(`stand-ins agree with moto ${MOTO.available ? MOTO.version : ''
         return outcomeOf(t.bedrock.send(new TagResourceCommand({ resourceARN: jobArn, tags: [{ key: 'k50', value: 'v' }] })), () => 'tagged');
       });
       expect(outcome).toEqual({ local: { ok: false, error: 'TooManyTagsException', status: 400 }, moto: { ok: true, value: 'tagged' } });
+    });
+
+    const putParameter = (t: Target, input: Partial<PutParameterCommandInput> & { Name: string }) => outcomeOf(t.ssm.send(new PutParameterCommand({ Value: 'v', Type: 'String', ...input })), (r) => r.Tier);
+    const ssmRefused = { ok: false, error: 'ValidationException', status: 400 };
+
+    it(KNOWN_DIFFERENCES.ssmStandardValueSize.case, async () => {
+      expect(await both((t) => putParameter(t, { Name: '/difference/big', Value: 'x'.repeat(4097) }))).toEqual({ local: ssmRefused, moto: { ok: true, value: 'Standard' } });
+    });
+
+    it(KNOWN_DIFFERENCES.ssmNestedValue.case, async () => {
+      expect(await both((t) => putParameter(t, { Name: '/difference/nested', Value: '{{ssm:/difference/other}}' }))).toEqual({ local: ssmRefused, moto: { ok: true, value: 'Standard' } });
+    });
+
+    it(KNOWN_DIFFERENCES.ssmHierarchyDepth.case, async () => {
+      const name = `/${Array.from({ length: 16 }, (_, i) => `l${i}`).join('/')}`;
+      expect(await both((t) => putParameter(t, { Name: name }))).toEqual({ local: { ok: false, error: 'HierarchyLevelLimitExceededException', status: 400 }, moto: { ok: true, value: 'Standard' } });
+    });
+
+    it(KNOWN_DIFFERENCES.ssmNameWithArn.case, async () => {
+      // 45 characters of arn:aws:ssm:us-west-2:123456789012:parameter/ + 1000.
+      expect(await both((t) => putParameter(t, { Name: `/${'n'.repeat(999)}` }))).toEqual({ local: ssmRefused, moto: { ok: true, value: 'Standard' } });
+    });
+
+    it(KNOWN_DIFFERENCES.ssmAdvancedRevert.case, async () => {
+      const outcome = await both(async (t) => {
+        await t.ssm.send(new PutParameterCommand({ Name: '/difference/advanced', Value: 'v', Type: 'String', Tier: 'Advanced' }));
+        return putParameter(t, { Name: '/difference/advanced', Tier: 'Standard', Overwrite: true });
+      });
+      expect(outcome).toEqual({ local: ssmRefused, moto: { ok: true, value: 'Standard' } });
+    });
+
+    it(KNOWN_DIFFERENCES.ssmSpacesOnRead.case, async () => {
+      expect(await both((t) => outcomeOf(t.ssm.send(new GetParameterCommand({ Name: '/difference/has space' })), () => 'found'))).toEqual({ local: ssmRefused, moto: { ok: false, error: 'ParameterNotFound', status: 400 } });
+    });
+
+    it(KNOWN_DIFFERENCES.ssmRelativePath.case, async () => {
+      expect(await both((t) => outcomeOf(t.ssm.send(new GetParametersByPathCommand({ Path: 'difference' })), (r) => r.Parameters))).toEqual({ local: ssmRefused, moto: { ok: true, value: [] } });
     });
 
     it(KNOWN_DIFFERENCES.s3CopyIfNoneMatch.case, async () => {

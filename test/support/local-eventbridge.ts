@@ -23,8 +23,9 @@ import { randomUUID } from 'node:crypto';
 import { AwsCallLog } from './aws-call-log';
 import { Authorizer } from './local-s3';
 import { AwsScope } from './stand-ins/bedrock-arns';
+import { answerAwsJson, AwsJsonError } from './stand-ins/aws-json';
 import { FaultLength, FaultPlan } from './stand-ins/fault-plan';
-import { newRequestId, principalOf, readBody, RunningServer, sendJson, StandInRequest, StandInResponse, startServer } from './stand-ins/http-server';
+import { RunningServer, StandInRequest, StandInResponse, startServer } from './stand-ins/http-server';
 
 /** The EventBridge operations LocalEventBridge answers. */
 export type EventBridgeOperation = 'PutEvents';
@@ -127,16 +128,10 @@ export interface EventBridgeFaultOptions {
 export type EntryOutcome = { readonly EventId: string } | { readonly ErrorCode: string; readonly ErrorMessage: string };
 
 /** Thrown for request-level problems; the whole call fails with `type`. */
-export class EventBridgeRuleError extends Error {
-  readonly status: number;
-  constructor(
-    readonly type: string,
-    message: string,
-    status?: number,
-  ) {
-    super(message);
+export class EventBridgeRuleError extends AwsJsonError {
+  constructor(type: string, message: string, status?: number) {
+    super(type, message, status ?? ERROR_STATUS[type] ?? 400);
     this.name = 'EventBridgeRuleError';
-    this.status = status ?? ERROR_STATUS[type] ?? 400;
   }
 }
 
@@ -413,51 +408,22 @@ export class LocalEventBridge {
 
   // ---- HTTP ------------------------------------------------------------------------------
 
-  private async handle(req: StandInRequest, res: StandInResponse): Promise<void> {
-    const requestId = newRequestId();
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const principal = principalOf(req, url.searchParams);
-    const raw = await readBody(req);
-    const target = String(req.headers['x-amz-target'] ?? '');
-    const operation = target.startsWith('AWSEvents.') ? target.slice('AWSEvents.'.length) : '';
-
-    let status = 200;
-    let errorType: string | undefined;
-    let payload: unknown;
-    let resources: string[] = ['*'];
-    try {
-      if (req.method !== 'POST' || operation !== 'PutEvents') {
-        throw new EventBridgeRuleError(
-          'UnknownOperationException',
-          `LocalEventBridge implements only PutEvents; got ${req.method} with X-Amz-Target '${target}'. Add the operation to test/support/local-eventbridge.ts.`,
-        );
-      }
-      let body: Record<string, unknown>;
-      try {
-        body = JSON.parse(raw.toString('utf8') || '{}') as Record<string, unknown>;
-      } catch {
-        throw new EventBridgeRuleError('SerializationException', 'The request body is not valid JSON.');
-      }
-      const rawEntries = Array.isArray(body.Entries) ? (body.Entries as PutEventsEntryInput[]) : [];
-      resources = [...new Set(rawEntries.map((e) => this.busOf(e?.EventBusName).arn))];
-      if (resources.length === 0) resources = [eventBusArnFor(this.scope, 'default')];
-      const fault = this.faults.take('PutEvents');
-      if (fault) throw new EventBridgeRuleError(fault.code, fault.message ?? fault.code, fault.status);
-      if (this.authorizer && !this.authorizer({ principal, action: 'events:PutEvents', resources })) {
-        throw new EventBridgeRuleError(
-          'AccessDeniedException',
-          `User: ${principal} is not authorized to perform: events:PutEvents on resource: ${resources.join(', ')} because no identity-based policy allows the events:PutEvents action`,
-        );
-      }
-      payload = this.putEvents(checkPutEventsRequest(body, this.maxRequestBytes), principal);
-    } catch (err) {
-      if (!(err instanceof EventBridgeRuleError)) throw err;
-      status = err.status;
-      errorType = err.type;
-      payload = { __type: err.type, message: err.message };
-    }
-    this.callLog.record({ requestId, service: 'events', operation: operation || 'Unknown', action: `events:${operation || 'Unknown'}`, resources, status, errorCode: errorType, principal });
-    sendJson(res, { status, payload, requestId, contentType: 'application/x-amz-json-1.1', errorType: errorType });
+  private handle(req: StandInRequest, res: StandInResponse): Promise<void> {
+    return answerAwsJson(
+      req,
+      res,
+      { standIn: 'LocalEventBridge', sourceFile: 'test/support/local-eventbridge.ts', targetPrefix: 'AWSEvents', jsonVersion: '1.1', iamPrefix: 'events', operations: ['PutEvents'], callLog: this.callLog },
+      {
+        resourcesOf: (_operation, body) => {
+          const rawEntries = Array.isArray(body.Entries) ? (body.Entries as PutEventsEntryInput[]) : [];
+          const buses = [...new Set(rawEntries.map((e) => this.busOf(e?.EventBusName).arn))];
+          return buses.length > 0 ? buses : [eventBusArnFor(this.scope, 'default')];
+        },
+        faults: this.faults,
+        authorizer: this.authorizer,
+        answer: (_operation, body, principal) => this.putEvents(checkPutEventsRequest(body, this.maxRequestBytes), principal),
+      },
+    );
   }
 
   /** Bus name, ARN and whether it exists here, for an entry's EventBusName. */

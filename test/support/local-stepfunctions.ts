@@ -1,8 +1,6 @@
 /**
  * LocalStepFunctions: the task-token half of AWS Step Functions on 127.0.0.1, for the real
- * `@aws-sdk/client-sfn`, which speaks awsJson1_0: `POST /` with
- * `X-Amz-Target: AWSStepFunctions.<Operation>` and a JSON body; errors come back as
- * `x-amzn-errortype` plus `{"__type", "message"}`.
+ * `@aws-sdk/client-sfn` (awsJson1_0, through stand-ins/aws-json.ts).
  *
  * The offline workflow runner issues a token when a `.waitForTaskToken` state starts
  * ({@link LocalStepFunctions.issueTaskToken}) and closes it when the state times out or the
@@ -11,21 +9,24 @@
  * - a token this service never issued: InvalidToken (400);
  * - a token whose task is closed (resumed already, timed out, its execution ended):
  *   TaskTimedOut (400), so a second resume never moves an execution twice;
- * - SendTaskSuccess output that is not JSON or is over 256 KiB: InvalidOutput (400); error
- *   over 256 or cause over 32,768 characters: ValidationException (400).
+ * - a task token of 0 or over 2048 characters: ValidationException (400);
+ * - SendTaskSuccess output that is not JSON or is over 262,144 UTF-8 bytes: InvalidOutput
+ *   (400; the API Reference documents the limit, not the error an oversized output gets);
+ *   SendTaskFailure error over 256 or cause over 32,768 characters: ValidationException (400).
  * Every call goes to the {@link AwsCallLog} as `states:<Operation>` on the ARN of the token's
  * state machine (the resource Step Functions authorizes task responses on), `*` for an
  * unknown token.
  */
 import { randomBytes } from 'node:crypto';
 import { AwsCallLog } from './aws-call-log';
+import { answerAwsJson, AwsJsonError } from './stand-ins/aws-json';
 import { FaultLength, FaultPlan } from './stand-ins/fault-plan';
-import { newRequestId, principalOf, readBody, RunningServer, sendJson, StandInRequest, StandInResponse, startServer } from './stand-ins/http-server';
+import { RunningServer, StandInRequest, StandInResponse, startServer } from './stand-ins/http-server';
 
 /** The operations LocalStepFunctions answers. */
 export type StepFunctionsOperation = 'SendTaskSuccess' | 'SendTaskFailure' | 'SendTaskHeartbeat' | 'DescribeExecution' | 'StopExecution';
-const OPERATIONS: readonly string[] = ['SendTaskSuccess', 'SendTaskFailure', 'SendTaskHeartbeat', 'DescribeExecution', 'StopExecution'];
-const EXECUTION_OPERATIONS = new Set(['DescribeExecution', 'StopExecution']);
+const OPERATIONS: readonly StepFunctionsOperation[] = ['SendTaskSuccess', 'SendTaskFailure', 'SendTaskHeartbeat', 'DescribeExecution', 'StopExecution'];
+const EXECUTION_OPERATIONS: ReadonlySet<StepFunctionsOperation> = new Set(['DescribeExecution', 'StopExecution']);
 
 /** An execution as DescribeExecution reports it. */
 export interface ExecutionView {
@@ -44,8 +45,13 @@ export interface ExecutionControl {
   stop(executionArn: string, error?: string, cause?: string): void;
 }
 
-/** Step Functions' payload limit (SendTaskSuccess output). */
+/** Step Functions' payload limit (SendTaskSuccess output), in UTF-8 bytes. */
 export const MAX_TASK_OUTPUT_BYTES = 262_144;
+/** Longest task token the API takes (API Reference: taskToken, 1 to 2048). */
+export const MAX_TASK_TOKEN_LENGTH = 2048;
+/** Longest SendTaskFailure error and cause. */
+export const MAX_TASK_ERROR_LENGTH = 256;
+export const MAX_TASK_CAUSE_LENGTH = 32_768;
 
 /** How a waiting task was resumed. */
 export type TaskTokenOutcome = { readonly kind: 'success'; readonly output: unknown } | { readonly kind: 'failure'; readonly error?: string; readonly cause?: string };
@@ -73,16 +79,6 @@ export interface LocalStepFunctionsOptions {
   readonly callLog?: AwsCallLog;
   /** Clock that fault windows are measured by; default Date.now. */
   readonly faultClock?: () => number;
-}
-
-class StepFunctionsError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
 }
 
 interface TokenEntry {
@@ -154,71 +150,59 @@ export class LocalStepFunctions {
     this.faults.add(times, { code: options.type ?? 'ThrottlingException', status: options.status ?? 400 }, { operation: options.operation });
   }
 
-  private async handle(req: StandInRequest, res: StandInResponse): Promise<void> {
-    const requestId = newRequestId();
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const principal = principalOf(req, url.searchParams);
-    const raw = await readBody(req);
-    const target = String(req.headers['x-amz-target'] ?? '');
-    const operation = target.startsWith('AWSStepFunctions.') ? target.slice('AWSStepFunctions.'.length) : '';
-    let status = 200;
-    let errorType: string | undefined;
-    let payload: unknown = {};
-    let resources = ['*'];
-    try {
-      if (req.method !== 'POST' || !OPERATIONS.includes(operation)) {
-        throw new StepFunctionsError('UnknownOperationException', `LocalStepFunctions implements ${OPERATIONS.join(', ')}; got ${req.method} with X-Amz-Target '${target}'. Add the operation to test/support/local-stepfunctions.ts.`);
-      }
-      let body: Record<string, unknown>;
+  private handle(req: StandInRequest, res: StandInResponse): Promise<void> {
+    return answerAwsJson(
+      req,
+      res,
+      { standIn: 'LocalStepFunctions', sourceFile: 'test/support/local-stepfunctions.ts', targetPrefix: 'AWSStepFunctions', jsonVersion: '1.0', iamPrefix: 'states', operations: OPERATIONS, callLog: this.callLog },
+      {
+        resourcesOf: (operation, body) => {
+          if (EXECUTION_OPERATIONS.has(operation)) {
+            const arn = body.executionArn;
+            if (typeof arn !== 'string' || arn.length < 1 || arn.length > 2048) {
+              throw new AwsJsonError('ValidationException', "1 validation error detected: Value at 'executionArn' failed to satisfy constraint: Member must have length between 1 and 2048");
+            }
+            if (!/^arn:[^:]+:states:[^:]+:\d{12}:execution:[^:]+:[^:]+$/.test(arn)) throw new AwsJsonError('InvalidArn', `Invalid Arn: 'Resource type not valid in this context: ${arn}'`);
+            return [arn];
+          }
+          const token = body.taskToken;
+          if (typeof token !== 'string' || token.length < 1 || token.length > MAX_TASK_TOKEN_LENGTH) {
+            throw new AwsJsonError('ValidationException', `1 validation error detected: Value at 'taskToken' failed to satisfy constraint: Member must have length between 1 and ${MAX_TASK_TOKEN_LENGTH}`);
+          }
+          // Authorized on the token's state machine; `*` for a token this service never issued.
+          const entry = this.tokens.get(token);
+          return entry ? [entry.owner.stateMachineArn] : ['*'];
+        },
+        faults: this.faults,
+        answer: (operation, body) => this.answer(operation, body),
+      },
+    );
+  }
+
+  private answer(operation: StepFunctionsOperation, body: Record<string, unknown>): unknown {
+    if (EXECUTION_OPERATIONS.has(operation)) return this.executionCall(operation, body);
+    const entry = this.tokens.get(body.taskToken as string);
+    if (!entry) throw new AwsJsonError('InvalidToken', 'Invalid Token');
+    if (!entry.open) throw new AwsJsonError('TaskTimedOut', "Task Timed Out: 'Provided task does not exist anymore'");
+    if (operation === 'SendTaskSuccess') {
+      const output = body.output;
+      if (typeof output !== 'string') throw new AwsJsonError('ValidationException', "1 validation error detected: Value null at 'output' failed to satisfy constraint: Member must not be null");
+      if (Buffer.byteLength(output, 'utf8') > MAX_TASK_OUTPUT_BYTES) throw new AwsJsonError('InvalidOutput', `The output exceeds the maximum size of ${MAX_TASK_OUTPUT_BYTES} bytes (UTF-8).`);
+      let parsed: unknown;
       try {
-        body = JSON.parse(raw.toString('utf8') || '{}') as Record<string, unknown>;
+        parsed = JSON.parse(output);
       } catch {
-        throw new StepFunctionsError('SerializationException', 'The request body is not valid JSON.');
+        throw new AwsJsonError('InvalidOutput', 'Invalid State Machine Execution Output: the output is not valid JSON.');
       }
-      if (EXECUTION_OPERATIONS.has(operation)) {
-        const answer = this.executionCall(operation, body);
-        resources = answer.resources;
-        payload = answer.payload;
-        return;
-      }
-      const token = body.taskToken;
-      if (typeof token !== 'string' || token.length < 1 || token.length > 2048) {
-        throw new StepFunctionsError('ValidationException', "1 validation error detected: Value at 'taskToken' failed to satisfy constraint: Member must have length between 1 and 2048");
-      }
-      const entry = this.tokens.get(token);
-      if (entry) resources = [entry.owner.stateMachineArn];
-      const fault = this.faults.take(operation);
-      if (fault) throw new StepFunctionsError(fault.code, fault.message ?? fault.code, fault.status);
-      if (!entry) throw new StepFunctionsError('InvalidToken', 'Invalid Token');
-      if (!entry.open) throw new StepFunctionsError('TaskTimedOut', "Task Timed Out: 'Provided task does not exist anymore'");
-      if (operation === 'SendTaskSuccess') {
-        const output = body.output;
-        if (typeof output !== 'string') throw new StepFunctionsError('ValidationException', "1 validation error detected: Value null at 'output' failed to satisfy constraint: Member must not be null");
-        if (Buffer.byteLength(output, 'utf8') > MAX_TASK_OUTPUT_BYTES) throw new StepFunctionsError('InvalidOutput', `The output exceeds the maximum size of ${MAX_TASK_OUTPUT_BYTES} bytes.`);
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(output);
-        } catch {
-          throw new StepFunctionsError('InvalidOutput', 'Invalid State Machine Execution Output: the output is not valid JSON.');
-        }
-        entry.open = false;
-        entry.resolve({ kind: 'success', output: parsed });
-      } else if (operation === 'SendTaskFailure') {
-        const error = body.error === undefined ? undefined : String(body.error);
-        const cause = body.cause === undefined ? undefined : String(body.cause);
-        if ((error?.length ?? 0) > 256 || (cause?.length ?? 0) > 32_768) throw new StepFunctionsError('ValidationException', 'error must be at most 256 and cause at most 32768 characters long.');
-        entry.open = false;
-        entry.resolve({ kind: 'failure', error, cause });
-      }
-    } catch (err) {
-      if (!(err instanceof StepFunctionsError)) throw err;
-      status = err.status;
-      errorType = err.type;
-      payload = { __type: err.type, message: err.message };
-    } finally {
-      this.callLog.record({ requestId, service: 'states', operation: operation || 'Unknown', action: `states:${operation || 'Unknown'}`, resources, status, errorCode: errorType, principal });
-      sendJson(res, { status, payload, requestId, contentType: 'application/x-amz-json-1.0', errorType: errorType });
+      entry.open = false;
+      entry.resolve({ kind: 'success', output: parsed });
+    } else if (operation === 'SendTaskFailure') {
+      const error = optionalString(body.error, 'error', MAX_TASK_ERROR_LENGTH);
+      const cause = optionalString(body.cause, 'cause', MAX_TASK_CAUSE_LENGTH);
+      entry.open = false;
+      entry.resolve({ kind: 'failure', error, cause });
     }
+    return {};
   }
 
   /**
@@ -226,27 +210,25 @@ export class LocalStepFunctions {
    * InvalidArn; one of no execution, ExecutionDoesNotExist. Stopping an execution that already
    * ended changes nothing and answers its stop date.
    */
-  private executionCall(operation: string, body: Record<string, unknown>): { resources: string[]; payload: unknown } {
-    const arn = body.executionArn;
-    if (typeof arn !== 'string' || arn.length < 1 || arn.length > 2048) {
-      throw new StepFunctionsError('ValidationException', "1 validation error detected: Value at 'executionArn' failed to satisfy constraint: Member must have length between 1 and 2048");
-    }
-    if (!/^arn:[^:]+:states:[^:]+:\d{12}:execution:[^:]+:[^:]+$/.test(arn)) throw new StepFunctionsError('InvalidArn', `Invalid Arn: 'Resource type not valid in this context: ${arn}'`);
-    const fault = this.faults.take(operation);
-    if (fault) throw new StepFunctionsError(fault.code, fault.message ?? fault.code, fault.status);
+  private executionCall(operation: StepFunctionsOperation, body: Record<string, unknown>): unknown {
+    const arn = body.executionArn as string;
     const seconds = (d: Date | undefined) => (d === undefined ? undefined : d.getTime() / 1000);
     const execution = this.executionControl?.describe(arn);
-    if (!execution) throw new StepFunctionsError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
+    if (!execution) throw new AwsJsonError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
     if (operation === 'DescribeExecution') {
-      return {
-        resources: [arn],
-        payload: { executionArn: execution.executionArn, stateMachineArn: execution.stateMachineArn, name: execution.name, status: execution.status, startDate: seconds(execution.startDate), stopDate: seconds(execution.stopDate) },
-      };
+      return { executionArn: execution.executionArn, stateMachineArn: execution.stateMachineArn, name: execution.name, status: execution.status, startDate: seconds(execution.startDate), stopDate: seconds(execution.stopDate) };
     }
-    const error = body.error === undefined ? undefined : String(body.error);
-    const cause = body.cause === undefined ? undefined : String(body.cause);
-    if ((error?.length ?? 0) > 256 || (cause?.length ?? 0) > 32_768) throw new StepFunctionsError('ValidationException', 'error must be at most 256 and cause at most 32768 characters long.');
+    const error = optionalString(body.error, 'error', MAX_TASK_ERROR_LENGTH);
+    const cause = optionalString(body.cause, 'cause', MAX_TASK_CAUSE_LENGTH);
     if (execution.status === 'RUNNING') this.executionControl!.stop(arn, error, cause);
-    return { resources: [arn], payload: { stopDate: seconds(execution.stopDate ?? new Date()) } };
+    return { stopDate: seconds(execution.stopDate ?? new Date()) };
   }
+}
+
+/** SendTaskFailure's optional error and cause: strings of at most `max` characters. */
+function optionalString(value: unknown, field: string, max: number): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new AwsJsonError('SerializationException', `'${field}' must be a string.`);
+  if (value.length > max) throw new AwsJsonError('ValidationException', `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must have length less than or equal to ${max}`);
+  return value;
 }
