@@ -5,6 +5,7 @@
  */
 import { BenchResult, formatBenchResults } from './bench-result';
 import { runColdStartBench } from './cold-start-bench';
+import { runExperimentBench } from './experiment-bench';
 import { runFanOutBench } from './fanout-bench';
 import { runJobTrackingBench } from './job-tracking-bench';
 import { runRunCostBench } from './run-cost-bench';
@@ -21,6 +22,7 @@ const SUITES: Array<[string, () => Promise<BenchResult[]>]> = [
   ['SQuAD F1 scoring', runScoringBench],
   ['Synthesis', runSynthBench],
   ['Run costs (transitions and invocations)', runRunCostBench],
+  ['Experiments (shared baseline, variants at once)', runExperimentBench],
   ['Handler cold start (load time proxy)', runColdStartBench],
 ];
 

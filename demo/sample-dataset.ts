@@ -49,13 +49,42 @@ export function sampleDataset(bucket: string, account: string): SampleDataset {
   };
 }
 
+/** The variants of `npm run demo -- --experiment`: learning rate and epochs, over the single demo's request. */
+export const DEMO_EXPERIMENT_VARIANTS = [
+  { name: 'lr-low', hyperParameters: { learningRate: 0.00005 } },
+  { name: 'lr-high', hyperParameters: { learningRate: 0.0002 } },
+  { name: 'lr-high-3-epochs', hyperParameters: { learningRate: 0.0002, epochCount: 3 } },
+] as const;
+
+/** The single demo's request turned into a 3-variant experiment (`experiment.variants`). */
+export function sampleExperimentRequest(dataset: SampleDataset): Record<string, unknown> {
+  return {
+    ...dataset.request,
+    name: 'demo-charts-sweep',
+    experiment: { variants: DEMO_EXPERIMENT_VARIANTS.map((v) => ({ name: v.name, hyperParameters: { ...v.hyperParameters } })) },
+  };
+}
+
 /**
  * The demo's stand-in models: the fine-tuned one answers the total except when the first
- * bar is a multiple of 7; the base model rambles ("The total is N.") for even first bars and
- * guesses wrong otherwise.
+ * bar is a multiple of `missEvery` (7 unless said); the base model rambles ("The total is N.")
+ * for even first bars and guesses wrong otherwise.
  */
-export function demoAnswer(question: string, fineTuned: boolean): string {
+export function demoAnswer(question: string, fineTuned: boolean, missEvery = 7): string {
   const [a, b] = (/bars of (\d+) and (\d+)/.exec(question) ?? []).slice(1).map(Number);
-  if (fineTuned) return a % 7 === 0 ? String(a) : String(a + b);
+  if (fineTuned) return a % missEvery === 0 ? String(a) : String(a + b);
   return a % 2 === 0 ? `The total is ${a + b}.` : `About ${a}.`;
+}
+
+/**
+ * How often the experiment demo's stand-in fine-tuned model misses, from the hyperparameters
+ * its job trained with (Bedrock's strings): a made-up rule so the variants score differently
+ * and deterministically (more epochs and the higher learning rate miss less often). With the
+ * demo's test records (first bars 2000-2019): every 3rd -> 7 misses, every 5th -> 4, every
+ * 7th -> 3.
+ */
+export function demoMissEvery(hyperParameters: Readonly<Record<string, string>>): number {
+  const epochs = Number(hyperParameters.epochCount ?? 2);
+  const learningRate = Number(hyperParameters.learningRate ?? 0.0001);
+  return 3 + 2 * Math.max(0, epochs - 2) + (learningRate >= 0.0001 ? 2 : 0);
 }

@@ -167,6 +167,7 @@ export class LlamaFinetuning extends Construct {
       modelPrices: props.modelPrices,
       costBudget: props.costBudget,
       runHistoryLength: props.runHistoryLength,
+      maxConcurrentJobs: props.maxConcurrentJobs,
       promotion: props.promotion,
       removalPolicy,
     });

@@ -291,3 +291,27 @@ describe('LlamaFinetuning with a data prefix', () => {
     expect(() => new LlamaFinetuning(testStack(), 'Finetuning', { dataPrefix: 'teams/*' })).toThrow(/invalid prop 'dataPrefix': 'teams\/\*' contains a wildcard/);
   });
 });
+
+describe('LlamaFinetuning maxConcurrentJobs', () => {
+  /** MaxConcurrency of the experiment's RunVariants Map, as synthesized (tokens of the definition replaced by a placeholder). */
+  function runVariantsConcurrency(construct: (stack: Stack) => void): number {
+    const stack = testStack();
+    construct(stack);
+    const machines = Object.values(Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine'));
+    expect(machines).toHaveLength(1);
+    const definition = machines[0].Properties.DefinitionString as string | { 'Fn::Join': [string, unknown[]] };
+    const text = typeof definition === 'string' ? definition : definition['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : 'TOKEN')).join('');
+    const found: number[] = [];
+    JSON.parse(text, (_key, value) => {
+      if (value && typeof value === 'object' && (value as Record<string, unknown>).RunVariants) found.push((value as { RunVariants: { MaxConcurrency: number } }).RunVariants.MaxConcurrency);
+      return value;
+    });
+    expect(found).toHaveLength(1);
+    return found[0];
+  }
+
+  test('the prop reaches the experiment\'s RunVariants Map (default 2)', () => {
+    expect(runVariantsConcurrency((stack) => new LlamaFinetuning(stack, 'Finetuning', { maxConcurrentJobs: 4 }))).toBe(4);
+    expect(runVariantsConcurrency((stack) => new LlamaFinetuning(stack, 'Finetuning'))).toBe(2);
+  });
+});
