@@ -60,6 +60,9 @@ describe('experiments (offline, as synthesized)', () => {
       ...TEST_PROPS,
       maxConcurrentJobs: 2,
       evaluation: { shardSize: 5, maxConcurrency: 2, provisioningPollInterval: Duration.minutes(1), qualityGate: { minImprovementPercent: 10 } },
+    }, {
+      // Held jobs end by their event; a safety poll every few milliseconds would spin through the history.
+      tokenWaitOverrides: { WaitForJobEnd: 120_000 },
     });
     h.aws.runtime.respond = respond;
     h.aws.s3.putObject(h.datasets, 'data/train.jsonl', arithmeticRecords(120));
@@ -208,4 +211,32 @@ describe('experiments (offline, as synthesized)', () => {
     expect(record.outcome!.cause).toMatch(/The experiment of 4 variants is estimated at: variant a \(llama3\.2-11b\): [\d,]+ tokens; .*variant d .*baseline of llama3\.2-11b, computed once for a, b, c, d: 12 test records.*total: [\d,]+ tokens\. That is over the budget of 1,000 tokens set by the run request/);
     expect(record.experiment?.costEstimate?.variants.map((v) => v.name)).toEqual(['a', 'b', 'c', 'd']);
   });
+
+  test('the largest experiment (8 variants, a 40-character name) stays within Step Functions\' payload and history limits, as the runner enforces them', async () => {
+    h.aws.bedrock.setJobScenario({ afterPolls: 'manual' });
+    const name = 'x'.repeat(32) + '-largest';
+    const grid = { learningRate: [0.0001, 0.00005, 0.00002, 0.00001], epochCount: [2, 3] };
+    const { executions } = await h.upload('requests/largest.json', request(name, { experiment: { grid } }));
+    let ended = false;
+    void executions[0].result.then(() => (ended = true));
+    // Jobs end as soon as they exist; at most two at once.
+    let mostAtOnce = 0;
+    await waitFor('the experiment to end', () => {
+      // Variant run ids keep the start of the experiment's (cut to 53 characters with a digest).
+      const training = h.aws.bedrock.jobs().filter((j) => j.jobName.startsWith('x'.repeat(32)) && j.status === 'InProgress');
+      mostAtOnce = Math.max(mostAtOnce, training.length);
+      for (const job of training) h.aws.bedrock.completeJob(job.jobArn);
+      return ended;
+    }, 240_000);
+    const outcome = await executions[0].result;
+    if (outcome.status !== 'SUCCEEDED') throw new Error(`the experiment ended ${outcome.status}: ${h.runRecords().filter((r) => r.run.requestName === name).map((r) => `${r.runId} ${r.status} ${r.outcome?.cause ?? ''}`.slice(0, 400)).join('\n')}`);
+    expect(mostAtOnce).toBeLessThanOrEqual(2);
+    const id = experimentRecord(name)!.runId;
+    expect(id.length).toBe(53);
+    expect(variantRecords(id).map((r) => r.status)).toEqual(Array(8).fill('SUCCEEDED'));
+    // The runner fails an execution whose state input, output or task result passes 256 KiB, or whose history passes 25,000 events.
+    expect(outcome.historyEventCount).toBeLessThan(25_000);
+    const largest = Math.max(...outcome.events.flatMap((e) => [e.input, e.output].map((v) => Buffer.byteLength(JSON.stringify(v ?? null)))));
+    expect(largest).toBeLessThan(256 * 1024);
+  }, 300_000);
 });
