@@ -40,7 +40,7 @@ export function outcomeSubject(facts: OutcomeFacts): string {
   const environment = subjectText(facts.environmentName);
   const runId = subjectText(facts.runId ?? '');
   const compose = (env: string, what: string, id: string) => `[${env}] ${what}${id ? ` ${id}` : ''} ${verb}`;
-  const full = compose(environment, facts.record?.run.experiment?.kind === 'experiment' ? 'Llama fine-tuning experiment' : 'Llama fine-tuning run', runId);
+  const full = compose(environment, facts.record?.run?.experiment?.kind === 'experiment' ? 'Llama fine-tuning experiment' : 'Llama fine-tuning run', runId);
   if (full.length <= SNS_SUBJECT_MAX_LENGTH) return full;
   const env = shortenMiddle(environment, 24);
   const short = compose(env, 'Run', runId);

@@ -220,6 +220,10 @@ describe('training workflow (offline, as synthesized)', () => {
       'states:DescribeExecution': 'CDK\'s Distributed Map policy: the service watches the child executions',
       'states:StopExecution': 'CDK\'s Distributed Map policy: the service stops children when the Map Run fails or is aborted',
       'states:RedriveExecution': 'CDK\'s Distributed Map policy: redriving a failed Map Run',
+      // An experiment's variants are executions of this state machine, waited for with .sync:2 (experiment-workflow.test.ts).
+      'events:PutRule': 'the rule Step Functions manages for .sync waits on the variants of an experiment',
+      'events:PutTargets': 'the rule Step Functions manages for .sync waits on the variants of an experiment',
+      'events:DescribeRule': 'the rule Step Functions manages for .sync waits on the variants of an experiment',
     };
     const unexplained = unused.flatMap((u) => u.actions.filter((a) => !explained[a]).map((a) => `${u.role}: ${a}`));
     expect(unexplained).toEqual([]);
