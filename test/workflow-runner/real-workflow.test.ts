@@ -60,7 +60,8 @@ describe('offline runner on the synthesized LlamaFinetuning workflow', () => {
   test('the template buckets exist in LocalS3 and the definition is the synthesized one, tokens resolved', () => {
     expect(aws.s3.bucketNames()).toEqual(expect.arrayContaining([datasets, runner.bucketName('FinetuningStorageArtifacts')]));
     expect(aws.s3.putObject(datasets, 'probe.txt', 'x').versionId).toBeDefined();
-    expect(runner.definition.StartAt).toBe('ReadRunRequest');
+    // An upload enters through RunKind (variants and promotions of experiments enter there too) and goes on to ReadRunRequest.
+    expect(runner.definition.StartAt).toBe('RunKind');
     expect(JSON.stringify(runner.definition)).not.toMatch(/"Ref"|Fn::|unresolved/);
     // Every Wait state keeps its synthesized time; only the runner's wait is short.
     for (const state of Object.values(runner.definition.States).filter((s) => s.Type === 'Wait')) expect(state.Seconds).toBeGreaterThanOrEqual(60);
@@ -72,7 +73,7 @@ describe('offline runner on the synthesized LlamaFinetuning workflow', () => {
     const outcome = await dispatch.executions[0].result;
 
     expect({ status: outcome.status, error: outcome.error, cause: outcome.cause }).toEqual({ status: 'SUCCEEDED', error: undefined, cause: undefined });
-    expect(outcome.transitions[0]).toBe('ReadRunRequest');
+    expect(outcome.transitions.slice(0, 2)).toEqual(['RunKind', 'ReadRunRequest']);
     expect(stateType(outcome.transitions[outcome.transitions.length - 1])).toBe('Succeed');
     // The rule passes the event's detail (InputPath $.detail) as the execution input.
     expect(outcome.input).toEqual(dispatch.event.detail);
@@ -102,7 +103,7 @@ describe('offline runner on the synthesized LlamaFinetuning workflow', () => {
 
     expect(outcome.status).toBe('FAILED');
     expect(outcome.error).toBe('InvalidRunRequest');
-    expect(outcome.transitions[0]).toBe('ReadRunRequest');
+    expect(outcome.transitions.slice(0, 2)).toEqual(['RunKind', 'ReadRunRequest']);
     expect(stateType(outcome.transitions[outcome.transitions.length - 1])).toBe('Fail');
     expect(outcome.events.find((e) => e.type === 'StateCaught')).toMatchObject({ state: 'ReadRunRequest' });
     const cause = JSON.parse(outcome.cause!) as { errorType: string; errorMessage: string; trace: string[] };

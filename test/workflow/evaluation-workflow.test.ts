@@ -5,7 +5,7 @@ import { EvaluationReport } from '../../lambda/shared/report';
 import { ConverseInvocation } from '../support/local-bedrock-runtime';
 import { pngImage } from '../support/images';
 import { emfDocuments, metricValues } from '../support/emf';
-import { TEST_PROPS, WorkflowHarness, arithmeticRecords, startHarness, waitFor } from './harness';
+import { TEST_PROPS, WorkflowHarness, arithmeticRecords, startHarness, waitFor, EVALUATION_INFER_SHARD } from './harness';
 
 /** A test record that asks about an image: "What is a plus b?" with a chart image. */
 function imageTestRecords(count: number, bucket: string): string {
@@ -97,7 +97,7 @@ describe('evaluation stage (offline, as synthesized)', () => {
     expect(calls.filter((c) => c.targetKind === 'provisioned-model')).toHaveLength(TEST_RECORDS);
     expect(calls.filter((c) => c.targetKind === 'inference-profile' && c.modelId === 'us.meta.llama3-2-11b-instruct-v1:0')).toHaveLength(TEST_RECORDS);
     // 30 records in shards of 7 -> 5 shard invocations.
-    const shards = h.runner.invocations('infer-shard').filter((i) => (i.event as { run: { runId: string } }).run.runId === record.runId);
+    const shards = h.runner.invocations(EVALUATION_INFER_SHARD).filter((i) => (i.event as { run: { runId: string } }).run.runId === record.runId);
     expect(shards.map((i) => (i.event as { shard: { index: number } }).shard.index).sort()).toEqual([1, 2, 3, 4, 5]);
 
     const expected = expectedScores(TEST_RECORDS);
@@ -165,7 +165,7 @@ describe('evaluation stage (offline, as synthesized)', () => {
 
   test('a shard\'s Lambda throws: its child execution fails, the Map Run fails, the model is released, then the run fails', async () => {
     // Reading a shard is denied: the inference function throws (not a retryable error).
-    h.aws.s3.setAuthorizer(({ principal, action, resources }) => !(principal === h.runner.functionLogicalId('infer-shard') && action === 's3:GetObject' && resources[0].includes('/shard-00002')));
+    h.aws.s3.setAuthorizer(({ principal, action, resources }) => !(principal === h.runner.functionLogicalId(EVALUATION_INFER_SHARD) && action === 's3:GetObject' && resources[0].includes('/shard-00002')));
     try {
       const { executions } = await h.upload('requests/eval-shard-throws.json', request('eval-shard-throws'));
       const outcome = await executions[0].result;

@@ -98,3 +98,9 @@ export function arithmeticRecords(count: number, offset = 0): string {
 }
 
 export { waitFor } from '../support/wait-for';
+
+/**
+ * The evaluation's shard function, by the start of its logical id: an experiment's shared
+ * baseline runs the same handler (infer-shard) as a function of its own.
+ */
+export const EVALUATION_INFER_SHARD = 'FinetuningWorkflowEvaluationInferShard';

@@ -1,6 +1,6 @@
 import { BedrockClient, StopModelCustomizationJobCommand } from '@aws-sdk/client-bedrock';
 import { Duration } from 'aws-cdk-lib';
-import { TEST_PROPS, WorkflowHarness, arithmeticRecords, startHarness, waitFor } from './harness';
+import { TEST_PROPS, WorkflowHarness, arithmeticRecords, startHarness, waitFor, EVALUATION_INFER_SHARD } from './harness';
 
 /**
  * Runs that go wrong, end to end and offline (the synthesized state machine, the real handlers,
@@ -58,7 +58,7 @@ describe('runs that fail (offline, as synthesized)', () => {
     expect(calls.filter((c) => c.targetKind === 'provisioned-model')).toHaveLength(TEST_RECORDS);
     expect(calls.filter((c) => c.targetKind === 'inference-profile')).toHaveLength(0);
     expect(outcome.cause).toContain(`the base model answered 0 of ${TEST_RECORDS} test records and the fine-tuned model ${TEST_RECORDS} of ${TEST_RECORDS}`);
-    expect(outcome.cause).toContain(`base model, ${TEST_RECORDS} records: AccessDeniedException: User: ${h.runner.functionLogicalId('infer-shard')} is not authorized to perform: bedrock:InvokeModel`);
+    expect(outcome.cause).toContain(`base model, ${TEST_RECORDS} records: AccessDeniedException: User: ${h.runner.functionLogicalId(EVALUATION_INFER_SHARD)} is not authorized to perform: bedrock:InvokeModel`);
     expect(outcome.cause).toContain('What to do: for AccessDeniedException, enable access to the base model');
 
     // No report, no scores, no gate; nothing left billing.

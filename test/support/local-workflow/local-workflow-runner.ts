@@ -736,12 +736,18 @@ export class LocalWorkflowRunner {
     return this.track(this.pool.invoke(this.functionLogicalId(functionIdOrHandler), event));
   }
 
-  /** Logical id of the function with this logical id or handler name (metadata). */
+  /**
+   * Logical id of the function with this logical id, handler name (metadata) or logical-id
+   * prefix (e.g. `FinetuningWorkflowEvaluationInferShard`, when two functions run one handler).
+   */
   functionLogicalId(functionIdOrHandler: string): string {
-    const matches = this.functions.filter((f) => f.logicalId === functionIdOrHandler || f.spec?.handlerName === functionIdOrHandler);
+    const exact = this.functions.filter((f) => f.logicalId === functionIdOrHandler);
+    const byHandler = this.functions.filter((f) => f.spec?.handlerName === functionIdOrHandler);
+    const byPrefix = this.functions.filter((f) => f.logicalId.startsWith(functionIdOrHandler));
+    const matches = exact.length > 0 ? exact : byHandler.length > 0 ? byHandler : byPrefix;
     if (matches.length !== 1) {
       const known = this.functions.map((f) => `${f.logicalId}${f.spec ? ` (${f.spec.handlerName})` : ''}`).join(', ');
-      throw new Error(`Expected one function with logical id or handler '${functionIdOrHandler}', found ${matches.length}; the template has ${known}.`);
+      throw new Error(`Expected one function with logical id, handler or logical-id prefix '${functionIdOrHandler}', found ${matches.length}${matches.length > 1 ? ` (${matches.map((f) => f.logicalId).join(', ')}: name one by its logical id or a prefix of it)` : ''}; the template has ${known}.`);
     }
     return matches[0].logicalId;
   }
