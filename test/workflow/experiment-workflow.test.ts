@@ -238,5 +238,7 @@ describe('experiments (offline, as synthesized)', () => {
     expect(outcome.historyEventCount).toBeLessThan(25_000);
     const largest = Math.max(...outcome.events.flatMap((e) => [e.input, e.output].map((v) => Buffer.byteLength(JSON.stringify(v ?? null)))));
     expect(largest).toBeLessThan(256 * 1024);
+    const childHistories = await Promise.all(variantRecords(id).map(async (r) => (await h.runner.executionNamed(r.runId)!.result).historyEventCount));
+    process.stdout.write(`largest experiment: ${outcome.historyEventCount} history events in the experiment's execution, at most ${Math.max(...childHistories)} in a variant's; largest state input or output ${largest} bytes (limits 25,000 and 262,144)\n`);
   }, 300_000);
 });
