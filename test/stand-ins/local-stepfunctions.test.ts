@@ -2,7 +2,7 @@
  * LocalStepFunctions against the real @aws-sdk/client-sfn over loopback: task tokens resume a
  * waiting task once, and every other use answers as Step Functions documents.
  */
-import { InvalidOutput, InvalidToken, SFNClient, SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, TaskTimedOut } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ExecutionDoesNotExist, InvalidArn, InvalidOutput, InvalidToken, SFNClient, StopExecutionCommand, SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { AwsCallLog } from '../support/aws-call-log';
 import { LocalStepFunctions, MAX_TASK_CAUSE_LENGTH, MAX_TASK_ERROR_LENGTH, MAX_TASK_OUTPUT_BYTES, MAX_TASK_TOKEN_LENGTH } from '../support/local-stepfunctions';
 
@@ -98,5 +98,33 @@ describe('LocalStepFunctions with the AWS SDK', () => {
     expect(sfn.isWaiting(issued.token)).toBe(true);
     const unknown = await post('StartExecution', '{}');
     expect([unknown.status, ((await unknown.json()) as { message: string }).message]).toEqual([400, expect.stringContaining('test/support/local-stepfunctions.ts')]);
+  });
+
+  test('DescribeExecution and StopExecution answer from the attached executions; unknown and malformed ARNs answer as AWS does', async () => {
+    const running = 'arn:aws:states:us-west-2:111122223333:execution:Machine:variant-a';
+    const ended = 'arn:aws:states:us-west-2:111122223333:execution:Machine:variant-b';
+    const stops: Array<[string, string | undefined]> = [];
+    const views = new Map([
+      [running, { executionArn: running, stateMachineArn: owner.stateMachineArn, name: 'variant-a', status: 'RUNNING' as const, startDate: new Date(1_000_000) }],
+      [ended, { executionArn: ended, stateMachineArn: owner.stateMachineArn, name: 'variant-b', status: 'SUCCEEDED' as const, startDate: new Date(1_000_000), stopDate: new Date(2_000_000) }],
+    ]);
+    const detach = sfn.attachExecutions({ describe: (arn) => views.get(arn), stop: (arn, error) => void stops.push([arn, error]) });
+    try {
+      const described = await client.send(new DescribeExecutionCommand({ executionArn: running }));
+      expect(described).toMatchObject({ executionArn: running, name: 'variant-a', status: 'RUNNING', startDate: new Date(1_000_000) });
+      await client.send(new StopExecutionCommand({ executionArn: running, error: 'ExperimentEnded', cause: 'the experiment was aborted' }));
+      // Stopping an execution that already ended changes nothing.
+      await client.send(new StopExecutionCommand({ executionArn: ended }));
+      expect(stops).toEqual([[running, 'ExperimentEnded']]);
+      await expect(client.send(new DescribeExecutionCommand({ executionArn: 'arn:aws:states:us-west-2:111122223333:execution:Machine:never' }))).rejects.toBeInstanceOf(ExecutionDoesNotExist);
+      await expect(client.send(new StopExecutionCommand({ executionArn: owner.stateMachineArn }))).rejects.toBeInstanceOf(InvalidArn);
+      await expect(client.send(new StopExecutionCommand({ executionArn: running, error: 'x'.repeat(MAX_TASK_ERROR_LENGTH + 1) }))).rejects.toMatchObject({ name: 'ValidationException' });
+      // Authorized on the execution.
+      expect(callLog.entries().filter((c) => c.action === 'states:DescribeExecution').map((c) => c.resources)).toContainEqual([running]);
+    } finally {
+      detach();
+    }
+    // Detached: no executions are known.
+    await expect(client.send(new DescribeExecutionCommand({ executionArn: running }))).rejects.toBeInstanceOf(ExecutionDoesNotExist);
   });
 });
