@@ -43,9 +43,14 @@ export function variantExecutionArn(stateMachineArn: string, runId: string): str
   return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${runId}`;
 }
 
-/** The execution of the promotion of an experiment's best variant. */
+/**
+ * The execution of the promotion of an experiment's best variant: `<experiment run id>_promote`.
+ * The underscore keeps it apart from every variant's execution (`<experiment run id>-<variant
+ * name>`; run ids and variant names never hold one), a variant named `promote` included.
+ */
 export function promotionExecutionName(experimentRunId: string): string {
-  return `${experimentRunId}-promote`.slice(0, MAX_EXECUTION_NAME_CHARS);
+  if (experimentRunId.length + '_promote'.length > MAX_EXECUTION_NAME_CHARS) throw new Error(`run id ${experimentRunId} leaves no room for '_promote' in an execution name (${MAX_EXECUTION_NAME_CHARS} characters)`);
+  return `${experimentRunId}_promote`;
 }
 
 /** What a variant's own record starts with: the experiment's validation, pinned data and the variant's share of the estimate. */

@@ -83,8 +83,12 @@ describe('experiment runs', () => {
     expect(variantExecutionArn(MACHINE, 'sweep-0123456789ab-a')).toBe('arn:aws:states:us-west-2:111122223333:execution:Workflow-AbC123:sweep-0123456789ab-a');
     expect(() => variantExecutionArn('arn:aws:states:us-west-2:111122223333:execution:Workflow:x', 'a')).toThrow('not a state machine ARN');
     expect(() => variantExecutionArn(MACHINE, 'x'.repeat(81))).toThrow('longer than an execution name may be (80)');
-    expect(promotionExecutionName('x'.repeat(53))).toBe(`${'x'.repeat(53)}-promote`);
-    expect(promotionExecutionName('x'.repeat(80))).toHaveLength(80);
+    expect(promotionExecutionName('x'.repeat(53))).toBe(`${'x'.repeat(53)}_promote`);
+    // A variant may be named "promote": its execution and the promotion's must differ.
+    const run = experimentRun({ variants: [{ name: 'promote', hyperParameters: { learningRate: 0.0002 } }, { name: 'b' }] });
+    const starts = planVariantStarts(run, recommended(['promote', 'b']), MACHINE, undefined);
+    expect(starts.map((s) => s.executionName)).not.toContain(promotionExecutionName(run.runId));
+    expect(() => promotionExecutionName('x'.repeat(73))).toThrow("leaves no room for '_promote'");
   });
 
   test('the experiment record lists every variant\'s execution and record before any starts', () => {
