@@ -7,7 +7,7 @@
 import type { BaselineReference } from './evaluation/baseline';
 import { ExperimentPlan, variantRunId } from './experiment-plan';
 import { findModel } from './models/llama-models';
-import { ExperimentVariantSpec, RunContext, RunExperiment } from './run-context';
+import { ExperimentVariantSpec, RunContext, RunExperiment, runModelOf } from './run-context';
 import { ExperimentVariantRun, RunRecord, runRecordKey } from './run-record';
 import type { CostEstimate } from './cost-estimate';
 
@@ -100,7 +100,7 @@ export function variantRunContext(
   return {
     ...common,
     runId: spec.runId,
-    model: runModelOf(spec.model),
+    model: catalogueModel(spec.model),
     data: { ...experimentRun.data, pinnedPrefix: experimentRun.data.pinnedPrefix ?? experimentRun.artifacts.prefix },
     hyperParameters: { ...spec.hyperParameters },
     hyperParametersOverridden: [...spec.hyperParametersOverridden],
@@ -111,16 +111,16 @@ export function variantRunContext(
   };
 }
 
-/** The distinct models of the variants, in request order: one shared baseline each. */
-export function experimentBaselineModels(experiment: ExperimentOfRun): string[] {
+/** The distinct models of the variants, in request order: each is validated once and gets one shared baseline. */
+export function distinctVariantModels(experiment: ExperimentOfRun): string[] {
   return [...new Set(experiment.variants.map((v) => v.model))];
 }
 
-/** A catalogue model as a run context names it. */
-export function runModelOf(name: string): RunContext['model'] {
+/** A catalogue model, by name, as a run context names it. */
+function catalogueModel(name: string): RunContext['model'] {
   const model = findModel(name);
   if (!model) throw new Error(`the model catalogue does not know model ${name}`);
-  return { name: model.name, baseModelIdentifier: model.baseModelIdentifier, inferenceProfileId: model.inferenceProfileId, supportsImages: model.supportsImages, maxTokensPerRecord: model.maxTokensPerRecord };
+  return runModelOf(model);
 }
 
 /** The experiment's record as plan-variants reads it: its validation, pinned data and estimate. */
@@ -139,11 +139,11 @@ export function planVariantStarts(
 ): VariantStart[] {
   const experiment = experimentRun.experiment;
   if (experiment?.kind !== 'experiment') throw new Error(`run ${experimentRun.runId} is not an experiment`);
-  const baselineModels = experimentBaselineModels(experiment);
+  const baselineModels = distinctVariantModels(experiment);
   // One baseline serves every variant when all their models share one base model (or the deployment names one base model id).
   if (baselines.length > 1 && baselines.length !== baselineModels.length) throw new Error(`expected ${baselineModels.length} baselines (${baselineModels.join(', ')}), got ${baselines.length}`);
   return experiment.variants.map((spec) => {
-    // The baseline piece answers one baseline per distinct model, in the order of experimentBaselineModels.
+    // The baseline piece answers one baseline per distinct model, in the order of distinctVariantModels.
     const baseline = baselines.length === 1 ? baselines[0] : baselines.length > 1 ? baselines[baselineModels.indexOf(spec.model)] : undefined;
     const run = variantRunContext(experimentRun, spec, stateMachineArn, baseline);
     const recommended = variantHyperParameters.find((h) => h.name === spec.name)?.values;

@@ -5,6 +5,7 @@
 import { createHash } from 'crypto';
 import { CostBudget } from './cost-estimate';
 import type { BaselineReference } from './evaluation/baseline';
+import type { LlamaModelSpec } from './models/llama-models';
 import { RunRequest } from './run-request';
 
 /** A dataset file of a run, by what the run uses it for. */
@@ -146,6 +147,11 @@ export function requestIdentityDigest(request: RunContext['request']): string {
   return createHash('sha256').update(identity).digest('hex');
 }
 
+/** A catalogue model as a run context names it. */
+export function runModelOf(model: Pick<LlamaModelSpec, 'name' | 'baseModelIdentifier' | 'inferenceProfileId' | 'supportsImages' | 'maxTokensPerRecord'>): RunContext['model'] {
+  return { name: model.name, baseModelIdentifier: model.baseModelIdentifier, inferenceProfileId: model.inferenceProfileId, supportsImages: model.supportsImages, maxTokensPerRecord: model.maxTokensPerRecord };
+}
+
 /** Builds the run context from a checked request, where it came from and the execution reading it. */
 export function buildRunContext(
   request: RunRequest,
@@ -161,13 +167,7 @@ export function buildRunContext(
     runId,
     requestName: request.name,
     request: source,
-    model: {
-      name: request.model.name,
-      baseModelIdentifier: request.model.baseModelIdentifier,
-      inferenceProfileId: request.model.inferenceProfileId,
-      supportsImages: request.model.supportsImages,
-      maxTokensPerRecord: request.model.maxTokensPerRecord,
-    },
+    model: runModelOf(request.model),
     data: {
       bucket: datasetBucket,
       trainingKey: request.trainingDataKey,

@@ -36,9 +36,8 @@ import { intEnv, jsonEnv } from '../shared/env';
 import { createLogger, Logger } from '../shared/logger';
 import { logFailures, runIdOf } from '../shared/log-failures';
 import { copyPinnedDataFiles, currentDataFileVersions, sourceDataKeys } from '../shared/pinned-data';
-import { ExperimentVariantSpec, RunContext, RunExperiment } from '../shared/run-context';
-
-type ExperimentOfRun = Extract<RunExperiment, { kind: 'experiment' }>;
+import { ExperimentOfRun, distinctVariantModels } from '../shared/experiment-runs';
+import { ExperimentVariantSpec, RunContext } from '../shared/run-context';
 import { readRunRecord, runRecordKey, updateOwnRunRecord, withEvent } from '../shared/run-record';
 import { putJson } from '../shared/s3';
 import {
@@ -124,11 +123,14 @@ export function createValidateDatasetHandler(deps: Partial<ValidateDatasetDepend
     const { bucket } = run.data;
     // The versions the request was accepted with; a context without them pins what is there now.
     const versions = run.data.versions ?? (await currentDataFileVersions(s3, bucket, sourceDataKeys(run.data)));
-    const files = runDatasetFiles({
-      training: s3DatasetSource(s3, bucket, run.data.trainingKey, versions.training),
-      validation: run.data.validationKey ? s3DatasetSource(s3, bucket, run.data.validationKey, versions.validation) : undefined,
-      test: run.data.testKey ? s3DatasetSource(s3, bucket, run.data.testKey, versions.test) : undefined,
-    });
+    // The run's files at their pinned versions; each validation pass reads them afresh.
+    const openFiles = () =>
+      runDatasetFiles({
+        training: s3DatasetSource(s3, bucket, run.data.trainingKey, versions.training),
+        validation: run.data.validationKey ? s3DatasetSource(s3, bucket, run.data.validationKey, versions.validation) : undefined,
+        test: run.data.testKey ? s3DatasetSource(s3, bucket, run.data.testKey, versions.test) : undefined,
+      });
+    const files = openFiles();
 
     const runLog = log.child({ runId: run.runId });
     const experiment = run.experiment?.kind === 'experiment' ? run.experiment : undefined;
@@ -136,12 +138,7 @@ export function createValidateDatasetHandler(deps: Partial<ValidateDatasetDepend
       runLog.info('validating dataset', { files: files.map((f) => f.source.name), model: spec.name, imageConcurrency: concurrency });
       return validateDataset({
         model: spec,
-        // Each pass reads the files afresh.
-        files: spec === model ? files : runDatasetFiles({
-          training: s3DatasetSource(s3, bucket, run.data.trainingKey, versions.training),
-          validation: run.data.validationKey ? s3DatasetSource(s3, bucket, run.data.validationKey, versions.validation) : undefined,
-          test: run.data.testKey ? s3DatasetSource(s3, bucket, run.data.testKey, versions.test) : undefined,
-        }),
+        files: spec === model ? files : openFiles(),
         imageSource: new S3ImageByteSource(s3),
         imageConcurrency: concurrency,
         allowedImageLocations: allowed.length > 0 ? allowed : defaultAllowedImageLocations(bucket),
@@ -227,10 +224,9 @@ function dataTokensOf(report: ValidationReport, role: 'training' | 'validation' 
   return { records: files.reduce((n, f) => n + f.records, 0), tokens: files.reduce((n, f) => n + f.estimatedTokens, 0) };
 }
 
-/** The distinct models of an experiment's variants, in request order. */
+/** The distinct models of an experiment's variants, in request order (the run's own model object when it is one of them). */
 function experimentModels(experiment: ExperimentOfRun, fallback: LlamaModelSpec): LlamaModelSpec[] {
-  const names = [...new Set(experiment.variants.map((v) => v.model))];
-  return names.map((name) => (name === fallback.name ? fallback : findModel(name))).filter((m): m is LlamaModelSpec => m !== undefined);
+  return distinctVariantModels(experiment).map((name) => (name === fallback.name ? fallback : findModel(name))).filter((m): m is LlamaModelSpec => m !== undefined);
 }
 
 /** A variant's hyperparameters: its own values, else the recommendation from the data for its model. */

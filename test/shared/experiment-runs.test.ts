@@ -1,7 +1,7 @@
 import { BaselineReference } from '../../lambda/shared/evaluation/baseline';
 import { parseExperimentRequest } from '../../lambda/shared/experiment-plan';
 import {
-  experimentBaselineModels,
+  distinctVariantModels,
   experimentOfPlan,
   experimentVariantRuns,
   planVariantStarts,
@@ -37,7 +37,7 @@ describe('experiment runs', () => {
         expect.objectContaining({ name: 'lr-low', index: 2, runId: `${run.runId}-lr-low` }),
       ],
     });
-    expect(experimentBaselineModels(run.experiment as Parameters<typeof experimentBaselineModels>[0])).toEqual(['llama3.2-11b', 'llama3.2-90b']);
+    expect(distinctVariantModels(run.experiment as Parameters<typeof distinctVariantModels>[0])).toEqual(['llama3.2-11b', 'llama3.2-90b']);
   });
 
   test('each variant is a run of its own: own id, prefix, model, execution; the experiment\'s pinned data; the baseline of its base model', () => {
