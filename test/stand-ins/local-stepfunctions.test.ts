@@ -4,7 +4,7 @@
  */
 import { DescribeExecutionCommand, ExecutionDoesNotExist, InvalidArn, InvalidOutput, InvalidToken, SFNClient, StopExecutionCommand, SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { AwsCallLog } from '../support/aws-call-log';
-import { LocalStepFunctions, MAX_TASK_CAUSE_LENGTH, MAX_TASK_ERROR_LENGTH, MAX_TASK_OUTPUT_BYTES, MAX_TASK_TOKEN_LENGTH } from '../support/local-stepfunctions';
+import { LocalStepFunctions, MAX_EXECUTION_ARN_LENGTH, MAX_TASK_CAUSE_LENGTH, MAX_TASK_ERROR_LENGTH, MAX_TASK_OUTPUT_BYTES, MAX_TASK_TOKEN_LENGTH } from '../support/local-stepfunctions';
 
 describe('LocalStepFunctions with the AWS SDK', () => {
   let sfn: LocalStepFunctions;
@@ -119,6 +119,7 @@ describe('LocalStepFunctions with the AWS SDK', () => {
       await expect(client.send(new DescribeExecutionCommand({ executionArn: 'arn:aws:states:us-west-2:111122223333:execution:Machine:never' }))).rejects.toBeInstanceOf(ExecutionDoesNotExist);
       await expect(client.send(new StopExecutionCommand({ executionArn: owner.stateMachineArn }))).rejects.toBeInstanceOf(InvalidArn);
       await expect(client.send(new StopExecutionCommand({ executionArn: running, error: 'x'.repeat(MAX_TASK_ERROR_LENGTH + 1) }))).rejects.toMatchObject({ name: 'ValidationException' });
+      await expect(client.send(new DescribeExecutionCommand({ executionArn: `${running}${'x'.repeat(MAX_EXECUTION_ARN_LENGTH - running.length + 1)}` }))).rejects.toMatchObject({ name: 'ValidationException' });
       // Authorized on the execution.
       expect(callLog.entries().filter((c) => c.action === 'states:DescribeExecution').map((c) => c.resources)).toContainEqual([running]);
     } finally {

@@ -47,6 +47,8 @@ export interface ExecutionControl {
 
 /** Step Functions' payload limit (SendTaskSuccess output), in UTF-8 bytes. */
 export const MAX_TASK_OUTPUT_BYTES = 262_144;
+/** Longest execution ARN DescribeExecution and StopExecution take (API Reference: executionArn, 1 to 256). */
+export const MAX_EXECUTION_ARN_LENGTH = 256;
 /** Longest task token the API takes (API Reference: taskToken, 1 to 2048). */
 export const MAX_TASK_TOKEN_LENGTH = 2048;
 /** Longest SendTaskFailure error and cause. */
@@ -159,8 +161,9 @@ export class LocalStepFunctions {
         resourcesOf: (operation, body) => {
           if (EXECUTION_OPERATIONS.has(operation)) {
             const arn = body.executionArn;
-            if (typeof arn !== 'string' || arn.length < 1 || arn.length > 2048) {
-              throw new AwsJsonError('ValidationException', "1 validation error detected: Value at 'executionArn' failed to satisfy constraint: Member must have length between 1 and 2048");
+            // API Reference (DescribeExecution, StopExecution): executionArn is 1 to 256 characters.
+            if (typeof arn !== 'string' || arn.length < 1 || arn.length > MAX_EXECUTION_ARN_LENGTH) {
+              throw new AwsJsonError('ValidationException', `1 validation error detected: Value at 'executionArn' failed to satisfy constraint: Member must have length between 1 and ${MAX_EXECUTION_ARN_LENGTH}`);
             }
             if (!/^arn:[^:]+:states:[^:]+:\d{12}:execution:[^:]+:[^:]+$/.test(arn)) throw new AwsJsonError('InvalidArn', `Invalid Arn: 'Resource type not valid in this context: ${arn}'`);
             return [arn];
