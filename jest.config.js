@@ -6,7 +6,8 @@
  */
 const base = {
   testEnvironment: 'node',
-  transform: { '^.+\\.tsx?$': 'ts-jest' },
+  // esbuild strips the types (tsc type-checks everything before jest starts): scripts/jest-esbuild-transform.js.
+  transform: { '^.+\\.tsx?$': '<rootDir>/scripts/jest-esbuild-transform.js' },
 };
 
 /** @type {import('jest').Config} */

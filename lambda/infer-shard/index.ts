@@ -21,7 +21,7 @@ import { bedrockRuntimeClient, s3Client } from '../shared/aws-clients';
 import { intEnv } from '../shared/env';
 import { converseInputFor } from '../shared/evaluation/converse-input';
 import { ModelPredictionLine } from '../shared/evaluation/model-prediction';
-import { EvaluationItem } from '../shared/evaluation/test-records';
+import { EvaluationItem, evaluationPredictionsKey } from '../shared/evaluation/test-records';
 import { baselinePredictionsKey } from '../shared/evaluation/baseline';
 import { createLogger } from '../shared/logger';
 import { logFailures, runIdOf } from '../shared/log-failures';
@@ -88,7 +88,7 @@ async function inferShard(event: InferShardEvent): Promise<{ index: number; reco
 
   const key = computingBaseline
     ? baselinePredictionsKey(run.artifacts.prefix, baseModelId!, shard.index)
-    : `${run.artifacts.prefix}evaluation/predictions/shard-${String(shard.index).padStart(5, '0')}.jsonl`;
+    : evaluationPredictionsKey(run.artifacts.prefix, shard.index);
   await s3.send(new PutObjectCommand({ Bucket: run.artifacts.bucket, Key: key, Body: lines.map((l) => JSON.stringify(l)).join('\n') + '\n', ContentType: 'application/x-ndjson' }));
   const failures = lines.filter((l) => l.error).length;
   log.info('shard inferred', { runId: run.runId, shard: shard.index, records: items.length, failures, ...(computingBaseline ? { baseline: baseModelId } : {}), ...(askBase ? {} : { sharedBaseline: true }) });

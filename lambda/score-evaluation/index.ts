@@ -45,6 +45,7 @@ import { emitMetrics } from '../shared/metrics-emf';
 import { ModelPredictionLine } from '../shared/evaluation/model-prediction';
 import { AnswerCoverageCounter, minAnsweredShareFrom, requireEnoughAnswers } from '../shared/evaluation/answer-coverage';
 import { BaselineResults } from '../shared/evaluation/baseline';
+import { evaluationPredictionsPrefix } from '../shared/evaluation/test-records';
 
 export interface ScoreEvaluationEvent {
   readonly run: RunContext;
@@ -72,7 +73,7 @@ async function scoreEvaluation(event: ScoreEvaluationEvent): Promise<ScoreEvalua
   const madeWithStandIns = flagEnv('REPORT_MADE_WITH_STAND_INS');
   const s3 = s3Client();
   const bucket = run.artifacts.bucket;
-  const predictionsPrefix = `${run.artifacts.prefix}evaluation/predictions/`;
+  const predictionsPrefix = evaluationPredictionsPrefix(run.artifacts.prefix);
 
   const base: PredictionRecord[] = [];
   const fineTuned: PredictionRecord[] = [];

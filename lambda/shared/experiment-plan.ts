@@ -346,11 +346,6 @@ export function variantRunId(experimentRunId: string, variantName: string): stri
   return `${start ? `${start}-` : ''}${digest}-${variantName}`;
 }
 
-/** The distinct models of the variants, in request order: what the shared baseline piece is given (`modelsPath`). */
-export function baselineModelsOf(plan: ExperimentPlan): string[] {
-  return [...new Set(plan.variants.map((v) => v.request.model.name))];
-}
-
 // ---- Cost and budget ----
 
 /** One variant's share of the experiment's estimate. */

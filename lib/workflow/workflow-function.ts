@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { handlerBundleDirectory } from './handler-bundles';
-import { HANDLER_EXPORT, HandlerCode, handlerRuntime, resolveHandlerCode } from './handler-code';
+import { HANDLER_EXPORT, HandlerCode, HandlerCodeRoots, handlerRuntime, resolveHandlerCode } from './handler-code';
 
 export { handlerRuntime } from './handler-code';
 
@@ -46,6 +46,11 @@ export interface WorkflowFunctionProps {
    * @default - none (the function is invoked synchronously by Step Functions)
    */
   readonly deadLetterQueue?: sqs.IQueue;
+  /**
+   * Where the handler's code is looked up.
+   * @default - the package's prebundled handlers, else the repository's lambda/ sources
+   */
+  readonly codeRoots?: HandlerCodeRoots;
 }
 
 /**
@@ -96,7 +101,7 @@ export class WorkflowFunction extends Construct {
       deadLetterQueue: props.deadLetterQueue,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
     };
-    this.function = new lambda.Function(this, 'Function', { ...functionProps, code: assetOf(this, resolveHandlerCode(props.handler)), handler: `index.${HANDLER_EXPORT}` });
+    this.function = new lambda.Function(this, 'Function', { ...functionProps, code: assetOf(this, resolveHandlerCode(props.handler, props.codeRoots)), handler: `index.${HANDLER_EXPORT}` });
     // Names the handler folder in the template, so tools (the offline runner) can find the code.
     (this.function.node.defaultChild as lambda.CfnFunction).addMetadata(HANDLER_METADATA_KEY, props.handler);
     Validations.of(this.role).acknowledge({

@@ -7,8 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import * as handlerCode from '../../lib/workflow/handler-code';
-import { esbuildTargetOf, HANDLER_SOURCE_ROOTS, resolveHandlerCode } from '../../lib/workflow/handler-code';
+import { esbuildTargetOf, HANDLER_SOURCE_ROOTS, HandlerCodeRoots, resolveHandlerCode } from '../../lib/workflow/handler-code';
 import { HANDLER_METADATA_KEY, WorkflowFunction } from '../../lib/workflow/workflow-function';
 import { testApp, testStack } from '../support/cdk';
 
@@ -23,7 +22,7 @@ function fakePrebundledRoot(handler: string): string {
 }
 
 /** A stack with one WorkflowFunction using every prop that reaches the function. */
-function workflowFunctionStack(): { template: Record<string, unknown>; fn: WorkflowFunction } {
+function workflowFunctionStack(codeRoots?: HandlerCodeRoots): { template: Record<string, unknown>; fn: WorkflowFunction } {
   const stack = testStack(testApp(), 'CodeParity');
   const fn = new WorkflowFunction(stack, 'Step', {
     handler: HANDLER,
@@ -35,6 +34,7 @@ function workflowFunctionStack(): { template: Record<string, unknown>; fn: Workf
     logEncryptionKey: new kms.Key(stack, 'LogKey'),
     logRemovalPolicy: RemovalPolicy.DESTROY,
     deadLetterQueue: new sqs.Queue(stack, 'Dlq'),
+    codeRoots,
   });
   return { template: Template.fromStack(stack).toJSON(), fn };
 }
@@ -90,13 +90,10 @@ describe('WorkflowFunction code source', () => {
     prebundledRoot = fakePrebundledRoot(HANDLER);
   });
   afterAll(() => fs.rmSync(prebundledRoot, { recursive: true, force: true }));
-  afterEach(() => jest.restoreAllMocks());
 
   it('creates the same function, role, log group and metadata from a prebundled asset as from the sources', () => {
     const fromSource = workflowFunctionStack();
-    const actual = handlerCode.resolveHandlerCode;
-    jest.spyOn(handlerCode, 'resolveHandlerCode').mockImplementation((name) => actual(name, { prebundledRoot }));
-    const fromAsset = workflowFunctionStack();
+    const fromAsset = workflowFunctionStack({ prebundledRoot });
 
     expect(withoutCodeLocation(fromAsset.template)).toEqual(withoutCodeLocation(fromSource.template));
     // Only the code's location differs, and the offline runner still finds the handler by name.

@@ -2,7 +2,6 @@ import { BudgetSource, estimateRunCost } from '../../lambda/shared/cost-estimate
 import {
   MAX_EXPERIMENT_VARIANTS,
   MAX_RUN_ID_CHARS,
-  baselineModelsOf,
   checkExperimentBudget,
   estimateExperimentCost,
   estimatePlanCost,
@@ -80,8 +79,6 @@ describe('experiment expansion', () => {
     ]);
     const long = parse({ ...common, experiment: { grid: { model: ['llama3.2-90b'], learningRate: [0.000125, 0.000375], epochCount: [10], batchSize: [1] } } }).experiment!;
     expect(long.variants.map((v) => v.name)).toEqual(['v1', 'v2']);
-    expect(baselineModelsOf(models)).toEqual(['llama3.2-11b', 'llama3.2-90b']);
-    expect(baselineModelsOf(long)).toEqual(['llama3.2-90b']);
   });
 
   test('a request without experiment is a single run, as parseRunRequest reads it', () => {

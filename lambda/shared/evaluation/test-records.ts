@@ -74,3 +74,13 @@ export function shardItems<T>(items: readonly T[], size: number): T[][] {
 export function evaluationManifestKey(runArtifactsPrefix: string): string {
   return `${runArtifactsPrefix}evaluation/shards/manifest.json`;
 }
+
+/** Folder of a run's evaluation answers (one predictions file per shard) under its artifacts prefix. */
+export function evaluationPredictionsPrefix(runArtifactsPrefix: string): string {
+  return `${runArtifactsPrefix}evaluation/predictions/`;
+}
+
+/** Key of one shard's answers (ModelPredictionLine JSONL) under a run's artifacts prefix. */
+export function evaluationPredictionsKey(runArtifactsPrefix: string, shardIndex: number): string {
+  return `${evaluationPredictionsPrefix(runArtifactsPrefix)}shard-${String(shardIndex).padStart(5, '0')}.jsonl`;
+}
