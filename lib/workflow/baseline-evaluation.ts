@@ -1,5 +1,4 @@
-import { Duration, Stack, cx_api as cxapi } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -7,8 +6,8 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { grantS3KeyUse } from '../core/kms-grants';
 import { InvalidPropsError } from '../core/props-validation';
-import { ScopedResultWriter, ScopedS3JsonItemReader } from './evaluation-stage';
 import { allow, baseModelInvokeResources } from './grants';
+import { checkShardSettings, shardInferenceMap } from './shard-inference-map';
 import { WorkflowFunction, WorkflowFunctionProps } from './workflow-function';
 
 /** What the baseline piece needs from the state machine it is chained into. */
@@ -67,9 +66,6 @@ export interface BaselineEvaluationProps {
 
 const CONSTRUCT = 'BaselineEvaluation';
 
-/** Errors of the Bedrock runtime that mean "later", retried on a whole shard (as the evaluation stage does). */
-const INFERENCE_RETRY_ERRORS = ['ThrottlingException', 'ServiceUnavailableException', 'ModelNotReadyException', 'ModelTimeoutException', 'InternalServerException'];
-
 /**
  * The shared baseline of an experiment, as a piece of a state machine: cuts the pinned test
  * records into shards once, asks only the base model(s) through their on-demand inference
@@ -98,9 +94,7 @@ export class BaselineEvaluation extends Construct {
     const minAnsweredShare = props.minAnsweredShare ?? 0.95;
     const runPath = props.runPath ?? '$.run';
     const resultPath = props.resultPath ?? '$.baseline';
-    if (!Number.isInteger(shardSize) || shardSize < 1 || shardSize > 50) throw new InvalidPropsError(CONSTRUCT, 'shardSize', `${shardSize} is out of range`, 'Use 1 to 50 records; each shard must finish well inside 15 minutes.');
-    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > 40) throw new InvalidPropsError(CONSTRUCT, 'maxConcurrency', `${maxConcurrency} is out of range`, 'Use 1 to 40.');
-    if (!Number.isInteger(recordConcurrency) || recordConcurrency < 1 || recordConcurrency > 16) throw new InvalidPropsError(CONSTRUCT, 'recordConcurrency', `${recordConcurrency} is out of range`, 'Use 1 to 16.');
+    checkShardSettings(CONSTRUCT, '', { shardSize, maxConcurrency, recordConcurrency });
     if (!(minAnsweredShare > 0 && minAnsweredShare <= 1)) throw new InvalidPropsError(CONSTRUCT, 'minAnsweredShare', `${minAnsweredShare} is not a share`, 'Use a number above 0 and at most 1, e.g. 0.95.');
 
     const fn = (fid: string, handler: string, description: string, environment: Record<string, string>, extra: Partial<WorkflowFunctionProps> = {}) =>
@@ -151,30 +145,20 @@ export class BaselineEvaluation extends Construct {
     const prepareStep = invoke('PrepareBaseline', prepare, { run, baseline: props.modelsPath ? { models: sfn.JsonPath.listAt(props.modelsPath) } : {} });
     onFailure(prepareStep);
 
-    const inferShard = new tasks.LambdaInvoke(s, 'InferBaselineShard', { lambdaFunction: infer.function, payloadResponseOnly: true, retryOnServiceExceptions: false });
-    inferShard.addRetry({ errors: INFERENCE_RETRY_ERRORS, interval: Duration.seconds(10), maxAttempts: 8, backoffRate: 2, maxDelay: Duration.minutes(5), jitterStrategy: sfn.JitterType.FULL });
-    props.addTransientRetry(inferShard);
-    const prepared = (field: string) => sfn.JsonPath.stringAt(`${resultPath}.${field}`);
     // As in the evaluation stage: the shard list is read from S3, results go to S3, so neither
     // the state nor the history grows with the test set or the number of base models.
-    const fanOutScope = new Construct(s, 'RunBaselineInferenceScope');
-    fanOutScope.node.setContext(cxapi.STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2, true);
-    const fanOut = new sfn.DistributedMap(fanOutScope, 'RunBaselineInference', {
-      itemReader: new ScopedS3JsonItemReader(
-        { bucketNamePath: prepared('manifest.bucket'), key: prepared('manifest.key') },
-        new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [runObjects('baseline/shards/manifest.json')] }),
-      ),
+    const fanOut = shardInferenceMap({
+      statesScope: s,
+      taskName: 'InferBaselineShard',
+      mapName: 'RunBaselineInference',
+      inferFunction: infer,
+      addTransientRetry: props.addTransientRetry,
+      preparedPath: resultPath,
       itemSelector: { 'run.$': runPath, 'shard.$': '$$.Map.Item.Value', purpose: 'baseline' },
       maxConcurrency,
-      mapExecutionType: sfn.StateMachineType.STANDARD,
-      label: 'RunBaselineInference',
-      resultWriterV2: new ScopedResultWriter(
-        { bucketNamePath: prepared('manifest.bucket'), prefix: prepared('resultsPrefix') },
-        new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'], resources: [runObjects('baseline/map-runs/*')] }),
-      ),
-      resultPath: sfn.JsonPath.DISCARD,
+      manifestObjects: runObjects('baseline/shards/manifest.json'),
+      mapRunObjects: runObjects('baseline/map-runs/*'),
     });
-    fanOut.itemProcessor(inferShard);
     onFailure(fanOut);
     this.stateMachineResources = [runObjects('baseline/shards/manifest.json'), runObjects('baseline/map-runs/*')];
 

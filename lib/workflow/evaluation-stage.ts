@@ -1,4 +1,4 @@
-import { Duration, Stack, cx_api as cxapi } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { grantS3KeyUse } from '../core/kms-grants';
 import { InvalidPropsError } from '../core/props-validation';
 import { allow, baseModelInvokeResources, bedrockArn } from './grants';
+import { checkShardSettings, shardInferenceMap } from './shard-inference-map';
 import { WorkflowFunction, WorkflowFunctionProps } from './workflow-function';
 
 /** Quality thresholds a fine-tuned model must meet; the outcome says whether it did. */
@@ -109,9 +110,6 @@ export interface EvaluationStageProps extends EvaluationOptions {
 
 const CONSTRUCT = 'EvaluationStage';
 
-/** Errors of the Bedrock runtime that mean "later", retried on a whole shard. */
-const INFERENCE_RETRY_ERRORS = ['ThrottlingException', 'ServiceUnavailableException', 'ModelNotReadyException', 'ModelTimeoutException', 'InternalServerException'];
-
 /**
  * The evaluation stage: serve the fine-tuned model (a no-commitment Provisioned Throughput,
  * created and always deleted, or an existing one), run the held-out test records through it
@@ -145,14 +143,10 @@ export class EvaluationStage extends Construct {
     const recordConcurrency = props.recordConcurrency ?? 4;
     const minAnsweredShare = props.minAnsweredShare ?? 0.95;
     const provisioningTimeout = props.provisioningTimeout ?? Duration.hours(2);
-    if (!Number.isInteger(recordConcurrency) || recordConcurrency < 1 || recordConcurrency > 16) throw new InvalidPropsError(CONSTRUCT, 'evaluation.recordConcurrency', `${recordConcurrency} is out of range`, 'Use 1 to 16.', this);
+    checkShardSettings(CONSTRUCT, 'evaluation.', { shardSize, maxConcurrency, recordConcurrency }, this);
     if (!(minAnsweredShare > 0 && minAnsweredShare <= 1)) throw new InvalidPropsError(CONSTRUCT, 'evaluation.minAnsweredShare', `${minAnsweredShare} is not a share`, 'Use a number above 0 and at most 1, e.g. 0.95.', this);
     if (provisioningTimeout.toSeconds() < 60 || provisioningTimeout.toSeconds() % 60 !== 0) throw new InvalidPropsError(CONSTRUCT, 'evaluation.provisioningTimeout', 'is not a whole number of minutes (at least one)', 'Use e.g. Duration.hours(2).', this);
     if (!Number.isInteger(modelUnits) || modelUnits < 1) throw new InvalidPropsError(CONSTRUCT, 'evaluation.modelUnits', `${modelUnits} is not a positive whole number`, 'Use 1 or more model units.', this);
-    // A shard must finish well inside Lambda's 15 minutes even with slow, long answers:
-    // 50 records at 4 at a time is ~13 rounds of two parallel calls.
-    if (!Number.isInteger(shardSize) || shardSize < 1 || shardSize > 50) throw new InvalidPropsError(CONSTRUCT, 'evaluation.shardSize', `${shardSize} is out of range`, 'Use 1 to 50 records; each shard must finish well inside 15 minutes.', this);
-    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > 40) throw new InvalidPropsError(CONSTRUCT, 'evaluation.maxConcurrency', `${maxConcurrency} is out of range`, 'Use 1 to 40.', this);
     const gate = props.qualityGate ?? {};
     if (gate.minF1 !== undefined && (gate.minF1 < 0 || gate.minF1 > 100)) throw new InvalidPropsError(CONSTRUCT, 'evaluation.qualityGate.minF1', `${gate.minF1} is outside 0..100`, 'F1 is reported from 0 to 100.', this);
     if (props.provisionedModelArn !== undefined && !/^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:provisioned-model\/[a-z0-9]+$/.test(props.provisionedModelArn)) {
@@ -260,27 +254,15 @@ export class EvaluationStage extends Construct {
       resultPath: '$.error',
     }).next(releaseAfterFailure);
 
-    const inferShard = new tasks.LambdaInvoke(s, 'InferShard', {
-      lambdaFunction: infer.function,
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: false,
-    });
-    inferShard.addRetry({ errors: INFERENCE_RETRY_ERRORS, interval: Duration.seconds(10), maxAttempts: 8, backoffRate: 2, maxDelay: Duration.minutes(5), jitterStrategy: sfn.JitterType.FULL });
-    props.addTransientRetry(inferShard);
-    // A Distributed Map: the shard list is read from the manifest PrepareEvaluation wrote (never
-    // carried in the state), each shard runs in a child execution with its own history, and the
-    // children's results go to S3. So neither the state (256 KiB) nor this execution's history
-    // (25,000 events) grows with the test set.
-    const evaluationOutput = (field: string) => sfn.JsonPath.stringAt(`$.evaluation.${field}`);
-    // ResultWriterV2 (a bucket from the state) takes effect only under its feature flag, set here
-    // for this state alone so the library does not depend on the app's cdk.json.
-    const fanOutScope = new Construct(s, 'RunInferenceScope');
-    fanOutScope.node.setContext(cxapi.STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2, true);
-    const fanOut = new sfn.DistributedMap(fanOutScope, 'RunInference', {
-      itemReader: new ScopedS3JsonItemReader(
-        { bucketNamePath: evaluationOutput('manifest.bucket'), key: evaluationOutput('manifest.key') },
-        new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [runObjects('evaluation/shards/manifest.json')] }),
-      ),
+    // The shard list is read from the manifest PrepareEvaluation wrote (never carried in the
+    // state), each shard runs in a child execution with its own history, results go to S3.
+    const fanOut = shardInferenceMap({
+      statesScope: s,
+      taskName: 'InferShard',
+      mapName: 'RunInference',
+      inferFunction: infer,
+      addTransientRetry: props.addTransientRetry,
+      preparedPath: '$.evaluation',
       itemSelector: {
         'run.$': '$.run',
         'shard.$': '$$.Map.Item.Value',
@@ -288,16 +270,9 @@ export class EvaluationStage extends Construct {
         ...(props.baseModelId ? { baseModelId: props.baseModelId } : { 'baseModelId.$': '$.run.model.inferenceProfileId' }),
       },
       maxConcurrency,
-      mapExecutionType: sfn.StateMachineType.STANDARD,
-      label: 'RunInference',
-      resultWriterV2: new ScopedResultWriter(
-        { bucketNamePath: evaluationOutput('manifest.bucket'), prefix: evaluationOutput('resultsPrefix') },
-        // What Step Functions needs to write Map Run results (AWS docs, "IAM policies for ResultWriter").
-        new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'], resources: [runObjects('evaluation/map-runs/*')] }),
-      ),
-      resultPath: sfn.JsonPath.DISCARD,
+      manifestObjects: runObjects('evaluation/shards/manifest.json'),
+      mapRunObjects: runObjects('evaluation/map-runs/*'),
     });
-    fanOut.itemProcessor(inferShard);
     this.stateMachineResources = [runObjects('evaluation/shards/manifest.json'), runObjects('evaluation/map-runs/*')];
     failAfterModel(fanOut);
 
@@ -340,30 +315,4 @@ export function grantCustomModelKey(key: kms.IKey | undefined, fn: WorkflowFunct
       conditions: { StringEquals: { 'kms:ViaService': `bedrock.${Stack.of(fn).region}.amazonaws.com` } },
     }),
   );
-}
-
-/**
- * An S3 JSON ItemReader whose bucket comes from the state, granting exactly `statement`:
- * CDK's own grants either nothing (bucket from a path) or s3:GetObject on the whole bucket.
- */
-export class ScopedS3JsonItemReader extends sfn.S3JsonItemReader {
-  constructor(props: sfn.S3FileItemReaderProps, private readonly statement: iam.PolicyStatement) {
-    super(props);
-  }
-  public providePolicyStatements(): iam.PolicyStatement[] {
-    return [this.statement];
-  }
-}
-
-/**
- * A ResultWriter whose bucket comes from the state, granting exactly `statement`: CDK grants
- * the result actions on Resource '*' when the bucket is a path.
- */
-export class ScopedResultWriter extends sfn.ResultWriterV2 {
-  constructor(props: sfn.ResultWriterV2Props, private readonly statement: iam.PolicyStatement) {
-    super(props);
-  }
-  public providePolicyStatements(): iam.PolicyStatement[] {
-    return [this.statement];
-  }
 }
