@@ -6,11 +6,8 @@
  * Needs a Chromium binary (see test/report/headless-chromium.ts). Without one the tests are
  * skipped and the reason is printed.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import * as path from 'path';
 import { buildLeaderboard, renderLeaderboardHtml } from '../../lambda/shared/leaderboard';
-import { HeadlessBrowser, launchChromium, noBrowserReason } from '../report/headless-chromium';
+import { noBrowserReason, useBrowserPages } from '../report/headless-chromium';
 import { variantRecord, variantRunId } from './leaderboard-fixtures';
 import { historyBoard } from './history-fixtures';
 import { renderRunHistoryHtml } from '../../lambda/shared/leaderboard/run-history';
@@ -22,24 +19,10 @@ const EXPERIMENT = 'sweep-0123456789ab';
 const HOSTILE = '<img src=x onerror="console.error(1)">';
 
 describeInBrowser('the leaderboards in headless Chromium', () => {
-  let dir: string;
-  let browser: HeadlessBrowser;
-  const problems: string[] = [];
+  const pages = useBrowserPages('leaderboard-browser-');
+  const { problems } = pages;
 
-  beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'leaderboard-browser-'));
-    browser = await launchChromium();
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  async function open(document: string, name: string) {
-    const file = path.join(dir, name);
-    writeFileSync(file, document, 'utf8');
-    return browser.open(file, problems);
-  }
+  const open = (document: string, name: string) => pages.open(document, name);
 
   it('the experiment leaderboard renders with no console errors and one drawn line per variant', async () => {
     const names = ['lr-high', 'lr-low', 'epochs-3', 'big', 'small', 'v6', 'v7', HOSTILE];

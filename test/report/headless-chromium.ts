@@ -3,7 +3,7 @@
  * else Debian's /usr/bin/chromium (or /usr/bin/chromium-browser). Launched with a fresh
  * profile, no sandbox (CI runs as root) and nothing fetched in the background.
  */
-import { existsSync, mkdtempSync, rmSync } from 'fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
@@ -48,6 +48,43 @@ export async function launchChromium(): Promise<HeadlessBrowser> {
     async close() {
       await context.close();
       rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Pages of documents written to a temporary folder and opened in one browser per test file. */
+export interface BrowserPages {
+  /** Console errors and warnings, page errors and failed requests of every page opened so far. */
+  readonly problems: string[];
+  /** The temporary folder the documents are written to (for screenshots next to them). */
+  folder(): string;
+  /** Writes `document` as `name` in the folder and opens it as a person opens a downloaded file. */
+  open(document: string, name: string): Promise<Page>;
+}
+
+/**
+ * Launches Chromium before the enclosing describe's tests and closes it (and removes the
+ * folder) after them. Call inside a describe that is skipped when {@link noBrowserReason} is set.
+ */
+export function useBrowserPages(folderPrefix: string): BrowserPages {
+  let dir: string | undefined;
+  let browser: HeadlessBrowser | undefined;
+  const problems: string[] = [];
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), folderPrefix));
+    browser = await launchChromium();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    problems,
+    folder: () => dir!,
+    async open(document, name) {
+      const file = path.join(dir!, name);
+      writeFileSync(file, document, 'utf8');
+      return browser!.open(file, problems);
     },
   };
 }

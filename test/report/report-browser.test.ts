@@ -6,21 +6,18 @@
  * Needs a Chromium binary (see headless-chromium.ts; .ci/run installs Debian's). Without one the
  * tests are skipped and the reason is printed.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
 import * as path from 'path';
 import { REPORT_IMAGE_BOX, ReportImage, buildEvaluationReport, imagePlaceholder, renderReportHtml, reportImageOf } from '../../lambda/shared/report';
 import { gifImage, jpegImage, pngImage } from '../support/images';
-import { HeadlessBrowser, launchChromium, noBrowserReason } from './headless-chromium';
+import { noBrowserReason, useBrowserPages } from './headless-chromium';
 import { chartUri, sampleInput } from './report-fixtures';
 
 if (noBrowserReason) process.stdout.write(`report-browser.test.ts: skipped, ${noBrowserReason}.\n`);
 const describeInBrowser = noBrowserReason ? describe.skip : describe;
 
 describeInBrowser('the HTML report in headless Chromium', () => {
-  let dir: string;
-  let browser: HeadlessBrowser;
-  const problems: string[] = [];
+  const pages = useBrowserPages('report-browser-');
+  const { problems } = pages;
 
   // Records 0, 3, 6 and 9 show a chart; record 0 has full marks, so with room for every example
   // the images come in example order: record 6 (line 9), 9 (line 12), 3 (line 6).
@@ -32,20 +29,7 @@ describeInBrowser('the HTML report in headless Chromium', () => {
   const report = buildEvaluationReport(sampleInput({ madeWithStandIns: true, lowestCount: 20 }));
   const html = renderReportHtml(report, { images });
 
-  beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'report-browser-'));
-    browser = await launchChromium();
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  async function open(document: string, name: string) {
-    const file = path.join(dir, name);
-    writeFileSync(file, document, 'utf8');
-    return browser.open(file, problems);
-  }
+  const open = (document: string, name: string) => pages.open(document, name);
 
   it('renders with no console errors, the chart drawn and the demo banner on top', async () => {
     const page = await open(html, 'report.html');
@@ -70,7 +54,7 @@ describeInBrowser('the HTML report in headless Chromium', () => {
     for (const heading of ['Scores', 'Quality gate', 'Training loss', 'Lowest-scoring examples', 'Latency, tokens and cost figures']) {
       expect(await page.locator('h2', { hasText: heading }).locator('.standin').isVisible()).toBe(true);
     }
-    await page.screenshot({ path: path.join(dir, 'report.png'), fullPage: true });
+    await page.screenshot({ path: path.join(pages.folder(), 'report.png'), fullPage: true });
     await page.close();
     expect(problems).toEqual([]);
   }, 60_000);
