@@ -9,26 +9,23 @@
 import { readFileSync } from 'fs';
 import * as path from 'path';
 import { safeText } from '../lambda/shared/display-text';
-import { runFollow } from './commands/follow';
-import { runPrepare } from './commands/prepare';
-import { runReport } from './commands/report';
-import { runRun } from './commands/run';
-import { runRuns } from './commands/runs';
-import { runScore } from './commands/score';
-import { runValidate } from './commands/validate';
 import { awsAccessProblem, EXIT, EXIT_CODES_LINE } from './exit-codes';
 
 type Command = (args: string[]) => Promise<number>;
 
-/** The commands, with one line each for the overview (`<command> --help` has every option). */
-const COMMANDS: Record<string, { run: Command; synopsis: string; summary: string }> = {
-  prepare: { run: runPrepare, synopsis: 'prepare <input> --bucket <name> --out <dir> [--format ...]', summary: 'convert LLaVA, VQAv2, ChartQA or CSV data to Bedrock JSONL' },
-  validate: { run: runValidate, synopsis: 'validate <file.jsonl | s3://...> --model <name>', summary: "check data against Bedrock's rules, as the workflow does" },
-  run: { run: runRun, synopsis: 'run <request.json> [--no-wait]', summary: 'validate, upload the data and the request, and follow the run' },
-  follow: { run: runFollow, synopsis: 'follow <run id>', summary: 'follow a run already started, to its end' },
-  runs: { run: runRuns, synopsis: 'runs', summary: 'list recent runs: status, model, F1 base -> fine-tuned, duration' },
-  report: { run: runReport, synopsis: 'report <run id> [--open]', summary: "fetch a run's HTML report" },
-  score: { run: runScore, synopsis: 'score <predictions.jsonl>', summary: 'SQuAD F1 and exact match of predictions' },
+/**
+ * The commands, with one line each for the overview (`<command> --help` has every option). Each
+ * is loaded when it runs, so `--help`, `--version` and a usage error start without loading the
+ * AWS SDK (`--version` took 0.33 s of CPU with it, 0.19 s without; Node's own start is 0.12 s).
+ */
+const COMMANDS: Record<string, { load: () => Promise<Command>; synopsis: string; summary: string }> = {
+  prepare: { load: async () => (await import('./commands/prepare')).runPrepare, synopsis: 'prepare <input> --bucket <name> --out <dir> [--format ...]', summary: 'convert LLaVA, VQAv2, ChartQA or CSV data to Bedrock JSONL' },
+  validate: { load: async () => (await import('./commands/validate')).runValidate, synopsis: 'validate <file.jsonl | s3://...> --model <name>', summary: "check data against Bedrock's rules, as the workflow does" },
+  run: { load: async () => (await import('./commands/run')).runRun, synopsis: 'run <request.json> [--no-wait]', summary: 'validate, upload the data and the request, and follow the run' },
+  follow: { load: async () => (await import('./commands/follow')).runFollow, synopsis: 'follow <run id>', summary: 'follow a run already started, to its end' },
+  runs: { load: async () => (await import('./commands/runs')).runRuns, synopsis: 'runs', summary: 'list recent runs: status, model, F1 base -> fine-tuned, duration' },
+  report: { load: async () => (await import('./commands/report')).runReport, synopsis: 'report <run id> [--open]', summary: "fetch a run's HTML report" },
+  score: { load: async () => (await import('./commands/score')).runScore, synopsis: 'score <predictions.jsonl>', summary: 'SQuAD F1 and exact match of predictions' },
 };
 
 const SHORT_USAGE = `Usage: llama-finetune <${Object.keys(COMMANDS).join('|')}> [options]`;
@@ -81,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`llama-finetune: unknown command '${safeText(name, { maxChars: 60 })}'.\n${SHORT_USAGE}\n${HELP_HINT}\n`);
     return EXIT.USAGE;
   }
-  return command.run(rest);
+  return (await command.load())(rest);
 }
 
 /** The last resort: an error no command handled, as one line (no stack trace unless LLAMA_FINETUNE_DEBUG=1). */

@@ -7,20 +7,21 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { build } from 'esbuild';
+import { build, BuildOptions } from 'esbuild';
 
 const REPOSITORY_ROOT = path.resolve(__dirname, '..');
 const CLI_ENTRY = path.join(REPOSITORY_ROOT, 'cli', 'llama-finetune.ts');
 const CLI_OUT_DIR = path.join(REPOSITORY_ROOT, 'dist', 'cli');
 const CLI_OUT = path.join(CLI_OUT_DIR, 'llama-finetune.js');
 
-async function main(): Promise<void> {
-  // tsc emitted one .js per CLI module; the bundle replaces them all.
-  fs.rmSync(CLI_OUT_DIR, { recursive: true, force: true });
-  const started = Date.now();
-  await build({
+/**
+ * The esbuild options of the CLI bundle, written to `outfile`: the build's, and the CLI binary
+ * test's (test/cli/cli-binary.test.ts), which bundles the same entry into a folder of its own.
+ */
+export function cliBundleOptions(outfile: string): BuildOptions {
+  return {
     entryPoints: [CLI_ENTRY],
-    outfile: CLI_OUT,
+    outfile,
     bundle: true,
     platform: 'node',
     // The package's `engines` floor.
@@ -29,8 +30,20 @@ async function main(): Promise<void> {
     // The CLI never needs the CDK; if a future import pulls it in, it resolves from the user's app.
     external: ['aws-cdk-lib', 'constructs'],
     logLevel: 'warning',
-  });
-  fs.chmodSync(CLI_OUT, 0o755);
+  };
+}
+
+/** Bundles the CLI into `outfile` and makes it executable (the `bin` npm links). */
+export async function bundleCli(outfile: string): Promise<void> {
+  await build(cliBundleOptions(outfile));
+  fs.chmodSync(outfile, 0o755);
+}
+
+async function main(): Promise<void> {
+  // Nothing else belongs in dist/cli: the bundle is the CLI's one file.
+  fs.rmSync(CLI_OUT_DIR, { recursive: true, force: true });
+  const started = Date.now();
+  await bundleCli(CLI_OUT);
   process.stdout.write(`Bundled the CLI into ${path.relative(REPOSITORY_ROOT, CLI_OUT)} in ${Date.now() - started} ms (${Math.round(fs.statSync(CLI_OUT).size / 1024)} KiB)\n`);
 }
 

@@ -1,13 +1,14 @@
 /**
- * The `llama-finetune` binary as a user runs it: built with the package's own build config
- * (tsconfig.build.json, the `bin` of package.json), spawned as a process, against the S3
+ * The `llama-finetune` binary as a user runs it: the one-file bundle the package ships (made with
+ * the build's own esbuild options, scripts/bundle-cli.ts, at the `bin` path of package.json, with
+ * no node_modules beside it), spawned as a process, against the S3
  * stand-in with the real SDK, with the credentials of a role that has exactly what
  * `grantStartRuns` and `grantReadResults` give (LocalS3 refuses everything else with 403, as
  * the synthesized policy would). The workflow's side is played by the real read-request and
  * begin-run handlers and the shared run-record code, writing run.json as the workflow does.
  */
-import { ChildProcessWithoutNullStreams, execFileSync, spawn } from 'child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
+import { ChildProcessWithoutNullStreams, spawn } from 'child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
@@ -15,6 +16,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { LlamaFinetuning } from '../../lib';
 import { usage } from '../../cli/llama-finetune';
+import { bundleCli } from '../../scripts/bundle-cli';
 import { resetClients, s3Client } from '../../lambda/shared/aws-clients';
 import { handler as beginRun } from '../../lambda/begin-run';
 import { handler as readRequest } from '../../lambda/read-request';
@@ -49,21 +51,25 @@ let aws: LocalAws;
 let buildDir: string;
 let binary: string;
 let work: string;
+let deployment: Deployment;
 let cliPolicy: RolePolicy;
 const savedEnv = { ...process.env };
 
 beforeAll(async () => {
-  // The package build (tsc with tsconfig.build.json) into a folder of its own, laid out as installed.
+  // The CLI as the package ships it: the build's bundle step (one esbuild call, about a second;
+  // tsc of the whole library took 12-15 s of CPU here), into a folder of its own laid out as
+  // installed: package.json (whose version --version prints) and the bundle at the `bin` path.
+  // No node_modules: the shipped CLI needs none, so neither may this one.
   buildDir = mkdtempSync(path.join(tmpdir(), 'llama-finetune-cli-build-'));
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', path.join(buildDir, 'dist')], { cwd: REPOSITORY, stdio: 'pipe' });
-  copyFileSync(path.join(REPOSITORY, 'package.json'), path.join(buildDir, 'package.json'));
-  symlinkSync(path.join(REPOSITORY, 'node_modules'), path.join(buildDir, 'node_modules'), 'dir');
   binary = path.join(buildDir, MANIFEST.bin['llama-finetune']);
+  await bundleCli(binary);
+  copyFileSync(path.join(REPOSITORY, 'package.json'), path.join(buildDir, 'package.json'));
   work = mkdtempSync(path.join(tmpdir(), 'llama-finetune-cli-work-'));
 
   aws = await startLocalAws({ buckets: [{ name: DATASETS, versioned: true }, { name: ARTIFACTS, versioned: true }, PLAIN_DATASETS, PLAIN_ARTIFACTS, UNGRANTED] });
   resetClients();
-  cliPolicy = grantedPolicy();
+  deployment = synthesizeDeployment();
+  cliPolicy = grantedPolicy(deployment);
   aws.s3.setAuthorizer(({ principal, action, resources }) => {
     if (principal === STRANGER) return false;
     if (principal !== CLI_USER) return true; // the workflow's side of the test
@@ -79,20 +85,37 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-/**
- * The policy of a role given grantStartRuns and grantReadResults by the construct, with both
- * deployments' bucket names (each synthesized bucket resolved to a stand-in bucket).
- */
-function grantedPolicy(): RolePolicy {
+/** The synthesized stack the CLI's side of the tests is checked against (synthesized once: 1-2 s each). */
+interface Deployment {
+  readonly stack: Stack;
+  readonly template: Template;
+  /** With its outputs (addOutputs), whose buckets stand for DATASETS and ARTIFACTS. */
+  readonly finetuning: LlamaFinetuning;
+  /** A second deployment, whose buckets stand for PLAIN_DATASETS and PLAIN_ARTIFACTS. */
+  readonly plain: LlamaFinetuning;
+  /** The CLI user's role: grantStartRuns and grantReadResults on both deployments. */
+  readonly user: iam.Role;
+}
+
+function synthesizeDeployment(): Deployment {
   const stack: Stack = testStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }));
   const finetuning = new LlamaFinetuning(stack, 'Finetuning');
+  finetuning.addOutputs();
   const plain = new LlamaFinetuning(stack, 'Plain');
   const user = new iam.Role(stack, 'CliUser', { assumedBy: new iam.AccountRootPrincipal() });
   for (const f of [finetuning, plain]) {
     f.grantStartRuns(user);
     f.grantReadResults(user);
   }
-  return RolePolicy.fromTemplate(Template.fromStack(stack), logicalIdOf(user), {
+  return { stack, template: Template.fromStack(stack), finetuning, plain, user };
+}
+
+/**
+ * The policy of a role given grantStartRuns and grantReadResults by the construct, with both
+ * deployments' bucket names (each synthesized bucket resolved to a stand-in bucket).
+ */
+function grantedPolicy({ template, finetuning, plain, user }: Deployment): RolePolicy {
+  return RolePolicy.fromTemplate(template, logicalIdOf(user), {
     [logicalIdOf(finetuning.datasetBucket)]: bucketResource(DATASETS),
     [logicalIdOf(finetuning.artifactsBucket)]: bucketResource(ARTIFACTS),
     [logicalIdOf(plain.datasetBucket)]: bucketResource(PLAIN_DATASETS),
@@ -487,11 +510,10 @@ describe('run, follow, runs and report against the stand-ins', () => {
   }, 60_000);
 
   test('--outputs: the file `cdk deploy --outputs-file` writes, from a synthesized stack, is all run --no-wait and runs need', async () => {
-    // The outputs of a stack that composes LlamaFinetuning and adds its outputs, resolved as
-    // CloudFormation would, with the synthesized buckets standing for the stand-in ones.
-    const stack: Stack = testStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }));
-    const finetuning = new LlamaFinetuning(stack, 'Finetuning');
-    finetuning.addOutputs();
+    // The outputs of a stack that composes LlamaFinetuning and adds its outputs (the deployment
+    // the grants come from), resolved as CloudFormation would, with the synthesized buckets
+    // standing for the stand-in ones.
+    const { stack, finetuning, template } = deployment;
     const physical: Record<string, string> = { [logicalIdOf(finetuning.datasetBucket)]: DATASETS, [logicalIdOf(finetuning.artifactsBucket)]: ARTIFACTS };
     const resolve = (value: unknown): string | undefined => {
       if (typeof value === 'string') return value;
@@ -504,7 +526,7 @@ describe('run, follow, runs and report against the stand-ins', () => {
       return undefined; // ARNs and names this test has no stand-in for
     };
     const outputs = Object.fromEntries(
-      Object.entries((Template.fromStack(stack).toJSON().Outputs ?? {}) as Record<string, { Value: unknown }>)
+      Object.entries((template.toJSON().Outputs ?? {}) as Record<string, { Value: unknown }>)
         .map(([key, output]) => [key, resolve(output.Value)])
         .filter(([, value]) => value !== undefined),
     );
