@@ -82,6 +82,16 @@ function constructClasses(treeNode: { constructInfo?: { fqn?: string }; children
   return into;
 }
 
+/** What the build never reads: version control, installed and built output, synthesized apps. */
+const NOT_COPIED = new Set(['.git', 'node_modules', 'dist', 'dist-jsii', 'cdk.out', '.jsii', 'tsconfig.tsbuildinfo', '.prof', 'demo-output']);
+
+/** The repository's working tree (edits included) in `target`, with its node_modules linked, not copied. */
+function copyOfRepository(target: string): string {
+  fs.cpSync(REPOSITORY, target, { recursive: true, filter: (source) => path.dirname(source) !== REPOSITORY || !NOT_COPIED.has(path.basename(source)) });
+  fs.symlinkSync(path.join(REPOSITORY, 'node_modules'), path.join(target, 'node_modules'), 'dir');
+  return target;
+}
+
 async function packInstallSynthesize(tempRoot: string): Promise<PackageRun> {
   const timings: Record<string, number> = {};
   const packDir = path.join(tempRoot, 'pack');
@@ -90,9 +100,13 @@ async function packInstallSynthesize(tempRoot: string): Promise<PackageRun> {
   fs.mkdirSync(consumerDir);
 
   // npm pack runs prepack: clean, type-check the CLI, the jsii compile, bundle the handlers and the
-  // CLI. The registry the consumer's lockfile names is looked up meanwhile.
+  // CLI. The registry the consumer's lockfile names is looked up meanwhile. It packs a copy of the
+  // repository: in the repository itself, prepack would delete dist/ and rewrite .jsii while other
+  // test files read them (jsii does not write .jsii atomically), and would leave the user's
+  // working tree changed by `npm test`.
+  const sourceCopy = copyOfRepository(path.join(tempRoot, 'repository'));
   const [pack, registryLookup] = await Promise.all([
-    runCommand('npm', ['pack', '--pack-destination', packDir], { cwd: REPOSITORY }),
+    runCommand('npm', ['pack', '--pack-destination', packDir], { cwd: sourceCopy }),
     runCommand('npm', ['config', 'get', 'registry'], { cwd: REPOSITORY }),
   ]);
   timings['npm pack (with build)'] = pack.durationMs;
