@@ -1,30 +1,41 @@
 /**
- * The package's jsii assembly (`.jsii`, written by `npx jsii`; npm test compiles it before jest),
- * read whole. Another test file may be rebuilding the package meanwhile (test/package's `npm pack`
- * runs the build, which rewrites `.jsii` in place), so a read that catches the file mid-write is
- * retried rather than failing on half a JSON document.
+ * The package's jsii compile, as `npm test` leaves it before jest starts (`npm run compile:jsii`):
+ * the assembly (`.jsii`) and the JavaScript and declarations under dist/. Nothing in the suite
+ * rewrites them (the package test packs a copy of the repository), but a developer may have
+ * edited the library since: the checks here fail, naming the newer file, rather than test stale
+ * output.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 
-export const ASSEMBLY_FILE = path.resolve(__dirname, '..', '..', '.jsii');
+const REPOSITORY = path.resolve(__dirname, '..', '..');
+export const ASSEMBLY_FILE = path.join(REPOSITORY, '.jsii');
 
-/** The assembly's text, once it parses; fails with what to do when there is none. */
+/** What to do when the compile's output is missing or stale. */
+const COMPILE_AGAIN = 'compile it again with `npm run compile:jsii` (npm test does, before jest)';
+
+/** The assembly's text; fails with what to do when there is none, or when it is older than the library's sources. */
 export function readAssemblyText(file = ASSEMBLY_FILE): string {
-  let lastProblem = '';
-  for (let attempt = 0; attempt < 20; attempt++) {
-    if (attempt > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);
-    if (!fs.existsSync(file)) {
-      lastProblem = `${file} does not exist: compile the assembly with \`npx jsii\` (npm test does, before jest)`;
-      continue;
-    }
-    const text = fs.readFileSync(file, 'utf8');
-    try {
-      JSON.parse(text);
-      return text;
-    } catch (err) {
-      lastProblem = `${file} is not valid JSON (${(err as Error).message}); is a build writing it?`;
-    }
+  if (!fs.existsSync(file)) throw new Error(`${file} does not exist: ${COMPILE_AGAIN}`);
+  assertCompileCurrent(file);
+  return fs.readFileSync(file, 'utf8');
+}
+
+/**
+ * Fails when a TypeScript file the jsii compile reads (lib/, and the pure shared code it
+ * compiles in: the model catalogue lives in lambda/shared) is newer than `output`.
+ */
+export function assertCompileCurrent(output = ASSEMBLY_FILE): void {
+  const newest = [newestSourceFile(path.join(REPOSITORY, 'lib')), newestSourceFile(path.join(REPOSITORY, 'lambda', 'shared'))].sort((a, b) => b.mtimeMs - a.mtimeMs)[0];
+  if (newest.mtimeMs > fs.statSync(output).mtimeMs) throw new Error(`${output} is older than ${path.relative(REPOSITORY, newest.file)}: ${COMPILE_AGAIN}`);
+}
+
+function newestSourceFile(dir: string): { file: string; mtimeMs: number } {
+  let newest = { file: '', mtimeMs: 0 };
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    const candidate = entry.isDirectory() ? newestSourceFile(full) : entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') ? { file: full, mtimeMs: fs.statSync(full).mtimeMs } : newest;
+    if (candidate.mtimeMs > newest.mtimeMs) newest = candidate;
   }
-  throw new Error(lastProblem);
+  return newest;
 }

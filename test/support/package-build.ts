@@ -1,14 +1,14 @@
 /**
- * The package's type declarations, built as the package's own build makes them (tsconfig.build.json)
- * into a throw-away consumer folder, installed there under the package's name the way npm lays a
+ * The package's type declarations, the very ones the package ships (the jsii compile's, which
+ * `npm test` runs before jest), copied into a throw-away consumer folder, installed there under the package's name the way npm lays a
  * package out (node_modules/<name>/package.json and its `files`), next to its peer and regular
  * dependencies. A consumer file in that folder that imports the package by name resolves it
  * through package.json (`exports`, `types`) exactly as a user's app does: never to lib/*.ts.
  */
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { ASSEMBLY_FILE, assertCompileCurrent } from './jsii-assembly';
 
 export const REPOSITORY = path.resolve(__dirname, '..', '..');
 
@@ -31,16 +31,20 @@ export interface InstalledDeclarations {
 }
 
 /**
- * Builds the declarations (`tsc -p tsconfig.build.json --emitDeclarationOnly`, 20-60 s) and
- * installs them into a new consumer folder under the OS temp directory.
+ * Installs the declarations of the jsii compile (the .d.ts files under dist/, as `npm test` left them before
+ * jest; the build ships the same) into a new consumer folder under the OS temp directory. Fails,
+ * saying what to do, when the compile is older than the library's sources.
  */
 export function installPackageDeclarations(prefix = 'llama-finetune-consumer-'): InstalledDeclarations {
+  const built = path.join(REPOSITORY, 'dist');
+  if (!fs.existsSync(path.join(built, 'lib', 'index.d.ts'))) throw new Error(`${built}/lib/index.d.ts does not exist: compile the package with \`npm run compile:jsii\` (npm test does, before jest)`);
+  // jsii writes the assembly after the JavaScript and declarations: a current assembly means current declarations.
+  assertCompileCurrent(ASSEMBLY_FILE);
   const consumerDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   const nodeModules = path.join(consumerDir, 'node_modules');
   const packageDir = path.join(nodeModules, MANIFEST.name);
   fs.mkdirSync(packageDir, { recursive: true });
-  const tsc = require.resolve('typescript/bin/tsc');
-  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', path.join(packageDir, 'dist'), '--emitDeclarationOnly'], { cwd: REPOSITORY, stdio: 'pipe' });
+  fs.cpSync(built, path.join(packageDir, 'dist'), { recursive: true, filter: (source) => fs.statSync(source).isDirectory() || source.endsWith('.d.ts') });
   fs.copyFileSync(path.join(REPOSITORY, 'package.json'), path.join(packageDir, 'package.json'));
   // What npm would install beside it: the peers (aws-cdk-lib, constructs) and the dependencies.
   for (const dependency of [...Object.keys(MANIFEST.peerDependencies ?? {}), ...Object.keys(MANIFEST.dependencies ?? {})]) {
