@@ -9,8 +9,17 @@ import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import * as esbuild from 'esbuild';
 import { LlamaFinetuning } from '../../lib';
+import { stageDeferredBundles } from '../../lib/workflow/deferred-bundle-code';
 import * as handlerBundles from '../../lib/workflow/handler-bundles';
-import { HANDLER_BUNDLE_CACHE_VARIABLE, handlerBundleBuilds, handlerBundleDirectory, handlerBundleOptions, handlerNames, prebundleHandlers } from '../../lib/workflow/handler-bundles';
+import {
+  HANDLER_BUNDLE_CACHE_VARIABLE,
+  handlerBundleBuilds,
+  handlerBundleDirectory,
+  handlerBundleOptions,
+  handlerBundlesMade,
+  handlerNames,
+  prebundleHandlers,
+} from '../../lib/workflow/handler-bundles';
 import { HANDLER_METADATA_KEY } from '../../lib/workflow/workflow-function';
 import { testStack } from '../support/cdk';
 
@@ -135,6 +144,69 @@ describe('handler bundles of a synthesis from the sources', () => {
     expect(handlerBundleBuilds() - buildsBefore).toBe(1);
     expect(fs.readFileSync(path.join(handlerBundleDirectory('greet', root, {}), 'index.js'), 'utf8')).toContain('bundled-ahead');
     expect(handlerBundleBuilds() - buildsBefore).toBe(1);
+  });
+
+  it('after an edit, bundles again only the handlers that reach the edited file (also one that gave them no bytes), the same bytes as a full build', () => {
+    const root = path.join(workDir, 'repo-incremental', 'lambda');
+    for (const folder of ['shared', 'greet', 'count', 'typed']) fs.mkdirSync(path.join(root, folder), { recursive: true });
+    fs.writeFileSync(path.join(root, 'shared', 'greeting.ts'), "export const GREETING = 'hello';\n");
+    fs.writeFileSync(path.join(root, 'shared', 'counting.ts'), "export const START = 'count-from-1';\n");
+    fs.writeFileSync(path.join(root, 'shared', 'shapes.ts'), 'export interface Shape { readonly sides: number }\n');
+    fs.writeFileSync(path.join(root, 'greet', 'index.ts'), "import { GREETING } from '../shared/greeting';\nexport const handler = async () => GREETING;\n");
+    fs.writeFileSync(path.join(root, 'count', 'index.ts'), "import { START } from '../shared/counting';\nexport const handler = async () => START;\n");
+    fs.writeFileSync(path.join(root, 'shared', 'barrel.ts'), "export * from './shapes';\nexport const TYPED = 'typed';\n");
+    fs.writeFileSync(path.join(root, 'typed', 'index.ts'), "import { TYPED } from '../shared/barrel';\nexport const handler = async () => TYPED;\n");
+    const codeOf = (name: string) => fs.readFileSync(path.join(handlerBundleDirectory(name, root, {}), 'index.js'), 'utf8');
+    const [buildsBefore, madeBefore] = [handlerBundleBuilds(), handlerBundlesMade()];
+    const greetFolder = handlerBundleDirectory('greet', root, {});
+    expect([handlerBundleBuilds() - buildsBefore, handlerBundlesMade() - madeBefore]).toEqual([1, 3]);
+
+    fs.writeFileSync(path.join(root, 'shared', 'counting.ts'), "export const START = 'count-from-41';\n");
+    expect(codeOf('count')).toContain('count-from-41');
+    expect([handlerBundleBuilds() - buildsBefore, handlerBundlesMade() - madeBefore]).toEqual([2, 4]);
+    expect(handlerBundleDirectory('greet', root, {})).toBe(greetFolder);
+
+    // A module that gave the bundle no bytes (types only, re-exported) still counts: the edit below gives it some.
+    fs.writeFileSync(path.join(root, 'shared', 'shapes.ts'), "export interface Shape { readonly sides: number }\nconsole.log('shapes loaded');\n");
+    expect(codeOf('typed')).toContain('shapes loaded');
+    expect([handlerBundleBuilds() - buildsBefore, handlerBundlesMade() - madeBefore]).toEqual([3, 5]);
+
+    // Built alone or with the others, a handler's bundle is the same.
+    const full = path.join(workDir, 'incremental-full');
+    esbuild.buildSync(handlerBundleOptions(handlerNames(root), root, full));
+    for (const name of handlerNames(root)) {
+      expect({ name, code: codeOf(name) }).toEqual({ name, code: fs.readFileSync(path.join(full, name, 'index.js'), 'utf8') });
+    }
+  });
+
+  it('builds the construct tree while bundling is under way, then stages the bundles: the very templates and assets of a synthesis that waited', async () => {
+    const context = { 'aws:cdk:enable-asset-metadata': true };
+    /** Synthesizes one LlamaFinetuning stack; its templates and each function's asset folder content. */
+    const synthesized = (app: App) => {
+      const stack = app.synth().getStackByName('Bundled');
+      const resources = stack.template.Resources as Record<string, { Type: string; Properties: { Code: { S3Key: string } } }>;
+      const code = Object.values(resources)
+        .filter((resource) => resource.Type === 'AWS::Lambda::Function')
+        .map((resource) => fs.readFileSync(path.join(app.outdir, `asset.${path.basename(resource.Properties.Code.S3Key, '.zip')}`, 'index.js'), 'utf8'));
+      return { template: fs.readFileSync(path.join(app.outdir, stack.templateFile), 'utf8'), code };
+    };
+    const waited = new App({ outdir: path.join(workDir, 'waited'), context });
+    new LlamaFinetuning(testStack(waited, 'Bundled'), 'Finetuning');
+
+    const bundling = prebundleHandlers(LAMBDA_ROOT);
+    const overlapped = new App({ outdir: path.join(workDir, 'overlapped'), context });
+    new LlamaFinetuning(testStack(overlapped, 'Bundled'), 'Finetuning');
+    await bundling;
+    stageDeferredBundles();
+    expect(synthesized(overlapped)).toEqual(synthesized(waited));
+
+    // Synthesized without staging: a clear error instead of a template without code.
+    const unstaged = new App({ outdir: path.join(workDir, 'unstaged') });
+    const pending = prebundleHandlers(LAMBDA_ROOT);
+    new LlamaFinetuning(testStack(unstaged, 'Bundled'), 'Finetuning');
+    await pending;
+    expect(() => unstaged.synth()).toThrow(/workflow function \(Bundled\/Finetuning\/.*\) is a handler bundle that was never staged: await prebundleHandlers\(\) and call stageDeferredBundles\(\)/);
+    stageDeferredBundles();
   });
 
   it('names the handler and the file it looked for when a handler has no sources', () => {
