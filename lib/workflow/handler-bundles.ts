@@ -83,8 +83,6 @@ export const HANDLER_BUNDLE_CACHE_VARIABLE = 'LLAMA_FINETUNE_HANDLER_BUNDLE_CACH
 
 /** Bundle sets of this process, by handler root, with their cache folder and the construct trees (apps) that checked them. */
 const bundleSets = new Map<string, { cacheDir: string; set: BundleSet; checkedBy: WeakSet<object> }>();
-/** Bundling under way (prebundleHandlers), by handler root. */
-const inFlight = new Map<string, Promise<void>>();
 let builds = 0;
 let handlersBundled = 0;
 
@@ -96,15 +94,6 @@ export function handlerBundleBuilds(): number {
 /** How many handler bundles those calls made in all (for tests: an edit rebundles only the handlers that reach the edited file). */
 export function handlerBundlesMade(): number {
   return handlersBundled;
-}
-
-/**
- * The bundling {@link prebundleHandlers} started for `handlerRoot` and has not finished, if any:
- * constructs created meanwhile take their code once it settles (deferred-bundle-code.ts), so
- * building the construct tree overlaps esbuild's work.
- */
-export function handlerBundlingInFlight(handlerRoot: string): Promise<void> | undefined {
-  return inFlight.get(handlerRoot);
 }
 
 /**
@@ -126,7 +115,7 @@ export function handlerBundleDirectory(name: string, handlerRoot: string, treeRo
     const cacheDir = known?.cacheDir ?? cacheDirectoryOf(handlerRoot, esbuild.version);
     // This process's set first (its stats are the freshest), else the cache folder's.
     let set = known?.set ?? readManifest(cacheDir);
-    const stale = staleHandlers(set, names);
+    const stale = staleHandlers(cacheDir, set, names);
     if (stale.length > 0) {
       const { outdir, options } = newBuild(cacheDir, stale, handlerRoot);
       set = storeBundles(cacheDir, set, outdir, stale, esbuild.buildSync({ ...options, metafile: true }).metafile!, options.absWorkingDir!);
@@ -143,26 +132,21 @@ export function handlerBundleDirectory(name: string, handlerRoot: string, treeRo
 /**
  * Makes sure the bundles of every handler under `handlerRoot` are current, bundling the ones
  * that are not with esbuild's asynchronous API. esbuild works in its own process meanwhile, so
- * a caller that loads the library and builds its construct tree next (bin/synth.ts) has the
- * two overlap.
+ * a caller that loads the library next (bin/synth.ts, before `cdk synth` constructs the app)
+ * has the two overlap; the constructs then find the bundles ready.
  */
-export function prebundleHandlers(handlerRoot: string): Promise<void> {
-  const bundling = (async () => {
-    const names = handlerNames(handlerRoot);
-    const esbuild = loadEsbuild();
-    const cacheDir = cacheDirectoryOf(handlerRoot, esbuild.version);
-    let set = readManifest(cacheDir);
-    const stale = staleHandlers(set, names);
-    if (stale.length > 0) {
-      const { outdir, options } = newBuild(cacheDir, stale, handlerRoot);
-      const result = await esbuild.build({ ...options, metafile: true });
-      set = storeBundles(cacheDir, set, outdir, stale, result.metafile!, options.absWorkingDir!);
-    }
-    bundleSets.set(handlerRoot, { cacheDir, set: set!, checkedBy: new WeakSet() });
-  })();
-  const settled = bundling.finally(() => inFlight.delete(handlerRoot));
-  inFlight.set(handlerRoot, settled);
-  return settled;
+export async function prebundleHandlers(handlerRoot: string): Promise<void> {
+  const names = handlerNames(handlerRoot);
+  const esbuild = loadEsbuild();
+  const cacheDir = cacheDirectoryOf(handlerRoot, esbuild.version);
+  let set = readManifest(cacheDir);
+  const stale = staleHandlers(cacheDir, set, names);
+  if (stale.length > 0) {
+    const { outdir, options } = newBuild(cacheDir, stale, handlerRoot);
+    const result = await esbuild.build({ ...options, metafile: true });
+    set = storeBundles(cacheDir, set, outdir, stale, result.metafile!, options.absWorkingDir!);
+  }
+  bundleSets.set(handlerRoot, { cacheDir, set: set!, checkedBy: new WeakSet() });
 }
 
 /** Where the bundles of the handlers under `handlerRoot` are cached, for the options, tsconfig.json and esbuild version of this process. */
@@ -187,7 +171,7 @@ function newBuild(cacheDir: string, names: readonly string[], handlerRoot: strin
  * hash only when the stat moved (a touched but unchanged file keeps the bundles; its new stat
  * is noted).
  */
-function staleHandlers(set: BundleSet | undefined, names: readonly string[]): string[] {
+function staleHandlers(cacheDir: string, set: BundleSet | undefined, names: readonly string[]): string[] {
   if (!set) return [...names];
   const changed = set.inputs.map((input, index) => {
     let stat: fs.Stats;
@@ -203,7 +187,7 @@ function staleHandlers(set: BundleSet | undefined, names: readonly string[]): st
   });
   return names.filter((name) => {
     const bundle = set.handlers[name];
-    return !bundle || bundle.inputs.some((index) => changed[index]);
+    return !bundle || bundle.inputs.some((index) => changed[index]) || !fs.existsSync(path.join(cacheDir, bundle.folder, name, 'index.js'));
   });
 }
 

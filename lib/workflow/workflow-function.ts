@@ -6,8 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DeferredBundleCode } from './deferred-bundle-code';
-import { handlerBundleDirectory, handlerBundlingInFlight } from './handler-bundles';
+import { handlerBundleDirectory } from './handler-bundles';
 import { HANDLER_EXPORT, HandlerCode, handlerRuntime, resolveHandlerCode } from './handler-code';
 
 export { handlerRuntime } from './handler-code';
@@ -109,18 +108,13 @@ export class WorkflowFunction extends Construct {
 
 /**
  * The function's code asset. From the sources, the handler's bundle (one esbuild call bundles
- * every handler that needs it; deferred while the bundling bin/synth.ts started is running),
- * unless the app skips bundling for this stack (context `aws:cdk:bundling-stacks`, as template
- * tests do): then the source folder stands in, under a fixed hash, as CDK does for a skipped
- * bundle.
+ * every handler that needs it), unless the app skips bundling for this stack (context
+ * `aws:cdk:bundling-stacks`, as template tests do): then the source folder stands in, under a
+ * fixed hash, as CDK does for a skipped bundle.
  */
 function assetOf(scope: Construct, code: HandlerCode): lambda.Code {
   if (code.kind === 'prebundled') return lambda.Code.fromAsset(code.directory);
   const sourceFolder = path.dirname(code.entry);
   if (!Stack.of(scope).bundlingRequired) return lambda.Code.fromAsset(sourceFolder, { assetHash: `bundling-skipped-${path.basename(sourceFolder)}` });
-  const [name, handlerRoot] = [path.basename(sourceFolder), path.dirname(sourceFolder)];
-  const directory = () => handlerBundleDirectory(name, handlerRoot, scope.node.root);
-  // Bundling under way (bin/synth.ts started it before building the tree): the bundle becomes the code once ready.
-  if (handlerBundlingInFlight(handlerRoot)) return new DeferredBundleCode(name, directory);
-  return lambda.Code.fromAsset(directory());
+  return lambda.Code.fromAsset(handlerBundleDirectory(path.basename(sourceFolder), path.dirname(sourceFolder), scope.node.root));
 }

@@ -9,7 +9,6 @@ import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import * as esbuild from 'esbuild';
 import { LlamaFinetuning } from '../../lib';
-import { stageDeferredBundles } from '../../lib/workflow/deferred-bundle-code';
 import * as handlerBundles from '../../lib/workflow/handler-bundles';
 import {
   HANDLER_BUNDLE_CACHE_VARIABLE,
@@ -177,36 +176,6 @@ describe('handler bundles of a synthesis from the sources', () => {
     for (const name of handlerNames(root)) {
       expect({ name, code: codeOf(name) }).toEqual({ name, code: fs.readFileSync(path.join(full, name, 'index.js'), 'utf8') });
     }
-  });
-
-  it('builds the construct tree while bundling is under way, then stages the bundles: the very templates and assets of a synthesis that waited', async () => {
-    const context = { 'aws:cdk:enable-asset-metadata': true };
-    /** Synthesizes one LlamaFinetuning stack; its templates and each function's asset folder content. */
-    const synthesized = (app: App) => {
-      const stack = app.synth().getStackByName('Bundled');
-      const resources = stack.template.Resources as Record<string, { Type: string; Properties: { Code: { S3Key: string } } }>;
-      const code = Object.values(resources)
-        .filter((resource) => resource.Type === 'AWS::Lambda::Function')
-        .map((resource) => fs.readFileSync(path.join(app.outdir, `asset.${path.basename(resource.Properties.Code.S3Key, '.zip')}`, 'index.js'), 'utf8'));
-      return { template: fs.readFileSync(path.join(app.outdir, stack.templateFile), 'utf8'), code };
-    };
-    const waited = new App({ outdir: path.join(workDir, 'waited'), context });
-    new LlamaFinetuning(testStack(waited, 'Bundled'), 'Finetuning');
-
-    const bundling = prebundleHandlers(LAMBDA_ROOT);
-    const overlapped = new App({ outdir: path.join(workDir, 'overlapped'), context });
-    new LlamaFinetuning(testStack(overlapped, 'Bundled'), 'Finetuning');
-    await bundling;
-    stageDeferredBundles();
-    expect(synthesized(overlapped)).toEqual(synthesized(waited));
-
-    // Synthesized without staging: a clear error instead of a template without code.
-    const unstaged = new App({ outdir: path.join(workDir, 'unstaged') });
-    const pending = prebundleHandlers(LAMBDA_ROOT);
-    new LlamaFinetuning(testStack(unstaged, 'Bundled'), 'Finetuning');
-    await pending;
-    expect(() => unstaged.synth()).toThrow(/workflow function \(Bundled\/Finetuning\/.*\) is a handler bundle that was never staged: await prebundleHandlers\(\) and call stageDeferredBundles\(\)/);
-    stageDeferredBundles();
   });
 
   it('names the handler and the file it looked for when a handler has no sources', () => {
