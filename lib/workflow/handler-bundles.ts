@@ -227,9 +227,13 @@ function storeBundles(cacheDir: string, previous: BundleSet | undefined, outdir:
       }),
     };
   }
+  // The earlier bundles of the others, unless one of their files is no longer what they were made from
+  // (a handler whose folder was away meanwhile, so it was not checked).
   for (const [name, bundle] of Object.entries(previous?.handlers ?? {})) {
     if (handlers[name] || !fs.existsSync(path.join(cacheDir, bundle.folder, name, 'index.js'))) continue;
-    handlers[name] = { folder: bundle.folder, inputs: bundle.inputs.map((index) => keep(fresh.get(previous!.inputs[index].file) ?? previous!.inputs[index])) };
+    const madeFrom = bundle.inputs.map((index) => previous!.inputs[index]);
+    if (madeFrom.some((input) => fresh.has(input.file) && fresh.get(input.file)!.sha256 !== input.sha256)) continue;
+    handlers[name] = { folder: bundle.folder, inputs: madeFrom.map((input) => keep(fresh.get(input.file) ?? input)) };
   }
   const set: BundleSet = { inputs, handlers };
   // Written aside and renamed, so a process reading the manifest never sees half of it.
@@ -242,7 +246,8 @@ function storeBundles(cacheDir: string, previous: BundleSet | undefined, outdir:
 /**
  * The inputs (metafile keys, relative to `workingDir`) that handler `name`'s entry point
  * reaches through esbuild's import graph: every file its bundle was made from, also those that
- * gave it no bytes (type-only modules), so a change that would give bytes is seen.
+ * gave it no bytes (e.g. a module of types that another re-exports), so a change that would
+ * give bytes is seen.
  */
 function reachedInputs(metafile: Metafile, name: string, workingDir: string, outdir: string): string[] {
   const output = metafile.outputs[path.relative(workingDir, path.join(outdir, name, 'index.js')).split(path.sep).join('/')];

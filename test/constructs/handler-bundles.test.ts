@@ -178,6 +178,21 @@ describe('handler bundles of a synthesis from the sources', () => {
     }
   });
 
+  it('never serves a bundle made before a shared file changed while its handler was away', () => {
+    const root = path.join(workDir, 'repo-away', 'lambda');
+    for (const folder of ['shared', 'first', 'second']) fs.mkdirSync(path.join(root, folder), { recursive: true });
+    fs.writeFileSync(path.join(root, 'shared', 'word.ts'), "export const WORD = 'old-word';\n");
+    for (const name of ['first', 'second']) fs.writeFileSync(path.join(root, name, 'index.ts'), "import { WORD } from '../shared/word';\nexport const handler = async () => WORD;\n");
+    const codeOf = (name: string) => fs.readFileSync(path.join(handlerBundleDirectory(name, root, {}), 'index.js'), 'utf8');
+    expect(codeOf('second')).toContain('old-word');
+
+    fs.renameSync(path.join(root, 'second'), path.join(workDir, 'second-away'));
+    fs.writeFileSync(path.join(root, 'shared', 'word.ts'), "export const WORD = 'new-word';\n");
+    expect(codeOf('first')).toContain('new-word');
+    fs.renameSync(path.join(workDir, 'second-away'), path.join(root, 'second'));
+    expect(codeOf('second')).toContain('new-word');
+  });
+
   it('names the handler and the file it looked for when a handler has no sources', () => {
     expect(() => handlerBundleDirectory('no-such-handler', LAMBDA_ROOT, {})).toThrow(`No bundle for the 'no-such-handler' workflow handler: ${path.join(LAMBDA_ROOT, 'no-such-handler', 'index.ts')} does not exist`);
   });
