@@ -2,9 +2,10 @@
  * Synthesis benchmark (issue 16): `cdk synth` of the repository's app (every environment in
  * cdk.json, every handler bundled from the sources) against a one-function CDK app (one
  * NodejsFunction, its handler using the S3 client) built in the same run, through the same CDK
- * CLI, runs alternating, medians compared: with the handlers bundled afresh (an empty bundle
- * cache, as after an edit) and with the bundles of the previous synthesis reused. Offline: no
- * notices, no telemetry.
+ * CLI, runs alternating, medians compared: with every handler bundled afresh (an empty bundle
+ * cache), with the bundles of the previous synthesis reused, and after editing one handler
+ * (a comment appended to its index.ts, restored afterwards: that handler alone is bundled
+ * again). Offline: no notices, no telemetry.
  * Run alone: `npx ts-node --transpile-only bench/synth-bench.ts`.
  */
 import { spawnSync } from 'child_process';
@@ -17,6 +18,8 @@ import { BenchResult, roundTo, runBenchAlone } from './bench-result';
 const REPOSITORY_ROOT = path.resolve(__dirname, '..');
 const CDK_CLI = require.resolve('aws-cdk/bin/cdk');
 const ROUNDS = 3;
+/** The handler the "one handler edited" case edits. */
+const EDITED_HANDLER = path.join(REPOSITORY_ROOT, 'lambda', 'check-job', 'index.ts');
 
 const ONE_FUNCTION_APP = `import { App, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -85,6 +88,7 @@ export async function runSynthBench(): Promise<BenchResult[]> {
   try {
     const cold: number[] = [];
     const warm: number[] = [];
+    const edited: number[] = [];
     const baseline: number[] = [];
     synthSeconds(baselineDir); // warms the file cache for both (ts-node, aws-cdk-lib)
     for (let round = 0; round < ROUNDS; round++) {
@@ -93,6 +97,18 @@ export async function runSynthBench(): Promise<BenchResult[]> {
       baseline.push(synthSeconds(baselineDir));
       // Warm: the bundles of the previous synthesis, sources unchanged (checked by content).
       warm.push(synthSeconds(REPOSITORY_ROOT, { [HANDLER_BUNDLE_CACHE_VARIABLE]: path.join(cacheRoot, `cold-${round}`) }));
+      // One handler edited: the bundles of the previous synthesis, one handler's source changed (it alone is bundled again).
+      const source = fs.readFileSync(EDITED_HANDLER);
+      // Ctrl-C stops the synthesis (and so the bench) but not before the source is restored.
+      const restoreFirst = () => undefined;
+      process.on('SIGINT', restoreFirst);
+      try {
+        fs.appendFileSync(EDITED_HANDLER, `// synth-bench edit ${round}\n`);
+        edited.push(synthSeconds(REPOSITORY_ROOT, { [HANDLER_BUNDLE_CACHE_VARIABLE]: path.join(cacheRoot, `cold-${round}`) }));
+      } finally {
+        fs.writeFileSync(EDITED_HANDLER, source);
+        process.off('SIGINT', restoreFirst);
+      }
     }
     const baselineMedian = roundTo(median(baseline), 2);
     const compare = (name: string, runs: number[]): BenchResult => {
@@ -102,8 +118,9 @@ export async function runSynthBench(): Promise<BenchResult[]> {
     };
     const chatter = quietSynthOutput().split('\n').filter((line) => /bundling|esbuild/i.test(line));
     return [
-      compare('handlers bundled afresh (one esbuild call)', cold),
+      compare('every handler bundled afresh (empty bundle cache, one esbuild call)', cold),
       compare('handler bundles reused (sources unchanged)', warm),
+      compare(`one handler edited (${path.basename(path.dirname(EDITED_HANDLER))}: it alone bundled again)`, edited),
       { name: `bundling lines in a quiet synth of the repository${chatter.length ? `: ${chatter[0]}` : ''}`, value: chatter.length, unit: 'lines', pass: chatter.length === 0 },
     ];
   } finally {

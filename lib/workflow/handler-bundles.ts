@@ -1,16 +1,20 @@
 /**
  * Bundles the workflow handlers from the repository's TypeScript sources, for a synthesis that
  * runs from the sources (tests, `cdk synth` in the repository). One esbuild call bundles every
- * handler with the very options the package's build step uses (scripts/bundle-handlers.ts), so
- * the functions synthesized here carry the bundles the package ships. NodejsFunction would
- * start esbuild once per function instead, which made a synthesis of the repository four times
- * slower than a one-function app.
+ * handler that needs it with the very options the package's build step uses
+ * (scripts/bundle-handlers.ts), so the functions synthesized here carry the bundles the
+ * package ships. NodejsFunction would start esbuild once per function instead, which made a
+ * synthesis of the repository four times slower than a one-function app.
  *
  * The bundles are kept (in the process, and in a cache folder under the system's temporary
- * folder for the next process) and rebuilt as soon as any file esbuild read (esbuild's
- * metafile inputs, node_modules included) changed by content, so a changed handler is never
- * hidden by a stale bundle. esbuild is a development dependency: it is loaded only here,
- * and only when the library runs from its sources (the package ships prebundled handlers).
+ * folder for the next process), each handler's with the files it was made from: every file
+ * esbuild read that its entry point reaches (esbuild's metafile import graph, node_modules
+ * included). A handler is bundled again as soon as one of those files changed by content, so
+ * a changed source is never hidden by a stale bundle, and only then: after an edit, only the
+ * handlers that reach the edited file are bundled again (esbuild bundles each entry point on
+ * its own, so a handler's bundle is the same whether built alone or with the others).
+ * esbuild is a development dependency: it is loaded only here, and only when the library runs
+ * from its sources (the package ships prebundled handlers).
  */
 import * as crypto from 'crypto';
 import * as fs from 'fs';
@@ -60,40 +64,46 @@ interface InputSeen {
   readonly sha256: string;
 }
 
-/** The bundles of every handler under one source root, and what they were made from. */
-interface HandlerBundleSet {
-  readonly outdir: string;
-  readonly names: readonly string[];
-  readonly inputs: InputSeen[];
+/** One handler's bundle: the folder holding `<name>/index.js`, and the files it was made from. */
+interface HandlerBundle {
+  /** Folder of the esbuild call that made it, relative to the cache folder. */
+  readonly folder: string;
+  /** Indexes into {@link BundleSet.inputs}. */
+  readonly inputs: readonly number[];
 }
 
-/** What the cache folder records about its current bundles (manifest.json). */
-interface CacheManifest {
-  /** Folder of the bundles, relative to the cache folder. */
-  readonly bundles: string;
-  readonly names: readonly string[];
+/** The bundles of the handlers under one source root, and the files they were made from (manifest.json of the cache folder). */
+interface BundleSet {
   readonly inputs: InputSeen[];
+  readonly handlers: Readonly<Record<string, HandlerBundle>>;
 }
 
 /** Environment variable naming the cache folder (default: llama-finetune-handler-bundles-<uid> in the system's temporary folder). */
 export const HANDLER_BUNDLE_CACHE_VARIABLE = 'LLAMA_FINETUNE_HANDLER_BUNDLE_CACHE';
 
-/** Bundle sets of this process, by handler root, with the construct trees (apps) that checked them. */
-const bundleSets = new Map<string, { set: HandlerBundleSet; checkedBy: WeakSet<object> }>();
+/** Bundle sets of this process, by handler root, with their cache folder and the construct trees (apps) that checked them. */
+const bundleSets = new Map<string, { cacheDir: string; set: BundleSet; checkedBy: WeakSet<object> }>();
 let builds = 0;
+let handlersBundled = 0;
 
 /** How many esbuild calls this process made for handler bundles (for tests and the bench). */
 export function handlerBundleBuilds(): number {
   return builds;
 }
 
+/** How many handler bundles those calls made in all (for tests: an edit rebundles only the handlers that reach the edited file). */
+export function handlerBundlesMade(): number {
+  return handlersBundled;
+}
+
 /**
  * The folder holding handler `name`'s bundle (index.js and index.js.map), bundled from
- * `<handlerRoot>/<name>/index.ts` together with every other handler under `handlerRoot`. The
- * first request of each construct tree (`treeRoot`, the app) checks that no input changed
- * since the bundles were made, by this process or an earlier one (a cache folder in the
- * system's temporary folder, keyed by the bundling options and the esbuild version); later
- * requests of the same tree reuse the answer.
+ * `<handlerRoot>/<name>/index.ts` (with every other handler under `handlerRoot` that needs it,
+ * in one esbuild call). The first request of each construct tree (`treeRoot`, the app) checks
+ * that no handler's files changed since its bundle was made, by this process or an earlier one
+ * (a cache folder in the system's temporary folder, keyed by the bundling options, tsconfig.json
+ * and the esbuild version), and bundles the handlers whose files changed; later requests of the
+ * same tree reuse the answer.
  */
 export function handlerBundleDirectory(name: string, handlerRoot: string, treeRoot: object): string {
   const entry = path.join(handlerRoot, name, 'index.ts');
@@ -101,73 +111,157 @@ export function handlerBundleDirectory(name: string, handlerRoot: string, treeRo
   let known = bundleSets.get(handlerRoot);
   if (!known || !known.checkedBy.has(treeRoot)) {
     const names = handlerNames(handlerRoot);
-    const set = known && isCurrent(known.set, names) ? known.set : cachedOrNewBundles(handlerRoot, names);
-    known = { set, checkedBy: known?.set === set ? known.checkedBy : new WeakSet() };
+    const esbuild = loadEsbuild();
+    const cacheDir = known?.cacheDir ?? cacheDirectoryOf(handlerRoot, esbuild.version);
+    // This process's set first (its stats are the freshest), else the cache folder's.
+    let set = known?.set ?? readManifest(cacheDir);
+    const stale = staleHandlers(cacheDir, set, names);
+    if (stale.length > 0) {
+      const { outdir, options } = newBuild(cacheDir, stale, handlerRoot);
+      set = storeBundles(cacheDir, set, outdir, stale, esbuild.buildSync({ ...options, metafile: true }).metafile!, options.absWorkingDir!);
+    }
+    const checkedBy = known && known.set === set ? known.checkedBy : new WeakSet<object>();
+    known = { cacheDir, set: set!, checkedBy };
     bundleSets.set(handlerRoot, known);
     known.checkedBy.add(treeRoot);
   }
-  return path.join(known.set.outdir, name);
-}
-
-/** Where the bundles of `names` under `handlerRoot` are cached, for the options and esbuild version of this process. */
-function cacheDirectoryOf(handlerRoot: string, names: readonly string[], esbuildVersion: string): string {
-  const recipe = handlerBundleOptions(names, handlerRoot, '<outdir>');
-  const cacheKey = crypto.createHash('sha256').update(JSON.stringify({ esbuild: esbuildVersion, recipe })).digest('hex').slice(0, 16);
-  return path.join(process.env[HANDLER_BUNDLE_CACHE_VARIABLE] || path.join(os.tmpdir(), `llama-finetune-handler-bundles-${os.userInfo().uid}`), cacheKey);
-}
-
-/** The cached bundles, when they were made from the files as they are now. */
-function currentCachedBundles(cacheDir: string, names: readonly string[]): HandlerBundleSet | undefined {
-  const cached = readManifest(path.join(cacheDir, 'manifest.json'));
-  if (!cached) return undefined;
-  const set = { outdir: path.join(cacheDir, cached.bundles), names: cached.names, inputs: cached.inputs };
-  return isCurrent(set, names) ? set : undefined;
-}
-
-/** Records freshly built bundles as the cache's current ones. */
-function storeBundles(cacheDir: string, outdir: string, names: readonly string[], metafile: Metafile, workingDir: string): HandlerBundleSet {
-  builds++;
-  const set: HandlerBundleSet = { outdir, names, inputs: inputsOf(metafile, workingDir) };
-  // Written aside and renamed, so a process reading the manifest never sees half of it.
-  const manifest: CacheManifest = { bundles: path.basename(outdir), names, inputs: set.inputs };
-  fs.writeFileSync(`${outdir}.manifest.json`, JSON.stringify(manifest));
-  fs.renameSync(`${outdir}.manifest.json`, path.join(cacheDir, 'manifest.json'));
-  removeSupersededBundles(cacheDir, path.basename(outdir));
-  return set;
-}
-
-/** The cached bundles when they were made from the files as they are now, else new ones (cached for the next process). */
-function cachedOrNewBundles(handlerRoot: string, names: readonly string[]): HandlerBundleSet {
-  const esbuild = loadEsbuild();
-  const cacheDir = cacheDirectoryOf(handlerRoot, names, esbuild.version);
-  const cached = currentCachedBundles(cacheDir, names);
-  if (cached) return cached;
-  fs.mkdirSync(cacheDir, { recursive: true });
-  const outdir = fs.mkdtempSync(path.join(cacheDir, 'bundles-'));
-  const options = handlerBundleOptions(names, handlerRoot, outdir);
-  const result = esbuild.buildSync({ ...options, metafile: true });
-  return storeBundles(cacheDir, outdir, names, result.metafile!, options.absWorkingDir!);
+  const bundle = known.set.handlers[name];
+  return path.join(known.cacheDir, bundle.folder, name);
 }
 
 /**
- * Makes sure the bundles of every handler under `handlerRoot` are current, bundling them with
- * esbuild's asynchronous API when they are not. esbuild works in its own process meanwhile, so a
- * caller that loads the library next (bin/synth.ts, before `cdk synth` constructs the app) has
- * the two overlap; the constructs then find the bundles ready.
+ * Makes sure the bundles of every handler under `handlerRoot` are current, bundling the ones
+ * that are not with esbuild's asynchronous API. esbuild works in its own process meanwhile, so
+ * a caller that loads the library next (bin/synth.ts, before `cdk synth` constructs the app)
+ * has the two overlap; the constructs then find the bundles ready.
  */
 export async function prebundleHandlers(handlerRoot: string): Promise<void> {
   const names = handlerNames(handlerRoot);
   const esbuild = loadEsbuild();
-  const cacheDir = cacheDirectoryOf(handlerRoot, names, esbuild.version);
-  let set = currentCachedBundles(cacheDir, names);
-  if (!set) {
-    fs.mkdirSync(cacheDir, { recursive: true });
-    const outdir = fs.mkdtempSync(path.join(cacheDir, 'bundles-'));
-    const options = handlerBundleOptions(names, handlerRoot, outdir);
+  const cacheDir = cacheDirectoryOf(handlerRoot, esbuild.version);
+  let set = readManifest(cacheDir);
+  const stale = staleHandlers(cacheDir, set, names);
+  if (stale.length > 0) {
+    const { outdir, options } = newBuild(cacheDir, stale, handlerRoot);
     const result = await esbuild.build({ ...options, metafile: true });
-    set = storeBundles(cacheDir, outdir, names, result.metafile!, options.absWorkingDir!);
+    set = storeBundles(cacheDir, set, outdir, stale, result.metafile!, options.absWorkingDir!);
   }
-  bundleSets.set(handlerRoot, { set, checkedBy: new WeakSet() });
+  bundleSets.set(handlerRoot, { cacheDir, set: set!, checkedBy: new WeakSet() });
+}
+
+/** Where the bundles of the handlers under `handlerRoot` are cached, for the options, tsconfig.json and esbuild version of this process. */
+function cacheDirectoryOf(handlerRoot: string, esbuildVersion: string): string {
+  const recipe = handlerBundleOptions([], handlerRoot, '<outdir>');
+  // esbuild reads tsconfig.json for how to compile TypeScript; it is no metafile input.
+  const tsconfig = readOrEmpty(path.join(path.dirname(handlerRoot), 'tsconfig.json'));
+  const cacheKey = crypto.createHash('sha256').update(JSON.stringify({ esbuild: esbuildVersion, recipe, tsconfig })).digest('hex').slice(0, 16);
+  return path.join(process.env[HANDLER_BUNDLE_CACHE_VARIABLE] || path.join(os.tmpdir(), `llama-finetune-handler-bundles-${os.userInfo().uid}`), cacheKey);
+}
+
+/** A new folder for one esbuild call bundling `names`, and the options of that call. */
+function newBuild(cacheDir: string, names: readonly string[], handlerRoot: string): { outdir: string; options: BuildOptions } {
+  fs.mkdirSync(cacheDir, { recursive: true });
+  const outdir = fs.mkdtempSync(path.join(cacheDir, 'bundles-'));
+  return { outdir, options: handlerBundleOptions(names, handlerRoot, outdir) };
+}
+
+/**
+ * The handlers of `names` that `set` has no current bundle of: none yet, its index.js gone, or a
+ * file it was made from changed. Each file is looked at once, a cheap stat first, its content
+ * hash only when the stat moved (a touched but unchanged file keeps the bundles; its new stat
+ * is noted).
+ */
+function staleHandlers(cacheDir: string, set: BundleSet | undefined, names: readonly string[]): string[] {
+  if (!set) return [...names];
+  const changed = set.inputs.map((input, index) => {
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(input.file);
+    } catch {
+      return true; // deleted or moved: whatever imported it changed too
+    }
+    if (stat.mtimeMs === input.mtimeMs && stat.size === input.size) return false;
+    if (sha256Of(input.file) !== input.sha256) return true;
+    set.inputs[index] = { ...input, mtimeMs: stat.mtimeMs, size: stat.size };
+    return false;
+  });
+  return names.filter((name) => {
+    const bundle = set.handlers[name];
+    return !bundle || bundle.inputs.some((index) => changed[index]) || !fs.existsSync(path.join(cacheDir, bundle.folder, name, 'index.js'));
+  });
+}
+
+/**
+ * Records freshly built bundles of `built` (made in `outdir`) in the set, with the files each
+ * one's entry point reaches, and writes the set as the cache's manifest.
+ */
+function storeBundles(cacheDir: string, previous: BundleSet | undefined, outdir: string, built: readonly string[], metafile: Metafile, workingDir: string): BundleSet {
+  builds++;
+  handlersBundled += built.length;
+  const folder = path.basename(outdir);
+  const inputs: InputSeen[] = [];
+  const indexOf = new Map<string, number>();
+  const keep = (input: InputSeen): number => {
+    let index = indexOf.get(input.file);
+    if (index === undefined) {
+      index = inputs.push(input) - 1;
+      indexOf.set(input.file, index);
+    }
+    return index;
+  };
+  // Fresh inputs first: a file this build read is recorded as it is now.
+  const fresh = new Map<string, InputSeen>();
+  const handlers: Record<string, HandlerBundle> = {};
+  for (const name of built) {
+    const reached = reachedInputs(metafile, name, workingDir, outdir);
+    handlers[name] = {
+      folder,
+      inputs: reached.map((relative) => {
+        const file = path.resolve(workingDir, relative);
+        let input = fresh.get(file);
+        if (!input) {
+          input = inputSeen(file);
+          fresh.set(file, input);
+        }
+        return keep(input);
+      }),
+    };
+  }
+  // The earlier bundles of the others, unless one of their files is no longer what they were made from
+  // (a handler whose folder was away meanwhile, so it was not checked).
+  for (const [name, bundle] of Object.entries(previous?.handlers ?? {})) {
+    if (handlers[name] || !fs.existsSync(path.join(cacheDir, bundle.folder, name, 'index.js'))) continue;
+    const madeFrom = bundle.inputs.map((index) => previous!.inputs[index]);
+    if (madeFrom.some((input) => fresh.has(input.file) && fresh.get(input.file)!.sha256 !== input.sha256)) continue;
+    handlers[name] = { folder: bundle.folder, inputs: madeFrom.map((input) => keep(fresh.get(input.file) ?? input)) };
+  }
+  const set: BundleSet = { inputs, handlers };
+  // Written aside and renamed, so a process reading the manifest never sees half of it.
+  fs.writeFileSync(`${outdir}.manifest.json`, JSON.stringify(set));
+  fs.renameSync(`${outdir}.manifest.json`, path.join(cacheDir, 'manifest.json'));
+  removeSupersededBundles(cacheDir, new Set(Object.values(handlers).map((bundle) => bundle.folder)));
+  return set;
+}
+
+/**
+ * The inputs (metafile keys, relative to `workingDir`) that handler `name`'s entry point
+ * reaches through esbuild's import graph: every file its bundle was made from, also those that
+ * gave it no bytes (e.g. a module of types that another re-exports), so a change that would
+ * give bytes is seen.
+ */
+function reachedInputs(metafile: Metafile, name: string, workingDir: string, outdir: string): string[] {
+  const output = metafile.outputs[path.relative(workingDir, path.join(outdir, name, 'index.js')).split(path.sep).join('/')];
+  if (!output?.entryPoint) throw new Error(`esbuild wrote no bundle for the '${name}' workflow handler under ${outdir}.`);
+  const reached = new Set<string>([output.entryPoint]);
+  const pending = [output.entryPoint];
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    for (const imported of metafile.inputs[file]?.imports ?? []) {
+      if (imported.external || reached.has(imported.path)) continue;
+      reached.add(imported.path);
+      pending.push(imported.path);
+    }
+  }
+  return [...reached];
 }
 
 function loadEsbuild(): typeof import('esbuild') {
@@ -176,21 +270,30 @@ function loadEsbuild(): typeof import('esbuild') {
   return require('esbuild') as typeof import('esbuild');
 }
 
-function readManifest(file: string): CacheManifest | undefined {
+function readManifest(cacheDir: string): BundleSet | undefined {
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as CacheManifest;
+    const set = JSON.parse(fs.readFileSync(path.join(cacheDir, 'manifest.json'), 'utf8')) as BundleSet;
+    return Array.isArray(set.inputs) && typeof set.handlers === 'object' ? set : undefined;
   } catch {
     return undefined; // none yet, or unreadable: bundle afresh
   }
 }
 
+function readOrEmpty(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 /**
- * Removes bundles an earlier build superseded, once they are ten minutes old: another process
- * may still be copying the ones it found a moment ago.
+ * Removes bundle folders the manifest no longer names, once they are ten minutes old: another
+ * process may still be copying the ones it found a moment ago.
  */
-function removeSupersededBundles(cacheDir: string, current: string): void {
+function removeSupersededBundles(cacheDir: string, current: ReadonlySet<string>): void {
   for (const entry of fs.readdirSync(cacheDir)) {
-    if (!entry.startsWith('bundles-') || entry === current || entry.endsWith('.manifest.json')) continue;
+    if (!entry.startsWith('bundles-') || current.has(entry) || entry.endsWith('.manifest.json')) continue;
     const folder = path.join(cacheDir, entry);
     try {
       if (Date.now() - fs.statSync(folder).mtimeMs > 10 * 60_000) fs.rmSync(folder, { recursive: true, force: true });
@@ -200,32 +303,9 @@ function removeSupersededBundles(cacheDir: string, current: string): void {
   }
 }
 
-function inputsOf(metafile: Metafile, workingDir: string): InputSeen[] {
-  return Object.keys(metafile.inputs).map((relative) => {
-    const file = path.resolve(workingDir, relative);
-    const stat = fs.statSync(file);
-    return { file, mtimeMs: stat.mtimeMs, size: stat.size, sha256: sha256Of(file) };
-  });
-}
-
-/**
- * Whether `set` bundles exactly the handlers `names` from the files as they are now: a cheap
- * stat of each input first, its content hash only when the stat moved.
- */
-function isCurrent(set: HandlerBundleSet, names: readonly string[]): boolean {
-  if (set.names.join('\n') !== names.join('\n') || !names.every((name) => fs.existsSync(path.join(set.outdir, name, 'index.js')))) return false;
-  for (const [index, input] of set.inputs.entries()) {
-    let stat: fs.Stats;
-    try {
-      stat = fs.statSync(input.file);
-    } catch {
-      return false; // deleted or moved: whatever imported it changed too
-    }
-    if (stat.mtimeMs === input.mtimeMs && stat.size === input.size) continue;
-    if (sha256Of(input.file) !== input.sha256) return false;
-    set.inputs[index] = { ...input, mtimeMs: stat.mtimeMs, size: stat.size };
-  }
-  return true;
+function inputSeen(file: string): InputSeen {
+  const stat = fs.statSync(file);
+  return { file, mtimeMs: stat.mtimeMs, size: stat.size, sha256: sha256Of(file) };
 }
 
 function sha256Of(file: string): string {

@@ -112,8 +112,8 @@ export class WorkflowFunction extends Construct {
 }
 
 /**
- * The function's code asset. From the sources, the handler's bundle from the one esbuild call
- * of the process, unless the app skips bundling for this stack (context
+ * The function's code asset. From the sources, the handler's bundle (one esbuild call bundles
+ * every handler that needs it), unless the app skips bundling for this stack (context
  * `aws:cdk:bundling-stacks`, as template tests do): then the source folder stands in, under a
  * fixed hash, as CDK does for a skipped bundle.
  */

@@ -10,7 +10,15 @@ import { App } from 'aws-cdk-lib';
 import * as esbuild from 'esbuild';
 import { LlamaFinetuning } from '../../lib';
 import * as handlerBundles from '../../lib/workflow/handler-bundles';
-import { HANDLER_BUNDLE_CACHE_VARIABLE, handlerBundleBuilds, handlerBundleDirectory, handlerBundleOptions, handlerNames, prebundleHandlers } from '../../lib/workflow/handler-bundles';
+import {
+  HANDLER_BUNDLE_CACHE_VARIABLE,
+  handlerBundleBuilds,
+  handlerBundleDirectory,
+  handlerBundleOptions,
+  handlerBundlesMade,
+  handlerNames,
+  prebundleHandlers,
+} from '../../lib/workflow/handler-bundles';
 import { HANDLER_METADATA_KEY } from '../../lib/workflow/workflow-function';
 import { testStack } from '../support/cdk';
 
@@ -135,6 +143,54 @@ describe('handler bundles of a synthesis from the sources', () => {
     expect(handlerBundleBuilds() - buildsBefore).toBe(1);
     expect(fs.readFileSync(path.join(handlerBundleDirectory('greet', root, {}), 'index.js'), 'utf8')).toContain('bundled-ahead');
     expect(handlerBundleBuilds() - buildsBefore).toBe(1);
+  });
+
+  it('after an edit, bundles again only the handlers that reach the edited file (also one that gave them no bytes), the same bytes as a full build', () => {
+    const root = path.join(workDir, 'repo-incremental', 'lambda');
+    for (const folder of ['shared', 'greet', 'count', 'typed']) fs.mkdirSync(path.join(root, folder), { recursive: true });
+    fs.writeFileSync(path.join(root, 'shared', 'greeting.ts'), "export const GREETING = 'hello';\n");
+    fs.writeFileSync(path.join(root, 'shared', 'counting.ts'), "export const START = 'count-from-1';\n");
+    fs.writeFileSync(path.join(root, 'shared', 'shapes.ts'), 'export interface Shape { readonly sides: number }\n');
+    fs.writeFileSync(path.join(root, 'greet', 'index.ts'), "import { GREETING } from '../shared/greeting';\nexport const handler = async () => GREETING;\n");
+    fs.writeFileSync(path.join(root, 'count', 'index.ts'), "import { START } from '../shared/counting';\nexport const handler = async () => START;\n");
+    fs.writeFileSync(path.join(root, 'shared', 'barrel.ts'), "export * from './shapes';\nexport const TYPED = 'typed';\n");
+    fs.writeFileSync(path.join(root, 'typed', 'index.ts'), "import { TYPED } from '../shared/barrel';\nexport const handler = async () => TYPED;\n");
+    const codeOf = (name: string) => fs.readFileSync(path.join(handlerBundleDirectory(name, root, {}), 'index.js'), 'utf8');
+    const [buildsBefore, madeBefore] = [handlerBundleBuilds(), handlerBundlesMade()];
+    const greetFolder = handlerBundleDirectory('greet', root, {});
+    expect([handlerBundleBuilds() - buildsBefore, handlerBundlesMade() - madeBefore]).toEqual([1, 3]);
+
+    fs.writeFileSync(path.join(root, 'shared', 'counting.ts'), "export const START = 'count-from-41';\n");
+    expect(codeOf('count')).toContain('count-from-41');
+    expect([handlerBundleBuilds() - buildsBefore, handlerBundlesMade() - madeBefore]).toEqual([2, 4]);
+    expect(handlerBundleDirectory('greet', root, {})).toBe(greetFolder);
+
+    // A module that gave the bundle no bytes (types only, re-exported) still counts: the edit below gives it some.
+    fs.writeFileSync(path.join(root, 'shared', 'shapes.ts'), "export interface Shape { readonly sides: number }\nconsole.log('shapes loaded');\n");
+    expect(codeOf('typed')).toContain('shapes loaded');
+    expect([handlerBundleBuilds() - buildsBefore, handlerBundlesMade() - madeBefore]).toEqual([3, 5]);
+
+    // Built alone or with the others, a handler's bundle is the same.
+    const full = path.join(workDir, 'incremental-full');
+    esbuild.buildSync(handlerBundleOptions(handlerNames(root), root, full));
+    for (const name of handlerNames(root)) {
+      expect({ name, code: codeOf(name) }).toEqual({ name, code: fs.readFileSync(path.join(full, name, 'index.js'), 'utf8') });
+    }
+  });
+
+  it('never serves a bundle made before a shared file changed while its handler was away', () => {
+    const root = path.join(workDir, 'repo-away', 'lambda');
+    for (const folder of ['shared', 'first', 'second']) fs.mkdirSync(path.join(root, folder), { recursive: true });
+    fs.writeFileSync(path.join(root, 'shared', 'word.ts'), "export const WORD = 'old-word';\n");
+    for (const name of ['first', 'second']) fs.writeFileSync(path.join(root, name, 'index.ts'), "import { WORD } from '../shared/word';\nexport const handler = async () => WORD;\n");
+    const codeOf = (name: string) => fs.readFileSync(path.join(handlerBundleDirectory(name, root, {}), 'index.js'), 'utf8');
+    expect(codeOf('second')).toContain('old-word');
+
+    fs.renameSync(path.join(root, 'second'), path.join(workDir, 'second-away'));
+    fs.writeFileSync(path.join(root, 'shared', 'word.ts'), "export const WORD = 'new-word';\n");
+    expect(codeOf('first')).toContain('new-word');
+    fs.renameSync(path.join(workDir, 'second-away'), path.join(root, 'second'));
+    expect(codeOf('second')).toContain('new-word');
   });
 
   it('names the handler and the file it looked for when a handler has no sources', () => {
