@@ -19,10 +19,11 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 
-const tsconfigRaw = fs.readFileSync(path.join(__dirname, '..', 'tsconfig.json'), 'utf8');
-const target = `node${process.versions.node.split('.')[0]}`;
+const { transformOptions, transformRecipe } = require('./typescript-transform');
+
+// esbuild's version from its package.json: esbuild itself is loaded only when a file is not cached.
 const esbuildVersion = JSON.parse(fs.readFileSync(require.resolve('esbuild/package.json'), 'utf8')).version;
-const recipe = crypto.createHash('sha256').update(tsconfigRaw).update(target).update(esbuildVersion).update(fs.readFileSync(__filename)).digest();
+const recipe = transformRecipe(esbuildVersion, __filename);
 const cacheDir = path.join(os.tmpdir(), `llama-finetune-ts-${os.userInfo().uid}`);
 let esbuild;
 
@@ -30,15 +31,7 @@ process.setSourceMapsEnabled(true);
 
 function transform(source, filename) {
   esbuild ??= require('esbuild');
-  return esbuild.transformSync(source, {
-    loader: 'ts',
-    format: 'cjs',
-    target,
-    sourcemap: 'inline',
-    sourcesContent: false,
-    sourcefile: filename,
-    tsconfigRaw,
-  }).code;
+  return esbuild.transformSync(source, transformOptions(filename, 'inline')).code;
 }
 
 require.extensions['.ts'] = (module, filename) => {

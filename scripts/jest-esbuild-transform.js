@@ -10,28 +10,17 @@
  */
 'use strict';
 const crypto = require('crypto');
-const fs = require('fs');
-const path = require('path');
 const esbuild = require('esbuild');
+const { transformOptions, transformRecipe } = require('./typescript-transform');
 
-const tsconfigRaw = fs.readFileSync(path.join(__dirname, '..', 'tsconfig.json'), 'utf8');
-const target = `node${process.versions.node.split('.')[0]}`;
-const recipe = crypto.createHash('sha256').update(tsconfigRaw).update(target).update(esbuild.version).update(fs.readFileSync(__filename)).digest('hex');
+const recipe = transformRecipe(esbuild.version, __filename);
 
 module.exports = {
   getCacheKey(source, filename) {
     return crypto.createHash('sha256').update(recipe).update(filename).update('\0').update(source).digest('hex');
   },
   process(source, filename) {
-    const { code, map } = esbuild.transformSync(source, {
-      loader: filename.endsWith('.tsx') ? 'tsx' : 'ts',
-      format: 'cjs',
-      target,
-      sourcemap: 'external',
-      sourcesContent: false,
-      sourcefile: filename,
-      tsconfigRaw,
-    });
+    const { code, map } = esbuild.transformSync(source, transformOptions(filename, 'external'));
     return { code, map };
   },
 };
