@@ -7,7 +7,7 @@
  *   runtime's own SDK would (Lambda's Node.js runtimes carry one under /var/runtime/node_modules).
  * Each variant is loaded in alternating fresh processes; medians compared. It measures loading
  * on this machine, not Lambda's init duration, and says so.
- * Run alone: `npx ts-node --transpile-only bench/cold-start-bench.ts`.
+ * Run alone: `node -r ./scripts/esbuild-register.js bench/cold-start-bench.ts`.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';

@@ -3,7 +3,7 @@
  * after 200 ms, and a concurrency of 20 records at once (the Map runs 10 shards at a time, each
  * works on 2 records at a time, and each record asks both models in parallel). The RunInference state's wall time is printed as a
  * ratio against the ideal records x latency / concurrency = 20 s; target <= 1.25.
- * Run alone: `npx ts-node --transpile-only bench/fanout-bench.ts`.
+ * Run alone: `node -r ./scripts/esbuild-register.js bench/fanout-bench.ts`.
  */
 import { Template } from 'aws-cdk-lib/assertions';
 import { LlamaFinetuning } from '../lib';

@@ -11,7 +11,7 @@
  * - state transitions, Lambda invocations and history events per training hour, against the
  *   5-minute polling this replaced (36 transitions, 12 invocations, about 108 events);
  * - the longest training a run can wait for before its history reaches 25,000 events.
- * Run alone: `npx ts-node --transpile-only bench/job-tracking-bench.ts`.
+ * Run alone: `node -r ./scripts/esbuild-register.js bench/job-tracking-bench.ts`.
  */
 import { Template } from 'aws-cdk-lib/assertions';
 import { LlamaFinetuning } from '../lib';

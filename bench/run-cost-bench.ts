@@ -4,7 +4,7 @@
  * into what every run pays once, what each poll of the training job and of the Provisioned
  * Throughput pays, and what each evaluation shard pays; then per hour at the synthesized poll
  * intervals. The README's cost table takes its figures from this output.
- * Run alone: `npx ts-node --transpile-only bench/run-cost-bench.ts`.
+ * Run alone: `node -r ./scripts/esbuild-register.js bench/run-cost-bench.ts`.
  */
 import { startHarness, TEST_PROPS, arithmeticRecords } from '../test/workflow/harness';
 import { BenchResult, roundTo, runBenchAlone } from './bench-result';

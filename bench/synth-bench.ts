@@ -6,7 +6,7 @@
  * cache), with the bundles of the previous synthesis reused, and after editing one handler
  * (a comment appended to its index.ts, restored afterwards: that handler alone is bundled
  * again). Offline: no notices, no telemetry.
- * Run alone: `npx ts-node --transpile-only bench/synth-bench.ts`.
+ * Run alone: `node -r ./scripts/esbuild-register.js bench/synth-bench.ts`.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';

@@ -6,7 +6,7 @@
  *   measures the event path). The per-round counts are measured on a local run of the
  *   synthesized definition (a job that stays InProgress for N status reads), not assumed;
  * - the offline demo's wall time, as a ratio against its one-minute budget.
- * Run alone: `npx ts-node --transpile-only bench/workflow-bench.ts`.
+ * Run alone: `node -r ./scripts/esbuild-register.js bench/workflow-bench.ts`.
  */
 import { spawnSync } from 'child_process';
 import * as path from 'path';
