@@ -12,9 +12,14 @@ const path = require('path');
 const tsconfigRaw = fs.readFileSync(path.join(__dirname, '..', 'tsconfig.json'), 'utf8');
 const target = `node${process.versions.node.split('.')[0]}`;
 
-/** esbuild transform options for `filename`, with its source map `inline` or `external`. */
+/**
+ * esbuild transform options for `filename`, with its source map `inline` or `external`.
+ * `import()` becomes `require()`, as tsc compiles it under tsconfig's `"module": "commonjs"`:
+ * left alone, Node.js would hand a lazily imported .ts file (the CLI's commands) to its ES module
+ * loader, which cannot load TypeScript.
+ */
 function transformOptions(filename, sourcemap) {
-  return { loader: filename.endsWith('.tsx') ? 'tsx' : 'ts', format: 'cjs', target, sourcemap, sourcesContent: false, sourcefile: filename, tsconfigRaw };
+  return { loader: filename.endsWith('.tsx') ? 'tsx' : 'ts', format: 'cjs', target, supported: { 'dynamic-import': false }, sourcemap, sourcesContent: false, sourcefile: filename, tsconfigRaw };
 }
 
 /**

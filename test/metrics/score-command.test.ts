@@ -2,12 +2,12 @@
  * `llama-finetune score`: output (text and --json), exit codes for malformed lines and bad
  * usage, in-process, plus one real process through the CLI dispatcher.
  */
-import { spawnSync } from 'child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { runScore, SCORE_USAGE } from '../../cli/commands/score';
 import { f1Score } from '../../lambda/shared/metrics';
+import { runCliFromSources } from '../support/cli-from-sources';
 
 interface Captured {
   code: number;
@@ -132,14 +132,7 @@ describe('usage', () => {
 
 describe('as a real process', () => {
   it('runs through the llama-finetune dispatcher', () => {
-    const root = path.resolve(__dirname, '../..');
-    const result = spawnSync('npx', ['ts-node', 'cli/llama-finetune.ts', 'score', goodFile, '--json'], {
-      cwd: root,
-      encoding: 'utf8',
-      // Others' work in progress must not stop this test with type errors: transpile only.
-      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' },
-      timeout: 110_000,
-    });
+    const result = runCliFromSources(['score', goodFile, '--json']);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(JSON.parse(result.stdout).f1).toBeCloseTo(EXPECTED_F1, 9);

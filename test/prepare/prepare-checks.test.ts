@@ -9,6 +9,7 @@ import * as path from 'path';
 import { runPrepare } from '../../cli/commands/prepare';
 import { runValidate } from '../../cli/commands/validate';
 import { ValidationReport } from '../../lambda/shared/validation';
+import { CLI_FROM_SOURCES, REPOSITORY_ROOT, runCliFromSources } from '../support/cli-from-sources';
 import { CapturedIo, TempFolder, captureIo, firstQuestion, imageOf, readRecords, tempFolder } from './prepare-fixtures';
 
 const ACCOUNT = '111122223333';
@@ -127,17 +128,14 @@ describe('the validate command prepare prints', () => {
     });
     const input = dir.write("my charts/it's train.json", JSON.stringify(examples));
     const out = dir.path('prepared data');
-    const root = path.resolve(__dirname, '../..');
-    const env = { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' };
-    const cli = 'npx ts-node cli/llama-finetune.ts';
-    const prepared = spawnSync('npx', ['ts-node', 'cli/llama-finetune.ts', 'prepare', input, '--bucket', 'b-1', '--account', ACCOUNT, '--out', out], { cwd: root, encoding: 'utf8', env, timeout: 110_000 });
+    const prepared = runCliFromSources(['prepare', input, '--bucket', 'b-1', '--account', ACCOUNT, '--out', out]);
     expect(prepared.stderr).toBe('');
     expect(prepared.status).toBe(0);
     const command = /^Check it: (llama-finetune validate .*)$/m.exec(prepared.stdout)![1];
     expect(command).toContain('--model llama3.2-11b --account 111122223333');
     expect(command).toContain(`--validation '${path.join(out, 'validation.jsonl')}'`);
 
-    const validated = spawnSync('sh', ['-c', command.replace(/^llama-finetune /, `${cli} `)], { cwd: root, encoding: 'utf8', env, timeout: 110_000 });
+    const validated = spawnSync('sh', ['-c', command.replace(/^llama-finetune /, `${CLI_FROM_SOURCES.join(' ')} `)], { cwd: REPOSITORY_ROOT, encoding: 'utf8', timeout: 110_000 });
     expect(validated.stderr).toBe('');
     expect(validated.stdout).toContain('Dataset check for llama3.2-11b: VALID');
     expect(validated.status).toBe(0);

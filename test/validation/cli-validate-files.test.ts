@@ -5,11 +5,11 @@
  * shared run-files module the validate-dataset Lambda uses; and a file prepare should convert
  * first (LLaVA, VQAv2, ChartQA, CSV, a JSON array) gets one message naming the prepare command.
  */
-import { spawnSync } from 'child_process';
 import { writeFileSync } from 'fs';
 import * as path from 'path';
 import { ValidationReport } from '../../lambda/shared/validation';
 import { startLocalAws } from '../support/local-aws';
+import { runCliFromSources } from '../support/cli-from-sources';
 import { runValidateCommand } from './validate-command';
 import { DATA_BUCKET, tempDir, textRecord, textRecords, toJsonl } from './fixtures';
 
@@ -166,13 +166,7 @@ describe('a dataset prepare converts, given to validate', () => {
 
   it('as a process: a LLaVA file gets the prepare command and exit code 1', () => {
     const input = file('process-llava.json', JSON.stringify(many(50, (i) => ({ id: `${i}`, conversations: [{ from: 'human', value: 'q' }, { from: 'gpt', value: 'a' }] }))));
-    const root = path.resolve(__dirname, '../..');
-    const result = spawnSync('npx', ['ts-node', 'cli/llama-finetune.ts', 'validate', input, '--model', 'llama3.2-11b'], {
-      cwd: root,
-      encoding: 'utf8',
-      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' },
-      timeout: 110_000,
-    });
+    const result = runCliFromSources(['validate', input, '--model', 'llama3.2-11b']);
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toContain(`is a LLaVA JSON array, not Bedrock conversation JSONL`);

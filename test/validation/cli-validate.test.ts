@@ -2,13 +2,13 @@
  * `llama-finetune validate`: exit codes, text and JSON output, usage errors, local images via
  * --image-root, an s3:// dataset against LocalS3, the progress line, and one real process.
  */
-import { spawnSync } from 'child_process';
 import { writeFileSync } from 'fs';
 import * as path from 'path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { VALIDATE_USAGE } from '../../cli/commands/validate';
 import { createS3ClientForImageReads, DEFAULT_IMAGE_CONCURRENCY, ValidationReport } from '../../lambda/shared/validation';
 import { startLocalAws } from '../support/local-aws';
+import { runCliFromSources } from '../support/cli-from-sources';
 import { runValidateCommand } from './validate-command';
 import { imageBytes } from '../support/images';
 import { DATA_BUCKET, imageRecord, tempDir, textRecord, textRecords, toJsonl, writeImage } from './fixtures';
@@ -182,15 +182,8 @@ describe('progress', () => {
 });
 
 describe('as a process', () => {
-  it('runs through the llama-finetune dispatcher with npx ts-node', () => {
-    const root = path.resolve(__dirname, '../..');
-    const result = spawnSync('npx', ['ts-node', 'cli/llama-finetune.ts', 'validate', invalidFile, '--model', 'llama3.2-3b'], {
-      cwd: root,
-      encoding: 'utf8',
-      // Others' work in progress must not stop this test with type errors: transpile only.
-      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' },
-      timeout: 110_000,
-    });
+  it('runs through the llama-finetune dispatcher from the sources', () => {
+    const result = runCliFromSources(['validate', invalidFile, '--model', 'llama3.2-3b']);
     expect(result.stderr).not.toMatch(/llama-finetune|Error/);
     expect(result.status).toBe(1);
     expect(result.stdout).toContain('line 42 [json-syntax]');
