@@ -110,18 +110,11 @@ export function handlerBundleDirectory(name: string, handlerRoot: string, treeRo
   if (!fs.existsSync(entry)) throw new Error(`No bundle for the '${name}' workflow handler: ${entry} does not exist. Check the handler name.`);
   let known = bundleSets.get(handlerRoot);
   if (!known || !known.checkedBy.has(treeRoot)) {
-    const names = handlerNames(handlerRoot);
     const esbuild = loadEsbuild();
-    const cacheDir = known?.cacheDir ?? cacheDirectoryOf(handlerRoot, esbuild.version);
-    // This process's set first (its stats are the freshest), else the cache folder's.
-    let set = known?.set ?? readManifest(cacheDir);
-    const stale = staleHandlers(cacheDir, set, names);
-    if (stale.length > 0) {
-      const { outdir, options } = newBuild(cacheDir, stale, handlerRoot);
-      set = storeBundles(cacheDir, set, outdir, stale, esbuild.buildSync({ ...options, metafile: true }).metafile!, options.absWorkingDir!);
-    }
+    const check = checkBundles(handlerRoot, esbuild.version, known);
+    const set = check.build ? check.build.store(esbuild.buildSync(check.build.options).metafile!) : check.set!;
     const checkedBy = known && known.set === set ? known.checkedBy : new WeakSet<object>();
-    known = { cacheDir, set: set!, checkedBy };
+    known = { cacheDir: check.cacheDir, set, checkedBy };
     bundleSets.set(handlerRoot, known);
     known.checkedBy.add(treeRoot);
   }
@@ -136,17 +129,32 @@ export function handlerBundleDirectory(name: string, handlerRoot: string, treeRo
  * has the two overlap; the constructs then find the bundles ready.
  */
 export async function prebundleHandlers(handlerRoot: string): Promise<void> {
-  const names = handlerNames(handlerRoot);
   const esbuild = loadEsbuild();
-  const cacheDir = cacheDirectoryOf(handlerRoot, esbuild.version);
-  let set = readManifest(cacheDir);
-  const stale = staleHandlers(cacheDir, set, names);
-  if (stale.length > 0) {
-    const { outdir, options } = newBuild(cacheDir, stale, handlerRoot);
-    const result = await esbuild.build({ ...options, metafile: true });
-    set = storeBundles(cacheDir, set, outdir, stale, result.metafile!, options.absWorkingDir!);
-  }
-  bundleSets.set(handlerRoot, { cacheDir, set: set!, checkedBy: new WeakSet() });
+  const check = checkBundles(handlerRoot, esbuild.version, undefined);
+  const set = check.build ? check.build.store((await esbuild.build(check.build.options)).metafile!) : check.set!;
+  bundleSets.set(handlerRoot, { cacheDir: check.cacheDir, set, checkedBy: new WeakSet() });
+}
+
+/** What {@link checkBundles} found: the cache folder, and the bundle set if current, else the esbuild call that makes it so. */
+interface BundleCheck {
+  readonly cacheDir: string;
+  readonly set: BundleSet | undefined;
+  /** The call bundling the stale handlers (metafile on), and how to store its result; absent when every bundle is current. */
+  readonly build?: { readonly options: BuildOptions; readonly store: (metafile: Metafile) => BundleSet };
+}
+
+/**
+ * Compares the bundles of every handler under `handlerRoot` with their files: this process's set
+ * first (`known`, its stats are the freshest), else the cache folder's manifest. The esbuild call
+ * itself is the caller's, synchronous or not.
+ */
+function checkBundles(handlerRoot: string, esbuildVersion: string, known: { readonly cacheDir: string; readonly set: BundleSet } | undefined): BundleCheck {
+  const cacheDir = known?.cacheDir ?? cacheDirectoryOf(handlerRoot, esbuildVersion);
+  const set = known?.set ?? readManifest(cacheDir);
+  const stale = staleHandlers(cacheDir, set, handlerNames(handlerRoot));
+  if (stale.length === 0) return { cacheDir, set };
+  const { outdir, options } = newBuild(cacheDir, stale, handlerRoot);
+  return { cacheDir, set, build: { options: { ...options, metafile: true }, store: (metafile) => storeBundles(cacheDir, set, outdir, stale, metafile, options.absWorkingDir!) } };
 }
 
 /** Where the bundles of the handlers under `handlerRoot` are cached, for the options, tsconfig.json and esbuild version of this process. */
