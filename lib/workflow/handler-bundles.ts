@@ -48,6 +48,7 @@ export function handlerBundleOptions(names: readonly string[], handlerRoot: stri
     minify: HANDLER_BUNDLING.minify,
     sourcemap: HANDLER_BUNDLING.sourceMap,
     sourcesContent: HANDLER_BUNDLING.sourcesContent,
+    mainFields: [...HANDLER_BUNDLING.mainFields],
     // Nothing external: the AWS SDK goes into the bundle, so the code runs against the SDK it was tested with.
     external: [],
     // Paths in the source maps are relative to the repository root.

@@ -36,6 +36,7 @@ describe('bundle-handlers (the build step that makes dist/assets)', () => {
       minify: HANDLER_BUNDLING.minify,
       sourcemap: HANDLER_BUNDLING.sourceMap,
       sourcesContent: HANDLER_BUNDLING.sourcesContent,
+      mainFields: ['module', 'main'],
       external: [],
     });
   });
