@@ -62,7 +62,7 @@ export const HANDLER_SOURCE_ROOTS = [path.resolve(__dirname, '..', '..', 'lambda
  * and the package small. Every module is inlined, the AWS SDK included, so the code runs against
  * the SDK version it was tested with. Packages are read from their ES module builds where they
  * have one (`mainFields`), so esbuild leaves out the SDK code a handler never reaches: bundles
- * 30 % smaller that load in about 0.7 of the time (the cold-start bench), for about 1 s more of
+ * 30 % smaller that load in about 0.7 of the time (the cold-start bench), for about 0.6 s more of
  * bundling from scratch.
  */
 export const HANDLER_BUNDLING = { minify: true, sourceMap: true, sourcesContent: false, target: esbuildTargetOf(HANDLER_BUILD_RUNTIME), mainFields: ['module', 'main'] } as const;
