@@ -2,13 +2,13 @@
  * `llama-finetune validate`: exit codes, text and JSON output, usage errors, local images via
  * --image-root, an s3:// dataset against LocalS3, the progress line, and one real process.
  */
-import { writeFileSync } from 'fs';
+import { readFileSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { VALIDATE_USAGE } from '../../cli/commands/validate';
 import { createS3ClientForImageReads, DEFAULT_IMAGE_CONCURRENCY, ValidationReport } from '../../lambda/shared/validation';
 import { startLocalAws } from '../support/local-aws';
-import { runCliFromSources } from '../support/cli-from-sources';
+import { CLI_FROM_SOURCES, REPOSITORY_ROOT, runCliFromSources } from '../support/cli-from-sources';
 import { runValidateCommand } from './validate-command';
 import { imageBytes } from '../support/images';
 import { DATA_BUCKET, imageRecord, tempDir, textRecord, textRecords, toJsonl, writeImage } from './fixtures';
@@ -182,7 +182,8 @@ describe('progress', () => {
 });
 
 describe('as a process', () => {
-  it('runs through the llama-finetune dispatcher from the sources', () => {
+  it('runs through the llama-finetune dispatcher from the sources, with the command README gives', () => {
+    expect(readFileSync(path.join(REPOSITORY_ROOT, 'README.md'), 'utf8')).toContain(`From this repository: \`${CLI_FROM_SOURCES.join(' ')} <command> ...\``);
     const result = runCliFromSources(['validate', invalidFile, '--model', 'llama3.2-3b']);
     expect(result.stderr).not.toMatch(/llama-finetune|Error/);
     expect(result.status).toBe(1);
