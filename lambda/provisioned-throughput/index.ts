@@ -170,7 +170,9 @@ async function remove(run: RunContext, provisioned: ProvisionedModel | undefined
   if (!provisioned?.created) return notCreated(provisioned);
   // Only the execution that owns the run deletes what it created (a duplicate never does).
   await readOwnRunRecord(s3Client(), run);
-  await deleteProvisionedThroughput(bedrockClient(), provisioned.provisionedModelArn);
+  // One attempt: the release steps' Retry (10 s, doubling, 5 times) spaces the next ones without
+  // a function sleeping in between.
+  await deleteProvisionedThroughput(bedrockClient(), provisioned.provisionedModelArn, { attempts: 1 });
   return recordDeleted(run, provisioned);
 }
 

@@ -108,6 +108,21 @@ describe('provisioned-throughput handler', () => {
     expect(storedRecord(aws, run).provisionedThroughput).toMatchObject({ arn: created.provisionedModelArn, deletedAt: expect.any(String), hours: expect.any(Number) });
   });
 
+  test('a refused release makes one call and fails the step at once, for Step Functions to retry; the next try deletes it', async () => {
+    const { run, job } = await trainedRun('pt-busy');
+    storeRecord(aws, runningRecord(run, { job }));
+    const created = (await handler({ action: 'create', run, job })) as ProvisionedModel;
+    aws.bedrock.injectError(1, 'ConflictException', { operation: 'DeleteProvisionedModelThroughput', message: 'busy' });
+    await expect(handler({ action: 'delete', run, provisioned: created })).rejects.toMatchObject({ name: 'ConflictException' });
+    const calls = () => aws.callLog.entries({ operation: 'DeleteProvisionedModelThroughput' }).filter((e) => e.resources.includes(created.provisionedModelArn)).map((e) => e.errorCode);
+    expect(calls()).toEqual(['ConflictException']);
+    expect(storedRecord(aws, run).provisionedThroughput?.deletedAt).toBeUndefined();
+
+    await expect(handler({ action: 'delete', run, provisioned: created })).resolves.toMatchObject({ deleted: true, status: 'Deleted' });
+    expect(calls()).toEqual(['ConflictException', undefined]);
+    expect(storedRecord(aws, run).provisionedThroughput).toMatchObject({ deletedAt: expect.any(String) });
+  });
+
   describe('record-undeleted (after the release failed past its retries)', () => {
     afterEach(() => {
       aws.bedrock.clearFaults();

@@ -21,11 +21,24 @@ export type ProvisionedThroughputDeletion = 'deleted' | 'absent';
  */
 export const DELETE_RETRY = { attempts: 5, baseDelayMs: 500, maxDelayMs: 4_000 } as const;
 
+/** How one call of {@link deleteProvisionedThroughput} retries a refusal. */
+export interface DeleteRetryOptions {
+  /**
+   * Attempts in all. 1 where Step Functions retries the step itself: its Retry waits without a
+   * function running, so the function need not sleep between attempts.
+   * @default DELETE_RETRY.attempts
+   */
+  readonly attempts?: number;
+  /** @default a timer */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
 /**
  * Deletes one Provisioned Throughput; one that no longer exists counts as done. A
  * ConflictException is retried ({@link DELETE_RETRY}); the SDK retries throttling and 5xx itself.
  */
-export async function deleteProvisionedThroughput(bedrock: BedrockClient, arn: string, sleep: (ms: number) => Promise<void> = defaultSleep): Promise<ProvisionedThroughputDeletion> {
+export async function deleteProvisionedThroughput(bedrock: BedrockClient, arn: string, options: DeleteRetryOptions = {}): Promise<ProvisionedThroughputDeletion> {
+  const { attempts = DELETE_RETRY.attempts, sleep = defaultSleep } = options;
   for (let attempt = 1; ; attempt++) {
     try {
       await bedrock.send(new DeleteProvisionedModelThroughputCommand({ provisionedModelId: arn }));
@@ -33,7 +46,7 @@ export async function deleteProvisionedThroughput(bedrock: BedrockClient, arn: s
     } catch (err) {
       // Already deleted (a retried step, or the cleanup got there first): nothing bills.
       if (err instanceof ResourceNotFoundException || (err as Error).name === 'ResourceNotFoundException') return 'absent';
-      if ((err as Error).name !== 'ConflictException' || attempt >= DELETE_RETRY.attempts) throw err;
+      if ((err as Error).name !== 'ConflictException' || attempt >= attempts) throw err;
       await sleep(Math.random() * Math.min(DELETE_RETRY.maxDelayMs, DELETE_RETRY.baseDelayMs * 2 ** (attempt - 1)));
     }
   }
