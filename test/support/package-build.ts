@@ -44,7 +44,7 @@ export function installPackageDeclarations(prefix = 'llama-finetune-consumer-'):
   const nodeModules = path.join(consumerDir, 'node_modules');
   const packageDir = path.join(nodeModules, MANIFEST.name);
   fs.mkdirSync(packageDir, { recursive: true });
-  fs.cpSync(built, path.join(packageDir, 'dist'), { recursive: true, filter: (source) => fs.statSync(source).isDirectory() || source.endsWith('.d.ts') });
+  fs.cpSync(built, path.join(packageDir, 'dist'), { recursive: true, filter: (source) => fs.statSync(source).isDirectory() || isCurrentDeclaration(built, source, REPOSITORY) });
   fs.copyFileSync(path.join(REPOSITORY, 'package.json'), path.join(packageDir, 'package.json'));
   // What npm would install beside it: the peers (aws-cdk-lib, constructs) and the dependencies.
   for (const dependency of [...Object.keys(MANIFEST.peerDependencies ?? {}), ...Object.keys(MANIFEST.dependencies ?? {})]) {
@@ -53,4 +53,15 @@ export function installPackageDeclarations(prefix = 'llama-finetune-consumer-'):
     fs.symlinkSync(path.join(REPOSITORY, 'node_modules', dependency), link, 'dir');
   }
   return { consumerDir, packageDir, remove: () => fs.rmSync(consumerDir, { recursive: true, force: true }) };
+}
+
+/**
+ * Whether `file` under the compile's output folder `built` is a declaration the package build
+ * would ship: a .d.ts whose TypeScript source still exists under `sourceRoot` (dist/lib/x.d.ts
+ * from lib/x.ts). The build cleans dist/ first; a developer's dist/ may still hold the
+ * declaration of a source deleted since, which jsii does not remove.
+ */
+export function isCurrentDeclaration(built: string, file: string, sourceRoot: string): boolean {
+  if (!file.endsWith('.d.ts')) return false;
+  return fs.existsSync(path.join(sourceRoot, path.relative(built, file).replace(/\.d\.ts$/, '.ts')));
 }
