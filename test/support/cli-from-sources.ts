@@ -8,7 +8,7 @@ export const REPOSITORY_ROOT = path.resolve(__dirname, '..', '..');
 export const CLI_FROM_SOURCES = ['node', '-r', './scripts/esbuild-register.js', 'cli/llama-finetune.ts'] as const;
 
 /** Runs `llama-finetune <args>` from the sources in the repository's root, with this Node.js. */
-export function runCliFromSources(args: readonly string[], env: NodeJS.ProcessEnv = process.env): SpawnSyncReturns<string> {
+export function runCliFromSources(args: readonly string[]): SpawnSyncReturns<string> {
   const [, ...nodeArgs] = CLI_FROM_SOURCES;
-  return spawnSync(process.execPath, [...nodeArgs, ...args], { cwd: REPOSITORY_ROOT, encoding: 'utf8', env, timeout: 110_000 });
+  return spawnSync(process.execPath, [...nodeArgs, ...args], { cwd: REPOSITORY_ROOT, encoding: 'utf8', timeout: 110_000 });
 }
