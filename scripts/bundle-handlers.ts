@@ -1,14 +1,15 @@
 /**
  * Build step (`npm run build`, after tsc): bundles every workflow handler,
- * lambda/<name>/index.ts, into dist/assets/<name>/index.js with its source map, in one esbuild
- * call with the options a synthesis from the sources uses (lib/workflow/handler-bundles.ts).
- * The package ships these folders, so a consumer's `cdk synth` needs neither the handler
+ * lambda/<name>/index.ts, into dist/assets/<name>.mjs with its source map, and the chunks the
+ * handlers share into dist/assets/chunks/, in one esbuild call with the options a synthesis
+ * from the sources uses (lib/workflow/handler-bundles.ts). The package ships this folder, the
+ * code asset of every workflow function, so a consumer's `cdk synth` needs neither the handler
  * sources, nor esbuild, nor Docker.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { build } from 'esbuild';
-import { handlerBundleOptions, handlerNames } from '../lib/workflow/handler-bundles';
+import { handlerBundleFolderOf, handlerBundleOptions, handlerNames, writeHandlerBundles } from '../lib/workflow/handler-bundles';
 
 const REPOSITORY_ROOT = path.resolve(__dirname, '..');
 const HANDLER_ROOT = path.join(REPOSITORY_ROOT, 'lambda');
@@ -19,11 +20,13 @@ async function main(): Promise<void> {
   if (names.length === 0) throw new Error(`No handlers (lambda/<name>/index.ts) found under ${HANDLER_ROOT}.`);
   fs.rmSync(ASSETS_ROOT, { recursive: true, force: true });
   const started = Date.now();
-  await build(handlerBundleOptions(names, HANDLER_ROOT, ASSETS_ROOT));
-  const missing = names.filter((name) => !fs.existsSync(path.join(ASSETS_ROOT, name, 'index.js')));
-  if (missing.length > 0) throw new Error(`esbuild wrote no index.js for ${missing.join(', ')} under ${ASSETS_ROOT}.`);
-  const kib = (name: string) => Math.round(fs.statSync(path.join(ASSETS_ROOT, name, 'index.js')).size / 1024);
-  process.stdout.write(`Bundled ${names.length} handlers into ${path.relative(REPOSITORY_ROOT, ASSETS_ROOT)}/ in ${Date.now() - started} ms: ${names.map((n) => `${n} ${kib(n)} KiB`).join(', ')}\n`);
+  if (handlerBundleFolderOf(HANDLER_ROOT) !== ASSETS_ROOT) throw new Error(`The handlers are bundled for ${handlerBundleFolderOf(HANDLER_ROOT)}, not for ${ASSETS_ROOT}.`);
+  const { metafile, outputFiles } = await build({ ...handlerBundleOptions(names, HANDLER_ROOT), metafile: true });
+  writeHandlerBundles(outputFiles!, names, HANDLER_ROOT, ASSETS_ROOT);
+  const outputs = Object.entries(metafile!.outputs).filter(([file]) => !file.endsWith('.map'));
+  const kib = (bytes: number) => `${Math.round(bytes / 1024)} KiB`;
+  const code = outputs.reduce((sum, [, output]) => sum + output.bytes, 0);
+  process.stdout.write(`Bundled ${names.length} handlers into ${path.relative(REPOSITORY_ROOT, ASSETS_ROOT)}/ in ${Date.now() - started} ms: ${outputs.length} modules, ${kib(code)} of code without source maps.\n`);
 }
 
 if (require.main === module) {

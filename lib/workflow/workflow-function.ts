@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { handlerBundleDirectory } from './handler-bundles';
-import { HANDLER_EXPORT, HandlerCode, HandlerCodeRoots, handlerRuntime, resolveHandlerCode } from './handler-code';
+import { HandlerCode, HandlerCodeRoots, handlerRuntime, lambdaHandlerOf, resolveHandlerCode } from './handler-code';
 
 export { handlerRuntime } from './handler-code';
 
@@ -101,7 +101,7 @@ export class WorkflowFunction extends Construct {
       deadLetterQueue: props.deadLetterQueue,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
     };
-    this.function = new lambda.Function(this, 'Function', { ...functionProps, code: assetOf(this, resolveHandlerCode(props.handler, props.codeRoots)), handler: `index.${HANDLER_EXPORT}` });
+    this.function = new lambda.Function(this, 'Function', { ...functionProps, code: assetOf(this, resolveHandlerCode(props.handler, props.codeRoots)), handler: lambdaHandlerOf(props.handler) });
     // Names the handler folder in the template, so tools (the offline runner) can find the code.
     (this.function.node.defaultChild as lambda.CfnFunction).addMetadata(HANDLER_METADATA_KEY, props.handler);
     Validations.of(this.role).acknowledge({
@@ -112,8 +112,9 @@ export class WorkflowFunction extends Construct {
 }
 
 /**
- * The function's code asset. From the sources, the handler's bundle (one esbuild call bundles
- * every handler that needs it), unless the app skips bundling for this stack (context
+ * The function's code asset: the folder of every handler's bundle, which all workflow functions
+ * share (one asset to stage and upload; each function's `Handler` names its module). From the
+ * sources, that folder is made by one esbuild call for every handler, unless the app skips bundling for this stack (context
  * `aws:cdk:bundling-stacks`, as template tests do): then the source folder stands in, under a
  * fixed hash, as CDK does for a skipped bundle.
  */

@@ -1,7 +1,8 @@
 /**
  * A synthesis from the repository's sources bundles every handler with ONE esbuild call, with
- * the options the package build uses (so the functions carry the bundles the package ships),
- * reuses the bundles in the process, rebundles when any input changed, and says nothing.
+ * the options the package build uses (so the functions carry the bundles the package ships, one
+ * folder they all share), reuses the bundles in the process, rebundles when any input changed,
+ * and says nothing.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -15,18 +16,39 @@ import {
   handlerBundleBuilds,
   handlerBundleDirectory,
   handlerBundleOptions,
-  handlerBundlesMade,
   handlerNames,
   prebundleHandlers,
+  writeHandlerBundles,
 } from '../../lib/workflow/handler-bundles';
+import { handlerModuleFile, lambdaHandlerOf } from '../../lib/workflow/handler-code';
 import { HANDLER_METADATA_KEY } from '../../lib/workflow/workflow-function';
 import { testStack } from '../support/cdk';
 
 const LAMBDA_ROOT = path.resolve(__dirname, '..', '..', 'lambda');
 
+/**
+ * The code handler `name` loads from a bundle folder: its module and every chunk it imports,
+ * directly or through another chunk (what a shared source gives lands in a chunk).
+ */
+function loadedCodeOf(folder: string, name: string): string {
+  const seen = new Set<string>();
+  const pending = [path.join(folder, handlerModuleFile(name))];
+  let code = '';
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const text = fs.readFileSync(file, 'utf8');
+    code += text;
+    for (const match of text.matchAll(/["'](\.\.?\/[^"']+\.mjs)["']/g)) pending.push(path.resolve(path.dirname(file), match[1]));
+  }
+  return code;
+}
+
 interface SynthesizedFunctions {
   /** handler name -> the asset folder of its function in the cloud assembly */
   readonly assets: Map<string, string>;
+  /** handler name -> its function's Handler property */
+  readonly handlers: Map<string, string>;
   /** what the synthesis wrote to stderr */
   readonly stderr: string;
 }
@@ -43,13 +65,15 @@ function synthesizeWithBundling(outdir: string): SynthesizedFunctions {
     new LlamaFinetuning(testStack(app, 'Bundled'), 'Finetuning');
     const stack = app.synth().getStackByName('Bundled');
     const assets = new Map<string, string>();
-    type FunctionResource = { Type: string; Metadata: Record<string, string>; Properties: { Code: { S3Key: string } } };
+    const handlers = new Map<string, string>();
+    type FunctionResource = { Type: string; Metadata: Record<string, string>; Properties: { Code: { S3Key: string }; Handler: string } };
     for (const resource of Object.values(stack.template.Resources as Record<string, FunctionResource>)) {
       if (resource.Type !== 'AWS::Lambda::Function') continue;
       // The code's S3 key is <asset hash>.zip; the cloud assembly holds the folder as asset.<asset hash>.
       assets.set(resource.Metadata[HANDLER_METADATA_KEY], path.join(outdir, `asset.${path.basename(resource.Properties.Code.S3Key, '.zip')}`));
+      handlers.set(resource.Metadata[HANDLER_METADATA_KEY], resource.Properties.Handler);
     }
-    return { assets, stderr };
+    return { assets, handlers, stderr };
   } finally {
     write.mockRestore();
   }
@@ -67,20 +91,29 @@ describe('handler bundles of a synthesis from the sources', () => {
     fs.rmSync(workDir, { recursive: true, force: true });
   });
 
-  it('bundles every handler in one esbuild call, the very bundles the package build writes, quietly, and reuses them for the next app', () => {
+  it('bundles every handler in one esbuild call into one asset, the very folder the package build writes, quietly, and reuses it for the next app', () => {
     const buildsBefore = handlerBundleBuilds();
     const first = synthesizeWithBundling(path.join(workDir, 'first'));
     expect(handlerBundleBuilds() - buildsBefore).toBe(1);
     expect(first.assets.size).toBeGreaterThan(5);
     expect(first.stderr).toBe('');
 
-    // What `npm run bundle` ships for the same sources.
-    const packaged = path.join(workDir, 'packaged');
-    esbuild.buildSync(handlerBundleOptions(handlerNames(LAMBDA_ROOT), LAMBDA_ROOT, packaged));
-    for (const [name, asset] of first.assets) {
-      expect({ name, code: fs.readFileSync(path.join(asset, 'index.js'), 'utf8') }).toEqual({ name, code: fs.readFileSync(path.join(packaged, name, 'index.js'), 'utf8') });
-      expect(fs.existsSync(path.join(asset, 'index.js.map'))).toBe(true);
+    // Every function has the one asset as its code, and its own module as its Handler.
+    expect(new Set(first.assets.values()).size).toBe(1);
+    const [asset] = new Set(first.assets.values());
+    for (const [name, handler] of first.handlers) {
+      expect({ name, handler }).toEqual({ name, handler: lambdaHandlerOf(name) });
+      expect(fs.existsSync(path.join(asset, handlerModuleFile(name)))).toBe(true);
+      expect(fs.existsSync(path.join(asset, `${handlerModuleFile(name)}.map`))).toBe(true);
     }
+
+    // What `npm run bundle` ships for the same sources: the same files, byte for byte.
+    const packaged = path.join(workDir, 'packaged');
+    writeHandlerBundles(esbuild.buildSync(handlerBundleOptions(handlerNames(LAMBDA_ROOT), LAMBDA_ROOT)).outputFiles!, handlerNames(LAMBDA_ROOT), LAMBDA_ROOT, packaged);
+    const filesOf = (folder: string) => Object.fromEntries((fs.readdirSync(folder, { recursive: true }) as string[]).sort().filter((file) => fs.statSync(path.join(folder, file)).isFile()).map((file) => [file, fs.readFileSync(path.join(folder, file), 'utf8')]));
+    const shipped = filesOf(packaged);
+    expect(Object.keys(shipped).some((file) => file.startsWith(`chunks${path.sep}`))).toBe(true);
+    expect(filesOf(asset)).toEqual(shipped);
 
     const second = synthesizeWithBundling(path.join(workDir, 'second'));
     expect(handlerBundleBuilds() - buildsBefore).toBe(1);
@@ -94,7 +127,7 @@ describe('handler bundles of a synthesis from the sources', () => {
     fs.mkdirSync(path.join(root, 'greet'));
     fs.writeFileSync(path.join(root, 'shared', 'greeting.ts'), "export const GREETING = 'first-version';\n");
     fs.writeFileSync(path.join(root, 'greet', 'index.ts'), "import { GREETING } from '../shared/greeting';\nexport const handler = async () => GREETING;\n");
-    const codeOf = (app: object) => fs.readFileSync(path.join(handlerBundleDirectory('greet', root, app), 'index.js'), 'utf8');
+    const codeOf = (app: object) => loadedCodeOf(handlerBundleDirectory('greet', root, app), 'greet');
     const buildsBefore = handlerBundleBuilds();
 
     expect(codeOf({})).toContain('first-version');
@@ -121,7 +154,7 @@ describe('handler bundles of a synthesis from the sources', () => {
       let seen: { code: string; builds: number } | undefined;
       jest.isolateModules(() => {
         const fresh = require('../../lib/workflow/handler-bundles') as typeof handlerBundles;
-        const code = fs.readFileSync(path.join(fresh.handlerBundleDirectory('greet', root, {}), 'index.js'), 'utf8');
+        const code = loadedCodeOf(fresh.handlerBundleDirectory('greet', root, {}), 'greet');
         seen = { code, builds: fresh.handlerBundleBuilds() };
       });
       return seen!;
@@ -141,11 +174,11 @@ describe('handler bundles of a synthesis from the sources', () => {
     const buildsBefore = handlerBundleBuilds();
     await prebundleHandlers(root);
     expect(handlerBundleBuilds() - buildsBefore).toBe(1);
-    expect(fs.readFileSync(path.join(handlerBundleDirectory('greet', root, {}), 'index.js'), 'utf8')).toContain('bundled-ahead');
+    expect(loadedCodeOf(handlerBundleDirectory('greet', root, {}), 'greet')).toContain('bundled-ahead');
     expect(handlerBundleBuilds() - buildsBefore).toBe(1);
   });
 
-  it('after an edit, bundles again only the handlers that reach the edited file (also one that gave them no bytes), the same bytes as a full build', () => {
+  it('after an edit, bundles every handler again in one call (also after an edit of a file that gave no bytes), the same bytes as a fresh build', () => {
     const root = path.join(workDir, 'repo-incremental', 'lambda');
     for (const folder of ['shared', 'greet', 'count', 'typed']) fs.mkdirSync(path.join(root, folder), { recursive: true });
     fs.writeFileSync(path.join(root, 'shared', 'greeting.ts'), "export const GREETING = 'hello';\n");
@@ -155,26 +188,33 @@ describe('handler bundles of a synthesis from the sources', () => {
     fs.writeFileSync(path.join(root, 'count', 'index.ts'), "import { START } from '../shared/counting';\nexport const handler = async () => START;\n");
     fs.writeFileSync(path.join(root, 'shared', 'barrel.ts'), "export * from './shapes';\nexport const TYPED = 'typed';\n");
     fs.writeFileSync(path.join(root, 'typed', 'index.ts'), "import { TYPED } from '../shared/barrel';\nexport const handler = async () => TYPED;\n");
-    const codeOf = (name: string) => fs.readFileSync(path.join(handlerBundleDirectory(name, root, {}), 'index.js'), 'utf8');
-    const [buildsBefore, madeBefore] = [handlerBundleBuilds(), handlerBundlesMade()];
-    const greetFolder = handlerBundleDirectory('greet', root, {});
-    expect([handlerBundleBuilds() - buildsBefore, handlerBundlesMade() - madeBefore]).toEqual([1, 3]);
+    const codeOf = (name: string) => loadedCodeOf(handlerBundleDirectory(name, root, {}), name);
+    const buildsBefore = handlerBundleBuilds();
+    const firstFolder = handlerBundleDirectory('greet', root, {});
+    expect(handlerBundleBuilds() - buildsBefore).toBe(1);
+    expect(handlerBundleDirectory('count', root, {})).toBe(firstFolder);
 
     fs.writeFileSync(path.join(root, 'shared', 'counting.ts'), "export const START = 'count-from-41';\n");
     expect(codeOf('count')).toContain('count-from-41');
-    expect([handlerBundleBuilds() - buildsBefore, handlerBundlesMade() - madeBefore]).toEqual([2, 4]);
-    expect(handlerBundleDirectory('greet', root, {})).toBe(greetFolder);
+    expect(handlerBundleBuilds() - buildsBefore).toBe(2);
+    expect(handlerBundleDirectory('greet', root, {})).not.toBe(firstFolder);
 
     // A module that gave the bundle no bytes (types only, re-exported) still counts: the edit below gives it some.
     fs.writeFileSync(path.join(root, 'shared', 'shapes.ts'), "export interface Shape { readonly sides: number }\nconsole.log('shapes loaded');\n");
     expect(codeOf('typed')).toContain('shapes loaded');
-    expect([handlerBundleBuilds() - buildsBefore, handlerBundlesMade() - madeBefore]).toEqual([3, 5]);
+    expect(handlerBundleBuilds() - buildsBefore).toBe(3);
 
-    // Built alone or with the others, a handler's bundle is the same.
+    // A handler added is bundled with the others.
+    fs.mkdirSync(path.join(root, 'added'));
+    fs.writeFileSync(path.join(root, 'added', 'index.ts'), "export const handler = async () => 'added-later';\n");
+    expect(codeOf('added')).toContain('added-later');
+    expect(handlerBundleBuilds() - buildsBefore).toBe(4);
+
+    // The cached folder holds exactly what a fresh build writes.
     const full = path.join(workDir, 'incremental-full');
-    esbuild.buildSync(handlerBundleOptions(handlerNames(root), root, full));
+    writeHandlerBundles(esbuild.buildSync(handlerBundleOptions(handlerNames(root), root)).outputFiles!, handlerNames(root), root, full);
     for (const name of handlerNames(root)) {
-      expect({ name, code: codeOf(name) }).toEqual({ name, code: fs.readFileSync(path.join(full, name, 'index.js'), 'utf8') });
+      expect({ name, code: codeOf(name) }).toEqual({ name, code: loadedCodeOf(full, name) });
     }
   });
 
@@ -183,7 +223,7 @@ describe('handler bundles of a synthesis from the sources', () => {
     for (const folder of ['shared', 'first', 'second']) fs.mkdirSync(path.join(root, folder), { recursive: true });
     fs.writeFileSync(path.join(root, 'shared', 'word.ts'), "export const WORD = 'old-word';\n");
     for (const name of ['first', 'second']) fs.writeFileSync(path.join(root, name, 'index.ts'), "import { WORD } from '../shared/word';\nexport const handler = async () => WORD;\n");
-    const codeOf = (name: string) => fs.readFileSync(path.join(handlerBundleDirectory(name, root, {}), 'index.js'), 'utf8');
+    const codeOf = (name: string) => loadedCodeOf(handlerBundleDirectory(name, root, {}), name);
     expect(codeOf('second')).toContain('old-word');
 
     fs.renameSync(path.join(root, 'second'), path.join(workDir, 'second-away'));

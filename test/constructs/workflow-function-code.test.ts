@@ -7,17 +7,16 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { esbuildTargetOf, HANDLER_SOURCE_ROOTS, HandlerCodeRoots, resolveHandlerCode } from '../../lib/workflow/handler-code';
+import { esbuildTargetOf, HANDLER_SOURCE_ROOTS, HandlerCodeRoots, handlerModuleFile, resolveHandlerCode } from '../../lib/workflow/handler-code';
 import { HANDLER_METADATA_KEY, WorkflowFunction } from '../../lib/workflow/workflow-function';
 import { testApp, testStack } from '../support/cdk';
 
 const HANDLER = 'read-request';
 
-/** A temporary folder laid out like the package's dist/assets/, with one handler's index.js. */
+/** A temporary folder laid out like the package's dist/assets/, with one handler's module. */
 function fakePrebundledRoot(handler: string): string {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'prebundled-handlers-'));
-  fs.mkdirSync(path.join(root, handler));
-  fs.writeFileSync(path.join(root, handler, 'index.js'), 'exports.handler = async () => ({});\n');
+  fs.writeFileSync(path.join(root, handlerModuleFile(handler)), 'export const handler = async () => ({});\n');
   return root;
 }
 
@@ -63,7 +62,7 @@ describe('resolveHandlerCode', () => {
   });
 
   it('prefers the prebundled asset folder when it holds the handler', () => {
-    expect(resolveHandlerCode(HANDLER, { prebundledRoot })).toEqual({ kind: 'prebundled', directory: path.join(prebundledRoot, HANDLER) });
+    expect(resolveHandlerCode(HANDLER, { prebundledRoot })).toEqual({ kind: 'prebundled', directory: prebundledRoot });
   });
 
   it('falls back to the sources for a handler the prebundled folder lacks', () => {
@@ -73,7 +72,7 @@ describe('resolveHandlerCode', () => {
   it('names both places it looked, and what to do, when the handler is nowhere', () => {
     const sourceRoot = path.join(prebundledRoot, 'no-sources-here');
     const lookup = () => resolveHandlerCode('no-such-handler', { prebundledRoot, sourceRoots: [sourceRoot] });
-    expect(lookup).toThrow(path.join(prebundledRoot, 'no-such-handler', 'index.js'));
+    expect(lookup).toThrow(path.join(prebundledRoot, 'no-such-handler.mjs'));
     expect(lookup).toThrow(path.join(sourceRoot, 'no-such-handler', 'index.ts'));
     expect(lookup).toThrow(/reinstall llama-finetune-cdk/);
   });

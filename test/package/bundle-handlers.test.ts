@@ -21,17 +21,22 @@ describe('bundle-handlers (the build step that makes dist/assets)', () => {
     expect(bundled).not.toContain('shared');
   });
 
-  it('writes <name>/index.js per handler with the settings a synthesis from the sources uses, inlining every module', () => {
-    const options = bundleOptions(['begin-run', 'check-job'], LAMBDA_ROOT, '/out');
+  it('writes <name>.mjs per handler and the chunks they share, with the settings a synthesis from the sources uses, inlining every module', () => {
+    const options = bundleOptions(['begin-run', 'check-job'], LAMBDA_ROOT);
     expect(options.entryPoints).toEqual([
-      { in: path.join(LAMBDA_ROOT, 'begin-run', 'index.ts'), out: path.join('begin-run', 'index') },
-      { in: path.join(LAMBDA_ROOT, 'check-job', 'index.ts'), out: path.join('check-job', 'index') },
+      { in: path.join(LAMBDA_ROOT, 'begin-run', 'index.ts'), out: 'begin-run' },
+      { in: path.join(LAMBDA_ROOT, 'check-job', 'index.ts'), out: 'check-job' },
     ]);
     expect(options).toMatchObject({
-      outdir: '/out',
+      // Made for the package's folder wherever they go: source-map paths and chunk names depend on it.
+      outdir: path.join(path.dirname(LAMBDA_ROOT), 'dist', 'assets'),
+      write: false,
+      outExtension: { '.js': '.mjs' },
+      chunkNames: 'chunks/[name]-[hash]',
       bundle: true,
       platform: 'node',
-      format: 'cjs',
+      format: 'esm',
+      splitting: true,
       target: HANDLER_BUNDLING.target,
       minify: HANDLER_BUNDLING.minify,
       sourcemap: HANDLER_BUNDLING.sourceMap,

@@ -9,13 +9,14 @@
  * installed, from the npm cache alone (`--offline`). The consumer has no esbuild, its PATH no
  * node_modules/.bin, and CDK_DOCKER names no program, so any bundling at synth time would fail.
  */
+import { spawnSync } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { usage } from '../../cli/llama-finetune';
 import { HANDLER_METADATA_KEY } from '../../lib/workflow/workflow-function';
-import { handlerRuntime } from '../../lib/workflow/handler-code';
+import { handlerModuleFile, handlerRuntime, lambdaHandlerOf } from '../../lib/workflow/handler-code';
 import { CfnResolver } from '../support/local-workflow/cfn-resolver';
 import { CfnTemplateJson, resourcesOfType } from '../support/local-workflow/cfn-template';
 import { physicalResourcesOf } from '../support/local-workflow/physical-resources';
@@ -200,9 +201,11 @@ describe('installable package [slow: build, npm pack, offline install into a con
     const entries = run.tarballEntries.map((entry) => entry.replace(/^package\//, ''));
     for (const required of ['package.json', 'README.md', 'LICENSE', 'dist/lib/index.js', 'dist/lib/index.d.ts', MANIFEST.bin[CLI_NAME]]) expect(entries).toContain(required);
     for (const handler of HANDLER_NAMES) {
-      expect(entries).toContain(`dist/assets/${handler}/index.js`);
-      expect(entries).toContain(`dist/assets/${handler}/index.js.map`);
+      expect(entries).toContain(`dist/assets/${handlerModuleFile(handler)}`);
+      expect(entries).toContain(`dist/assets/${handlerModuleFile(handler)}.map`);
     }
+    // The chunks the handlers share ship once, in the same folder.
+    expect(entries.filter((entry) => /^dist\/assets\/chunks\/.+\.mjs$/.test(entry)).length).toBeGreaterThan(0);
     // The package has no runtime dependency (jsii allows only jsii modules): the CLI is one esbuild bundle with its S3 client inside.
     expect(entries.filter((entry) => entry.startsWith('node_modules/'))).toEqual([]);
     expect(entries).toContain('.jsii');
@@ -228,7 +231,7 @@ describe('installable package [slow: build, npm pack, offline install into a con
     expect(run.esbuildLookup.stderr).toContain("Cannot find module 'esbuild'");
   });
 
-  it('synthesizes from the shipped assets: no NodejsFunction, nothing bundled, each function runs the shipped index.js', () => {
+  it('synthesizes from the shipped assets: no NodejsFunction, nothing bundled, every workflow function runs its shipped module from the one shipped folder', () => {
     const tree = JSON.parse(fs.readFileSync(path.join(run.cloudAssemblyDir, 'tree.json'), 'utf8')) as { tree: Parameters<typeof constructClasses>[0] };
     const classes = [...constructClasses(tree.tree)];
     expect(classes).toContain('aws-cdk-lib.aws_lambda.Function');
@@ -236,27 +239,43 @@ describe('installable package [slow: build, npm pack, offline install into a con
 
     const workflowFunctions = resourcesOfType(run.template, 'AWS::Lambda::Function').filter(([, resource]) => typeof resource.Metadata?.[HANDLER_METADATA_KEY] === 'string');
     expect(workflowFunctions.length).toBeGreaterThan(0);
+    const shippedFolder = path.join(run.installedPackageDir, 'dist', 'assets');
+    const stagedFolders = new Set<string>();
+    const modules: string[] = [];
     for (const [logicalId, resource] of workflowFunctions) {
       const handler = resource.Metadata![HANDLER_METADATA_KEY] as string;
-      const staged = path.join(run.cloudAssemblyDir, resource.Metadata!['aws:asset:path'] as string, 'index.js');
-      const shipped = path.join(run.installedPackageDir, 'dist', 'assets', handler, 'index.js');
+      const stagedFolder = path.join(run.cloudAssemblyDir, resource.Metadata!['aws:asset:path'] as string);
+      stagedFolders.add(stagedFolder);
+      modules.push(path.join(stagedFolder, handlerModuleFile(handler)));
       expect({ logicalId, bundled: resource.Metadata!['aws:asset:is-bundled'] }).toEqual({ logicalId, bundled: false });
-      expect({ logicalId, code: sha256(staged) }).toEqual({ logicalId, code: sha256(shipped) });
-      expect({ logicalId, handler: resource.Properties?.Handler, runtime: resource.Properties?.Runtime }).toEqual({ logicalId, handler: 'index.handler', runtime: handlerRuntime().name });
+      expect({ logicalId, code: sha256(path.join(stagedFolder, handlerModuleFile(handler))) }).toEqual({ logicalId, code: sha256(path.join(shippedFolder, handlerModuleFile(handler))) });
+      expect({ logicalId, handler: resource.Properties?.Handler, runtime: resource.Properties?.Runtime }).toEqual({ logicalId, handler: lambdaHandlerOf(handler), runtime: handlerRuntime().name });
     }
+    // One asset for all of them: the shipped folder, staged once.
+    expect(stagedFolders.size).toBe(1);
+    const [stagedFolder] = stagedFolders;
+    const filesOf = (folder: string) => (fs.readdirSync(folder, { recursive: true }) as string[]).filter((file) => fs.statSync(path.join(folder, file)).isFile()).sort();
+    expect(filesOf(stagedFolder)).toEqual(filesOf(shippedFolder));
+    // Each staged module loads in a plain Node.js process, as the Lambda runtime imports it, and exports its handler.
+    const load = spawnSync(process.execPath, ['--input-type=module', '-e', `for (const file of ${JSON.stringify(modules)}) { const loaded = await import(file); console.log(typeof loaded.handler); }`], { encoding: 'utf8' });
+    expect({ stderr: load.stderr, status: load.status }).toEqual({ stderr: '', status: 0 });
+    expect(load.stdout.trim().split('\n')).toEqual(modules.map(() => 'function'));
   });
 
-  it('gives every Lambda function a code asset with an index.js', () => {
+  it('gives every Lambda function a code asset holding the module its Handler names', () => {
     const functions = resourcesOfType(run.template, 'AWS::Lambda::Function');
     expect(functions.length).toBeGreaterThan(0);
-    const withoutIndex = functions
+    const withoutModule = functions
       .filter(([, resource]) => !(resource.Properties?.Code as { ZipFile?: unknown } | undefined)?.ZipFile)
       .filter(([, resource]) => {
         const assetPath = resource.Metadata?.['aws:asset:path'];
-        return typeof assetPath !== 'string' || !fs.existsSync(path.join(run.cloudAssemblyDir, assetPath, 'index.js'));
+        const handler = String(resource.Properties?.Handler ?? '');
+        // The Node.js runtime loads <file>.js, .mjs or .cjs for a Handler of <file>.<export>.
+        const file = handler.slice(0, handler.lastIndexOf('.'));
+        return typeof assetPath !== 'string' || !['.js', '.mjs', '.cjs'].some((extension) => fs.existsSync(path.join(run.cloudAssemblyDir, assetPath, `${file}${extension}`)));
       })
       .map(([logicalId]) => logicalId);
-    expect(withoutIndex).toEqual([]);
+    expect(withoutModule).toEqual([]);
   });
 
   it("makes the consumer's own bucket the dataset bucket whose uploads the trigger rule matches", () => {
