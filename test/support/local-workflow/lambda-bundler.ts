@@ -1,17 +1,22 @@
 /**
- * Bundles a handler the way deployment does (esbuild: bundle, platform node, CommonJS,
- * minified, every dependency included) into a file a worker thread can `require`.
+ * The code a function's worker thread loads. A workflow handler (`<root>/<name>/index.ts`) runs
+ * from the very modules a synthesis stages and the package ships: the ES modules that
+ * lib/workflow/handler-bundles.ts makes for every handler under the root in one esbuild call
+ * (sharing chunks, AWS SDK inside), with its cache. Any other entry (a test's own handler
+ * file) is bundled on its own, as CommonJS with the same minify and source-map settings.
  *
- * Bundles are cached in memory for the test process and on disk in the temp directory,
- * keyed by entry and options; a disk entry is reused only while every input file esbuild
- * read (sources and node_modules alike) still has the size and modification time it had,
- * so an edited handler is always rebuilt.
+ * The CommonJS bundles are cached in memory for the test process and on disk in the temp
+ * directory, keyed by entry and options; a disk entry is reused only while every input file
+ * esbuild read (sources and node_modules alike) still has the size and modification time it
+ * had, so an edited handler is always rebuilt.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
+import { handlerBundleDirectory, handlerNames, prebundleHandlers } from '../../../lib/workflow/handler-bundles';
+import { handlerModuleFile } from '../../../lib/workflow/handler-code';
 
 /** Node.js version the bundle targets: the one the tests run on (deployment targets the Lambda runtime's). */
 export const LOCAL_BUNDLE_TARGET = 'node20';
@@ -23,17 +28,42 @@ interface CacheManifest {
   readonly inputs: Array<{ readonly file: string; readonly size: number; readonly mtimeMs: number }>;
 }
 
-/** The path of a CommonJS bundle of `entry` (absolute path of a .ts or .js handler). */
+/** The file a worker loads for `entry` (absolute path of a .ts or .js handler): the shipped module of a workflow handler, else a CommonJS bundle. */
 export function bundleHandler(entry: string): Promise<string> {
   const absolute = path.resolve(entry);
   let pending = inMemory.get(absolute);
   if (!pending) {
-    pending = buildOrReuse(absolute);
+    pending = isWorkflowHandlerEntry(absolute) ? shippedModuleOf(absolute) : buildOrReuse(absolute);
     // A failed build is not cached, so fixing the handler and re-running works.
     pending.catch(() => inMemory.delete(absolute));
     inMemory.set(absolute, pending);
   }
   return pending;
+}
+
+/** Whether `entry` is `<root>/<name>/index.ts`, a handler as lambda/ holds them. */
+function isWorkflowHandlerEntry(entry: string): boolean {
+  return path.basename(entry) === 'index.ts' && fs.existsSync(entry);
+}
+
+/** The folder of every handler's bundle, by handler root: checked (and bundled if not current) once per test process. */
+const bundleFolders = new Map<string, Promise<string>>();
+/** Stands for the construct tree in handlerBundleDirectory's once-per-tree check. */
+const RUNNER_TREE = {};
+
+/** The module of the handler at `<root>/<name>/index.ts` in the folder of every handler's bundle. */
+async function shippedModuleOf(entry: string): Promise<string> {
+  const root = path.dirname(path.dirname(entry));
+  const name = path.basename(path.dirname(entry));
+  if (!handlerNames(root).includes(name)) throw new Error(`Handler entry ${entry} is not a handler folder under ${root}.`);
+  let folder = bundleFolders.get(root);
+  if (!folder) {
+    // esbuild's asynchronous API keeps the test process responsive while it bundles.
+    folder = prebundleHandlers(root).then(() => handlerBundleDirectory(name, root, RUNNER_TREE));
+    folder.catch(() => bundleFolders.delete(root));
+    bundleFolders.set(root, folder);
+  }
+  return path.join(await folder, handlerModuleFile(name));
 }
 
 function buildOptions(entry: string, outfile: string): esbuild.BuildOptions {

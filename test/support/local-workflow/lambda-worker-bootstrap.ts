@@ -48,17 +48,21 @@ function errorOf(thrown) {
 
 let handler;
 let initError;
-try {
-  const loaded = require(workerData.bundlePath);
-  handler = loaded[workerData.exportName];
-  if (typeof handler !== 'function') {
-    initError = { errorType: 'Runtime.HandlerNotFound', errorMessage: 'index.' + workerData.exportName + ' is undefined or not exported', trace: [] };
-  }
-} catch (err) {
-  initError = errorOf(err);
-}
-// Init is over: the function's timeout applies from the first invocation on, as in Lambda.
-parentPort.postMessage({ ready: true });
+// An ES module (the shipped handlers, .mjs) is imported, a CommonJS bundle required, as Lambda's Node.js runtime does.
+const loading = workerData.bundlePath.endsWith('.mjs')
+  ? import(require('node:url').pathToFileURL(workerData.bundlePath).href)
+  : Promise.resolve().then(() => require(workerData.bundlePath));
+loading
+  .then((loaded) => {
+    handler = loaded[workerData.exportName];
+    if (typeof handler !== 'function') {
+      initError = { errorType: 'Runtime.HandlerNotFound', errorMessage: require('node:path').basename(workerData.bundlePath).replace(/\.[cm]?js$/, '') + '.' + workerData.exportName + ' is undefined or not exported', trace: [] };
+    }
+  }, (err) => {
+    initError = errorOf(err);
+  })
+  // Init is over: the function's timeout applies from the first invocation on, as in Lambda.
+  .then(() => parentPort.postMessage({ ready: true }));
 
 function runHandler(event, context) {
   if (handler.length < 3) return Promise.resolve().then(() => handler(event, context));
