@@ -20,7 +20,7 @@ export interface LambdaFunctionSpec {
   readonly handlerName: string;
   /** Source file that is bundled. */
   readonly entry: string;
-  /** Exported function called (from the template's Handler, e.g. index.handler -> handler). */
+  /** Exported function called (from the template's Handler, e.g. check-job.handler -> handler). */
   readonly exportName: string;
   /** process.env inside the function. */
   readonly environment: Readonly<Record<string, string>>;
