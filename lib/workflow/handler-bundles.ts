@@ -10,8 +10,8 @@
  * The bundles are kept (in the process, and in a cache folder under the system's temporary
  * folder for the next process) with the files they were made from: every file esbuild read,
  * node_modules included (the metafile's inputs). They are bundled again as soon as one of those
- * files changed by content, or a handler was added, so a changed source is never hidden by a
- * stale bundle, and only then. The handlers share chunks, so they are always bundled together.
+ * files changed by content, or a handler was added or removed, so a changed source is never
+ * hidden by a stale bundle, and only then. The handlers share chunks, so they are always bundled together.
  * esbuild is a development dependency: it is loaded only here, and only when the library runs
  * from its sources (the package ships prebundled handlers).
  */
@@ -186,13 +186,13 @@ function cacheDirectoryOf(handlerRoot: string, esbuildVersion: string): string {
 }
 
 /**
- * Whether `set` holds a current bundle of every handler of `names`: each one's module is there,
- * and no file they were made from changed. Each file is looked at once, a cheap stat first, its
+ * Whether `set` holds current bundles of exactly the handlers of `names` (none added or
+ * removed): each one's module is there, and no file they were made from changed. Each file is looked at once, a cheap stat first, its
  * content hash only when the stat moved (a touched but unchanged file keeps the bundles; its new
  * stat is noted).
  */
 function isCurrent(cacheDir: string, set: BundleSet, names: readonly string[]): boolean {
-  if (names.some((name) => !set.handlers.includes(name) || !fs.existsSync(path.join(cacheDir, set.folder, handlerModuleFile(name))))) return false;
+  if (set.handlers.length !== names.length || names.some((name) => !set.handlers.includes(name) || !fs.existsSync(path.join(cacheDir, set.folder, handlerModuleFile(name))))) return false;
   return set.inputs.every((input, index) => {
     let stat: fs.Stats;
     try {

@@ -210,6 +210,12 @@ describe('handler bundles of a synthesis from the sources', () => {
     expect(codeOf('added')).toContain('added-later');
     expect(handlerBundleBuilds() - buildsBefore).toBe(4);
 
+    // A handler removed leaves the folder too.
+    fs.rmSync(path.join(root, 'added'), { recursive: true });
+    const withoutAdded = handlerBundleDirectory('greet', root, {});
+    expect(handlerBundleBuilds() - buildsBefore).toBe(5);
+    expect(fs.existsSync(path.join(withoutAdded, handlerModuleFile('added')))).toBe(false);
+
     // The cached folder holds exactly what a fresh build writes.
     const full = path.join(workDir, 'incremental-full');
     writeHandlerBundles(esbuild.buildSync(handlerBundleOptions(handlerNames(root), root)).outputFiles!, handlerNames(root), root, full);
