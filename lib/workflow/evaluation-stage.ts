@@ -111,6 +111,13 @@ export interface EvaluationStageProps extends EvaluationOptions {
 const CONSTRUCT = 'EvaluationStage';
 
 /**
+ * How the release steps retry a deletion Bedrock refused: the function makes one deletion call
+ * per try (lambda/provisioned-throughput, `action: 'delete'`), so these tries, 10 s apart and
+ * doubling, are the whole of its retrying; no function sleeps between them.
+ */
+export const RELEASE_RETRY: sfn.RetryProps = { errors: ['States.ALL'], interval: Duration.seconds(10), maxAttempts: 5, backoffRate: 2 };
+
+/**
  * The evaluation stage: serve the fine-tuned model (a no-commitment Provisioned Throughput,
  * created and always deleted, or an existing one), run the held-out test records through it
  * and through the base model with a bounded Distributed Map fan-out, score both with SQuAD F1, and write
@@ -236,7 +243,7 @@ export class EvaluationStage extends Construct {
 
     // Errors before anything bills go straight to the failure record; after, the model is released first.
     const releaseAfterFailure = invoke('ReleaseModelAfterFailure', provisioned, { action: 'delete', run, provisioned: sfn.JsonPath.objectAt('$.provisioned') }, '$.released');
-    releaseAfterFailure.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(10), maxAttempts: 5, backoffRate: 2 });
+    releaseAfterFailure.addRetry(RELEASE_RETRY);
     releaseAfterFailure.addCatch(props.recordFailure, { resultPath: '$.releaseError' });
     releaseAfterFailure.next(props.recordFailure);
     const failBeforeModel = (task: sfn.TaskStateBase) => task.addCatch(props.recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
@@ -279,7 +286,7 @@ export class EvaluationStage extends Construct {
     const scoreStep = invoke('ScoreEvaluation', score, { run, provisioned: sfn.JsonPath.objectAt('$.provisioned') }, '$.scores');
     failAfterModel(scoreStep);
     const releaseModel = invoke('ReleaseModel', provisioned, { action: 'delete', run, provisioned: sfn.JsonPath.objectAt('$.provisioned') }, '$.released');
-    releaseModel.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(10), maxAttempts: 5, backoffRate: 2 });
+    releaseModel.addRetry(RELEASE_RETRY);
     // Still refused after the retries: the run is trained and scored, so it goes on; the
     // refusal is recorded and alarmed, and the watch deletes the throughput once the run ended.
     const recordNotReleased = invoke('RecordModelNotReleased', provisioned, { action: 'record-undeleted', run, provisioned: sfn.JsonPath.objectAt('$.provisioned') }, '$.released');

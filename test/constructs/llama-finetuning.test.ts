@@ -315,3 +315,32 @@ describe('LlamaFinetuning maxConcurrentJobs', () => {
     expect(runVariantsConcurrency((stack) => new LlamaFinetuning(stack, 'Finetuning'))).toBe(2);
   });
 });
+
+describe('LlamaFinetuning with evaluation: releasing the Provisioned Throughput', () => {
+  /** The states of the synthesized definition named `names`, wherever they are nested (tokens replaced by a placeholder). */
+  function statesNamed(names: readonly string[]): Record<string, { Retry?: unknown[]; Catch?: Array<{ Next: string }> }> {
+    const stack = testStack();
+    new LlamaFinetuning(stack, 'Finetuning', { evaluation: {} });
+    const machines = Object.values(Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine'));
+    const definition = machines[0].Properties.DefinitionString as string | { 'Fn::Join': [string, unknown[]] };
+    const text = typeof definition === 'string' ? definition : definition['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : 'TOKEN')).join('');
+    const found: Record<string, { Retry?: unknown[] }> = {};
+    JSON.parse(text, (key, value) => {
+      if (names.includes(key) && value && typeof value === 'object' && (value as { Type?: string }).Type === 'Task') found[key] = value;
+      return value;
+    });
+    return found;
+  }
+
+  test('both release steps retry any error 5 times, 10 s apart and doubling: the spacing of the one deletion call each try makes', () => {
+    const states = statesNamed(['ReleaseModel', 'ReleaseModelAfterFailure']);
+    expect(Object.keys(states).sort()).toEqual(['ReleaseModel', 'ReleaseModelAfterFailure']);
+    for (const [name, state] of Object.entries(states)) {
+      // After the transient-error retries every task has; States.ALL must come last.
+      const catchAll = (state.Retry as Array<{ ErrorEquals: string[] }>).filter((retry) => retry.ErrorEquals.includes('States.ALL'));
+      expect({ name, catchAll, last: state.Retry!.at(-1) }).toEqual({ name, catchAll: [{ ErrorEquals: ['States.ALL'], IntervalSeconds: 10, MaxAttempts: 5, BackoffRate: 2 }], last: catchAll[0] });
+    }
+    // Still refused after them: ReleaseModel records the refusal, the failure path records the failure.
+    expect(states.ReleaseModel.Catch?.map((c) => c.Next)).toEqual(['RecordModelNotReleased']);
+  });
+});
