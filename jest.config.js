@@ -28,6 +28,8 @@ module.exports = {
       testMatch: ['<rootDir>/test/constructs/**/*.test.ts', '<rootDir>/test/operations/finetuning-operations.test.ts', '<rootDir>/test/cdk-version/**/*.test.ts'],
       // Every require of aws-cdk-lib, in the library, the tests and cdk-nag alike.
       moduleNameMapper: { '^aws-cdk-lib$': 'aws-cdk-lib-newest', '^aws-cdk-lib/(.*)$': 'aws-cdk-lib-newest/$1' },
+      // Its built-in template validation off but in the one test that runs it (the file says why).
+      setupFiles: ['<rootDir>/test/support/newest-cdk-lib-setup.ts'],
     },
   ],
 };
