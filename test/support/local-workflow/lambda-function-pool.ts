@@ -179,7 +179,7 @@ export class LambdaFunctionPool {
       eval: true,
       workerData,
       env: { ...spec.environment },
-      execArgv: [...spec.execArgv, ...(process.env.LAMBDA_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.LAMBDA_CPU_PROF}`] : [])],
+      execArgv: [...spec.execArgv],
       stdout: true,
       stderr: true,
       resourceLimits: { maxOldGenerationSizeMb: spec.memorySizeMb },
