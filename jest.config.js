@@ -8,6 +8,8 @@ const base = {
   testEnvironment: 'node',
   // esbuild strips the types (tsc type-checks everything before jest starts): scripts/jest-esbuild-transform.js.
   transform: { '^.+\\.tsx?$': '<rootDir>/scripts/jest-esbuild-transform.js' },
+  // No creation stack traces in the apps the tests make (the file says why).
+  setupFiles: ['<rootDir>/test/support/cdk-test-setup.ts'],
 };
 
 /** @type {import('jest').Config} */
@@ -37,7 +39,7 @@ module.exports = {
       // Every require of aws-cdk-lib, in the library, the tests and cdk-nag alike.
       moduleNameMapper: { '^aws-cdk-lib$': 'aws-cdk-lib-newest', '^aws-cdk-lib/(.*)$': 'aws-cdk-lib-newest/$1' },
       // Its built-in template validation off but in the one test that runs it (the file says why).
-      setupFiles: ['<rootDir>/test/support/newest-cdk-lib-setup.ts'],
+      setupFiles: [...base.setupFiles, '<rootDir>/test/support/newest-cdk-lib-setup.ts'],
     },
   ],
 };

@@ -5,6 +5,7 @@
  * otherwise) and never deleted; deleting one already gone is no error.
  */
 import { handler, ProvisionedModel, ReleasedModel } from '../../lambda/provisioned-throughput';
+import { DELETE_RETRY } from '../../lambda/shared/evaluation/provisioned-throughput-deletion';
 import { provisionedModelNameFor } from '../../lambda/shared/evaluation/provisioned-names';
 import { RunContext } from '../../lambda/shared/run-context';
 import { RunJob } from '../../lambda/shared/run-record';
@@ -124,7 +125,10 @@ describe('provisioned-throughput handler', () => {
   });
 
   describe('record-undeleted (after the release failed past its retries)', () => {
+    let noJitter: jest.SpyInstance | undefined;
     afterEach(() => {
+      noJitter?.mockRestore();
+      noJitter = undefined;
       aws.bedrock.clearFaults();
       delete process.env.PROVISIONED_THROUGHPUT_WATCH_MINUTES;
     });
@@ -142,7 +146,13 @@ describe('provisioned-throughput handler', () => {
       process.env.PROVISIONED_THROUGHPUT_WATCH_MINUTES = '15';
       const { run, created } = await createdFor('pt-refused');
       aws.bedrock.injectError('forever', 'ConflictException', { operation: 'DeleteProvisionedModelThroughput', message: 'busy' });
+      // The last try's backoff is full jitter (a random share of up to 4 s before each retry):
+      // drawn as zero here, so the test waits on no clock for the refusals it counts.
+      noJitter = jest.spyOn(Math, 'random').mockReturnValue(0);
       const out = (await handler({ action: 'record-undeleted', run, provisioned: created })) as ReleasedModel;
+      // One try of every attempt, each refused.
+      const deletions = aws.callLog.entries({ operation: 'DeleteProvisionedModelThroughput' }).filter((call) => call.resources.includes(created.provisionedModelArn));
+      expect(deletions.map((call) => call.errorCode)).toEqual(Array(DELETE_RETRY.attempts).fill('ConflictException'));
       const arn = created.provisionedModelArn;
       expect(out).toMatchObject({ provisionedModelArn: arn, deleted: false, status: 'DeleteRefused' });
       expect(out.notice).toContain(`Provisioned Throughput ${arn} (${provisionedModelNameFor(run)}) could not be deleted: Bedrock still refused after every retry (ConflictException: busy). It bills per hour for its 1 model unit until it is deleted.`);

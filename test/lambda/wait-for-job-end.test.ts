@@ -10,11 +10,19 @@ describe('wait-for-job-end handler', () => {
   let aws: HandlerAws;
   const owner = { stateMachineArn: 'arn:aws:states:us-west-2:111122223333:stateMachine:M', stateName: 'WaitForJobEnd' };
 
+  let noJitter: jest.SpyInstance;
+
   beforeAll(async () => {
     aws = await startHandlerAws({ JOB_WAITS_BUCKET: ARTIFACTS, JOB_WATCH_ERROR_BUDGET_SECONDS: '3600' });
     aws.bedrock.setJobScenario({ afterPolls: 'manual' });
+    // The SDK's retries of the throttled checks below back off with full jitter: drawn as zero,
+    // they make the same attempts without seconds of real sleeping.
+    noJitter = jest.spyOn(Math, 'random').mockReturnValue(0);
   });
-  afterAll(async () => aws?.stop());
+  afterAll(async () => {
+    noJitter?.mockRestore();
+    await aws?.stop();
+  });
 
   async function waitingRun(name: string) {
     const run = runContext(name);

@@ -1,7 +1,7 @@
 import { BedrockClient, CreateProvisionedModelThroughputCommand, DeleteProvisionedModelThroughputCommand } from '@aws-sdk/client-bedrock';
 import { WatchResult } from '../../lambda/provisioned-throughput-watch';
 import { emfDocuments, metricValues } from '../support/emf';
-import { WorkflowHarness, arithmeticRecords, startHarness, waitFor } from '../workflow/harness';
+import { TEST_PROPS, WorkflowHarness, ZERO_JITTER, arithmeticRecords, startHarness, waitFor } from '../workflow/harness';
 
 /**
  * The operations side of a deployment, offline and as synthesized: the Provisioned Throughput
@@ -15,7 +15,7 @@ describe('operations (offline, as synthesized)', () => {
   const MAX_AGE_SECONDS = 6 * 3600; // the construct's default
 
   beforeAll(async () => {
-    h = await startHarness();
+    h = await startHarness(TEST_PROPS, ZERO_JITTER);
     bedrock = new BedrockClient({});
   });
   afterAll(async () => {

@@ -236,6 +236,21 @@ describe('local workflow runner mechanics', () => {
     expect(process.env.AWS_ACCESS_KEY_ID).toBe('test');
   });
 
+  test("backoffJitter 'zero': Math.random() draws 0 inside the functions (their full-jitter waits are the shortest); by default it draws as usual", async () => {
+    const randomOf = (i: { payload?: unknown }) => (i.payload as { random: number }).random;
+    const usual = [await runner.invoke(recorder, {}), await runner.invoke(recorder, {})].map(randomOf);
+    expect(usual.every((r) => r > 0 && r < 1)).toBe(true);
+    expect(usual[0]).not.toBe(usual[1]);
+    const zero = await LocalWorkflowRunner.create({ template, aws, handlerEntries: { 'event-recorder': RECORDER_ENTRY }, backoffJitter: 'zero' });
+    try {
+      expect([await zero.invoke('event-recorder', {}), await zero.invoke('event-recorder', {})].map(randomOf)).toEqual([0, 0]);
+    } finally {
+      await zero.stop();
+    }
+    // The test process's own Math.random is untouched.
+    expect(Math.random()).not.toBe(0);
+  });
+
   test('a function that runs past its timeout fails with Sandbox.Timedout and its environment is replaced', async () => {
     // The timeout also bounds the replacement environment's first invocation (the rule's, which
     // creates an S3 client and writes to LocalS3): it must be far longer than that takes on a

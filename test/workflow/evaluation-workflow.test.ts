@@ -5,7 +5,7 @@ import { EvaluationReport } from '../../lambda/shared/report';
 import { ConverseInvocation } from '../support/local-bedrock-runtime';
 import { pngImage } from '../support/images';
 import { emfDocuments, metricValues } from '../support/emf';
-import { TEST_PROPS, WorkflowHarness, arithmeticRecords, startHarness, waitFor, EVALUATION_INFER_SHARD } from './harness';
+import { TEST_PROPS, WorkflowHarness, arithmeticRecords, startHarness, waitFor, EVALUATION_INFER_SHARD, ZERO_JITTER } from './harness';
 
 /** A test record that asks about an image: "What is a plus b?" with a chart image. */
 function imageTestRecords(count: number, bucket: string): string {
@@ -65,7 +65,7 @@ describe('evaluation stage (offline, as synthesized)', () => {
     h = await startHarness({
       ...TEST_PROPS,
       evaluation: { shardSize: 7, maxConcurrency: 3, provisioningPollInterval: Duration.minutes(1), qualityGate: { minImprovementPercent: 50 } },
-    });
+    }, ZERO_JITTER);
     h.aws.runtime.respond = respond;
     h.aws.s3.putObject(h.datasets, 'data/train.jsonl', arithmeticRecords(120));
     for (let i = 0; i < 3; i++) h.aws.s3.putObject(h.datasets, `images/chart-${i}.png`, pngImage(64 + i, 48));

@@ -38,6 +38,13 @@ export const TEST_PROPS: LlamaFinetuningProps = {
 };
 
 /**
+ * Runner options of the files whose runs retry refusals past their budget (a deletion Bedrock
+ * keeps refusing, a storm of failed checks): the functions' full-jitter backoffs draw their
+ * shortest wait, so those runs make the same calls without seconds of real sleeping.
+ */
+export const ZERO_JITTER = { backoffJitter: 'zero' } as const;
+
+/**
  * Starts the stand-ins, synthesizes the stack and starts the runner. `props` may be a function
  * of the running stand-ins, for props that name resources created there first. `runnerOptions`
  * adjust the runner (e.g. `executionTimeoutMs`) over the test defaults.

@@ -6,8 +6,8 @@ import { TEST_PROPS, WorkflowHarness, arithmeticRecords, startHarness } from './
 const MAX_PAYLOAD_BYTES = 262_144;
 /** Shards of the largest test set (100,000 records) at the default shard size (20). */
 const LARGEST_SHARD_COUNT = 5_000;
-/** Records per shard here: 5,000 shards from a tenth of the records, so a tenth of the model calls. */
-const SHARD_SIZE = 2;
+/** Records per shard here: 5,000 shards from a twentieth of the records, so a twentieth of the model calls. */
+const SHARD_SIZE = 1;
 const RECORDS = LARGEST_SHARD_COUNT * SHARD_SIZE;
 
 /**
@@ -17,8 +17,8 @@ const RECORDS = LARGEST_SHARD_COUNT * SHARD_SIZE;
  * States.DataLimitExceeded, which States.ALL does not catch, so the failure was not even recorded.
  *
  * What grows with the test set in the state machine is the number of shards, so this run has
- * the largest test set's 5,000 shards (2 records each instead of 20: every other figure is the
- * same, at a tenth of the 200,000 model calls, which cost about 1.3 ms of CPU each through the
+ * the largest test set's 5,000 shards (1 record each instead of 20: every other figure is the
+ * same, at a twentieth of the 200,000 model calls, which cost about 1.3 ms of CPU each through the
  * SDK and the stand-in). The 100,000 records themselves go through the same synthesized
  * functions, in their memory limits, in largest-test-set-scoring.test.ts.
  */
@@ -36,7 +36,7 @@ describe('evaluation with the largest test set\'s shard count (offline, as synth
       return invocation.target.kind === 'provisioned-model' ? String(a + b) : 'No idea.';
     };
     h.aws.s3.putObject(h.datasets, 'data/train.jsonl', arithmeticRecords(120));
-    h.aws.s3.putObject(h.datasets, 'data/test-10k.jsonl', arithmeticRecords(RECORDS, 1_000));
+    h.aws.s3.putObject(h.datasets, 'data/test-5k.jsonl', arithmeticRecords(RECORDS, 1_000));
   }, 120_000);
   afterAll(async () => h?.stop());
 
@@ -45,7 +45,7 @@ describe('evaluation with the largest test set\'s shard count (offline, as synth
       name: 'large',
       model: 'llama3.2-1b',
       trainingData: 'data/train.jsonl',
-      testData: 'data/test-10k.jsonl',
+      testData: 'data/test-5k.jsonl',
       evaluation: { maxTokens: 8 },
     });
     const outcome = await executions[0].result;

@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { CONFLICT_RETRY } from '../../lambda/shared/run-record';
 import { emfDocuments, metricValues } from '../support/emf';
-import { TEST_PROPS, WorkflowHarness, arithmeticRecords, startHarness, waitFor } from './harness';
+import { TEST_PROPS, WorkflowHarness, arithmeticRecords, startHarness, waitFor, ZERO_JITTER } from './harness';
 
 /**
  * How a run holds up against AWS as it really behaves (issue 10), end to end and offline: the
@@ -23,7 +23,7 @@ describe('run lifecycle against AWS behaviour (offline, as synthesized)', () => 
   const metricsOf = (step: string, runId: string) => emfDocuments(h.runner.functionLogs(step).map((l) => l.line)).filter((d) => d.fields.runId === runId);
 
   beforeAll(async () => {
-    h = await startHarness({ ...TEST_PROPS, environmentName: 'production-west', evaluation: EVALUATION }, { printLogs: process.env.PRINT_LOGS === '1' });
+    h = await startHarness({ ...TEST_PROPS, environmentName: 'production-west', evaluation: EVALUATION }, { ...ZERO_JITTER, printLogs: process.env.PRINT_LOGS === '1' });
     h.aws.s3.putObject(h.datasets, 'data/train.jsonl', arithmeticRecords(120));
     // Too few records: validation fails the run with InvalidDataset.
     h.aws.s3.putObject(h.datasets, 'data/too-small.jsonl', arithmeticRecords(5));

@@ -61,6 +61,16 @@ interface ExecutionEnvironment {
   retired: boolean;
 }
 
+/** How the pool runs its functions. */
+export interface LambdaFunctionPoolOptions {
+  /**
+   * Every `Math.random()` in the functions returns 0, so each full-jitter backoff (theirs and
+   * the SDK's) is its shortest possible draw (LocalWorkflowRunnerOptions.backoffJitter).
+   * @default false
+   */
+  readonly zeroJitter?: boolean;
+}
+
 /** The functions' execution environments. */
 export class LambdaFunctionPool {
   private readonly specs = new Map<string, LambdaFunctionSpec>();
@@ -73,6 +83,7 @@ export class LambdaFunctionPool {
   constructor(
     specs: readonly LambdaFunctionSpec[],
     private readonly onLog: (line: FunctionLogLine) => void = () => undefined,
+    private readonly options: LambdaFunctionPoolOptions = {},
   ) {
     for (const spec of specs) this.specs.set(spec.logicalId, spec);
   }
@@ -174,7 +185,7 @@ export class LambdaFunctionPool {
   }
 
   private startEnvironment(spec: LambdaFunctionSpec, bundlePath: string): ExecutionEnvironment {
-    const workerData: WorkerBootData = { bundlePath, exportName: spec.exportName };
+    const workerData: WorkerBootData = { bundlePath, exportName: spec.exportName, zeroJitter: this.options.zeroJitter === true };
     const worker = new Worker(WORKER_BOOTSTRAP_SOURCE, {
       eval: true,
       workerData,

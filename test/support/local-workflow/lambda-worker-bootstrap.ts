@@ -32,6 +32,8 @@ export type ResultMessage =
 export interface WorkerBootData {
   readonly bundlePath: string;
   readonly exportName: string;
+  /** Math.random() returns 0 in the function (LambdaFunctionPoolOptions.zeroJitter). */
+  readonly zeroJitter: boolean;
 }
 
 /** Source of the worker (run with `eval: true`). */
@@ -45,6 +47,9 @@ function errorOf(thrown) {
   }
   return { errorType: typeof thrown, errorMessage: String(thrown), trace: [] };
 }
+
+// Before the function's code loads, so its modules and the SDK see it from the start.
+if (workerData.zeroJitter) Math.random = () => 0;
 
 let handler;
 let initError;

@@ -71,6 +71,16 @@ export interface LocalWorkflowRunnerOptions {
   readonly functionEnvironment?: Readonly<Record<string, string>>;
   /** Copy the functions' output to this process's stdout (it is always kept in `functionLogs()`). */
   readonly printLogs?: boolean;
+  /**
+   * How the functions draw the random part of their retry waits. The handlers and the SDK back
+   * off with full jitter (a wait drawn between zero and a cap that doubles per attempt); `'zero'`
+   * draws every one as zero, a value full jitter can draw, so a test of retries that outlast
+   * their budget makes the same calls without seconds of real sleeping. It replaces `Math.random`
+   * inside the functions (nothing else there uses it). Steps that Step Functions retries wait
+   * `retryMs` either way.
+   * @default 'random'
+   */
+  readonly backoffJitter?: 'random' | 'zero';
 }
 
 /** Options of one execution. */
@@ -251,6 +261,7 @@ export class LocalWorkflowRunner {
         this.logs.push(line);
         if (options.printLogs) process.stdout.write(`[${line.functionLogicalId}] ${line.line}\n`);
       },
+      { zeroJitter: options.backoffJitter === 'zero' },
     );
     this.rules = eventRulesOf(this.json, this.resolver, this.physical);
     // The functions' DescribeExecution and StopExecution calls (e.g. the cleanup of an aborted experiment) reach these executions.

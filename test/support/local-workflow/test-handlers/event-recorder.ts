@@ -8,7 +8,8 @@
  * `sleepMs` (wait before answering), `padBytes` (answer with that many extra bytes, for
  * payload limits), `record: true` (write the event to
  * s3://$RECORD_BUCKET/events/<request id>.json). Status change events from EventBridge are
- * always recorded, under status/<execution name>-<status>.json.
+ * always recorded, under status/<execution name>-<status>.json. Its answer carries a
+ * `Math.random()` draw, so the runner's backoffJitter option can be seen.
  */
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
@@ -55,6 +56,7 @@ export async function handler(event: RecorderEvent, context: LambdaContextPart) 
     accessKeyId: process.env.AWS_ACCESS_KEY_ID,
     hasTimeLeft: context.getRemainingTimeInMillis() > 0,
     invocationsInEnvironment,
+    random: Math.random(),
     ...(event?.padBytes ? { padding: 'x'.repeat(event.padBytes) } : {}),
   };
 }

@@ -1,0 +1,11 @@
+/**
+ * Set up before each test file of both projects (jest.config.js): the CDK apps a test makes
+ * record no creation stack traces. aws-cdk-lib otherwise captures a JavaScript stack trace for
+ * every CloudFormation element it creates (the cloud assembly's `aws:cdk:creationStack`
+ * metadata, a debugging aid for `cdk synth` errors), and jest's source-map support maps each
+ * one frame by frame: about a tenth of the CPU of a test file that synthesizes stacks, for
+ * metadata that no test reads and that no template carries. The setting reaches every app as
+ * context in CDK_CONTEXT_JSON, the way the CDK CLI hands context to an app; a test that passes
+ * its own CDK_CONTEXT_JSON (to a child process) keeps it.
+ */
+process.env.CDK_CONTEXT_JSON ??= JSON.stringify({ 'aws:cdk:disable-creation-stack-traces': true });
