@@ -11,14 +11,17 @@ import { readCdkJsonContext } from '../support/cdk-json';
  * is read from PATH: asking `cfn-lint --version` starts Python and loads its rules (about 1.8 s of
  * CPU, in each of the two projects).
  */
-const cfnLintInstalled = (process.env.PATH ?? '').split(path.delimiter).some((dir) => {
-  try {
-    fs.accessSync(path.join(dir, 'cfn-lint'), fs.constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-});
+const CFN_LINT_FILES = process.platform === 'win32' ? (process.env.PATHEXT ?? '.EXE;.CMD').split(';').map((extension) => `cfn-lint${extension}`) : ['cfn-lint'];
+const cfnLintInstalled = (process.env.PATH ?? '').split(path.delimiter).some((dir) =>
+  CFN_LINT_FILES.some((file) => {
+    try {
+      fs.accessSync(path.join(dir, file), fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }),
+);
 const describeIfLint = cfnLintInstalled ? describe : describe.skip;
 
 describeIfLint('cfn-lint on the synthesized templates', () => {

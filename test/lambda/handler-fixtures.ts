@@ -119,3 +119,13 @@ export async function createThroughput(name: string, modelId: string): Promise<s
     bedrock.destroy();
   }
 }
+
+/**
+ * Draws every full-jitter backoff as zero in the handlers called in this test process (theirs
+ * and the SDK's, which both take Math.random()): the same attempts, without seconds of real
+ * sleeping. A value full jitter can draw; the workflow runner's counterpart is its
+ * `backoffJitter: 'zero'` option. Restore the returned spy when done.
+ */
+export function drawJitterAsZero(): jest.SpyInstance<number, []> {
+  return jest.spyOn(Math, 'random').mockReturnValue(0);
+}

@@ -9,7 +9,7 @@ import { DELETE_RETRY } from '../../lambda/shared/evaluation/provisioned-through
 import { provisionedModelNameFor } from '../../lambda/shared/evaluation/provisioned-names';
 import { RunContext } from '../../lambda/shared/run-context';
 import { RunJob } from '../../lambda/shared/run-record';
-import { ARTIFACTS, HandlerAws, createJob, createThroughput, runContext, runningRecord, startHandlerAws, storeRecord, storedRecord } from './handler-fixtures';
+import { ARTIFACTS, HandlerAws, createJob, createThroughput, drawJitterAsZero, runContext, runningRecord, startHandlerAws, storeRecord, storedRecord } from './handler-fixtures';
 
 describe('provisioned-throughput handler', () => {
   let aws: HandlerAws;
@@ -146,9 +146,8 @@ describe('provisioned-throughput handler', () => {
       process.env.PROVISIONED_THROUGHPUT_WATCH_MINUTES = '15';
       const { run, created } = await createdFor('pt-refused');
       aws.bedrock.injectError('forever', 'ConflictException', { operation: 'DeleteProvisionedModelThroughput', message: 'busy' });
-      // The last try's backoff is full jitter (a random share of up to 4 s before each retry):
-      // drawn as zero here, so the test waits on no clock for the refusals it counts.
-      noJitter = jest.spyOn(Math, 'random').mockReturnValue(0);
+      // The last try's backoff (up to 4 s of full jitter before each retry), drawn as zero.
+      noJitter = drawJitterAsZero();
       const out = (await handler({ action: 'record-undeleted', run, provisioned: created })) as ReleasedModel;
       // One try of every attempt, each refused.
       const deletions = aws.callLog.entries({ operation: 'DeleteProvisionedModelThroughput' }).filter((call) => call.resources.includes(created.provisionedModelArn));

@@ -4,7 +4,7 @@
  */
 import { handler } from '../../lambda/wait-for-job-end';
 import { jobWaitKey, parseJobWaitRecord } from '../../lambda/shared/job-wait';
-import { ARTIFACTS, HandlerAws, createJob, runContext, startHandlerAws } from './handler-fixtures';
+import { ARTIFACTS, HandlerAws, createJob, drawJitterAsZero, runContext, startHandlerAws } from './handler-fixtures';
 
 describe('wait-for-job-end handler', () => {
   let aws: HandlerAws;
@@ -15,9 +15,8 @@ describe('wait-for-job-end handler', () => {
   beforeAll(async () => {
     aws = await startHandlerAws({ JOB_WAITS_BUCKET: ARTIFACTS, JOB_WATCH_ERROR_BUDGET_SECONDS: '3600' });
     aws.bedrock.setJobScenario({ afterPolls: 'manual' });
-    // The SDK's retries of the throttled checks below back off with full jitter: drawn as zero,
-    // they make the same attempts without seconds of real sleeping.
-    noJitter = jest.spyOn(Math, 'random').mockReturnValue(0);
+    // The SDK's retries of the throttled checks below.
+    noJitter = drawJitterAsZero();
   });
   afterAll(async () => {
     noJitter?.mockRestore();

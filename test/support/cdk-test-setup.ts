@@ -5,7 +5,8 @@
  * metadata, a debugging aid for `cdk synth` errors), and jest's source-map support maps each
  * one frame by frame: about a tenth of the CPU of a test file that synthesizes stacks, for
  * metadata that no test reads and that no template carries. The setting reaches every app as
- * context in CDK_CONTEXT_JSON, the way the CDK CLI hands context to an app; a test that passes
- * its own CDK_CONTEXT_JSON (to a child process) keeps it.
+ * context in CDK_CONTEXT_JSON, the way the CDK CLI hands context to an app, added to any context
+ * the shell running the tests already set there; a test that passes its own CDK_CONTEXT_JSON
+ * (to a child process) keeps it.
  */
-process.env.CDK_CONTEXT_JSON ??= JSON.stringify({ 'aws:cdk:disable-creation-stack-traces': true });
+process.env.CDK_CONTEXT_JSON = JSON.stringify({ ...JSON.parse(process.env.CDK_CONTEXT_JSON || '{}'), 'aws:cdk:disable-creation-stack-traces': true });

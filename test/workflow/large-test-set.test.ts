@@ -26,10 +26,10 @@ describe('evaluation with the largest test set\'s shard count (offline, as synth
   let h: WorkflowHarness;
 
   beforeAll(async () => {
-    // Two shards at a time, each asking its records' pairs of questions at once. The runner gives
-    // each concurrent shard its own execution environment (a worker thread that loads and warms
-    // up the bundle and the SDK), so more shards at once would cost CPU, not prove more.
-    h = await startHarness({ ...TEST_PROPS, evaluation: { maxConcurrency: 2, recordConcurrency: 16, shardSize: SHARD_SIZE } });
+    // Two shards at a time, each asking its record's pair of questions. The runner gives each
+    // concurrent shard its own execution environment (a worker thread that loads and warms up the
+    // bundle and the SDK), so more shards at once would cost CPU, not prove more.
+    h = await startHarness({ ...TEST_PROPS, evaluation: { maxConcurrency: 2, shardSize: SHARD_SIZE } });
     // Both models answer at once; the fine-tuned one is right, the base one never is.
     h.aws.runtime.respond = (invocation) => {
       const [a, b] = (/What is (\d+) plus (\d+)/.exec(invocation.lastUserText) ?? []).slice(1).map(Number);

@@ -76,8 +76,9 @@ export interface LocalWorkflowRunnerOptions {
    * off with full jitter (a wait drawn between zero and a cap that doubles per attempt); `'zero'`
    * draws every one as zero, a value full jitter can draw, so a test of retries that outlast
    * their budget makes the same calls without seconds of real sleeping. It replaces `Math.random`
-   * inside the functions (nothing else there uses it). Steps that Step Functions retries wait
-   * `retryMs` either way.
+   * inside the functions: in the shipped bundles every other draw is a backoff's, but one the SDK
+   * makes to space warnings about expiring static credentials. Steps that Step Functions retries
+   * wait `retryMs` either way.
    * @default 'random'
    */
   readonly backoffJitter?: 'random' | 'zero';
