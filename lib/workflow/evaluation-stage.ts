@@ -115,7 +115,7 @@ const CONSTRUCT = 'EvaluationStage';
  * per try (lambda/provisioned-throughput, `action: 'delete'`), so these tries, 10 s apart and
  * doubling, are the whole of its retrying; no function sleeps between them.
  */
-export const RELEASE_RETRY: sfn.RetryProps = { errors: ['States.ALL'], interval: Duration.seconds(10), maxAttempts: 5, backoffRate: 2 };
+const RELEASE_RETRY: sfn.RetryProps = { errors: ['States.ALL'], interval: Duration.seconds(10), maxAttempts: 5, backoffRate: 2 };
 
 /**
  * The evaluation stage: serve the fine-tuned model (a no-commitment Provisioned Throughput,

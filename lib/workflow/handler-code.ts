@@ -99,7 +99,15 @@ export type HandlerCode =
 
 /** Where to look; the defaults are the package's and the repository's layout. */
 export interface HandlerCodeRoots {
+  /**
+   * Folder of the prebundled handlers: `<name>.mjs` of each, and the `chunks/` they import.
+   * @default PREBUNDLED_HANDLERS_ROOT (the package's dist/assets/)
+   */
   readonly prebundledRoot?: string;
+  /**
+   * Folders holding the handler sources as `<name>/index.ts`, looked in in order.
+   * @default HANDLER_SOURCE_ROOTS (the repository's lambda/)
+   */
   readonly sourceRoots?: readonly string[];
 }
 

@@ -14,6 +14,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { pathToFileURL } from 'url';
 import { usage } from '../../cli/llama-finetune';
 import { HANDLER_METADATA_KEY } from '../../lib/workflow/workflow-function';
 import { handlerModuleFile, handlerRuntime, lambdaHandlerOf } from '../../lib/workflow/handler-code';
@@ -257,7 +258,7 @@ describe('installable package [slow: build, npm pack, offline install into a con
     const filesOf = (folder: string) => (fs.readdirSync(folder, { recursive: true }) as string[]).filter((file) => fs.statSync(path.join(folder, file)).isFile()).sort();
     expect(filesOf(stagedFolder)).toEqual(filesOf(shippedFolder));
     // Each staged module loads in a plain Node.js process, as the Lambda runtime imports it, and exports its handler.
-    const load = spawnSync(process.execPath, ['--input-type=module', '-e', `for (const file of ${JSON.stringify(modules)}) { const loaded = await import(file); console.log(typeof loaded.handler); }`], { encoding: 'utf8' });
+    const load = spawnSync(process.execPath, ['--input-type=module', '-e', `for (const file of ${JSON.stringify(modules.map((file) => pathToFileURL(file).href))}) { const loaded = await import(file); console.log(typeof loaded.handler); }`], { encoding: 'utf8' });
     expect({ stderr: load.stderr, status: load.status }).toEqual({ stderr: '', status: 0 });
     expect(load.stdout.trim().split('\n')).toEqual(modules.map(() => 'function'));
   });
