@@ -102,8 +102,16 @@ interface BundleSet {
   readonly folder: string;
   /** The handlers bundled. */
   readonly handlers: readonly string[];
+  /** Every file the esbuild call wrote (modules, shared chunks, source maps), relative to the folder. */
+  readonly outputs: readonly string[];
   readonly inputs: InputSeen[];
 }
+
+/**
+ * How far before a build's start a file's modification time still counts as "maybe saved while
+ * esbuild read it": the coarsest timestamps a common file system keeps (FAT's 2 s).
+ */
+const MTIME_GRANULARITY_MS = 2_000;
 
 /** Environment variable naming the cache folder (default: llama-finetune-handler-bundles-<uid> in the system's temporary folder). */
 export const HANDLER_BUNDLE_CACHE_VARIABLE = 'LLAMA_FINETUNE_HANDLER_BUNDLE_CACHE';
@@ -173,7 +181,9 @@ function checkBundles(handlerRoot: string, esbuildVersion: string, known: { read
   const names = handlerNames(handlerRoot);
   if (set && isCurrent(cacheDir, set, names)) return { cacheDir, set };
   const options = handlerBundleOptions(names, handlerRoot);
-  return { cacheDir, set, build: { options: { ...options, metafile: true }, store: (result) => storeBundles(cacheDir, result, names, handlerRoot) } };
+  // The caller starts esbuild right after this returns.
+  const buildStartedAtMs = Date.now();
+  return { cacheDir, set, build: { options: { ...options, metafile: true }, store: (result) => storeBundles(cacheDir, result, names, handlerRoot, buildStartedAtMs) } };
 }
 
 /** Where the bundles of the handlers under `handlerRoot` are cached, for the options, tsconfig.json and esbuild version of this process. */
@@ -187,12 +197,14 @@ function cacheDirectoryOf(handlerRoot: string, esbuildVersion: string): string {
 
 /**
  * Whether `set` holds current bundles of exactly the handlers of `names` (none added or
- * removed): each one's module is there, and no file they were made from changed. Each file is looked at once, a cheap stat first, its
- * content hash only when the stat moved (a touched but unchanged file keeps the bundles; its new
- * stat is noted).
+ * removed): every file the build wrote is still there (a cleaner of the temporary folder may
+ * have taken a chunk), and no file they were made from changed. Each file is looked at once, a
+ * cheap stat first, its content hash only when the stat moved (a touched but unchanged file
+ * keeps the bundles; its new stat is noted).
  */
 function isCurrent(cacheDir: string, set: BundleSet, names: readonly string[]): boolean {
-  if (set.handlers.length !== names.length || names.some((name) => !set.handlers.includes(name) || !fs.existsSync(path.join(cacheDir, set.folder, handlerModuleFile(name))))) return false;
+  if (set.handlers.length !== names.length || names.some((name) => !set.handlers.includes(name))) return false;
+  if (set.outputs.some((file) => !fs.existsSync(path.join(cacheDir, set.folder, file)))) return false;
   return set.inputs.every((input, index) => {
     let stat: fs.Stats;
     try {
@@ -209,19 +221,22 @@ function isCurrent(cacheDir: string, set: BundleSet, names: readonly string[]): 
 
 /**
  * Writes freshly built bundles of `names` into a new folder of the cache and records them with
- * every file esbuild read, including those that gave the bundles no bytes (e.g. a module of
- * types that another re-exports), so a change that would give bytes is seen; writes the set as
- * the cache's manifest.
+ * every file they are (so a missing one is seen) and every file esbuild read, including those
+ * that gave the bundles no bytes (e.g. a module of types that another re-exports), so a change
+ * that would give bytes is seen; writes the set as the cache's manifest.
  */
-function storeBundles(cacheDir: string, result: BuildResult, names: readonly string[], handlerRoot: string): BundleSet {
+function storeBundles(cacheDir: string, result: BuildResult, names: readonly string[], handlerRoot: string, buildStartedAtMs: number): BundleSet {
   builds++;
+  const buildEndedAtMs = Date.now();
   fs.mkdirSync(cacheDir, { recursive: true });
   const outdir = fs.mkdtempSync(path.join(cacheDir, 'bundles-'));
   writeHandlerBundles(result.outputFiles!, names, handlerRoot, outdir);
+  const madeFor = handlerBundleFolderOf(handlerRoot);
   const set: BundleSet = {
     folder: path.basename(outdir),
     handlers: [...names],
-    inputs: Object.keys(result.metafile!.inputs).map((relative) => inputSeen(path.resolve(path.dirname(handlerRoot), relative))),
+    outputs: result.outputFiles!.map((output) => path.relative(madeFor, output.path)),
+    inputs: Object.keys(result.metafile!.inputs).map((relative) => inputSeen(path.resolve(path.dirname(handlerRoot), relative), buildStartedAtMs, buildEndedAtMs)),
   };
   // Written aside and renamed, so a process reading the manifest never sees half of it.
   fs.writeFileSync(`${outdir}.manifest.json`, JSON.stringify(set));
@@ -239,7 +254,8 @@ function loadEsbuild(): typeof import('esbuild') {
 function readManifest(cacheDir: string): BundleSet | undefined {
   try {
     const set = JSON.parse(fs.readFileSync(path.join(cacheDir, 'manifest.json'), 'utf8')) as BundleSet;
-    return typeof set.folder === 'string' && Array.isArray(set.handlers) && Array.isArray(set.inputs) ? set : undefined;
+    // A manifest of an older layout (without outputs) is no manifest: bundle afresh.
+    return typeof set.folder === 'string' && Array.isArray(set.handlers) && Array.isArray(set.outputs) && Array.isArray(set.inputs) ? set : undefined;
   } catch {
     return undefined; // none yet, or unreadable: bundle afresh
   }
@@ -269,8 +285,16 @@ function removeSupersededBundles(cacheDir: string, current: string): void {
   }
 }
 
-function inputSeen(file: string): InputSeen {
+/**
+ * A file esbuild read, as seen now. Its hash is taken after esbuild returned, so a file saved
+ * while esbuild ran (modified between the build's start, less the file system's timestamp
+ * granularity, and its end) may hold other bytes than the bundles were made from: it is recorded
+ * as unknown, which the next check takes for a change (one more build, never a stale bundle).
+ */
+function inputSeen(file: string, buildStartedAtMs: number, buildEndedAtMs: number): InputSeen {
   const stat = fs.statSync(file);
+  const maybeSavedWhileBundling = stat.mtimeMs >= buildStartedAtMs - MTIME_GRANULARITY_MS && stat.mtimeMs <= buildEndedAtMs + MTIME_GRANULARITY_MS;
+  if (maybeSavedWhileBundling) return { file, mtimeMs: -1, size: -1, sha256: '' };
   return { file, mtimeMs: stat.mtimeMs, size: stat.size, sha256: sha256Of(file) };
 }
 

@@ -79,6 +79,17 @@ function synthesizeWithBundling(outdir: string): SynthesizedFunctions {
   }
 }
 
+/**
+ * Writes a handler source as an editor saves it before a synthesis: its modification time well
+ * before the build (a file saved within the file system's timestamp granularity of a build's
+ * start counts as maybe saved while esbuild read it, and is bundled again next time).
+ */
+function saveSource(file: string, contents: string): void {
+  fs.writeFileSync(file, contents);
+  const before = new Date(Date.now() - 10_000);
+  fs.utimesSync(file, before, before);
+}
+
 describe('handler bundles of a synthesis from the sources', () => {
   let workDir: string;
   beforeAll(() => {
@@ -129,8 +140,8 @@ describe('handler bundles of a synthesis from the sources', () => {
     const root = path.join(workDir, 'repo', 'lambda');
     fs.mkdirSync(path.join(root, 'shared'), { recursive: true });
     fs.mkdirSync(path.join(root, 'greet'));
-    fs.writeFileSync(path.join(root, 'shared', 'greeting.ts'), "export const GREETING = 'first-version';\n");
-    fs.writeFileSync(path.join(root, 'greet', 'index.ts'), "import { GREETING } from '../shared/greeting';\nexport const handler = async () => GREETING;\n");
+    saveSource(path.join(root, 'shared', 'greeting.ts'), "export const GREETING = 'first-version';\n");
+    saveSource(path.join(root, 'greet', 'index.ts'), "import { GREETING } from '../shared/greeting';\nexport const handler = async () => GREETING;\n");
     const codeOf = (app: object) => loadedCodeOf(handlerBundleDirectory('greet', root, app), 'greet');
     const buildsBefore = handlerBundleBuilds();
 
@@ -138,7 +149,7 @@ describe('handler bundles of a synthesis from the sources', () => {
     expect(codeOf({})).toContain('first-version');
     expect(handlerBundleBuilds() - buildsBefore).toBe(1);
 
-    fs.writeFileSync(path.join(root, 'shared', 'greeting.ts'), "export const GREETING = 'second-version, longer';\n");
+    saveSource(path.join(root, 'shared', 'greeting.ts'), "export const GREETING = 'second-version, longer';\n");
     expect(codeOf({})).toContain('second-version, longer');
     expect(handlerBundleBuilds() - buildsBefore).toBe(2);
 
@@ -152,7 +163,7 @@ describe('handler bundles of a synthesis from the sources', () => {
   it('lets the next process reuse the bundles of an earlier one, unless an input changed meanwhile', () => {
     const root = path.join(workDir, 'repo-across-processes', 'lambda');
     fs.mkdirSync(path.join(root, 'greet'), { recursive: true });
-    fs.writeFileSync(path.join(root, 'greet', 'index.ts'), "export const handler = async () => 'first-version';\n");
+    saveSource(path.join(root, 'greet', 'index.ts'), "export const handler = async () => 'first-version';\n");
     /** The handler's code as a fresh copy of the module (a new process) sees it, and how many esbuild calls that took. */
     const inNewProcess = (): { code: string; builds: number } => {
       let seen: { code: string; builds: number } | undefined;
@@ -166,7 +177,7 @@ describe('handler bundles of a synthesis from the sources', () => {
 
     expect(inNewProcess()).toEqual({ code: expect.stringContaining('first-version'), builds: 1 });
     expect(inNewProcess()).toEqual({ code: expect.stringContaining('first-version'), builds: 0 });
-    fs.writeFileSync(path.join(root, 'greet', 'index.ts'), "export const handler = async () => 'second-version';\n");
+    saveSource(path.join(root, 'greet', 'index.ts'), "export const handler = async () => 'second-version';\n");
     expect(inNewProcess()).toEqual({ code: expect.stringContaining('second-version'), builds: 1 });
     expect(inNewProcess()).toEqual({ code: expect.stringContaining('second-version'), builds: 0 });
   });
@@ -174,7 +185,7 @@ describe('handler bundles of a synthesis from the sources', () => {
   it('bundles ahead with esbuild\'s asynchronous API (as bin/synth.ts does), so the constructs find the bundles ready', async () => {
     const root = path.join(workDir, 'repo-ahead', 'lambda');
     fs.mkdirSync(path.join(root, 'greet'), { recursive: true });
-    fs.writeFileSync(path.join(root, 'greet', 'index.ts'), "export const handler = async () => 'bundled-ahead';\n");
+    saveSource(path.join(root, 'greet', 'index.ts'), "export const handler = async () => 'bundled-ahead';\n");
     const buildsBefore = handlerBundleBuilds();
     await prebundleHandlers(root);
     expect(handlerBundleBuilds() - buildsBefore).toBe(1);
@@ -185,32 +196,32 @@ describe('handler bundles of a synthesis from the sources', () => {
   it('after an edit, bundles every handler again in one call (also after an edit of a file that gave no bytes), the same bytes as a fresh build', () => {
     const root = path.join(workDir, 'repo-incremental', 'lambda');
     for (const folder of ['shared', 'greet', 'count', 'typed']) fs.mkdirSync(path.join(root, folder), { recursive: true });
-    fs.writeFileSync(path.join(root, 'shared', 'greeting.ts'), "export const GREETING = 'hello';\n");
-    fs.writeFileSync(path.join(root, 'shared', 'counting.ts'), "export const START = 'count-from-1';\n");
-    fs.writeFileSync(path.join(root, 'shared', 'shapes.ts'), 'export interface Shape { readonly sides: number }\n');
-    fs.writeFileSync(path.join(root, 'greet', 'index.ts'), "import { GREETING } from '../shared/greeting';\nexport const handler = async () => GREETING;\n");
-    fs.writeFileSync(path.join(root, 'count', 'index.ts'), "import { START } from '../shared/counting';\nexport const handler = async () => START;\n");
-    fs.writeFileSync(path.join(root, 'shared', 'barrel.ts'), "export * from './shapes';\nexport const TYPED = 'typed';\n");
-    fs.writeFileSync(path.join(root, 'typed', 'index.ts'), "import { TYPED } from '../shared/barrel';\nexport const handler = async () => TYPED;\n");
+    saveSource(path.join(root, 'shared', 'greeting.ts'), "export const GREETING = 'hello';\n");
+    saveSource(path.join(root, 'shared', 'counting.ts'), "export const START = 'count-from-1';\n");
+    saveSource(path.join(root, 'shared', 'shapes.ts'), 'export interface Shape { readonly sides: number }\n');
+    saveSource(path.join(root, 'greet', 'index.ts'), "import { GREETING } from '../shared/greeting';\nexport const handler = async () => GREETING;\n");
+    saveSource(path.join(root, 'count', 'index.ts'), "import { START } from '../shared/counting';\nexport const handler = async () => START;\n");
+    saveSource(path.join(root, 'shared', 'barrel.ts'), "export * from './shapes';\nexport const TYPED = 'typed';\n");
+    saveSource(path.join(root, 'typed', 'index.ts'), "import { TYPED } from '../shared/barrel';\nexport const handler = async () => TYPED;\n");
     const codeOf = (name: string) => loadedCodeOf(handlerBundleDirectory(name, root, {}), name);
     const buildsBefore = handlerBundleBuilds();
     const firstFolder = handlerBundleDirectory('greet', root, {});
     expect(handlerBundleBuilds() - buildsBefore).toBe(1);
     expect(handlerBundleDirectory('count', root, {})).toBe(firstFolder);
 
-    fs.writeFileSync(path.join(root, 'shared', 'counting.ts'), "export const START = 'count-from-41';\n");
+    saveSource(path.join(root, 'shared', 'counting.ts'), "export const START = 'count-from-41';\n");
     expect(codeOf('count')).toContain('count-from-41');
     expect(handlerBundleBuilds() - buildsBefore).toBe(2);
     expect(handlerBundleDirectory('greet', root, {})).not.toBe(firstFolder);
 
     // A module that gave the bundle no bytes (types only, re-exported) still counts: the edit below gives it some.
-    fs.writeFileSync(path.join(root, 'shared', 'shapes.ts'), "export interface Shape { readonly sides: number }\nconsole.log('shapes loaded');\n");
+    saveSource(path.join(root, 'shared', 'shapes.ts'), "export interface Shape { readonly sides: number }\nconsole.log('shapes loaded');\n");
     expect(codeOf('typed')).toContain('shapes loaded');
     expect(handlerBundleBuilds() - buildsBefore).toBe(3);
 
     // A handler added is bundled with the others.
     fs.mkdirSync(path.join(root, 'added'));
-    fs.writeFileSync(path.join(root, 'added', 'index.ts'), "export const handler = async () => 'added-later';\n");
+    saveSource(path.join(root, 'added', 'index.ts'), "export const handler = async () => 'added-later';\n");
     expect(codeOf('added')).toContain('added-later');
     expect(handlerBundleBuilds() - buildsBefore).toBe(4);
 
@@ -231,16 +242,53 @@ describe('handler bundles of a synthesis from the sources', () => {
   it('never serves a bundle made before a shared file changed while its handler was away', () => {
     const root = path.join(workDir, 'repo-away', 'lambda');
     for (const folder of ['shared', 'first', 'second']) fs.mkdirSync(path.join(root, folder), { recursive: true });
-    fs.writeFileSync(path.join(root, 'shared', 'word.ts'), "export const WORD = 'old-word';\n");
-    for (const name of ['first', 'second']) fs.writeFileSync(path.join(root, name, 'index.ts'), "import { WORD } from '../shared/word';\nexport const handler = async () => WORD;\n");
+    saveSource(path.join(root, 'shared', 'word.ts'), "export const WORD = 'old-word';\n");
+    for (const name of ['first', 'second']) saveSource(path.join(root, name, 'index.ts'), "import { WORD } from '../shared/word';\nexport const handler = async () => WORD;\n");
     const codeOf = (name: string) => loadedCodeOf(handlerBundleDirectory(name, root, {}), name);
     expect(codeOf('second')).toContain('old-word');
 
     fs.renameSync(path.join(root, 'second'), path.join(workDir, 'second-away'));
-    fs.writeFileSync(path.join(root, 'shared', 'word.ts'), "export const WORD = 'new-word';\n");
+    saveSource(path.join(root, 'shared', 'word.ts'), "export const WORD = 'new-word';\n");
     expect(codeOf('first')).toContain('new-word');
     fs.renameSync(path.join(workDir, 'second-away'), path.join(root, 'second'));
     expect(codeOf('second')).toContain('new-word');
+  });
+
+  it('bundles again when a file the bundles are made of is gone from the cache (a chunk a temp-folder cleaner took)', () => {
+    const root = path.join(workDir, 'repo-cleaned', 'lambda');
+    for (const folder of ['shared', 'first', 'second']) fs.mkdirSync(path.join(root, folder), { recursive: true });
+    saveSource(path.join(root, 'shared', 'word.ts'), "export const WORD = 'shared-word';\n");
+    for (const name of ['first', 'second']) saveSource(path.join(root, name, 'index.ts'), "import { WORD } from '../shared/word';\nexport const handler = async () => WORD;\n");
+    const buildsBefore = handlerBundleBuilds();
+    const folder = handlerBundleDirectory('first', root, {});
+    const chunks = fs.readdirSync(path.join(folder, 'chunks'));
+    expect(chunks.length).toBeGreaterThan(0);
+    fs.rmSync(path.join(folder, 'chunks', chunks[0]));
+
+    const again = handlerBundleDirectory('first', root, {});
+    expect(handlerBundleBuilds() - buildsBefore).toBe(2);
+    expect(fs.readdirSync(path.join(again, 'chunks'))).toEqual(chunks);
+    expect(loadedCodeOf(again, 'first')).toContain('shared-word');
+  });
+
+  it('bundles again after a build during which an input may have been saved (modified since the build began, within the timestamp granularity)', () => {
+    const root = path.join(workDir, 'repo-racy', 'lambda');
+    fs.mkdirSync(path.join(root, 'greet'), { recursive: true });
+    const source = path.join(root, 'greet', 'index.ts');
+    // Saved just now: its hash, taken after esbuild returned, need not be what esbuild read.
+    fs.writeFileSync(source, "export const handler = async () => 'racy';\n");
+    const buildsBefore = handlerBundleBuilds();
+    expect(loadedCodeOf(handlerBundleDirectory('greet', root, {}), 'greet')).toContain('racy');
+    expect(handlerBundleBuilds() - buildsBefore).toBe(1);
+    handlerBundleDirectory('greet', root, {});
+    expect(handlerBundleBuilds() - buildsBefore).toBe(2);
+
+    // Once its modification time is clearly before a build's start, its hash is trusted again.
+    const before = new Date(Date.now() - 10_000);
+    fs.utimesSync(source, before, before);
+    handlerBundleDirectory('greet', root, {});
+    handlerBundleDirectory('greet', root, {});
+    expect(handlerBundleBuilds() - buildsBefore).toBe(3);
   });
 
   it('names the handler and the file it looked for when a handler has no sources', () => {

@@ -4,10 +4,11 @@
  * CommonJS bundle of its own.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { handlerBundleDirectory } from '../../lib/workflow/handler-bundles';
 import { handlerModuleFile } from '../../lib/workflow/handler-code';
-import { bundleHandler } from '../support/local-workflow/lambda-bundler';
+import { bundleHandler, isWorkflowHandlerEntry } from '../support/local-workflow/lambda-bundler';
 
 const LAMBDA_ROOT = path.resolve(__dirname, '..', '..', 'lambda');
 const RECORDER_ENTRY = path.join(__dirname, '..', 'support', 'local-workflow', 'test-handlers', 'event-recorder.ts');
@@ -26,5 +27,21 @@ describe('the code the local runner loads', () => {
     const loaded = await bundleHandler(RECORDER_ENTRY);
     expect(path.extname(loaded)).toBe('.js');
     expect(fs.readFileSync(loaded, 'utf8')).not.toMatch(/^import\b/m);
+  });
+
+  it("bundles a test's own index.ts in a folder of its own as CommonJS too: only lambda/<name>/index.ts is a workflow handler", async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'own-handler-root-'));
+    try {
+      const entry = path.join(root, 'greeter', 'index.ts');
+      fs.mkdirSync(path.dirname(entry));
+      fs.writeFileSync(entry, 'export const handler = async () => "hello";\n');
+      expect(isWorkflowHandlerEntry(entry)).toBe(false);
+      expect(isWorkflowHandlerEntry(path.join(LAMBDA_ROOT, 'check-job', 'index.ts'))).toBe(true);
+      const loaded = await bundleHandler(entry);
+      expect(path.extname(loaded)).toBe('.js');
+      expect(fs.readFileSync(loaded, 'utf8')).toContain('hello');
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });

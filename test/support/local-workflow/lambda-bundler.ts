@@ -8,7 +8,8 @@
  * The CommonJS bundles are cached in memory for the test process and on disk in the temp
  * directory, keyed by entry and options; a disk entry is reused only while every input file
  * esbuild read (sources and node_modules alike) still has the size and modification time it
- * had, so an edited handler is always rebuilt.
+ * had, so an edited handler is always rebuilt (one saved while esbuild ran, too: its time is
+ * recorded as unknown).
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -16,7 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 import { handlerBundleDirectory, handlerNames, prebundleHandlers } from '../../../lib/workflow/handler-bundles';
-import { handlerModuleFile } from '../../../lib/workflow/handler-code';
+import { HANDLER_SOURCE_ROOTS, handlerModuleFile } from '../../../lib/workflow/handler-code';
 
 /** Node.js version the bundle targets: the one the tests run on (deployment targets the Lambda runtime's). */
 export const LOCAL_BUNDLE_TARGET = 'node20';
@@ -41,9 +42,15 @@ export function bundleHandler(entry: string): Promise<string> {
   return pending;
 }
 
-/** Whether `entry` is `<root>/<name>/index.ts`, a handler as lambda/ holds them. */
-function isWorkflowHandlerEntry(entry: string): boolean {
-  return path.basename(entry) === 'index.ts' && fs.existsSync(entry);
+/**
+ * Whether `entry` is `<root>/<name>/index.ts` under a root the library takes workflow handlers
+ * from (the repository's lambda/). Any other index.ts, a test's own handler in a folder of its
+ * own, is bundled on its own like every other test handler file.
+ */
+export function isWorkflowHandlerEntry(entry: string): boolean {
+  if (path.basename(entry) !== 'index.ts' || !fs.existsSync(entry)) return false;
+  const root = path.dirname(path.dirname(entry));
+  return HANDLER_SOURCE_ROOTS.some((handlerRoot) => path.resolve(handlerRoot) === root);
 }
 
 /** The folder of every handler's bundle, by handler root: checked (and bundled if not current) once per test process. */
@@ -94,16 +101,20 @@ async function buildOrReuse(entry: string): Promise<string> {
   // Build to a private name and rename, so parallel Jest workers never read a half-written bundle.
   const temporary = `${bundleFile}.${process.pid}.${Date.now()}.tmp`;
   let result: esbuild.BuildResult;
+  const startedAtMs = Date.now();
   try {
     result = await esbuild.build({ ...buildOptions(entry, temporary), absWorkingDir: process.cwd() });
   } catch (err) {
     const messages = ((err as { errors?: esbuild.Message[] }).errors ?? []).map((m) => `${m.location?.file ?? entry}:${m.location?.line ?? '?'}: ${m.text}`);
     throw new Error(`Bundling ${entry} with esbuild failed:\n${messages.join('\n') || (err as Error).message}`);
   }
+  const endedAtMs = Date.now();
   const inputs = Object.keys(result.metafile?.inputs ?? {}).map((file) => {
     const absolute = path.resolve(process.cwd(), file);
     const stat = fs.statSync(absolute);
-    return { file: absolute, size: stat.size, mtimeMs: stat.mtimeMs };
+    // Maybe saved while esbuild read it (within FAT's 2 s timestamps of the build): unknown, so the next run bundles again.
+    const maybeSavedWhileBundling = stat.mtimeMs >= startedAtMs - 2_000 && stat.mtimeMs <= endedAtMs + 2_000;
+    return { file: absolute, size: stat.size, mtimeMs: maybeSavedWhileBundling ? -1 : stat.mtimeMs };
   });
   fs.renameSync(temporary, bundleFile);
   fs.writeFileSync(manifestFile, JSON.stringify({ inputs } satisfies CacheManifest));
