@@ -187,6 +187,9 @@ async function experimentDemo(setup: DemoSetup): Promise<boolean> {
   const request = sampleExperimentRequest(sample);
   const variantNames = (request.experiment as { variants: Array<{ name: string }> }).variants.map((v) => v.name);
   console.log(`${elapsed()}  experiment "${String(request.name)}": ${variantNames.map((name, i) => `[${i}] ${name}`).join(', ')}; at most ${EXPERIMENT_MAX_CONCURRENT_JOBS} training jobs at once`);
+  // The demo's Bedrock ends the first job only once the queue has been full (or nothing is left
+  // to queue), so the queueing shows however fast each variant reaches its job on this machine.
+  aws.bedrock.setJobScenario({ afterPolls: 'manual' });
   const execution = await uploadRequest(setup, 'requests/demo-charts-sweep.json', request);
 
   // The experiment's own states, and the variants' Bedrock jobs as they start and end (the queueing).
@@ -203,9 +206,21 @@ async function experimentDemo(setup: DemoSetup): Promise<boolean> {
       seen.set(job.jobArn, job.status);
     }
   };
+  let queueWasFull = false;
+  const finishTrainingOnceQueueFull = () => {
+    const jobs = variantJobs();
+    const training = jobs.filter((j) => j.status === 'InProgress');
+    if (training.length === 0) return;
+    const sinceNewestMs = Date.now() - Math.max(...jobs.map((j) => j.creationTime.getTime()));
+    // Full, or every variant has its job, or no job came for 2 s (a variant that ended before training).
+    queueWasFull ||= training.length >= EXPERIMENT_MAX_CONCURRENT_JOBS || jobs.length === variantNames.length || sinceNewestMs > 2_000;
+    // A moment after the newest start, so the overlap is plain in the jobs' times too.
+    if (queueWasFull && sinceNewestMs >= 50) aws.bedrock.completeJob(training[0].jobArn);
+  };
   const ticker = setInterval(() => {
     printNew();
     printJobs();
+    finishTrainingOnceQueueFull();
   }, 25);
   const outcome = await execution.result;
   clearInterval(ticker);
