@@ -283,12 +283,15 @@ describe('handler bundles of a synthesis from the sources', () => {
     handlerBundleDirectory('greet', root, {});
     expect(handlerBundleBuilds() - buildsBefore).toBe(2);
 
-    // Once its modification time is clearly before a build's start, its hash is trusted again.
+    // Once its modification time is clearly before a build's start, its hash is trusted again:
+    // at most one more build (none if the second build already began 2 s after the save).
     const before = new Date(Date.now() - 10_000);
     fs.utimesSync(source, before, before);
     handlerBundleDirectory('greet', root, {});
+    const settled = handlerBundleBuilds();
+    expect(settled - buildsBefore).toBeLessThanOrEqual(3);
     handlerBundleDirectory('greet', root, {});
-    expect(handlerBundleBuilds() - buildsBefore).toBe(3);
+    expect(handlerBundleBuilds()).toBe(settled);
   });
 
   it('names the handler and the file it looked for when a handler has no sources', () => {
