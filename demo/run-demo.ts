@@ -212,18 +212,26 @@ async function experimentDemo(setup: DemoSetup): Promise<boolean> {
     const training = jobs.filter((j) => j.status === 'InProgress');
     if (training.length === 0) return;
     const sinceNewestMs = Date.now() - Math.max(...jobs.map((j) => j.creationTime.getTime()));
-    // Full, or every variant has its job, or no job came for 2 s (a variant that ended before training).
-    queueWasFull ||= training.length >= EXPERIMENT_MAX_CONCURRENT_JOBS || jobs.length === variantNames.length || sinceNewestMs > 2_000;
+    // Full, or every variant has its job, or no job came for 15 s (a variant that ended before
+    // training; long enough that a loaded machine's slow variant still overlaps).
+    queueWasFull ||= training.length >= EXPERIMENT_MAX_CONCURRENT_JOBS || jobs.length === variantNames.length || sinceNewestMs > 15_000;
     // A moment after the newest start, so the overlap is plain in the jobs' times too.
     if (queueWasFull && sinceNewestMs >= 50) aws.bedrock.completeJob(training[0].jobArn);
   };
+  let tickError: unknown;
   const ticker = setInterval(() => {
-    printNew();
-    printJobs();
-    finishTrainingOnceQueueFull();
+    try {
+      printNew();
+      printJobs();
+      finishTrainingOnceQueueFull();
+    } catch (err) {
+      // Thrown in a timer it would crash the process; the demo fails with it once the run ends.
+      tickError ??= err;
+    }
   }, 25);
   const outcome = await execution.result;
   clearInterval(ticker);
+  if (tickError) throw tickError;
   printNew();
   printJobs();
   await runner.idle();

@@ -11,7 +11,7 @@
  * folder for the next process) with the files they were made from: every file esbuild read,
  * node_modules included (the metafile's inputs). They are bundled again as soon as one of those
  * files changed by content, or a handler was added or removed, so a changed source is never
- * hidden by a stale bundle, and only then. The handlers share chunks, so they are always bundled together.
+ * hidden by a stale bundle (one saved while esbuild ran counts as changed). The handlers share chunks, so they are always bundled together.
  * esbuild is a development dependency: it is loaded only here, and only when the library runs
  * from its sources (the package ships prebundled handlers).
  */
@@ -117,7 +117,7 @@ const MTIME_GRANULARITY_MS = 2_000;
 export const HANDLER_BUNDLE_CACHE_VARIABLE = 'LLAMA_FINETUNE_HANDLER_BUNDLE_CACHE';
 
 /** Bundle sets of this process, by handler root, with their cache folder and the construct trees (apps) that checked them. */
-const bundleSets = new Map<string, { cacheDir: string; set: BundleSet; checkedBy: WeakSet<object> }>();
+const bundleSets = new Map<string, { cacheDir: string; set: BundleSet; checkedBy: WeakSet<object>; fresh?: boolean }>();
 let builds = 0;
 
 /** How many esbuild calls this process made for handler bundles (for tests and the bench). */
@@ -137,6 +137,12 @@ export function handlerBundleDirectory(name: string, handlerRoot: string, treeRo
   const entry = path.join(handlerRoot, name, 'index.ts');
   if (!fs.existsSync(entry)) throw new Error(`No bundle for the '${name}' workflow handler: ${entry} does not exist. Check the handler name.`);
   let known = bundleSets.get(handlerRoot);
+  if (known?.fresh && known.set.handlers.includes(name)) {
+    // Bundled ahead a moment ago (prebundleHandlers): the first tree takes them unchecked. An
+    // input saved while that build ran is marked unknown, so the next process bundles again.
+    known.fresh = false;
+    known.checkedBy.add(treeRoot);
+  }
   if (!known || !known.checkedBy.has(treeRoot) || !known.set.handlers.includes(name)) {
     const esbuild = loadEsbuild();
     const check = checkBundles(handlerRoot, esbuild.version, known);
@@ -159,7 +165,7 @@ export async function prebundleHandlers(handlerRoot: string): Promise<void> {
   const esbuild = loadEsbuild();
   const check = checkBundles(handlerRoot, esbuild.version, undefined);
   const set = check.build ? check.build.store(await esbuild.build(check.build.options)) : check.set!;
-  bundleSets.set(handlerRoot, { cacheDir: check.cacheDir, set, checkedBy: new WeakSet() });
+  bundleSets.set(handlerRoot, { cacheDir: check.cacheDir, set, checkedBy: new WeakSet(), fresh: true });
 }
 
 /** What {@link checkBundles} found: the cache folder, and the bundle set if current, else the esbuild call that makes it so. */
@@ -227,7 +233,6 @@ function isCurrent(cacheDir: string, set: BundleSet, names: readonly string[]): 
  */
 function storeBundles(cacheDir: string, result: BuildResult, names: readonly string[], handlerRoot: string, buildStartedAtMs: number): BundleSet {
   builds++;
-  const buildEndedAtMs = Date.now();
   fs.mkdirSync(cacheDir, { recursive: true });
   const outdir = fs.mkdtempSync(path.join(cacheDir, 'bundles-'));
   writeHandlerBundles(result.outputFiles!, names, handlerRoot, outdir);
@@ -236,7 +241,7 @@ function storeBundles(cacheDir: string, result: BuildResult, names: readonly str
     folder: path.basename(outdir),
     handlers: [...names],
     outputs: result.outputFiles!.map((output) => path.relative(madeFor, output.path)),
-    inputs: Object.keys(result.metafile!.inputs).map((relative) => inputSeen(path.resolve(path.dirname(handlerRoot), relative), buildStartedAtMs, buildEndedAtMs)),
+    inputs: Object.keys(result.metafile!.inputs).map((relative) => inputSeen(path.resolve(path.dirname(handlerRoot), relative), buildStartedAtMs)),
   };
   // Written aside and renamed, so a process reading the manifest never sees half of it.
   fs.writeFileSync(`${outdir}.manifest.json`, JSON.stringify(set));
@@ -286,16 +291,21 @@ function removeSupersededBundles(cacheDir: string, current: string): void {
 }
 
 /**
- * A file esbuild read, as seen now. Its hash is taken after esbuild returned, so a file saved
- * while esbuild ran (modified between the build's start, less the file system's timestamp
- * granularity, and its end) may hold other bytes than the bundles were made from: it is recorded
- * as unknown, which the next check takes for a change (one more build, never a stale bundle).
+ * A file esbuild read, as seen now: hashed first, then its stat, so a save between the two shows
+ * as a new modification time. Its hash is taken after esbuild returned, so a file modified since
+ * the build's start (less the file system's timestamp granularity) up to this look may hold other
+ * bytes than the bundles were made from: it is recorded as unknown, which the next check takes
+ * for a change (one more build, never a stale bundle). This compares the host's clock with the
+ * file system's: a file server whose clock is more than 2 s off defeats it. A modification time
+ * in the future is no save during the build, and is recorded as is.
  */
-function inputSeen(file: string, buildStartedAtMs: number, buildEndedAtMs: number): InputSeen {
+function inputSeen(file: string, buildStartedAtMs: number): InputSeen {
+  const sha256 = sha256Of(file);
   const stat = fs.statSync(file);
-  const maybeSavedWhileBundling = stat.mtimeMs >= buildStartedAtMs - MTIME_GRANULARITY_MS && stat.mtimeMs <= buildEndedAtMs + MTIME_GRANULARITY_MS;
+  const seenAtMs = Date.now();
+  const maybeSavedWhileBundling = stat.mtimeMs >= buildStartedAtMs - MTIME_GRANULARITY_MS && stat.mtimeMs <= seenAtMs + MTIME_GRANULARITY_MS;
   if (maybeSavedWhileBundling) return { file, mtimeMs: -1, size: -1, sha256: '' };
-  return { file, mtimeMs: stat.mtimeMs, size: stat.size, sha256: sha256Of(file) };
+  return { file, mtimeMs: stat.mtimeMs, size: stat.size, sha256 };
 }
 
 function sha256Of(file: string): string {

@@ -294,6 +294,17 @@ describe('handler bundles of a synthesis from the sources', () => {
     expect(handlerBundleBuilds()).toBe(settled);
   });
 
+  it('after bundling ahead, the first app takes those bundles without a second build, even with an input saved just before', async () => {
+    const root = path.join(workDir, 'repo-ahead-racy', 'lambda');
+    fs.mkdirSync(path.join(root, 'greet'), { recursive: true });
+    // Saved just now, as under `cdk watch`: the build marks it unknown for the next process.
+    fs.writeFileSync(path.join(root, 'greet', 'index.ts'), "export const handler = async () => 'ahead-racy';\n");
+    const buildsBefore = handlerBundleBuilds();
+    await prebundleHandlers(root);
+    expect(loadedCodeOf(handlerBundleDirectory('greet', root, {}), 'greet')).toContain('ahead-racy');
+    expect(handlerBundleBuilds() - buildsBefore).toBe(1);
+  });
+
   it('names the handler and the file it looked for when a handler has no sources', () => {
     expect(() => handlerBundleDirectory('no-such-handler', LAMBDA_ROOT, {})).toThrow(`No bundle for the 'no-such-handler' workflow handler: ${path.join(LAMBDA_ROOT, 'no-such-handler', 'index.ts')} does not exist`);
   });

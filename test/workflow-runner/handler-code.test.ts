@@ -31,16 +31,19 @@ describe('the code the local runner loads', () => {
 
   it("bundles a test's own index.ts in a folder of its own as CommonJS too: only lambda/<name>/index.ts is a workflow handler", async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'own-handler-root-'));
+    let loaded: string | undefined;
     try {
       const entry = path.join(root, 'greeter', 'index.ts');
       fs.mkdirSync(path.dirname(entry));
       fs.writeFileSync(entry, 'export const handler = async () => "hello";\n');
       expect(isWorkflowHandlerEntry(entry)).toBe(false);
       expect(isWorkflowHandlerEntry(path.join(LAMBDA_ROOT, 'check-job', 'index.ts'))).toBe(true);
-      const loaded = await bundleHandler(entry);
+      loaded = await bundleHandler(entry);
       expect(path.extname(loaded)).toBe('.js');
       expect(fs.readFileSync(loaded, 'utf8')).toContain('hello');
     } finally {
+      // Its cached bundle would outlive the folder it was made from.
+      if (loaded) for (const file of [loaded, `${loaded}.inputs.json`]) fs.rmSync(file, { force: true });
       fs.rmSync(root, { recursive: true, force: true });
     }
   });

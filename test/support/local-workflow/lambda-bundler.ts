@@ -1,5 +1,5 @@
 /**
- * The code a function's worker thread loads. A workflow handler (`<root>/<name>/index.ts`) runs
+ * The code a function's worker thread loads. A workflow handler (`lambda/<name>/index.ts`) runs
  * from the very modules a synthesis stages and the package ships: the ES modules that
  * lib/workflow/handler-bundles.ts makes for every handler under the root in one esbuild call
  * (sharing chunks, AWS SDK inside), with its cache. Any other entry (a test's own handler

@@ -31,7 +31,10 @@ export interface TemplateFunction {
 
 /** How to build the specs. */
 export interface FunctionSpecOptions {
-  /** Folder with one sub-folder per handler; default the repository's lambda/. */
+  /**
+   * Folder with one sub-folder per handler; default the repository's lambda/. Handlers of another
+   * folder run from CommonJS bundles of their own, not from the shipped ES modules (lambda-bundler).
+   */
   readonly handlerRoot?: string;
   /** Entry file per handler name, replacing `<handlerRoot>/<name>/index.ts`. */
   readonly handlerEntries?: Readonly<Record<string, string>>;
