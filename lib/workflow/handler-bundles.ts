@@ -113,6 +113,18 @@ interface BundleSet {
  */
 const MTIME_GRANULARITY_MS = 2_000;
 
+/**
+ * Whether a file esbuild read may have been saved while it ran: modified between the build's
+ * start (less the file system's timestamp granularity) and the moment its stat was taken (plus
+ * the same). A hash or stat taken after the build may then not describe the bytes the bundle was
+ * made from. This compares the host's clock with the file system's: a file server whose clock is
+ * more than 2 s off defeats it. A modification time further in the future is no save during the
+ * build.
+ */
+export function mayHaveChangedWhileBundling(mtimeMs: number, buildStartedAtMs: number, statTakenAtMs: number): boolean {
+  return mtimeMs >= buildStartedAtMs - MTIME_GRANULARITY_MS && mtimeMs <= statTakenAtMs + MTIME_GRANULARITY_MS;
+}
+
 /** Environment variable naming the cache folder (default: llama-finetune-handler-bundles-<uid> in the system's temporary folder). */
 export const HANDLER_BUNDLE_CACHE_VARIABLE = 'LLAMA_FINETUNE_HANDLER_BUNDLE_CACHE';
 
@@ -292,19 +304,13 @@ function removeSupersededBundles(cacheDir: string, current: string): void {
 
 /**
  * A file esbuild read, as seen now: hashed first, then its stat, so a save between the two shows
- * as a new modification time. Its hash is taken after esbuild returned, so a file modified since
- * the build's start (less the file system's timestamp granularity) up to this look may hold other
- * bytes than the bundles were made from: it is recorded as unknown, which the next check takes
- * for a change (one more build, never a stale bundle). This compares the host's clock with the
- * file system's: a file server whose clock is more than 2 s off defeats it. A modification time
- * in the future is no save during the build, and is recorded as is.
+ * as a new modification time. One that may have been saved while esbuild ran is recorded as
+ * unknown, which the next check takes for a change (one more build, never a stale bundle).
  */
 function inputSeen(file: string, buildStartedAtMs: number): InputSeen {
   const sha256 = sha256Of(file);
   const stat = fs.statSync(file);
-  const seenAtMs = Date.now();
-  const maybeSavedWhileBundling = stat.mtimeMs >= buildStartedAtMs - MTIME_GRANULARITY_MS && stat.mtimeMs <= seenAtMs + MTIME_GRANULARITY_MS;
-  if (maybeSavedWhileBundling) return { file, mtimeMs: -1, size: -1, sha256: '' };
+  if (mayHaveChangedWhileBundling(stat.mtimeMs, buildStartedAtMs, Date.now())) return { file, mtimeMs: -1, size: -1, sha256: '' };
   return { file, mtimeMs: stat.mtimeMs, size: stat.size, sha256 };
 }
 

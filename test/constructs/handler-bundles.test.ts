@@ -17,6 +17,7 @@ import {
   handlerBundleDirectory,
   handlerBundleOptions,
   handlerNames,
+  mayHaveChangedWhileBundling,
   prebundleHandlers,
   writeHandlerBundles,
 } from '../../lib/workflow/handler-bundles';
@@ -89,6 +90,30 @@ function saveSource(file: string, contents: string): void {
   const before = new Date(Date.now() - 10_000);
   fs.utimesSync(file, before, before);
 }
+
+/** A handler's code as a fresh copy of the module (a new process) sees it, and how many esbuild calls that took. */
+function inNewProcessOf(root: string, name: string): { code: string; builds: number } {
+  let seen: { code: string; builds: number } | undefined;
+  jest.isolateModules(() => {
+    const fresh = require('../../lib/workflow/handler-bundles') as typeof handlerBundles;
+    const code = loadedCodeOf(fresh.handlerBundleDirectory(name, root, {}), name);
+    seen = { code, builds: fresh.handlerBundleBuilds() };
+  });
+  return seen!;
+}
+
+describe('mayHaveChangedWhileBundling', () => {
+  const start = 1_000_000;
+  const seen = start + 500;
+  it('counts a modification from 2 s before the build began until 2 s after the stat, and nothing outside', () => {
+    expect(mayHaveChangedWhileBundling(start + 100, start, seen)).toBe(true);
+    expect(mayHaveChangedWhileBundling(start - 2_000, start, seen)).toBe(true);
+    expect(mayHaveChangedWhileBundling(seen + 2_000, start, seen)).toBe(true);
+    expect(mayHaveChangedWhileBundling(start - 2_001, start, seen)).toBe(false);
+    // Far in the future: a skewed checkout, not a save during the build (no rebuild on every check).
+    expect(mayHaveChangedWhileBundling(seen + 60_000, start, seen)).toBe(false);
+  });
+});
 
 describe('handler bundles of a synthesis from the sources', () => {
   let workDir: string;
@@ -164,16 +189,7 @@ describe('handler bundles of a synthesis from the sources', () => {
     const root = path.join(workDir, 'repo-across-processes', 'lambda');
     fs.mkdirSync(path.join(root, 'greet'), { recursive: true });
     saveSource(path.join(root, 'greet', 'index.ts'), "export const handler = async () => 'first-version';\n");
-    /** The handler's code as a fresh copy of the module (a new process) sees it, and how many esbuild calls that took. */
-    const inNewProcess = (): { code: string; builds: number } => {
-      let seen: { code: string; builds: number } | undefined;
-      jest.isolateModules(() => {
-        const fresh = require('../../lib/workflow/handler-bundles') as typeof handlerBundles;
-        const code = loadedCodeOf(fresh.handlerBundleDirectory('greet', root, {}), 'greet');
-        seen = { code, builds: fresh.handlerBundleBuilds() };
-      });
-      return seen!;
-    };
+    const inNewProcess = () => inNewProcessOf(root, 'greet');
 
     expect(inNewProcess()).toEqual({ code: expect.stringContaining('first-version'), builds: 1 });
     expect(inNewProcess()).toEqual({ code: expect.stringContaining('first-version'), builds: 0 });
@@ -303,6 +319,8 @@ describe('handler bundles of a synthesis from the sources', () => {
     await prebundleHandlers(root);
     expect(loadedCodeOf(handlerBundleDirectory('greet', root, {}), 'greet')).toContain('ahead-racy');
     expect(handlerBundleBuilds() - buildsBefore).toBe(1);
+    // The cache on disk keeps the mark: the next process bundles again.
+    expect(inNewProcessOf(root, 'greet')).toEqual({ code: expect.stringContaining('ahead-racy'), builds: 1 });
   });
 
   it('names the handler and the file it looked for when a handler has no sources', () => {

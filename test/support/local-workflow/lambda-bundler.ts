@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
-import { handlerBundleDirectory, handlerNames, prebundleHandlers } from '../../../lib/workflow/handler-bundles';
+import { handlerBundleDirectory, handlerNames, mayHaveChangedWhileBundling, prebundleHandlers } from '../../../lib/workflow/handler-bundles';
 import { HANDLER_SOURCE_ROOTS, handlerModuleFile } from '../../../lib/workflow/handler-code';
 
 /** Node.js version the bundle targets: the one the tests run on (deployment targets the Lambda runtime's). */
@@ -108,13 +108,11 @@ async function buildOrReuse(entry: string): Promise<string> {
     const messages = ((err as { errors?: esbuild.Message[] }).errors ?? []).map((m) => `${m.location?.file ?? entry}:${m.location?.line ?? '?'}: ${m.text}`);
     throw new Error(`Bundling ${entry} with esbuild failed:\n${messages.join('\n') || (err as Error).message}`);
   }
-  const endedAtMs = Date.now();
   const inputs = Object.keys(result.metafile?.inputs ?? {}).map((file) => {
     const absolute = path.resolve(process.cwd(), file);
     const stat = fs.statSync(absolute);
-    // Maybe saved while esbuild read it (within FAT's 2 s timestamps of the build): unknown, so the next run bundles again.
-    const maybeSavedWhileBundling = stat.mtimeMs >= startedAtMs - 2_000 && stat.mtimeMs <= endedAtMs + 2_000;
-    return { file: absolute, size: stat.size, mtimeMs: maybeSavedWhileBundling ? -1 : stat.mtimeMs };
+    // Maybe saved while esbuild read it: unknown, so the next run bundles again.
+    return { file: absolute, size: stat.size, mtimeMs: mayHaveChangedWhileBundling(stat.mtimeMs, startedAtMs, Date.now()) ? -1 : stat.mtimeMs };
   });
   fs.renameSync(temporary, bundleFile);
   fs.writeFileSync(manifestFile, JSON.stringify({ inputs } satisfies CacheManifest));
