@@ -10,6 +10,8 @@ const base = {
   transform: { '^.+\\.tsx?$': '<rootDir>/scripts/jest-esbuild-transform.js' },
   // No creation stack traces in the apps the tests make (the file says why).
   setupFiles: ['<rootDir>/test/support/cdk-test-setup.ts'],
+  // The cloud assemblies the file's apps wrote to the temporary folder are deleted after it.
+  setupFilesAfterEnv: ['<rootDir>/test/support/cdk-outdir-cleanup.ts'],
 };
 
 /** @type {import('jest').Config} */

@@ -197,7 +197,10 @@ function checkBundles(handlerRoot: string, esbuildVersion: string, known: { read
   const cacheDir = known?.cacheDir ?? cacheDirectoryOf(handlerRoot, esbuildVersion);
   const set = known?.set ?? readManifest(cacheDir);
   const names = handlerNames(handlerRoot);
-  if (set && isCurrent(cacheDir, set, names)) return { cacheDir, set };
+  if (set && isCurrent(cacheDir, set, names)) {
+    markInUse(path.join(cacheDir, set.folder));
+    return { cacheDir, set };
+  }
   const options = handlerBundleOptions(names, handlerRoot);
   // The caller starts esbuild right after this returns.
   const buildStartedAtMs = Date.now();
@@ -287,8 +290,21 @@ function readOrEmpty(file: string): string {
 }
 
 /**
- * Removes bundle folders the manifest no longer names, once they are ten minutes old: another
- * process may still be copying the ones it found a moment ago.
+ * Notes that a process is about to copy from a bundle folder: its modification time becomes now,
+ * so no other process removes it as superseded for the next ten minutes.
+ */
+function markInUse(folder: string): void {
+  const now = new Date();
+  try {
+    fs.utimesSync(folder, now, now);
+  } catch {
+    // a read-only cache folder: the bundles are still there to copy
+  }
+}
+
+/**
+ * Removes bundle folders the manifest no longer names once no process has used them for ten
+ * minutes ({@link markInUse}): another process may still be copying one it found a moment ago.
  */
 function removeSupersededBundles(cacheDir: string, current: string): void {
   for (const entry of fs.readdirSync(cacheDir)) {

@@ -323,6 +323,31 @@ describe('handler bundles of a synthesis from the sources', () => {
     expect(inNewProcessOf(root, 'greet')).toEqual({ code: expect.stringContaining('ahead-racy'), builds: 1 });
   });
 
+  it('removes a superseded bundle folder once no process has used it for ten minutes, and not before', () => {
+    const root = path.join(workDir, 'repo-superseded', 'lambda');
+    const source = path.join(root, 'greet', 'index.ts');
+    fs.mkdirSync(path.dirname(source), { recursive: true });
+    saveSource(source, "export const handler = async () => 'first-version';\n");
+    const first = handlerBundleDirectory('greet', root, {});
+    const unusedFor = (folder: string, minutes: number) => {
+      const then = new Date(Date.now() - minutes * 60_000);
+      fs.utimesSync(folder, then, then);
+    };
+
+    // Made 20 minutes ago, but a process took its bundles just now (it may be copying them).
+    unusedFor(first, 20);
+    expect(inNewProcessOf(root, 'greet')).toEqual({ code: expect.stringContaining('first-version'), builds: 0 });
+    saveSource(source, "export const handler = async () => 'second-version';\n");
+    expect(inNewProcessOf(root, 'greet')).toEqual({ code: expect.stringContaining('second-version'), builds: 1 });
+    expect(fs.existsSync(path.join(first, handlerModuleFile('greet')))).toBe(true);
+
+    // Unused for 20 minutes: the next build removes it.
+    unusedFor(first, 20);
+    saveSource(source, "export const handler = async () => 'third-version';\n");
+    expect(inNewProcessOf(root, 'greet')).toEqual({ code: expect.stringContaining('third-version'), builds: 1 });
+    expect(fs.existsSync(first)).toBe(false);
+  });
+
   it('names the handler and the file it looked for when a handler has no sources', () => {
     expect(() => handlerBundleDirectory('no-such-handler', LAMBDA_ROOT, {})).toThrow(`No bundle for the 'no-such-handler' workflow handler: ${path.join(LAMBDA_ROOT, 'no-such-handler', 'index.ts')} does not exist`);
   });

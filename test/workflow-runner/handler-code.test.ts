@@ -8,7 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { handlerBundleDirectory } from '../../lib/workflow/handler-bundles';
 import { handlerModuleFile } from '../../lib/workflow/handler-code';
-import { bundleHandler, isWorkflowHandlerEntry } from '../support/local-workflow/lambda-bundler';
+import { bundleHandler, isWorkflowHandlerEntry, removeCachedBundle } from '../support/local-workflow/lambda-bundler';
 
 const LAMBDA_ROOT = path.resolve(__dirname, '..', '..', 'lambda');
 const RECORDER_ENTRY = path.join(__dirname, '..', 'support', 'local-workflow', 'test-handlers', 'event-recorder.ts');
@@ -31,19 +31,52 @@ describe('the code the local runner loads', () => {
 
   it("bundles a test's own index.ts in a folder of its own as CommonJS too: only lambda/<name>/index.ts is a workflow handler", async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'own-handler-root-'));
-    let loaded: string | undefined;
     try {
       const entry = path.join(root, 'greeter', 'index.ts');
       fs.mkdirSync(path.dirname(entry));
       fs.writeFileSync(entry, 'export const handler = async () => "hello";\n');
       expect(isWorkflowHandlerEntry(entry)).toBe(false);
       expect(isWorkflowHandlerEntry(path.join(LAMBDA_ROOT, 'check-job', 'index.ts'))).toBe(true);
-      loaded = await bundleHandler(entry);
+      const loaded = await bundleHandler(entry);
       expect(path.extname(loaded)).toBe('.js');
       expect(fs.readFileSync(loaded, 'utf8')).toContain('hello');
     } finally {
       // Its cached bundle would outlive the folder it was made from.
-      if (loaded) for (const file of [loaded, `${loaded}.inputs.json`]) fs.rmSync(file, { force: true });
+      removeCachedBundle(path.join(root, 'greeter', 'index.ts'));
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("reuses a test handler's bundle from an earlier process until a file it was made from changes", async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'own-handler-reuse-'));
+    const entry = path.join(root, 'reused', 'handler.ts');
+    const save = (file: string, contents: string, secondsAgo: number) => {
+      fs.writeFileSync(file, contents);
+      const then = new Date(Date.now() - secondsAgo * 1000);
+      fs.utimesSync(file, then, then);
+    };
+    /** The bundle a fresh copy of the bundler (a new process: nothing in memory) gives. */
+    const inNewProcess = async () => {
+      let fresh: typeof import('../support/local-workflow/lambda-bundler') | undefined;
+      jest.isolateModules(() => (fresh = require('../support/local-workflow/lambda-bundler')));
+      const file = await fresh!.bundleHandler(entry);
+      return { file, code: fs.readFileSync(file, 'utf8') };
+    };
+    try {
+      fs.mkdirSync(path.dirname(entry));
+      save(path.join(root, 'reused', 'word.ts'), "export const WORD = 'first-word';\n", 20);
+      save(entry, "import { WORD } from './word';\nexport const handler = async () => WORD;\n", 20);
+      const first = await inNewProcess();
+      expect(first.code).toContain('first-word');
+      expect(await inNewProcess()).toEqual(first);
+
+      save(path.join(root, 'reused', 'word.ts'), "export const WORD = 'second-word';\n", 10);
+      const second = await inNewProcess();
+      expect(second.code).toContain('second-word');
+      expect(second.file).not.toBe(first.file);
+      expect(await inNewProcess()).toEqual(second);
+    } finally {
+      removeCachedBundle(entry);
       fs.rmSync(root, { recursive: true, force: true });
     }
   });

@@ -9,7 +9,8 @@
  * directory, keyed by entry and options; a disk entry is reused only while every input file
  * esbuild read (sources and node_modules alike) still has the size and modification time it
  * had, so an edited handler is always rebuilt (one saved while esbuild ran, too: its time is
- * recorded as unknown).
+ * recorded as unknown). Each entry's manifest names its current bundle; bundles no process took
+ * for ten minutes are removed.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -25,7 +26,11 @@ export const LOCAL_BUNDLE_TARGET = 'node20';
 const CACHE_DIR = path.join(os.tmpdir(), 'llama-finetune-local-workflow-bundles');
 const inMemory = new Map<string, Promise<string>>();
 
+let buildsHere = 0;
+
 interface CacheManifest {
+  /** The bundle's file name in the cache folder. */
+  readonly bundle: string;
   readonly inputs: Array<{ readonly file: string; readonly size: number; readonly mtimeMs: number }>;
 }
 
@@ -92,18 +97,20 @@ function buildOptions(entry: string, outfile: string): esbuild.BuildOptions {
 
 async function buildOrReuse(entry: string): Promise<string> {
   if (!fs.existsSync(entry)) throw new Error(`Handler entry ${entry} does not exist; check the function's 'llama-finetune:handler' metadata or the runner's handlerEntries option.`);
-  const key = createHash('sha256').update(JSON.stringify({ entry, esbuild: esbuild.version, options: buildOptions(entry, '') })).digest('hex').slice(0, 20);
-  const bundleFile = path.join(CACHE_DIR, `${path.basename(path.dirname(entry))}-${key}.js`);
-  const manifestFile = `${bundleFile}.inputs.json`;
-  if (isFresh(bundleFile, manifestFile)) return bundleFile;
+  const cacheName = cacheNameOf(entry);
+  const manifestFile = path.join(CACHE_DIR, `${cacheName}.json`);
+  const cached = freshBundleOf(manifestFile);
+  if (cached) return cached;
 
   fs.mkdirSync(CACHE_DIR, { recursive: true });
-  // Build to a private name and rename, so parallel Jest workers never read a half-written bundle.
-  const temporary = `${bundleFile}.${process.pid}.${Date.now()}.tmp`;
+  // Every build writes a bundle of its own; the manifest, written aside and renamed, names the
+  // bundle with the inputs it was made from, so parallel Jest workers never pair one build's
+  // bundle with another's inputs, nor read a half-written file.
+  const bundleFile = path.join(CACHE_DIR, `${cacheName}.${process.pid}-${++buildsHere}-${Date.now()}.js`);
   let result: esbuild.BuildResult;
   const startedAtMs = Date.now();
   try {
-    result = await esbuild.build({ ...buildOptions(entry, temporary), absWorkingDir: process.cwd() });
+    result = await esbuild.build({ ...buildOptions(entry, bundleFile), absWorkingDir: process.cwd() });
   } catch (err) {
     const messages = ((err as { errors?: esbuild.Message[] }).errors ?? []).map((m) => `${m.location?.file ?? entry}:${m.location?.line ?? '?'}: ${m.text}`);
     throw new Error(`Bundling ${entry} with esbuild failed:\n${messages.join('\n') || (err as Error).message}`);
@@ -114,21 +121,62 @@ async function buildOrReuse(entry: string): Promise<string> {
     // Maybe saved while esbuild read it: unknown, so the next run bundles again.
     return { file: absolute, size: stat.size, mtimeMs: mayHaveChangedWhileBundling(stat.mtimeMs, startedAtMs, Date.now()) ? -1 : stat.mtimeMs };
   });
-  fs.renameSync(temporary, bundleFile);
-  fs.writeFileSync(manifestFile, JSON.stringify({ inputs } satisfies CacheManifest));
+  const aside = `${bundleFile}.manifest.tmp`;
+  fs.writeFileSync(aside, JSON.stringify({ bundle: path.basename(bundleFile), inputs } satisfies CacheManifest));
+  fs.renameSync(aside, manifestFile);
+  removeUnusedBundles(cacheName, bundleFile);
   return bundleFile;
 }
 
-/** Whether a cached bundle was built from exactly the files that exist now. */
-function isFresh(bundleFile: string, manifestFile: string): boolean {
+/** Removes the cached bundle of `entry` (a test's own handler whose sources the test deletes). */
+export function removeCachedBundle(entry: string): void {
+  const cacheName = cacheNameOf(path.resolve(entry));
+  for (const file of fs.readdirSync(CACHE_DIR)) {
+    if (file.startsWith(`${cacheName}.`)) fs.rmSync(path.join(CACHE_DIR, file), { force: true });
+  }
+  inMemory.delete(path.resolve(entry));
+}
+
+/** `<handler folder>-<hash of entry, esbuild version and options>`: the prefix of every cache file of `entry`. */
+function cacheNameOf(entry: string): string {
+  const key = createHash('sha256').update(JSON.stringify({ entry, esbuild: esbuild.version, options: buildOptions(entry, '') })).digest('hex').slice(0, 20);
+  return `${path.basename(path.dirname(entry))}-${key}`;
+}
+
+/**
+ * Removes the other bundles of the same entry that no process has taken for ten minutes (a
+ * reuse marks the bundle, {@link freshBundleOf}): a process may be about to load one it found.
+ */
+function removeUnusedBundles(cacheName: string, current: string): void {
+  for (const file of fs.readdirSync(CACHE_DIR)) {
+    const full = path.join(CACHE_DIR, file);
+    if (!file.startsWith(`${cacheName}.`) || full === current || !file.endsWith('.js')) continue;
+    try {
+      if (Date.now() - fs.statSync(full).mtimeMs > 10 * 60_000) fs.rmSync(full, { force: true });
+    } catch {
+      // removed by another process meanwhile
+    }
+  }
+}
+
+/**
+ * The bundle the manifest names, if it was built from exactly the files that exist now (its
+ * modification time then becomes now: in use, not to be removed); else undefined.
+ */
+function freshBundleOf(manifestFile: string): string | undefined {
   try {
-    if (!fs.existsSync(bundleFile)) return false;
     const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf-8')) as CacheManifest;
-    return manifest.inputs.length > 0 && manifest.inputs.every((input) => {
+    const bundleFile = path.join(path.dirname(manifestFile), manifest.bundle);
+    if (!fs.existsSync(bundleFile) || manifest.inputs.length === 0) return undefined;
+    const current = manifest.inputs.every((input) => {
       const stat = fs.statSync(input.file, { throwIfNoEntry: false });
       return stat !== undefined && stat.size === input.size && stat.mtimeMs === input.mtimeMs;
     });
+    if (!current) return undefined;
+    const now = new Date();
+    fs.utimesSync(bundleFile, now, now);
+    return bundleFile;
   } catch {
-    return false;
+    return undefined; // none yet, unreadable, or removed meanwhile: bundle afresh
   }
 }
