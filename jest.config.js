@@ -8,7 +8,7 @@ const base = {
   testEnvironment: 'node',
   // esbuild strips the types (tsc type-checks everything before jest starts): scripts/jest-esbuild-transform.js.
   transform: { '^.+\\.tsx?$': '<rootDir>/scripts/jest-esbuild-transform.js' },
-  // No creation stack traces in the apps the tests make (the file says why).
+  // No creation stack traces in the apps the tests make; esbuild without worker threads (the file says why).
   setupFiles: ['<rootDir>/test/support/cdk-test-setup.ts'],
   // The cloud assemblies the file's apps wrote to the temporary folder are deleted after it.
   setupFilesAfterEnv: ['<rootDir>/test/support/cdk-outdir-cleanup.ts'],

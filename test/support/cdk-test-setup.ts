@@ -1,6 +1,7 @@
 /**
- * Set up before each test file of both projects (jest.config.js): the CDK apps a test makes
- * record no creation stack traces. aws-cdk-lib otherwise captures a JavaScript stack trace for
+ * Set up before each test file of both projects (jest.config.js), two settings.
+ *
+ * The CDK apps a test makes record no creation stack traces. aws-cdk-lib otherwise captures a JavaScript stack trace for
  * every CloudFormation element it creates (the cloud assembly's `aws:cdk:creationStack`
  * metadata, a debugging aid for `cdk synth` errors), and jest's source-map support maps each
  * one frame by frame: about a tenth of the CPU of a test file that synthesizes stacks, for
@@ -10,3 +11,13 @@
  * (to a child process) keeps it.
  */
 process.env.CDK_CONTEXT_JSON = JSON.stringify({ ...JSON.parse(process.env.CDK_CONTEXT_JSON || '{}'), 'aws:cdk:disable-creation-stack-traces': true });
+
+/**
+ * esbuild's synchronous API (the bundle cache's `buildSync`) otherwise runs in a worker thread
+ * that each copy of the esbuild module starts and keeps until the process exits, and jest loads
+ * a copy per test file (and per `jest.isolateModules`). A jest worker ended with a dozen of
+ * them, and stopping them made it miss jest's 500 ms exit window ("A worker process has failed
+ * to exit gracefully"). Without worker threads esbuild runs each synchronous call as a child
+ * process that ends with the call.
+ */
+process.env.ESBUILD_WORKER_THREADS = '0';
