@@ -14,10 +14,9 @@ process.env.CDK_CONTEXT_JSON = JSON.stringify({ ...JSON.parse(process.env.CDK_CO
 
 /**
  * esbuild's synchronous API (the bundle cache's `buildSync`) otherwise runs in a worker thread
- * that each copy of the esbuild module starts and keeps until the process exits, and jest loads
- * a copy per test file (and per `jest.isolateModules`). A jest worker ended with a dozen of
- * them, and stopping them made it miss jest's 500 ms exit window ("A worker process has failed
- * to exit gracefully"). Without worker threads esbuild runs each synchronous call as a child
- * process that ends with the call.
+ * that each copy of the esbuild module starts and keeps, with an esbuild process of its own,
+ * until the process exits; jest loads a copy per test file (and per `jest.isolateModules`), so
+ * a jest worker ended a full run holding 12-13 of them. Without worker threads esbuild runs each
+ * synchronous call as a child process that ends with the call.
  */
 process.env.ESBUILD_WORKER_THREADS = '0';
