@@ -22,6 +22,13 @@ module.exports = {
   // many suites wait on child processes, sockets and worker threads; two finished in 303-393 s
   // where one took 387-634 s on a shared 2-core machine (README, Commands).
   maxWorkers: '100%',
+  // A worker whose heap passed 600 MB after a test file is replaced by a fresh one. Each file
+  // loads aws-cdk-lib afresh (jest isolates modules per file), so a worker's heap grew to
+  // 700-870 MB by the end of a run and its garbage collection with it: full runs on the 2-core
+  // machine took 478-485 s of user CPU with the limit (1 GB and 600 MB) against 536 s without,
+  // jest 317-321 s against 353 s (README, Commands). One run at 600 MB ended without jest's
+  // "worker process has failed to exit gracefully" line, which every run before printed.
+  workerIdleMemoryLimit: '600MB',
   projects: [
     {
       ...base,
