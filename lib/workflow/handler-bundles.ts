@@ -289,32 +289,37 @@ function readOrEmpty(file: string): string {
   }
 }
 
+/** How long a cached bundle no process has taken stays: another process may still be copying or loading one it found. */
+const UNUSED_BUNDLE_LIFETIME_MS = 10 * 60_000;
+
 /**
- * Notes that a process is about to copy from a bundle folder: its modification time becomes now,
- * so no other process removes it as superseded for the next ten minutes.
+ * Notes that a process is about to copy or load a cached bundle (a folder or a file): its
+ * modification time becomes now, so no other process removes it as unused for the next ten
+ * minutes ({@link removeIfUnused}).
  */
-function markInUse(folder: string): void {
+export function markInUse(bundle: string): void {
   const now = new Date();
   try {
-    fs.utimesSync(folder, now, now);
+    fs.utimesSync(bundle, now, now);
   } catch {
-    // a read-only cache folder: the bundles are still there to copy
+    // a read-only cache folder: the bundle is still there to use
   }
 }
 
-/**
- * Removes bundle folders the manifest no longer names once no process has used them for ten
- * minutes ({@link markInUse}): another process may still be copying one it found a moment ago.
- */
+/** Removes a cached bundle (a folder or a file) that no process has taken for ten minutes ({@link markInUse}). */
+export function removeIfUnused(bundle: string): void {
+  try {
+    if (Date.now() - fs.statSync(bundle).mtimeMs > UNUSED_BUNDLE_LIFETIME_MS) fs.rmSync(bundle, { recursive: true, force: true });
+  } catch {
+    // removed by another process meanwhile
+  }
+}
+
+/** Removes the bundle folders the manifest no longer names that no process has used for ten minutes. */
 function removeSupersededBundles(cacheDir: string, current: string): void {
   for (const entry of fs.readdirSync(cacheDir)) {
     if (!entry.startsWith('bundles-') || entry === current || entry.endsWith('.manifest.json')) continue;
-    const folder = path.join(cacheDir, entry);
-    try {
-      if (Date.now() - fs.statSync(folder).mtimeMs > 10 * 60_000) fs.rmSync(folder, { recursive: true, force: true });
-    } catch {
-      // removed by another process meanwhile
-    }
+    removeIfUnused(path.join(cacheDir, entry));
   }
 }
 

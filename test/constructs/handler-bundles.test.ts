@@ -24,6 +24,7 @@ import {
 import { handlerModuleFile, lambdaHandlerOf } from '../../lib/workflow/handler-code';
 import { HANDLER_METADATA_KEY } from '../../lib/workflow/workflow-function';
 import { testStack } from '../support/cdk';
+import { saveSource } from '../support/source-files';
 
 const LAMBDA_ROOT = path.resolve(__dirname, '..', '..', 'lambda');
 
@@ -78,17 +79,6 @@ function synthesizeWithBundling(outdir: string): SynthesizedFunctions {
   } finally {
     write.mockRestore();
   }
-}
-
-/**
- * Writes a handler source as an editor saves it before a synthesis: its modification time well
- * before the build (a file saved within the file system's timestamp granularity of a build's
- * start counts as maybe saved while esbuild read it, and is bundled again next time).
- */
-function saveSource(file: string, contents: string): void {
-  fs.writeFileSync(file, contents);
-  const before = new Date(Date.now() - 10_000);
-  fs.utimesSync(file, before, before);
 }
 
 /** A handler's code as a fresh copy of the module (a new process) sees it, and how many esbuild calls that took. */

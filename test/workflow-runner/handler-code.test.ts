@@ -9,6 +9,7 @@ import * as path from 'path';
 import { handlerBundleDirectory } from '../../lib/workflow/handler-bundles';
 import { handlerModuleFile } from '../../lib/workflow/handler-code';
 import { bundleHandler, isWorkflowHandlerEntry, removeCachedBundle } from '../support/local-workflow/lambda-bundler';
+import { saveSource } from '../support/source-files';
 
 const LAMBDA_ROOT = path.resolve(__dirname, '..', '..', 'lambda');
 const RECORDER_ENTRY = path.join(__dirname, '..', 'support', 'local-workflow', 'test-handlers', 'event-recorder.ts');
@@ -50,11 +51,6 @@ describe('the code the local runner loads', () => {
   it("reuses a test handler's bundle from an earlier process until a file it was made from changes", async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'own-handler-reuse-'));
     const entry = path.join(root, 'reused', 'handler.ts');
-    const save = (file: string, contents: string, secondsAgo: number) => {
-      fs.writeFileSync(file, contents);
-      const then = new Date(Date.now() - secondsAgo * 1000);
-      fs.utimesSync(file, then, then);
-    };
     /** The bundle a fresh copy of the bundler (a new process: nothing in memory) gives. */
     const inNewProcess = async () => {
       let fresh: typeof import('../support/local-workflow/lambda-bundler') | undefined;
@@ -64,13 +60,13 @@ describe('the code the local runner loads', () => {
     };
     try {
       fs.mkdirSync(path.dirname(entry));
-      save(path.join(root, 'reused', 'word.ts'), "export const WORD = 'first-word';\n", 20);
-      save(entry, "import { WORD } from './word';\nexport const handler = async () => WORD;\n", 20);
+      saveSource(path.join(root, 'reused', 'word.ts'), "export const WORD = 'first-word';\n", 20);
+      saveSource(entry, "import { WORD } from './word';\nexport const handler = async () => WORD;\n", 20);
       const first = await inNewProcess();
       expect(first.code).toContain('first-word');
       expect(await inNewProcess()).toEqual(first);
 
-      save(path.join(root, 'reused', 'word.ts'), "export const WORD = 'second-word';\n", 10);
+      saveSource(path.join(root, 'reused', 'word.ts'), "export const WORD = 'second-word';\n", 10);
       const second = await inNewProcess();
       expect(second.code).toContain('second-word');
       expect(second.file).not.toBe(first.file);

@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
-import { handlerBundleDirectory, handlerNames, mayHaveChangedWhileBundling, prebundleHandlers } from '../../../lib/workflow/handler-bundles';
+import { handlerBundleDirectory, handlerNames, markInUse, mayHaveChangedWhileBundling, prebundleHandlers, removeIfUnused } from '../../../lib/workflow/handler-bundles';
 import { HANDLER_SOURCE_ROOTS, handlerModuleFile } from '../../../lib/workflow/handler-code';
 
 /** Node.js version the bundle targets: the one the tests run on (deployment targets the Lambda runtime's). */
@@ -131,10 +131,11 @@ async function buildOrReuse(entry: string): Promise<string> {
 /** Removes the cached bundle of `entry` (a test's own handler whose sources the test deletes). */
 export function removeCachedBundle(entry: string): void {
   const cacheName = cacheNameOf(path.resolve(entry));
+  inMemory.delete(path.resolve(entry));
+  if (!fs.existsSync(CACHE_DIR)) return; // nothing was ever bundled
   for (const file of fs.readdirSync(CACHE_DIR)) {
     if (file.startsWith(`${cacheName}.`)) fs.rmSync(path.join(CACHE_DIR, file), { force: true });
   }
-  inMemory.delete(path.resolve(entry));
 }
 
 /** `<handler folder>-<hash of entry, esbuild version and options>`: the prefix of every cache file of `entry`. */
@@ -143,26 +144,15 @@ function cacheNameOf(entry: string): string {
   return `${path.basename(path.dirname(entry))}-${key}`;
 }
 
-/**
- * Removes the other bundles of the same entry that no process has taken for ten minutes (a
- * reuse marks the bundle, {@link freshBundleOf}): a process may be about to load one it found.
- */
+/** Removes the other bundles of the same entry that no process has taken for ten minutes (a reuse marks the bundle). */
 function removeUnusedBundles(cacheName: string, current: string): void {
   for (const file of fs.readdirSync(CACHE_DIR)) {
     const full = path.join(CACHE_DIR, file);
-    if (!file.startsWith(`${cacheName}.`) || full === current || !file.endsWith('.js')) continue;
-    try {
-      if (Date.now() - fs.statSync(full).mtimeMs > 10 * 60_000) fs.rmSync(full, { force: true });
-    } catch {
-      // removed by another process meanwhile
-    }
+    if (file.startsWith(`${cacheName}.`) && file.endsWith('.js') && full !== current) removeIfUnused(full);
   }
 }
 
-/**
- * The bundle the manifest names, if it was built from exactly the files that exist now (its
- * modification time then becomes now: in use, not to be removed); else undefined.
- */
+/** The bundle the manifest names, if it was built from exactly the files that exist now (then marked in use); else undefined. */
 function freshBundleOf(manifestFile: string): string | undefined {
   try {
     const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf-8')) as CacheManifest;
@@ -173,8 +163,7 @@ function freshBundleOf(manifestFile: string): string | undefined {
       return stat !== undefined && stat.size === input.size && stat.mtimeMs === input.mtimeMs;
     });
     if (!current) return undefined;
-    const now = new Date();
-    fs.utimesSync(bundleFile, now, now);
+    markInUse(bundleFile);
     return bundleFile;
   } catch {
     return undefined; // none yet, unreadable, or removed meanwhile: bundle afresh
